@@ -1,0 +1,1 @@
+"""DDA Portal: follow Defect Detection Application models from training to the edge."""

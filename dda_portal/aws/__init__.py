@@ -1,0 +1,1 @@
+"""Thin AWS gateways: one module per service family, no UI, no SQL."""

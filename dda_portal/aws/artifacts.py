@@ -1,0 +1,70 @@
+"""CloudWatch Logs (training and compilation logs) and S3 (model artifacts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from botocore.exceptions import ClientError
+
+from .clients import AwsClients
+
+TRAINING_LOG_GROUP = '/aws/sagemaker/TrainingJobs'
+COMPILATION_LOG_GROUP = '/aws/sagemaker/CompilationJobs'
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    stream: str
+    timestamp: datetime
+    message: str
+
+
+@dataclass(frozen=True)
+class LogRead:
+    """The events found, or why there are none."""
+
+    events: list[LogEvent]
+    missing: str | None = None
+    truncated: bool = False
+
+
+class LogsGateway:
+    def __init__(self, clients: AwsClients) -> None:
+        self.client = clients.logs
+
+    def job_events(self, log_group: str, job_name: str, limit: int = 5000) -> LogRead:
+        """Events of every stream named `<job name>/…`, each stream from its start, up to `limit`."""
+        try:
+            streams = [
+                stream['logStreamName']
+                for page in self.client.get_paginator('describe_log_streams').paginate(
+                    logGroupName=log_group, logStreamNamePrefix=f'{job_name}/')
+                for stream in page.get('logStreams', [])
+            ]
+        except ClientError as error:
+            if error.response.get('Error', {}).get('Code') == 'ResourceNotFoundException':
+                return LogRead([], missing=f'The log group {log_group} does not exist yet.')
+            raise
+        if not streams:
+            return LogRead([], missing=f'No log streams for {job_name} in {log_group} yet.')
+        events: list[LogEvent] = []
+        for stream in sorted(streams):
+            token: str | None = None
+            while len(events) < limit:
+                kwargs = {'logGroupName': log_group, 'logStreamName': stream, 'startFromHead': True}
+                if token:
+                    kwargs['nextToken'] = token
+                page = self.client.get_log_events(**kwargs)
+                events.extend(
+                    LogEvent(stream, datetime.fromtimestamp(e['timestamp'] / 1000, UTC).replace(tzinfo=None),
+                             e.get('message', ''))
+                    for e in page.get('events', [])
+                )
+                # GetLogEvents signals the end by returning the token it was given
+                if not page.get('events') or page.get('nextForwardToken') == token:
+                    break
+                token = page.get('nextForwardToken')
+        events.sort(key=lambda e: e.timestamp)
+        truncated = len(events) > limit
+        return LogRead(events[:limit], truncated=truncated)

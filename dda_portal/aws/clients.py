@@ -1,0 +1,73 @@
+"""boto3 clients with adaptive retries, the standard credential chain and AWS_ENDPOINT_URL*."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+# Endpoints come from boto3's own AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> variables.
+_CONFIG = Config(
+    retries={'mode': 'adaptive', 'max_attempts': 5},
+    connect_timeout=5,
+    read_timeout=20,
+    user_agent_extra='dda-portal',
+)
+
+
+class CallCounter:
+    """Counts AWS API calls made through the clients it watches (a botocore event hook)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.total = 0
+        self.by_operation: dict[str, int] = {}
+
+    def watch(self, client: Any) -> None:
+        client.meta.events.register('before-call.*.*', self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.total += 1
+            self.by_operation[model.name] = self.by_operation.get(model.name, 0) + 1
+
+
+class AwsClients:
+    """The clients the portal uses, made once from one boto3 session."""
+
+    def __init__(self, region: str | None = None) -> None:
+        self.session = boto3.session.Session(region_name=region)
+        self.region = self.session.region_name or 'us-east-1'
+        self.counter = CallCounter()
+        self.sagemaker = self._client('sagemaker')
+        self.logs = self._client('logs')
+        self.s3 = self._client('s3')
+
+    def _client(self, service: str) -> Any:
+        client = self.session.client(service, region_name=self.region, config=_CONFIG)  # type: ignore[call-overload]
+        self.counter.watch(client)
+        return client
+
+
+@dataclass(frozen=True)
+class AwsProblem:
+    """An AWS failure in the words AWS used: its error code and message."""
+
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f'{self.code}: {self.message}'
+
+
+def problem_from(error: BaseException) -> AwsProblem:
+    if isinstance(error, ClientError):
+        details = error.response.get('Error', {})
+        return AwsProblem(str(details.get('Code') or 'ClientError'), str(details.get('Message') or error))
+    if isinstance(error, BotoCoreError):
+        return AwsProblem(type(error).__name__, str(error))
+    return AwsProblem(type(error).__name__, str(error) or repr(error))

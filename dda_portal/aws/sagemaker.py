@@ -1,0 +1,50 @@
+"""SageMaker: training and compilation jobs, read with paginators."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .clients import AwsClients
+
+PAGE_SIZE = 100  # the maximum SageMaker accepts for these list calls
+
+
+class SageMakerGateway:
+    def __init__(self, clients: AwsClients) -> None:
+        self.client = clients.sagemaker
+
+    def training_jobs_modified_after(self, after: datetime) -> Iterator[dict[str, Any]]:
+        paginator = self.client.get_paginator('list_training_jobs')
+        pages = paginator.paginate(LastModifiedTimeAfter=after, SortBy='CreationTime', SortOrder='Descending',
+                                   PaginationConfig={'PageSize': PAGE_SIZE})
+        for page in pages:
+            yield from page.get('TrainingJobSummaries', [])
+
+    def compilation_jobs_modified_after(self, after: datetime) -> Iterator[dict[str, Any]]:
+        paginator = self.client.get_paginator('list_compilation_jobs')
+        pages = paginator.paginate(LastModifiedTimeAfter=after, SortBy='CreationTime', SortOrder='Descending',
+                                   PaginationConfig={'PageSize': PAGE_SIZE})
+        for page in pages:
+            yield from page.get('CompilationJobSummaries', [])
+
+    def describe_training_job(self, name: str) -> dict[str, Any]:
+        return dict(self.client.describe_training_job(TrainingJobName=name))
+
+    def describe_compilation_job(self, name: str) -> dict[str, Any] | None:
+        """The job's description, or None when SageMaker no longer knows it."""
+        try:
+            return dict(self.client.describe_compilation_job(CompilationJobName=name))
+        except ClientError as error:
+            if error.response.get('Error', {}).get('Code') in ('ResourceNotFound', 'ValidationException') \
+                    and 'not find' in str(error.response.get('Error', {}).get('Message', '')).lower():
+                return None
+            raise
+
+    def tags(self, arn: str) -> dict[str, str]:
+        paginator = self.client.get_paginator('list_tags')
+        return {tag['Key']: tag['Value'] for page in paginator.paginate(ResourceArn=arn)
+                for tag in page.get('Tags', [])}

@@ -1,0 +1,1 @@
+"""Pure decisions of the portal: no AWS, no SQL, no UI."""

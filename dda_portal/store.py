@@ -1,0 +1,399 @@
+"""The system of record: SQLModel tables in SQLite (WAL), the queries pages need, and `changed`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from nicegui import Event
+from sqlalchemy import event as sa_event
+from sqlalchemy import func
+from sqlmodel import Field, Session, SQLModel, col, create_engine, select
+
+from .domain import linking
+from .domain.status import CompilationStatus, Rollup, compiled_count, rollup_for
+
+log = logging.getLogger(__name__)
+
+KEEP_SYNC_CYCLES = 2000
+
+
+def utcnow() -> datetime:
+    """Naive UTC, the one time representation the store keeps."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """AWS timestamps (aware) to the store's naive UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+class TrainingJob(SQLModel, table=True):
+    __tablename__ = 'training_job'
+
+    name: str = Field(primary_key=True)
+    arn: str = ''
+    status: str = Field(index=True)
+    secondary_status: str | None = None
+    failure_reason: str | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    last_modified: datetime
+    instance_type: str | None = None
+    instance_count: int | None = None
+    model_artifact: str | None = Field(default=None, index=True)
+    output_prefix: str | None = Field(default=None, index=True)
+    billable_seconds: int | None = None
+    training_seconds: int | None = None
+    first_seen_at: datetime = Field(default_factory=utcnow)
+    first_seen_status: str = ''
+    # derived from the attempts on every write, so the list page needs no join
+    rollup: str = Field(default=Rollup.NOT_COMPILED.value, index=True)
+    targets_compiled: int = 0
+    targets_total: int = 0
+
+
+class CompilationAttempt(SQLModel, table=True):
+    __tablename__ = 'compilation_attempt'
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_name: str = Field(unique=True)
+    arn: str = ''
+    training_job_name: str | None = Field(default=None, index=True)
+    target_id: str = Field(index=True)
+    target_label: str
+    attempt: int = 1
+    status: str
+    failure_reason: str | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    last_modified: datetime
+    artifact: str | None = None
+    input_uri: str | None = None
+    framework: str | None = None
+    max_runtime_seconds: int | None = None
+    origin: str = 'external'
+    in_aws: bool = True
+
+
+class SyncCycle(SQLModel, table=True):
+    __tablename__ = 'sync_cycle'
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime
+    finished_at: datetime
+    ok: bool
+    aws_calls: int = 0
+    changed_training_jobs: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+class SyncState(SQLModel, table=True):
+    __tablename__ = 'sync_state'
+
+    key: str = Field(primary_key=True)
+    value: datetime
+
+
+@dataclass
+class TrainingJobFacts:
+    """One training job as described by SageMaker, already in the portal's words."""
+
+    name: str
+    arn: str
+    status: str
+    secondary_status: str | None
+    failure_reason: str | None
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    last_modified: datetime
+    instance_type: str | None
+    instance_count: int | None
+    model_artifact: str | None
+    output_prefix: str | None
+    billable_seconds: int | None
+    training_seconds: int | None
+
+
+@dataclass
+class CompilationJobFacts:
+    """One compilation job as described by SageMaker, with its target recognised."""
+
+    name: str
+    arn: str
+    status: CompilationStatus
+    failure_reason: str | None
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    last_modified: datetime
+    artifact: str | None
+    input_uri: str | None
+    framework: str | None
+    max_runtime_seconds: int | None
+    target_id: str
+    target_label: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class CycleResult:
+    started_at: datetime
+    aws_calls: int
+    training_jobs: list[TrainingJobFacts] = field(default_factory=list)
+    compilation_jobs: list[CompilationJobFacts] = field(default_factory=list)
+    gone_compilation_jobs: list[str] = field(default_factory=list)
+    watermarks: dict[str, datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How old the data on screen is, and whether the last refresh failed."""
+
+    last_success: datetime | None
+    last_failure: SyncCycle | None
+
+
+class _SessionLookup(linking.TrainingJobLookup):
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def training_job_exists(self, name: str) -> bool:
+        return self.session.get(TrainingJob, name) is not None
+
+    def training_job_by_model_artifact(self, s3_uri: str) -> str | None:
+        query = select(TrainingJob.name).where(TrainingJob.model_artifact == s3_uri)
+        return self.session.exec(query).first()
+
+    def training_job_by_output_prefix(self, s3_prefix: str) -> str | None:
+        query = select(TrainingJob.name).where(TrainingJob.output_prefix == s3_prefix)
+        return self.session.exec(query).first()
+
+
+class Store:
+    def __init__(self, database_url: str) -> None:
+        if database_url.startswith('sqlite:///'):
+            Path(database_url.removeprefix('sqlite:///')).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = create_engine(
+            database_url, connect_args={'check_same_thread': False, 'timeout': 30}
+        )
+        if self.engine.dialect.name == 'sqlite':
+            sa_event.listen(self.engine, 'connect', _sqlite_pragmas)
+        SQLModel.metadata.create_all(self.engine)
+        # fired on NiceGUI's loop after each commit, with the names of the training jobs that changed
+        self.changed: Event[frozenset[str]] = Event()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    # ---- queries the pages need -------------------------------------------------------------
+
+    def training_jobs(self) -> list[TrainingJob]:
+        with self.session() as session:
+            return list(session.exec(select(TrainingJob).order_by(col(TrainingJob.created_at).desc())))
+
+    def training_jobs_named(self, names: Iterable[str]) -> list[TrainingJob]:
+        names = list(names)
+        if not names:
+            return []
+        with self.session() as session:
+            return list(session.exec(select(TrainingJob).where(col(TrainingJob.name).in_(names))))
+
+    def training_job(self, name: str) -> TrainingJob | None:
+        with self.session() as session:
+            return session.get(TrainingJob, name)
+
+    def attempts_for(self, training_job: str) -> list[CompilationAttempt]:
+        """Every attempt of the training job, oldest first."""
+        with self.session() as session:
+            query = (
+                select(CompilationAttempt)
+                .where(CompilationAttempt.training_job_name == training_job)
+                .order_by(col(CompilationAttempt.target_id), col(CompilationAttempt.attempt))
+            )
+            return list(session.exec(query))
+
+    def latest_attempts(self, training_job: str) -> list[CompilationAttempt]:
+        """The latest attempt of each target of the training job."""
+        latest: dict[str, CompilationAttempt] = {}
+        for attempt in self.attempts_for(training_job):
+            latest[attempt.target_id] = attempt
+        return list(latest.values())
+
+    def freshness(self) -> Freshness:
+        with self.session() as session:
+            last_ok = session.exec(
+                select(func.max(SyncCycle.finished_at)).where(col(SyncCycle.ok).is_(True))
+            ).first()
+            last = session.exec(select(SyncCycle).order_by(col(SyncCycle.id).desc()).limit(1)).first()
+        return Freshness(last_success=last_ok, last_failure=last if last and not last.ok else None)
+
+    def last_cycles(self, limit: int = 10) -> list[SyncCycle]:
+        with self.session() as session:
+            return list(session.exec(select(SyncCycle).order_by(col(SyncCycle.id).desc()).limit(limit)))
+
+    # ---- what the sync needs -----------------------------------------------------------------
+
+    def watermark(self, key: str) -> datetime | None:
+        with self.session() as session:
+            state = session.get(SyncState, key)
+            return state.value if state else None
+
+    def known_modification_times(self, table: type[TrainingJob] | type[CompilationAttempt],
+                                 names: Sequence[str]) -> dict[str, datetime]:
+        """LastModifiedTime the store holds for these jobs (absent when unknown)."""
+        key = TrainingJob.name if table is TrainingJob else CompilationAttempt.job_name
+        result: dict[str, datetime] = {}
+        with self.session() as session:
+            for start in range(0, len(names), 500):
+                chunk = names[start : start + 500]
+                query = select(key, table.last_modified).where(col(key).in_(chunk))  # type: ignore[call-overload]
+                result.update({name: modified for name, modified in session.exec(query)})
+        return result
+
+    def apply(self, cycle: CycleResult) -> frozenset[str]:
+        """Write one successful refresh in one transaction; returns the training jobs that changed."""
+        changed: set[str] = set()
+        with self.session() as session, session.begin():
+            for facts in cycle.training_jobs:
+                changed.add(facts.name)
+                self._upsert_training_job(session, facts)
+            session.flush()
+            lookup = _SessionLookup(session)
+            for job in sorted(cycle.compilation_jobs, key=lambda j: j.created_at):
+                owner = self._upsert_attempt(session, job, lookup)
+                if owner:
+                    changed.add(owner)
+            if cycle.training_jobs:
+                changed |= self._link_orphans(session, lookup)
+            for name in cycle.gone_compilation_jobs:
+                attempt = session.exec(
+                    select(CompilationAttempt).where(CompilationAttempt.job_name == name)
+                ).first()
+                if attempt and attempt.in_aws:
+                    attempt.in_aws = False
+                    if attempt.training_job_name:
+                        changed.add(attempt.training_job_name)
+            session.flush()
+            for name in changed:
+                self._recompute_rollup(session, name)
+            for key, value in cycle.watermarks.items():
+                session.merge(SyncState(key=key, value=value))
+            session.add(SyncCycle(started_at=cycle.started_at, finished_at=utcnow(), ok=True,
+                                  aws_calls=cycle.aws_calls, changed_training_jobs=len(changed)))
+            self._prune_cycles(session)
+        return frozenset(changed)
+
+    def record_failure(self, started_at: datetime, aws_calls: int, code: str, message: str) -> None:
+        """A failed refresh writes nothing but its own record."""
+        with self.session() as session, session.begin():
+            session.add(SyncCycle(started_at=started_at, finished_at=utcnow(), ok=False,
+                                  aws_calls=aws_calls, error_code=code, error_message=message))
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _upsert_training_job(session: Session, facts: TrainingJobFacts) -> None:
+        row = session.get(TrainingJob, facts.name)
+        values: dict[str, Any] = {k: getattr(facts, k) for k in facts.__dataclass_fields__}
+        if row is None:
+            session.add(TrainingJob(**values, first_seen_status=facts.status))
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+
+    @staticmethod
+    def _upsert_attempt(session: Session, job: CompilationJobFacts,
+                        lookup: linking.TrainingJobLookup) -> str | None:
+        row = session.exec(select(CompilationAttempt).where(CompilationAttempt.job_name == job.name)).first()
+        values = {
+            'arn': job.arn, 'status': job.status.value, 'failure_reason': job.failure_reason or None,
+            'created_at': job.created_at, 'started_at': job.started_at, 'ended_at': job.ended_at,
+            'last_modified': job.last_modified, 'artifact': job.artifact, 'input_uri': job.input_uri,
+            'framework': job.framework, 'max_runtime_seconds': job.max_runtime_seconds, 'in_aws': True,
+        }
+        if row is not None:
+            for key, value in values.items():
+                setattr(row, key, value)
+            return row.training_job_name
+        owner = linking.owner_of(job.name, job.tags, job.input_uri, lookup)
+        origin = job.tags.get(linking.TAG_ORIGIN, 'external')
+        row = CompilationAttempt(job_name=job.name, training_job_name=owner, target_id=job.target_id,
+                                 target_label=job.target_label, origin=origin, **values)
+        if owner:
+            row.attempt = _next_attempt_number(session, owner, job.target_id)
+        session.add(row)
+        session.flush()
+        return owner
+
+    @staticmethod
+    def _link_orphans(session: Session, lookup: linking.TrainingJobLookup) -> set[str]:
+        """Compilation jobs seen before their training job get linked once it arrives."""
+        changed: set[str] = set()
+        orphans = session.exec(
+            select(CompilationAttempt)
+            .where(col(CompilationAttempt.training_job_name).is_(None))
+            .order_by(col(CompilationAttempt.created_at))
+        )
+        for orphan in list(orphans):
+            owner = linking.owner_of(orphan.job_name, {}, orphan.input_uri, lookup)
+            if owner:
+                orphan.training_job_name = owner
+                orphan.attempt = _next_attempt_number(session, owner, orphan.target_id)
+                session.flush()
+                changed.add(owner)
+        return changed
+
+    @staticmethod
+    def _recompute_rollup(session: Session, training_job: str) -> None:
+        row = session.get(TrainingJob, training_job)
+        if row is None:
+            return
+        latest: dict[str, CompilationStatus] = {}
+        query = (
+            select(CompilationAttempt.target_id, CompilationAttempt.status)
+            .where(CompilationAttempt.training_job_name == training_job)
+            .order_by(col(CompilationAttempt.attempt))
+        )
+        for target_id, status in session.exec(query):
+            latest[target_id] = CompilationStatus(status)
+        row.rollup = rollup_for(latest.values()).value
+        count = compiled_count(latest.values())
+        row.targets_compiled, row.targets_total = count.compiled, count.total
+
+    @staticmethod
+    def _prune_cycles(session: Session) -> None:
+        newest = session.exec(select(func.max(SyncCycle.id))).first() or 0
+        if newest > KEEP_SYNC_CYCLES and newest % 100 == 0:
+            for old in session.exec(select(SyncCycle).where(col(SyncCycle.id) <= newest - KEEP_SYNC_CYCLES)):
+                session.delete(old)
+
+
+def _next_attempt_number(session: Session, training_job: str, target_id: str) -> int:
+    query = select(func.max(CompilationAttempt.attempt)).where(
+        CompilationAttempt.training_job_name == training_job, CompilationAttempt.target_id == target_id
+    )
+    return (session.exec(query).first() or 0) + 1
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute('PRAGMA journal_mode=WAL')
+    cursor.execute('PRAGMA synchronous=NORMAL')
+    cursor.execute('PRAGMA foreign_keys=ON')
+    cursor.close()

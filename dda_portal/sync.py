@@ -1,0 +1,175 @@
+"""The refresh job: one cycle = pull what changed from AWS, commit it in one transaction, emit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from nicegui import run
+
+from .aws.clients import AwsClients, AwsProblem, problem_from
+from .aws.sagemaker import SageMakerGateway
+from .config import Settings
+from .domain import linking
+from .domain.status import CompilationStatus, compilation_status_from_aws, training_status_from_aws
+from .domain.targets import RecognisedTarget, TargetCatalog
+from .store import (
+    CompilationAttempt,
+    CompilationJobFacts,
+    CycleResult,
+    Store,
+    TrainingJob,
+    TrainingJobFacts,
+    as_utc,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+TRAINING_WATERMARK = 'training_jobs'
+COMPILATION_WATERMARK = 'compilation_jobs'
+
+
+class Sync:
+    def __init__(self, settings: Settings, store: Store, clients: AwsClients, catalog: TargetCatalog) -> None:
+        self.settings = settings
+        self.store = store
+        self.clients = clients
+        self.sagemaker = SageMakerGateway(clients)
+        self.catalog = catalog
+        self._lock = asyncio.Lock()
+
+    async def run_once(self) -> AwsProblem | None:
+        """One refresh; concurrent callers wait for the cycle under way instead of starting another."""
+        if self._lock.locked():
+            async with self._lock:
+                return None
+        async with self._lock:
+            started = utcnow()
+            calls_before = self.clients.counter.total
+            try:
+                changed = await run.io_bound(self.pull_and_apply, started)
+            except Exception as error:  # any failure leaves the store as it was
+                problem = problem_from(error)
+                calls = self.clients.counter.total - calls_before
+                log.warning('Refresh failed after %d AWS calls: %s', calls, problem)
+                await run.io_bound(self.store.record_failure, started, calls, problem.code, problem.message)
+                self.store.changed.emit(frozenset())
+                return problem
+            if changed is None:  # the app is shutting down
+                return None
+            self.store.changed.emit(changed)
+            return None
+
+    def pull_and_apply(self, started: datetime) -> frozenset[str]:
+        """Blocking part of a cycle (runs in a worker thread)."""
+        calls_before = self.clients.counter.total
+        result = self.pull(started)
+        result.aws_calls = self.clients.counter.total - calls_before
+        return self.store.apply(result)
+
+    def pull(self, started: datetime) -> CycleResult:
+        result = CycleResult(started_at=started, aws_calls=0)
+        self._pull_training_jobs(result)
+        self._pull_compilation_jobs(result)
+        return result
+
+    def _since(self, key: str) -> datetime:
+        watermark = self.store.watermark(key)
+        if watermark is None:
+            since = utcnow() - timedelta(days=self.settings.history_days)
+        else:
+            since = watermark - timedelta(seconds=self.settings.sync_overlap_seconds)
+        return since.replace(tzinfo=UTC)
+
+    def _changed_names(self, summaries: list[dict[str, Any]], name_key: str,
+                       table: type[TrainingJob] | type[CompilationAttempt]) -> tuple[list[str], set[str]]:
+        """Names whose LastModifiedTime differs from the store's, and the names the store does not know."""
+        names = [s[name_key] for s in summaries]
+        known = self.store.known_modification_times(table, names)
+        changed = [s[name_key] for s in summaries if known.get(s[name_key]) != as_utc(s.get('LastModifiedTime'))]
+        return changed, set(names) - set(known)
+
+    def _pull_training_jobs(self, result: CycleResult) -> None:
+        summaries = list(self.sagemaker.training_jobs_modified_after(self._since(TRAINING_WATERMARK)))
+        changed, _ = self._changed_names(summaries, 'TrainingJobName', TrainingJob)
+        for name in changed:
+            result.training_jobs.append(training_facts(self.sagemaker.describe_training_job(name)))
+        _advance(result, TRAINING_WATERMARK, summaries)
+
+    def _pull_compilation_jobs(self, result: CycleResult) -> None:
+        summaries = list(self.sagemaker.compilation_jobs_modified_after(self._since(COMPILATION_WATERMARK)))
+        changed, new = self._changed_names(summaries, 'CompilationJobName', CompilationAttempt)
+        for name in changed:
+            described = self.sagemaker.describe_compilation_job(name)
+            if described is None:
+                result.gone_compilation_jobs.append(name)
+                continue
+            tags = self.sagemaker.tags(described['CompilationJobArn']) if name in new else {}
+            result.compilation_jobs.append(compilation_facts(described, tags, self.catalog))
+        _advance(result, COMPILATION_WATERMARK, summaries)
+
+
+def _advance(result: CycleResult, key: str, summaries: list[dict[str, Any]]) -> None:
+    times = [t for s in summaries if (t := as_utc(s.get('LastModifiedTime'))) is not None]
+    if times:
+        result.watermarks[key] = max(times)
+
+
+def _required_time(value: Any) -> datetime:
+    converted = as_utc(value)
+    return converted if converted is not None else utcnow()
+
+
+def training_facts(described: dict[str, Any]) -> TrainingJobFacts:
+    name = described['TrainingJobName']
+    resources = described.get('ResourceConfig') or {}
+    output_path = (described.get('OutputDataConfig') or {}).get('S3OutputPath')
+    return TrainingJobFacts(
+        name=name,
+        arn=described.get('TrainingJobArn', ''),
+        status=training_status_from_aws(described.get('TrainingJobStatus')).value,
+        secondary_status=described.get('SecondaryStatus'),
+        failure_reason=described.get('FailureReason') or None,
+        created_at=_required_time(described.get('CreationTime')),
+        started_at=as_utc(described.get('TrainingStartTime')),
+        ended_at=as_utc(described.get('TrainingEndTime')),
+        last_modified=_required_time(described.get('LastModifiedTime')),
+        instance_type=resources.get('InstanceType'),
+        instance_count=resources.get('InstanceCount'),
+        model_artifact=(described.get('ModelArtifacts') or {}).get('S3ModelArtifacts'),
+        output_prefix=linking.output_prefix(output_path, name) if output_path else None,
+        billable_seconds=described.get('BillableTimeInSeconds'),
+        training_seconds=described.get('TrainingTimeInSeconds'),
+    )
+
+
+def compilation_facts(described: dict[str, Any], tags: dict[str, str],
+                      catalog: TargetCatalog) -> CompilationJobFacts:
+    status = compilation_status_from_aws(described.get('CompilationJobStatus'))
+    target = catalog.recognise(described.get('OutputConfig'))
+    tagged_target = tags.get(linking.TAG_TARGET)
+    if tagged_target in catalog:
+        target = RecognisedTarget(tagged_target, catalog.display_name(tagged_target), True)
+    input_config = described.get('InputConfig') or {}
+    return CompilationJobFacts(
+        name=described['CompilationJobName'],
+        arn=described.get('CompilationJobArn', ''),
+        status=status,
+        failure_reason=described.get('FailureReason') or None,
+        created_at=_required_time(described.get('CreationTime')),
+        started_at=as_utc(described.get('CompilationStartTime')),
+        ended_at=as_utc(described.get('CompilationEndTime')),
+        last_modified=_required_time(described.get('LastModifiedTime')),
+        # SageMaker fills ModelArtifacts only once the compiled model is written
+        artifact=(described.get('ModelArtifacts') or {}).get('S3ModelArtifacts')
+        if status is CompilationStatus.COMPLETED else None,
+        input_uri=input_config.get('S3Uri'),
+        framework=input_config.get('Framework'),
+        max_runtime_seconds=(described.get('StoppingCondition') or {}).get('MaxRuntimeInSeconds'),
+        target_id=target.id,
+        target_label=target.label,
+        tags=tags,
+    )
