@@ -195,6 +195,7 @@ class Store:
         SQLModel.metadata.create_all(self.engine)
         # fired on NiceGUI's loop after each commit, with the names of the training jobs that changed
         self.changed: Event[frozenset[str]] = Event()
+        self._freshness = self._read_freshness()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -236,6 +237,10 @@ class Store:
         return list(latest.values())
 
     def freshness(self) -> Freshness:
+        """Kept in memory (pages ask every second); rewritten after each recorded cycle."""
+        return self._freshness
+
+    def _read_freshness(self) -> Freshness:
         with self.session() as session:
             last_ok = session.exec(
                 select(func.max(SyncCycle.finished_at)).where(col(SyncCycle.ok).is_(True))
@@ -297,6 +302,7 @@ class Store:
             session.add(SyncCycle(started_at=cycle.started_at, finished_at=utcnow(), ok=True,
                                   aws_calls=cycle.aws_calls, changed_training_jobs=len(changed)))
             self._prune_cycles(session)
+        self._freshness = self._read_freshness()
         return frozenset(changed)
 
     def record_failure(self, started_at: datetime, aws_calls: int, code: str, message: str) -> None:
@@ -304,6 +310,7 @@ class Store:
         with self.session() as session, session.begin():
             session.add(SyncCycle(started_at=started_at, finished_at=utcnow(), ok=False,
                                   aws_calls=aws_calls, error_code=code, error_message=message))
+        self._freshness = self._read_freshness()
 
     # ---- internals ---------------------------------------------------------------------------
 

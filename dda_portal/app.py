@@ -1,0 +1,91 @@
+"""Builds the portal: store, AWS clients, sync schedule, pages and health routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from fastapi.responses import JSONResponse
+from nicegui import app
+from sqlalchemy import text
+
+from .actions import Actions
+from .aws.clients import AwsClients
+from .config import Settings, SettingsError
+from .domain.targets import CatalogueError, TargetCatalog
+from .pages import training_job, training_jobs
+from .store import Store, utcnow
+from .sync import Sync
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Portal:
+    settings: Settings
+    store: Store
+    catalog: TargetCatalog
+    clients: AwsClients
+    sync: Sync
+    actions: Actions
+    scheduler: AsyncIOScheduler = field(default_factory=AsyncIOScheduler)
+
+    def every(self, seconds: float, job: Callable[[], Any], name: str) -> None:
+        """Run `job` every `seconds` on NiceGUI's loop, never two at once, starting now."""
+        self.scheduler.add_job(job, 'interval', seconds=seconds, id=name, name=name, max_instances=1,
+                               coalesce=True, next_run_time=utcnow().astimezone())
+
+
+def create_app(settings: Settings) -> Portal:
+    try:
+        catalog = TargetCatalog.load(settings.targets_file)
+    except CatalogueError as error:
+        raise SettingsError(f'Invalid DDA_TARGETS_FILE: {error}') from None
+    store = Store(settings.database_url)
+    clients = AwsClients()
+    sync = Sync(settings, store, clients, catalog)
+    portal = Portal(settings, store, catalog, clients, sync, Actions(clients, sync))
+    app.state.portal = portal  # tests and health routes reach the running portal here
+
+    training_jobs.register(store, portal.actions)
+    training_job.register(store, portal.actions)
+    _health_routes(portal)
+
+    if settings.sync_enabled:
+        portal.every(settings.refresh_seconds, sync.run_once, 'refresh')
+    app.on_startup(portal.scheduler.start)
+    app.on_shutdown(lambda: portal.scheduler.shutdown(wait=False))
+    return portal
+
+
+def _health_routes(portal: Portal) -> None:
+    @app.get('/healthz')
+    def healthz() -> dict[str, str]:
+        return {'status': 'ok'}
+
+    @app.get('/readyz')
+    def readyz() -> JSONResponse:
+        problems: list[str] = []
+        try:
+            with portal.store.engine.begin() as connection:
+                connection.execute(text('CREATE TEMP TABLE IF NOT EXISTS readyz_probe (x INTEGER)'))
+                connection.execute(text('INSERT INTO readyz_probe VALUES (1)'))
+                connection.execute(text('DELETE FROM readyz_probe'))
+        except Exception as error:
+            problems.append(f'database not writable: {type(error).__name__}')
+        freshness = portal.store.freshness()
+        limit = timedelta(seconds=3 * portal.settings.refresh_seconds)
+        if freshness.last_success is None or utcnow() - freshness.last_success > limit:
+            problems.append('no successful AWS refresh within three intervals')
+        failure = freshness.last_failure
+        body = {
+            'status': 'ready' if not problems else 'not ready',
+            'problems': problems,
+            'last_successful_refresh': freshness.last_success.isoformat() + 'Z' if freshness.last_success else None,
+            'last_aws_error': failure.error_code if failure else None,
+        }
+        return JSONResponse(body, status_code=200 if not problems else 503)

@@ -1,0 +1,1 @@
+"""NiceGUI pages: read the store, call actions, never AWS directly."""

@@ -1,0 +1,72 @@
+"""Small reusable pieces: the one status badge, time and duration formatting, table cell templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import humanize
+from nicegui import ui
+
+from ..domain.status import LOOKS, Look
+from ..store import utcnow
+
+_NO_LOOK = Look('help', 'grey')
+
+
+def look_of(word: str) -> Look:
+    return LOOKS.get(word, _NO_LOOK)
+
+
+def status_badge(word: str) -> ui.row:
+    """A state as icon + word (never colour alone)."""
+    look = look_of(word)
+    with ui.row().classes('items-center gap-1 no-wrap') as row:
+        ui.icon(look.icon, color=look.color, size='sm').props('aria-hidden=true')
+        ui.label(word)
+    return row
+
+
+def status_cell(field: str) -> str:
+    """Quasar body-cell template showing `row[field]` with its icon (`row[field + '_icon']`, `_color`)."""
+    return rf'''
+<q-td :props="props">
+  <span class="inline-flex items-center gap-1 whitespace-nowrap" :data-status="props.row.{field}">
+    <q-icon :name="props.row.{field}_icon" :color="props.row.{field}_color" size="sm" aria-hidden="true"/>
+    <span>{{{{ props.row.{field} }}}}</span>
+  </span>
+</q-td>'''
+
+
+def status_fields(field: str, word: str) -> dict[str, str]:
+    look = look_of(word)
+    return {field: word, f'{field}_icon': look.icon, f'{field}_color': look.color}
+
+
+def format_time(value: datetime | None) -> str:
+    return value.strftime('%Y-%m-%d %H:%M:%S UTC') if value else '—'
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return '—'
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f'{hours} h {minutes:02d} min'
+    if minutes:
+        return f'{minutes} min {secs:02d} s'
+    return f'{secs} s'
+
+
+def elapsed(start: datetime | None, end: datetime | None) -> float | None:
+    """Seconds from start to end, or to now while still running."""
+    if start is None:
+        return None
+    return ((end or utcnow()) - start).total_seconds()
+
+
+def ago(value: datetime | None) -> str:
+    if value is None:
+        return 'never'
+    return humanize.naturaltime(utcnow() - value)

@@ -1,0 +1,36 @@
+"""DDA Portal entry point: command line → settings → create_app() → ui.run()."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from nicegui import app, ui
+
+from dda_portal.app import create_app
+from dda_portal.config import load_settings, parse_cli
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    # NiceGUI's test user runs this file under pytest, whose arguments are not ours
+    argv = [] if os.environ.get('NICEGUI_USER_SIMULATION') else None
+    settings = load_settings(parse_cli(argv))
+    demo = None
+    if settings.demo:
+        from dda_portal.demo import start_demo  # only the entry point knows the demo
+
+        demo = start_demo(settings)
+        settings = settings.model_copy(update={'database_url': demo.database_url})
+    portal = create_app(settings)
+    if demo is not None:
+        portal.every(settings.demo_step_seconds, demo.simulator.step, 'demo-simulator')
+        app.on_shutdown(demo.stop)
+    mode = ' (demo: AWS emulated on 127.0.0.1)' if demo else ''
+    print(f'DDA Portal{mode} on http://{settings.host}:{settings.port}', flush=True)
+    ui.run(host=settings.host, port=settings.port, title='DDA Portal', reload=False, show=False,
+           storage_secret=settings.storage_secret, favicon='🔍', show_welcome_message=False)
+
+
+if __name__ == '__main__':
+    main()
