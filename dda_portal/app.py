@@ -85,7 +85,7 @@ def _health_routes(portal: Portal) -> None:
         body = {
             'status': 'ready' if not problems else 'not ready',
             'problems': problems,
-            'last_successful_refresh': freshness.last_success.isoformat() + 'Z' if freshness.last_success else None,
+            'last_successful_refresh': freshness.last_success.isoformat() if freshness.last_success else None,
             'last_aws_error': failure.error_code if failure else None,
         }
         return JSONResponse(body, status_code=200 if not problems else 503)

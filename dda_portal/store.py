@@ -24,17 +24,15 @@ KEEP_SYNC_CYCLES = 2000
 
 
 def utcnow() -> datetime:
-    """Naive UTC, the one time representation the store keeps."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Aware UTC, the one time representation the store keeps."""
+    return datetime.now(UTC)
 
 
 def as_utc(value: datetime | None) -> datetime | None:
-    """AWS timestamps (aware) to the store's naive UTC."""
+    """Any timestamp (AWS gives aware local ones) as aware UTC; naive ones are taken as UTC."""
     if value is None:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
+    return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class TrainingJob(SQLModel, table=True):

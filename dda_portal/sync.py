@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from nicegui import run
@@ -82,7 +82,7 @@ class Sync:
             since = utcnow() - timedelta(days=self.settings.history_days)
         else:
             since = watermark - timedelta(seconds=self.settings.sync_overlap_seconds)
-        return since.replace(tzinfo=UTC)
+        return since
 
     def _changed_names(self, summaries: list[dict[str, Any]], name_key: str,
                        table: type[TrainingJob] | type[CompilationAttempt]) -> tuple[list[str], set[str]]:

@@ -57,7 +57,7 @@ class LogsGateway:
                     kwargs['nextToken'] = token
                 page = self.client.get_log_events(**kwargs)
                 events.extend(
-                    LogEvent(stream, datetime.fromtimestamp(e['timestamp'] / 1000, UTC).replace(tzinfo=None),
+                    LogEvent(stream, datetime.fromtimestamp(e['timestamp'] / 1000, UTC),
                              e.get('message', ''))
                     for e in page.get('events', [])
                 )

@@ -1,0 +1,19 @@
+"""Page tests: NiceGUI's simulated user runs main.py against a fresh store, with the refresh off."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def portal_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv('DDA_DATABASE_URL', f'sqlite:///{tmp_path / "ui.db"}')
+    monkeypatch.setenv('DDA_SYNC_ENABLED', 'false')
+    monkeypatch.setenv('AWS_ACCESS_KEY_ID', 'testing')
+    monkeypatch.setenv('AWS_SECRET_ACCESS_KEY', 'testing')
+    monkeypatch.setenv('AWS_DEFAULT_REGION', 'us-east-1')
+    monkeypatch.setenv('AWS_ENDPOINT_URL', 'http://127.0.0.1:9')  # nothing listens: AWS calls fail fast
+    yield
