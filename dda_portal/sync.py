@@ -97,7 +97,8 @@ class Sync:
         changed, _ = self._changed_names(summaries, 'TrainingJobName', TrainingJob)
         for name in changed:
             result.training_jobs.append(training_facts(self.sagemaker.describe_training_job(name)))
-        _advance(result, TRAINING_WATERMARK, summaries)
+        # next time, ask only for what changed since this cycle began (minus an overlap for clock skew)
+        result.watermarks[TRAINING_WATERMARK] = result.started_at
 
     def _pull_compilation_jobs(self, result: CycleResult) -> None:
         summaries = list(self.sagemaker.compilation_jobs_modified_after(self._since(COMPILATION_WATERMARK)))
@@ -109,13 +110,7 @@ class Sync:
                 continue
             tags = self.sagemaker.tags(described['CompilationJobArn']) if name in new else {}
             result.compilation_jobs.append(compilation_facts(described, tags, self.catalog))
-        _advance(result, COMPILATION_WATERMARK, summaries)
-
-
-def _advance(result: CycleResult, key: str, summaries: list[dict[str, Any]]) -> None:
-    times = [t for s in summaries if (t := as_utc(s.get('LastModifiedTime'))) is not None]
-    if times:
-        result.watermarks[key] = max(times)
+        result.watermarks[COMPILATION_WATERMARK] = result.started_at
 
 
 def _required_time(value: Any) -> datetime:
@@ -151,7 +146,7 @@ def compilation_facts(described: dict[str, Any], tags: dict[str, str],
     status = compilation_status_from_aws(described.get('CompilationJobStatus'))
     target = catalog.recognise(described.get('OutputConfig'))
     tagged_target = tags.get(linking.TAG_TARGET)
-    if tagged_target in catalog:
+    if tagged_target is not None and tagged_target in catalog:
         target = RecognisedTarget(tagged_target, catalog.display_name(tagged_target), True)
     input_config = described.get('InputConfig') or {}
     return CompilationJobFacts(

@@ -1,0 +1,86 @@
+"""End-to-end: `python main.py --demo` as a subprocess, driven by Debian's headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+                  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope='session')
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo portal, refreshing every 2 s with the simulator stepping every 3 s."""
+    port = free_port()
+    work = tmp_path_factory.mktemp('demo')
+    env = {**os.environ, 'DDA_DATABASE_URL': f'sqlite:///{work / "demo.db"}', 'DDA_REFRESH_SECONDS': '2',
+           'DDA_DEMO_STEP_SECONDS': '3', 'PYTHONUNBUFFERED': '1'}
+    for name in ('AWS_ENDPOINT_URL', 'AWS_PROFILE', 'NICEGUI_USER_SIMULATION'):
+        env.pop(name, None)
+    log = (work / 'portal.log').open('w')
+    process = subprocess.Popen([sys.executable, 'main.py', '--demo', '--port', str(port)], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    url = f'http://127.0.0.1:{port}'
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f'demo exited with {process.returncode}:\n{(work / "portal.log").read_text()}')
+            try:
+                if httpx.get(f'{url}/readyz', timeout=2).status_code == 200:
+                    break  # served, and the first refresh from the emulated AWS has landed
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f'demo not ready within 90 s:\n{(work / "portal.log").read_text()}')
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        output = (work / 'portal.log').read_text()
+        assert 'Traceback' not in output, output
+
+
+@pytest.fixture(scope='session')
+def browser() -> Iterator[Browser]:
+    executable = shutil.which('chromium')
+    if executable is None:
+        pytest.fail('Debian\'s chromium is required for end-to-end tests (the test command installs it)')
+    with sync_playwright() as playwright:
+        # Playwright gives every launch a fresh, temporary user-data directory
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on('pageerror', lambda error: errors.append(str(error)))
+    yield page
+    page.close()
+    assert not errors, errors
