@@ -1,21 +1,167 @@
-"""What a user can ask for: each goes domain rule → AWS gateway → store → event, like the sync."""
+"""What a user (or the sync, for automatic compilation) can ask for.
+
+Each goes domain rule → AWS gateway → store → event, the same road the refresh takes.
+"""
 
 from __future__ import annotations
 
 import logging
+from functools import partial
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from nicegui import run
 
 from .aws.artifacts import TRAINING_LOG_GROUP, LogRead, LogsGateway
 from .aws.clients import AwsClients, AwsProblem, problem_from
-from .sync import Sync
+from .aws.sagemaker import SageMakerGateway
+from .config import Settings
+from .domain import linking
+from .domain.attempts import CompileInputs, InvalidInput, StartDecision, check_inputs
+from .domain.naming import compilation_job_name
+from .domain.status import CompilationStatus, TrainingStatus, training_status_from_aws
+from .domain.targets import TargetCatalog
+from .store import CompilationAttempt, Store
+
+if TYPE_CHECKING:
+    from .sync import Sync
 
 log = logging.getLogger(__name__)
 
+# Tags on a training job that override the compile defaults for that job.
+TAG_FRAMEWORK = 'dda-portal:framework'
+TAG_FRAMEWORK_VERSION = 'dda-portal:framework-version'
+TAG_INPUT_SHAPE = 'dda-portal:input-shape'
+
+
+@dataclass
+class StartOutcome:
+    """What happened to each requested target."""
+
+    started: list[str] = field(default_factory=list)  # compilation job names
+    refused: dict[str, str] = field(default_factory=dict)  # target id → reason (ours or AWS's code: message)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.started)
+
+
+class Compiler:
+    """Starts SageMaker Neo compilation jobs, never two live ones for the same (training job, target)."""
+
+    def __init__(self, settings: Settings, store: Store, clients: AwsClients, catalog: TargetCatalog) -> None:
+        self.settings = settings
+        self.store = store
+        self.catalog = catalog
+        self.sagemaker = SageMakerGateway(clients)
+
+    def setup_problem(self) -> str | None:
+        """Why nothing can be compiled with this configuration, in words the user can act on."""
+        if not self.settings.sagemaker_role_arn:
+            return ('Set DDA_SAGEMAKER_ROLE_ARN to the IAM role SageMaker assumes for compilation '
+                    '(it needs read access to the model and write access to the output location), '
+                    'then restart the portal.')
+        return None
+
+    def configured_defaults(self) -> CompileInputs:
+        return CompileInputs(self.settings.framework, self.settings.framework_version, self.settings.input_shape)
+
+    def defaults_for(self, training_job: str) -> CompileInputs:
+        """Configured defaults, overridden by the training job's `dda-portal:*` tags (one AWS call)."""
+        job = self.store.training_job(training_job)
+        tags = self.sagemaker.tags(job.arn) if job and job.arn else {}
+        return CompileInputs(
+            framework=tags.get(TAG_FRAMEWORK, self.settings.framework),
+            framework_version=tags.get(TAG_FRAMEWORK_VERSION, self.settings.framework_version),
+            input_shape=tags.get(TAG_INPUT_SHAPE, self.settings.input_shape),
+        )
+
+    def output_location(self, training_job: str, job_name: str, model_artifact: str) -> str:
+        if self.settings.compile_output_s3:
+            return f'{self.settings.compile_output_s3.rstrip("/")}/{job_name}/'
+        # beside the training output: s3://bucket/out/<training job>/compiled/<compilation job>/
+        prefix = model_artifact.rsplit('/output/', 1)[0] if '/output/' in model_artifact \
+            else model_artifact.rsplit('/', 1)[0]
+        return f'{prefix}/compiled/{job_name}/'
+
+    def start(self, training_job: str, target_ids: list[str], inputs: CompileInputs | None,
+              origin: str) -> StartOutcome:
+        """Blocking: re-check with SageMaker, reserve each target, create its job; refusals are reported."""
+        outcome = StartOutcome()
+        problem = self.setup_problem()
+        unknown = [t for t in target_ids if t not in self.catalog]
+        for target_id in unknown:
+            outcome.refused[target_id] = 'Not a target of the catalogue.'
+        target_ids = [t for t in target_ids if t in self.catalog]
+        if problem:
+            outcome.refused.update(dict.fromkeys(target_ids, problem))
+            return outcome
+        try:
+            described = self.sagemaker.describe_training_job(training_job)
+            inputs = inputs or self.defaults_for(training_job)
+        except Exception as error:  # AWS's refusal, shown as code: message
+            outcome.refused.update(dict.fromkeys(target_ids, str(problem_from(error))))
+            return outcome
+        status = training_status_from_aws(described.get('TrainingJobStatus'))
+        model = (described.get('ModelArtifacts') or {}).get('S3ModelArtifacts')
+        if status is not TrainingStatus.COMPLETED or not model:
+            reason = f'SageMaker reports the training job as {status}; only a Completed job can be compiled.'
+            outcome.refused.update(dict.fromkeys(target_ids, reason))
+            return outcome
+        for target_id in target_ids:
+            reserved = self.store.reserve_attempt(
+                training_job, target_id, self.catalog.display_name(target_id),
+                partial(compilation_job_name, training_job, target_id), origin)
+            if isinstance(reserved, StartDecision):
+                outcome.refused[target_id] = reserved.reason
+                continue
+            refusal = self._create(reserved, model, inputs, origin)
+            if refusal:
+                outcome.refused[target_id] = refusal
+            else:
+                outcome.started.append(reserved.job_name)
+        return outcome
+
+    def _create(self, attempt: CompilationAttempt, model: str, inputs: CompileInputs, origin: str) -> str | None:
+        assert attempt.training_job_name is not None and self.settings.sagemaker_role_arn is not None
+        target = self.catalog[attempt.target_id]
+        input_config = {'S3Uri': model, 'DataInputConfig': inputs.input_shape, 'Framework': inputs.framework}
+        if inputs.framework_version:
+            input_config['FrameworkVersion'] = inputs.framework_version
+        output = target.output_config(self.output_location(attempt.training_job_name, attempt.job_name, model))
+        tags = {linking.TAG_TRAINING_JOB: attempt.training_job_name, linking.TAG_TARGET: target.id,
+                linking.TAG_ORIGIN: origin}
+        try:
+            arn = self.sagemaker.create_compilation_job(
+                attempt.job_name, self.settings.sagemaker_role_arn, input_config, output,
+                self.settings.compile_max_runtime_seconds, tags)
+        except Exception as error:
+            problem = problem_from(error)
+            if problem.code == 'ResourceInUse':  # the same deterministic name exists: it is this attempt
+                log.info('Compilation job %s already exists; keeping it', attempt.job_name)
+                return None
+            log.info('SageMaker refused %s: %s', attempt.job_name, problem)
+            self.store.release_attempt(attempt.job_name)
+            return str(problem)
+        self.store.confirm_attempt(attempt.job_name, arn, inputs.framework, self.settings.compile_max_runtime_seconds)
+        return None
+
+    def stop(self, job_name: str) -> tuple[str | None, str | None]:
+        """Blocking: ask SageMaker to stop; (training job, None) or (None, AWS's code: message)."""
+        try:
+            self.sagemaker.stop_compilation_job(job_name)
+        except Exception as error:
+            return None, str(problem_from(error))
+        return self.store.set_attempt_status(job_name, CompilationStatus.STOPPING), None
+
 
 class Actions:
-    def __init__(self, clients: AwsClients, sync: Sync) -> None:
+    """The user's requests from the pages, each awaited off NiceGUI's loop."""
+
+    def __init__(self, clients: AwsClients, sync: Sync, compiler: Compiler) -> None:
         self.sync = sync
+        self.compiler = compiler
+        self.store = compiler.store
         self.logs = LogsGateway(clients)
 
     async def refresh_now(self) -> AwsProblem | None:
@@ -30,3 +176,30 @@ class Actions:
             log.info('Reading logs of %s failed: %s', training_job, problem)
             return problem
         return result if result is not None else LogRead([], missing='The portal is shutting down.')
+
+    async def compile_defaults(self, training_job: str) -> CompileInputs | AwsProblem:
+        try:
+            defaults = await run.io_bound(self.compiler.defaults_for, training_job)
+            return defaults or self.compiler.configured_defaults()
+        except Exception as error:
+            return problem_from(error)
+
+    async def start_compilation(self, training_job: str, target_ids: list[str], framework: str,
+                                framework_version: str, input_shape: str) -> StartOutcome:
+        """Validate what the user typed, then start one job per target; rows appear at once."""
+        try:
+            inputs = check_inputs(framework, framework_version, input_shape)
+        except InvalidInput as error:
+            return StartOutcome(refused=dict.fromkeys(target_ids, str(error)))
+        outcome = await run.io_bound(self.compiler.start, training_job, target_ids, inputs, 'manual')
+        outcome = outcome or StartOutcome(refused=dict.fromkeys(target_ids, 'The portal is shutting down.'))
+        self.store.changed.emit(frozenset({training_job}))
+        return outcome
+
+    async def stop_compilation(self, job_name: str) -> str | None:
+        """Stop a running attempt; AWS's code and message when it refuses."""
+        result = await run.io_bound(self.compiler.stop, job_name)
+        training_job, problem = result or (None, 'The portal is shutting down.')
+        if training_job:
+            self.store.changed.emit(frozenset({training_job}))
+        return problem

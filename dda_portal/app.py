@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from nicegui import app
 from sqlalchemy import text
 
-from .actions import Actions
+from .actions import Actions, Compiler
 from .aws.clients import AwsClients
 from .config import Settings, SettingsError
 from .domain.targets import CatalogueError, TargetCatalog
@@ -45,14 +45,19 @@ def create_app(settings: Settings) -> Portal:
         catalog = TargetCatalog.load(settings.targets_file)
     except CatalogueError as error:
         raise SettingsError(f'Invalid DDA_TARGETS_FILE: {error}') from None
+    unknown = [t for t in settings.auto_compile_target_ids if t not in catalog]
+    if unknown:
+        raise SettingsError(f'Invalid DDA_AUTO_COMPILE_TARGETS: unknown target(s) {", ".join(unknown)}; '
+                            f'known: {", ".join(catalog)}')
     store = Store(settings.database_url)
     clients = AwsClients()
-    sync = Sync(settings, store, clients, catalog)
-    portal = Portal(settings, store, catalog, clients, sync, Actions(clients, sync))
+    compiler = Compiler(settings, store, clients, catalog)
+    sync = Sync(settings, store, clients, catalog, compiler)
+    portal = Portal(settings, store, catalog, clients, sync, Actions(clients, sync, compiler))
     app.state.portal = portal  # tests and health routes reach the running portal here
 
     training_jobs.register(store, portal.actions)
-    training_job.register(store, portal.actions)
+    training_job.register(store, portal.actions, catalog)
     _health_routes(portal)
 
     if settings.sync_enabled:

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .domain import attempts
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix='DDA_', extra='ignore')
@@ -20,6 +22,14 @@ class Settings(BaseSettings):
     sync_overlap_seconds: int = Field(300, ge=0, description='re-list jobs modified this long before the watermark')
     sync_enabled: bool = Field(True, description='run the periodic refresh (tests switch it off)')
     targets_file: Path | None = None
+    sagemaker_role_arn: str | None = Field(None, description='IAM role SageMaker assumes to compile')
+    compile_output_s3: str | None = Field(None, description='where compiled models go (default: beside '
+                                          'the training output)')
+    auto_compile_targets: str = Field('', description='comma-separated target ids compiled automatically')
+    framework: str = 'PYTORCH'
+    framework_version: str = '1.8'
+    input_shape: str = '[1,3,224,224]'
+    compile_max_runtime_seconds: int = Field(900, ge=60, le=86400)
     storage_secret: str = 'dda-portal-local'
     demo: bool = False
     demo_step_seconds: float = Field(8.0, gt=0, description='demo simulator pace')
@@ -30,6 +40,35 @@ class Settings(BaseSettings):
         if value is not None and not value.is_file():
             raise ValueError(f'no such file: {value}')
         return value
+
+    @field_validator('sagemaker_role_arn', 'compile_output_s3', mode='before')
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == '' else value
+
+    @field_validator('sagemaker_role_arn')
+    @classmethod
+    def _role_arn(cls, value: str | None) -> str | None:
+        if value is not None and not attempts.is_role_arn(value):
+            raise ValueError('must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME')
+        return value
+
+    @field_validator('compile_output_s3')
+    @classmethod
+    def _s3_uri(cls, value: str | None) -> str | None:
+        if value is not None and not attempts.is_s3_uri(value):
+            raise ValueError('must be an S3 URI like s3://bucket/prefix/')
+        return value
+
+    @field_validator('input_shape')
+    @classmethod
+    def _shape(cls, value: str) -> str:
+        attempts.parse_input_shape(value)
+        return value
+
+    @property
+    def auto_compile_target_ids(self) -> list[str]:
+        return [t.strip() for t in self.auto_compile_targets.split(',') if t.strip()]
 
     @property
     def sqlite_path(self) -> Path | None:

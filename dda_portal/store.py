@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,16 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from nicegui import Event
+from sqlalchemy import Index, func, text
 from sqlalchemy import event as sa_event
-from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
 from .domain import linking
-from .domain.status import CompilationStatus, Rollup, compiled_count, rollup_for
+from .domain.attempts import StartDecision, may_start
+from .domain.status import ACTIVE_COMPILATION, CompilationStatus, Rollup, compiled_count, rollup_for
 
 log = logging.getLogger(__name__)
 
 KEEP_SYNC_CYCLES = 2000
+LIVE_STATUSES_SQL = ', '.join(
+    f"'{s.value}'" for s in (*ACTIVE_COMPILATION, CompilationStatus.COMPLETED)
+)
 
 
 def utcnow() -> datetime:
@@ -59,10 +65,17 @@ class TrainingJob(SQLModel, table=True):
     rollup: str = Field(default=Rollup.NOT_COMPILED.value, index=True)
     targets_compiled: int = 0
     targets_total: int = 0
+    auto_compiled_at: datetime | None = None
 
 
 class CompilationAttempt(SQLModel, table=True):
     __tablename__ = 'compilation_attempt'
+    # never two live attempts the portal started for one (training job, target): a second click, tab or
+    # colleague loses here even if it got past the checks before
+    __table_args__ = (
+        Index('one_live_attempt_per_target', 'training_job_name', 'target_id', unique=True,
+              sqlite_where=text(f"reserved AND status IN ({LIVE_STATUSES_SQL})")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     job_name: str = Field(unique=True)
@@ -82,6 +95,7 @@ class CompilationAttempt(SQLModel, table=True):
     framework: str | None = None
     max_runtime_seconds: int | None = None
     origin: str = 'external'
+    reserved: bool = False  # started by this portal (covered by the one-live-attempt constraint)
     in_aws: bool = True
 
 
@@ -194,6 +208,7 @@ class Store:
         # fired on NiceGUI's loop after each commit, with the names of the training jobs that changed
         self.changed: Event[frozenset[str]] = Event()
         self._freshness = self._read_freshness()
+        self._reservations = threading.Lock()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -310,6 +325,101 @@ class Store:
                                   aws_calls=aws_calls, error_code=code, error_message=message))
         self._freshness = self._read_freshness()
 
+    # ---- attempts the portal starts ----------------------------------------------------------
+
+    def latest_attempt(self, training_job: str, target_id: str) -> CompilationAttempt | None:
+        with self.session() as session:
+            return _latest(session, training_job, target_id)
+
+    def reserve_attempt(self, training_job: str, target_id: str, target_label: str,
+                        name_for: Callable[[int], str], origin: str) -> CompilationAttempt | StartDecision:
+        """Write the new attempt as Starting before AWS is asked, or say why it may not start.
+
+        The check and the insert happen under one lock and in one transaction; the unique index turns away
+        a concurrent writer from another process.
+        """
+        with self._reservations, self.session() as session:
+            job = session.get(TrainingJob, training_job)
+            if job is None:
+                return StartDecision(False, f'The portal knows no training job {training_job!r}.')
+            latest = _latest(session, training_job, target_id)
+            decision = may_start(job.status, CompilationStatus(latest.status) if latest else None,
+                                 latest.attempt if latest else 0)
+            if not decision.allowed:
+                return decision
+            now = utcnow()
+            attempt = CompilationAttempt(
+                job_name=name_for(decision.attempt), training_job_name=training_job, target_id=target_id,
+                target_label=target_label, attempt=decision.attempt, status=CompilationStatus.STARTING.value,
+                created_at=now, last_modified=now, origin=origin, reserved=True,
+                input_uri=job.model_artifact)
+            session.add(attempt)
+            try:
+                session.flush()
+                self._recompute_rollup(session, training_job)
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return StartDecision(False, 'Another request started this target a moment ago.')
+            return attempt
+
+    def confirm_attempt(self, job_name: str, arn: str, framework: str, max_runtime_seconds: int) -> None:
+        """AWS accepted the job: keep its ARN (the sync fills in the rest)."""
+        with self.session() as session, session.begin():
+            attempt = _by_name(session, job_name)
+            if attempt is not None:
+                attempt.arn, attempt.framework = arn, framework
+                attempt.max_runtime_seconds = max_runtime_seconds
+
+    def release_attempt(self, job_name: str) -> None:
+        """AWS refused the job: nothing of it stays."""
+        with self.session() as session, session.begin():
+            attempt = _by_name(session, job_name)
+            if attempt is not None and not attempt.arn:
+                session.delete(attempt)
+                session.flush()
+                if attempt.training_job_name:
+                    self._recompute_rollup(session, attempt.training_job_name)
+
+    def set_attempt_status(self, job_name: str, status: CompilationStatus, reason: str | None = None) -> str | None:
+        """A status the portal knows before the next refresh (e.g. Stopping); the training job's name."""
+        with self.session() as session, session.begin():
+            attempt = _by_name(session, job_name)
+            if attempt is None:
+                return None
+            attempt.status = status.value
+            if reason is not None:
+                attempt.failure_reason = reason
+            attempt.last_modified = utcnow()
+            if attempt.training_job_name:
+                session.flush()
+                self._recompute_rollup(session, attempt.training_job_name)
+            return attempt.training_job_name
+
+    def unconfirmed_attempts(self, older_than: datetime) -> list[CompilationAttempt]:
+        """Attempts reserved but never confirmed by AWS (the portal stopped in between)."""
+        with self.session() as session:
+            query = select(CompilationAttempt).where(
+                col(CompilationAttempt.reserved).is_(True), CompilationAttempt.arn == '',
+                CompilationAttempt.status == CompilationStatus.STARTING.value,
+                col(CompilationAttempt.created_at) < older_than)
+            return list(session.exec(query))
+
+    def claim_auto_compile(self, training_job: str) -> bool:
+        """True once per training job, ever: it newly reached Completed while the portal watched."""
+        with self._reservations, self.session() as session, session.begin():
+            job = session.get(TrainingJob, training_job)
+            if (job is None or job.auto_compiled_at is not None or job.status != 'Completed'
+                    or job.first_seen_status == 'Completed'):
+                return False
+            job.auto_compiled_at = utcnow()
+            return True
+
+    def auto_compile_candidates(self, names: Iterable[str]) -> list[str]:
+        return [job.name for job in self.training_jobs_named(names)
+                if job.status == 'Completed' and job.first_seen_status != 'Completed'
+                and job.auto_compiled_at is None]
+
     # ---- internals ---------------------------------------------------------------------------
 
     @staticmethod
@@ -326,7 +436,7 @@ class Store:
     def _upsert_attempt(session: Session, job: CompilationJobFacts,
                         lookup: linking.TrainingJobLookup) -> str | None:
         row = session.exec(select(CompilationAttempt).where(CompilationAttempt.job_name == job.name)).first()
-        values = {
+        values: dict[str, Any] = {
             'arn': job.arn, 'status': job.status.value, 'failure_reason': job.failure_reason or None,
             'created_at': job.created_at, 'started_at': job.started_at, 'ended_at': job.ended_at,
             'last_modified': job.last_modified, 'artifact': job.artifact, 'input_uri': job.input_uri,
@@ -387,6 +497,17 @@ class Store:
         if newest > KEEP_SYNC_CYCLES and newest % 100 == 0:
             for old in session.exec(select(SyncCycle).where(col(SyncCycle.id) <= newest - KEEP_SYNC_CYCLES)):
                 session.delete(old)
+
+
+def _latest(session: Session, training_job: str, target_id: str) -> CompilationAttempt | None:
+    query = (select(CompilationAttempt)
+             .where(CompilationAttempt.training_job_name == training_job, CompilationAttempt.target_id == target_id)
+             .order_by(col(CompilationAttempt.attempt).desc()).limit(1))
+    return session.exec(query).first()
+
+
+def _by_name(session: Session, job_name: str) -> CompilationAttempt | None:
+    return session.exec(select(CompilationAttempt).where(CompilationAttempt.job_name == job_name)).first()
 
 
 def _next_attempt_number(session: Session, training_job: str, target_id: str) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 from nicegui import run
 
+from .actions import Compiler
 from .aws.clients import AwsClients, AwsProblem, problem_from
 from .aws.sagemaker import SageMakerGateway
 from .config import Settings
@@ -33,12 +34,14 @@ COMPILATION_WATERMARK = 'compilation_jobs'
 
 
 class Sync:
-    def __init__(self, settings: Settings, store: Store, clients: AwsClients, catalog: TargetCatalog) -> None:
+    def __init__(self, settings: Settings, store: Store, clients: AwsClients, catalog: TargetCatalog,
+                 compiler: Compiler | None = None) -> None:
         self.settings = settings
         self.store = store
         self.clients = clients
         self.sagemaker = SageMakerGateway(clients)
         self.catalog = catalog
+        self.compiler = compiler or Compiler(settings, store, clients, catalog)
         self._lock = asyncio.Lock()
 
     async def run_once(self) -> AwsProblem | None:
@@ -50,7 +53,7 @@ class Sync:
             started = utcnow()
             calls_before = self.clients.counter.total
             try:
-                changed = await run.io_bound(self.pull_and_apply, started)
+                changed = await run.io_bound(self.cycle, started)
             except Exception as error:  # any failure leaves the store as it was
                 problem = problem_from(error)
                 calls = self.clients.counter.total - calls_before
@@ -62,6 +65,39 @@ class Sync:
                 return None
             self.store.changed.emit(changed)
             return None
+
+    def cycle(self, started: datetime) -> frozenset[str]:
+        """Pull, commit, then act on what changed (blocking; runs in a worker thread)."""
+        changed = self.pull_and_apply(started)
+        return changed | self.act(changed)
+
+    def act(self, changed: frozenset[str]) -> frozenset[str]:
+        """Automatic compilation of training jobs that just reached Completed; tidy unconfirmed attempts."""
+        acted: set[str] = set()
+        auto_targets = [t for t in self.settings.auto_compile_target_ids if t in self.catalog]
+        for name in self.store.auto_compile_candidates(changed) if auto_targets else []:
+            if not self.store.claim_auto_compile(name):  # once per job, even across restarts
+                continue
+            # targets someone else already compiled (or tried) are left alone
+            targets = [t for t in auto_targets if self.store.latest_attempt(name, t) is None]
+            outcome = self.compiler.start(name, targets, None, 'auto')
+            for target, reason in outcome.refused.items():
+                log.warning('Automatic compilation of %s for %s refused: %s', name, target, reason)
+            acted.add(name)
+        acted |= self._fail_unconfirmed()
+        return frozenset(acted)
+
+    def _fail_unconfirmed(self) -> set[str]:
+        """Attempts reserved before a crash whose job SageMaker never received are marked Failed."""
+        failed: set[str] = set()
+        for attempt in self.store.unconfirmed_attempts(utcnow() - timedelta(minutes=2)):
+            if self.sagemaker.describe_compilation_job(attempt.job_name) is not None:
+                continue  # it exists: the next listing fills it in
+            reason = 'The portal stopped before SageMaker accepted this compilation job; start it again.'
+            owner = self.store.set_attempt_status(attempt.job_name, CompilationStatus.FAILED, reason)
+            if owner:
+                failed.add(owner)
+        return failed
 
     def pull_and_apply(self, started: datetime) -> frozenset[str]:
         """Blocking part of a cycle (runs in a worker thread)."""

@@ -48,3 +48,15 @@ class SageMakerGateway:
         paginator = self.client.get_paginator('list_tags')
         return {tag['Key']: tag['Value'] for page in paginator.paginate(ResourceArn=arn)
                 for tag in page.get('Tags', [])}
+
+    def create_compilation_job(self, name: str, role_arn: str, input_config: dict[str, Any],
+                               output_config: dict[str, Any], max_runtime_seconds: int,
+                               tags: dict[str, str]) -> str:
+        response = self.client.create_compilation_job(
+            CompilationJobName=name, RoleArn=role_arn, InputConfig=input_config, OutputConfig=output_config,
+            StoppingCondition={'MaxRuntimeInSeconds': max_runtime_seconds},
+            Tags=[{'Key': key, 'Value': value} for key, value in tags.items()])
+        return str(response['CompilationJobArn'])
+
+    def stop_compilation_job(self, name: str) -> None:
+        self.client.stop_compilation_job(CompilationJobName=name)

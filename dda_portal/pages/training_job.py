@@ -9,7 +9,9 @@ from nicegui import ui
 
 from ..actions import Actions
 from ..aws.clients import AwsProblem
-from ..domain.status import CompilationStatus
+from ..domain.attempts import FRAMEWORKS, MAX_SHAPE_TEXT, InvalidInput, may_start, parse_input_shape
+from ..domain.status import CompilationStatus, TrainingStatus
+from ..domain.targets import TargetCatalog
 from ..store import CompilationAttempt, Store, TrainingJob
 from .layout import frame
 from .widgets import elapsed, format_duration, format_time, status_badge, status_cell, status_fields
@@ -25,7 +27,14 @@ COMPILATION_COLUMNS: list[dict[str, Any]] = [
     {'name': 'artifact', 'label': 'Artifact', 'field': 'artifact', 'align': 'left'},
     {'name': 'reason', 'label': 'Failure reason', 'field': 'reason', 'align': 'left',
      'style': 'white-space: pre-wrap; word-break: break-word; min-width: 16rem'},
+    {'name': 'actions', 'label': '', 'field': 'job_name', 'align': 'right'},
 ]
+
+ACTIONS_CELL = r'''
+<q-td :props="props">
+  <q-btn v-if="props.row.can_stop" flat dense no-caps icon="stop" label="Stop" color="negative"
+         @click="() => $parent.$emit('stop', props.row)"/>
+</q-td>'''
 
 LOG_COLUMNS: list[dict[str, Any]] = [
     {'name': 'time', 'label': 'Time', 'field': 'time', 'align': 'left', 'style': 'white-space: nowrap'},
@@ -53,6 +62,7 @@ def compilation_row(attempt: CompilationAttempt) -> dict[str, Any]:
         'duration': format_duration(elapsed(attempt.started_at, attempt.ended_at))
         if attempt.started_at else 'waiting to start',
         'running': status.is_active,
+        'can_stop': status in (CompilationStatus.STARTING, CompilationStatus.IN_PROGRESS) and bool(attempt.arn),
         'artifact': attempt.artifact if status is CompilationStatus.COMPLETED else '',
         'reason': attempt.failure_reason or '' if status is CompilationStatus.FAILED else '',
     }
@@ -75,7 +85,7 @@ def _overview_facts(job: TrainingJob) -> list[tuple[str, str]]:
     ]
 
 
-def register(store: Store, actions: Actions) -> None:
+def register(store: Store, actions: Actions, catalog: TargetCatalog) -> None:
     @ui.page('/training-jobs/{name}')
     def training_job_page(name: str, tab: str = 'overview') -> None:
         job = store.training_job(name)
@@ -86,16 +96,19 @@ def register(store: Store, actions: Actions) -> None:
                 ui.label(f'The portal knows no training job named “{name}”.').mark('not-found')
                 ui.link('Back to all training jobs', '/')
             return
-        _TrainingJobView(store, actions, job, tab if tab in TABS else 'overview')
+        _TrainingJobView(store, actions, catalog, job, tab if tab in TABS else 'overview')
 
 
 class _TrainingJobView:
-    def __init__(self, store: Store, actions: Actions, job: TrainingJob, tab: str) -> None:
+    def __init__(self, store: Store, actions: Actions, catalog: TargetCatalog, job: TrainingJob,
+                 tab: str) -> None:
         self.store = store
         self.actions = actions
+        self.catalog = catalog
         self.job = job
         self.logs_loaded = False
         with frame(job.name, store, actions):
+            self.dialogs = ui.element('div')  # dialogs live here, outside sections that refresh
             with ui.row().classes('items-center gap-4'):
                 ui.link('Training jobs', '/').classes('text-primary')
                 ui.icon('chevron_right').props('aria-hidden=true')
@@ -172,6 +185,7 @@ class _TrainingJobView:
         self.logs_table.set_visibility(True)
 
     def build_compilation(self) -> None:
+        self.compile_bar()
         ui.label('One row per target: its latest compilation attempt.').classes('text-grey-8')
         self.compilation_table = ui.table(
             columns=COMPILATION_COLUMNS, rows=self.compilation_rows(), row_key='target_id',
@@ -180,6 +194,116 @@ class _TrainingJobView:
             .mark('compilation-table')
         self.compilation_table.add_slot('body-cell-status', status_cell('status'))
         self.compilation_table.add_slot('body-cell-artifact', ARTIFACT_CELL)
+        self.compilation_table.add_slot('body-cell-actions', ACTIONS_CELL)
+        self.compilation_table.on('stop', lambda e: self.confirm_stop(e.args))
+
+    @ui.refreshable_method
+    def compile_bar(self) -> None:
+        blocked = self.actions.compiler.setup_problem()
+        if self.job.status != TrainingStatus.COMPLETED:
+            blocked = f'Only a Completed training job can be compiled; this one is {self.job.status}.'
+        with ui.row().classes('items-center gap-3'):
+            button = ui.button('Compile for more targets', icon='memory', on_click=self.open_compile_dialog) \
+                .props('no-caps').mark('compile-button')
+            if blocked:
+                button.disable()
+                with ui.row().classes('items-center gap-1 text-grey-8'):
+                    ui.icon('info', size='sm').props('aria-hidden=true')
+                    ui.label(blocked).mark('compile-blocked')
+
+    async def open_compile_dialog(self) -> None:
+        defaults = await self.actions.compile_defaults(self.job.name)
+        note = ''
+        if isinstance(defaults, AwsProblem):
+            note = f'Could not read the training job\'s tags ({defaults}); showing the configured defaults.'
+            defaults = self.actions.compiler.configured_defaults()
+        latest = {a.target_id: a for a in self.store.latest_attempts(self.job.name)}
+        with self.dialogs, ui.dialog() as dialog, ui.card().classes('w-full max-w-2xl').mark('compile-dialog'):
+            ui.label(f'Compile {self.job.name} for more targets').classes('text-lg font-bold break-all')
+            choices: dict[str, ui.checkbox] = {}
+            for target in self.catalog.values():
+                attempt = latest.get(target.id)
+                decision = may_start(self.job.status, CompilationStatus(attempt.status) if attempt else None,
+                                     attempt.attempt if attempt else 0)
+                with ui.row().classes('w-full items-start no-wrap gap-2'):
+                    choice = ui.checkbox(target.display_name).mark(f'target-{target.id}')
+                    choices[target.id] = choice
+                    with ui.column().classes('gap-0 pt-2'):
+                        with ui.row().classes('items-center gap-2'):
+                            if target.recommended:
+                                ui.badge('Recommended', color='positive').props('outline')
+                            ui.label(target.description).classes('text-sm text-grey-8')
+                        if not decision.allowed:
+                            choice.disable()
+                            ui.label(decision.reason).classes('text-sm text-orange-10')
+                        elif decision.attempt > 1:
+                            ui.label(f'{decision.reason} This starts attempt {decision.attempt}.') \
+                                .classes('text-sm text-grey-8')
+            with ui.expansion('Advanced', icon='tune').classes('w-full'):
+                framework = ui.select(list(FRAMEWORKS), value=defaults.framework, label='Framework') \
+                    .classes('w-full').mark('framework')
+                version = ui.input('Framework version', value=defaults.framework_version) \
+                    .props(f'maxlength={MAX_SHAPE_TEXT}').classes('w-full').mark('framework-version')
+                shape = ui.input('Input shape', value=defaults.input_shape,
+                                 validation=lambda value: _shape_problem(value)) \
+                    .props(f'maxlength={MAX_SHAPE_TEXT}').classes('w-full font-mono').mark('input-shape')
+            if note:
+                ui.label(note).classes('text-sm text-orange-10')
+            problems = ui.column().classes('gap-1 text-negative').mark('compile-problems')
+
+            async def submit() -> None:
+                selected = [target_id for target_id, choice in choices.items() if choice.value]
+                problems.clear()
+                if not selected:
+                    with problems:
+                        ui.label('Select at least one target.')
+                    return
+                start.props('loading')
+                try:
+                    outcome = await self.actions.start_compilation(
+                        self.job.name, selected, str(framework.value or ''), str(version.value or ''),
+                        str(shape.value or ''))
+                finally:
+                    start.props(remove='loading')
+                if outcome.started:
+                    ui.notify(f'Started {len(outcome.started)} compilation job(s): {", ".join(outcome.started)}',
+                              type='positive', multi_line=True)
+                if not outcome.refused:
+                    dialog.close()
+                    return
+                with problems:
+                    for target_id, reason in outcome.refused.items():
+                        ui.label(f'{self.catalog.display_name(target_id)}: {reason}').classes('break-all')
+
+            with ui.row().classes('w-full justify-end gap-2'):
+                ui.button('Cancel', on_click=dialog.close).props('flat no-caps')
+                start = ui.button('Start compilation', icon='play_arrow', on_click=submit) \
+                    .props('no-caps').mark('start-compilation')
+        dialog.on('hide', dialog.delete)
+        dialog.open()
+
+    def confirm_stop(self, row: dict[str, Any]) -> None:
+        job_name = str(row.get('job_name', ''))
+        with self.dialogs, ui.dialog() as dialog, ui.card().mark('stop-dialog'):
+            ui.label(f'Stop the compilation for {row.get("target", "")}?').classes('text-lg font-bold')
+            ui.label(f'SageMaker stops {job_name}. A stopped attempt can be started again later.') \
+                .classes('break-all')
+
+            async def stop() -> None:
+                problem = await self.actions.stop_compilation(job_name)
+                dialog.close()
+                if problem:
+                    ui.notify(f'SageMaker did not stop {job_name} — {problem}', type='negative',
+                              multi_line=True, close_button='Close')
+                else:
+                    ui.notify(f'Stopping {job_name}', type='info')
+
+            with ui.row().classes('w-full justify-end gap-2'):
+                ui.button('Keep running', on_click=dialog.close).props('flat no-caps')
+                ui.button('Stop compilation', icon='stop', color='negative', on_click=stop) \
+                    .props('no-caps').mark('confirm-stop')
+        dialog.on('hide', dialog.delete)
+        dialog.open()
 
     def compilation_rows(self) -> list[dict[str, Any]]:
         attempts = sorted(self.store.latest_attempts(self.job.name), key=lambda a: a.target_label)
@@ -201,9 +325,18 @@ class _TrainingJobView:
         self.job = job
         self.header.refresh()
         self.overview.refresh()
+        self.compile_bar.refresh()
         self.compilation_table.update_rows(self.compilation_rows())
 
     def tick(self) -> None:
         """Durations of running attempts count up every second."""
         if any(CompilationStatus(a.status).is_active and a.started_at for a in self.attempts.values()):
             self.compilation_table.update_rows([compilation_row(a) for a in self.attempts.values()])
+
+
+def _shape_problem(value: str | None) -> str | None:
+    try:
+        parse_input_shape(value or '')
+    except InvalidInput as error:
+        return str(error)
+    return None
