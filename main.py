@@ -14,7 +14,7 @@ from dda_portal.config import load_settings, parse_cli
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
     # NiceGUI's test user runs this file under pytest, whose arguments are not ours
-    argv = [] if os.environ.get('NICEGUI_USER_SIMULATION') else None
+    argv: list[str] | None = [] if os.environ.get('NICEGUI_USER_SIMULATION') else None
     settings = load_settings(parse_cli(argv))
     demo = None
     if settings.demo:
