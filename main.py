@@ -21,15 +21,23 @@ def main() -> None:
         from dda_portal.demo import start_demo  # only the entry point knows the demo
 
         demo = start_demo(settings)
-        settings = settings.model_copy(update={'database_url': demo.database_url})
+        settings = settings.model_copy(update=demo.settings_overrides(settings))
     portal = create_app(settings)
     if demo is not None:
         portal.every(settings.demo_step_seconds, demo.simulator.step, 'demo-simulator')
         app.on_shutdown(demo.stop)
     mode = ' (demo: AWS emulated on 127.0.0.1)' if demo else ''
     print(f'DDA Portal{mode} on http://{settings.host}:{settings.port}', flush=True)
-    ui.run(host=settings.host, port=settings.port, title='DDA Portal', reload=False, show=False,
-           storage_secret=settings.storage_secret, favicon='🔍', show_welcome_message=False)
+    ui.run(
+        host=settings.host,
+        port=settings.port,
+        title='DDA Portal',
+        reload=False,
+        show=False,
+        storage_secret=settings.storage_secret,
+        favicon='🔍',
+        show_welcome_message=False,
+    )
 
 
 if __name__ == '__main__':

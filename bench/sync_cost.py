@@ -44,25 +44,45 @@ def seed(count: int) -> None:
     for i in range(count):
         name = f'bench-{i:05d}'
         backend.create_training_job(
-            training_job_name=name, hyper_parameters={},
+            training_job_name=name,
+            hyper_parameters={},
             algorithm_specification={'TrainingImage': 'dda/train:1', 'TrainingInputMode': 'File'},
-            role_arn=ROLE, input_data_config=[], output_data_config={'S3OutputPath': 's3://bench/out'},
+            role_arn=ROLE,
+            input_data_config=[],
+            output_data_config={'S3OutputPath': 's3://bench/out'},
             resource_config={'InstanceType': 'ml.g4dn.xlarge', 'InstanceCount': 1, 'VolumeSizeInGB': 30},
-            vpc_config=None, stopping_condition={'MaxRuntimeInSeconds': 3600}, tags=[],
-            enable_network_isolation=False, enable_inter_container_traffic_encryption=False,
-            enable_managed_spot_training=False, checkpoint_config=None, debug_hook_config=None,
-            debug_rule_configurations=None, tensor_board_output_config=None, experiment_config=None)
+            vpc_config=None,
+            stopping_condition={'MaxRuntimeInSeconds': 3600},
+            tags=[],
+            enable_network_isolation=False,
+            enable_inter_container_traffic_encryption=False,
+            enable_managed_spot_training=False,
+            checkpoint_config=None,
+            debug_hook_config=None,
+            debug_rule_configurations=None,
+            tensor_board_output_config=None,
+            experiment_config=None,
+        )
         for target in TARGETS:
             job = compilation_job_name(name, target, 1)
             backend.create_compilation_job(
-                compilation_job_name=job, role_arn=ROLE,
+                compilation_job_name=job,
+                role_arn=ROLE,
                 output_config=catalog[target].output_config(f's3://bench/compiled/{job}/'),
-                stopping_condition={'MaxRuntimeInSeconds': 900}, model_package_version_arn=None,
-                input_config={'S3Uri': f's3://bench/out/{name}/output/model.tar.gz', 'Framework': 'PYTORCH',
-                              'DataInputConfig': '{"input0":[1,3,224,224]}'},
+                stopping_condition={'MaxRuntimeInSeconds': 900},
+                model_package_version_arn=None,
+                input_config={
+                    'S3Uri': f's3://bench/out/{name}/output/model.tar.gz',
+                    'Framework': 'PYTORCH',
+                    'DataInputConfig': '{"input0":[1,3,224,224]}',
+                },
                 vpc_config=None,
-                tags=[{'Key': TAG_TRAINING_JOB, 'Value': name}, {'Key': TAG_TARGET, 'Value': target},
-                      {'Key': TAG_ORIGIN, 'Value': 'auto'}])
+                tags=[
+                    {'Key': TAG_TRAINING_JOB, 'Value': name},
+                    {'Key': TAG_TARGET, 'Value': target},
+                    {'Key': TAG_ORIGIN, 'Value': 'auto'},
+                ],
+            )
     for job in [*backend.training_jobs.values(), *backend.compilation_jobs.values()]:
         job.creation_time = job.last_modified_time = then
     return None
@@ -79,11 +99,14 @@ def run(count: int) -> tuple[int, tuple[int, float], tuple[int, float], tuple[in
     with tempfile.TemporaryDirectory() as folder, mock_aws():
         seed(count)
         url = f'sqlite:///{Path(folder) / "bench.db"}'
-        sync = Sync(Settings(database_url=url, sync_enabled=False), Store(url), AwsClients(), TargetCatalog.load())
+        sync = Sync(
+            Settings(database_url=url, sync_enabled=False), Store(url), AwsClients(), TargetCatalog.load()
+        )
         backfill = measure(sync)
         steady = measure(sync)
         job = sagemaker_backends['123456789012']['us-east-1'].compilation_jobs[
-            compilation_job_name('bench-00000', 'x86_64-cpu', 1)]
+            compilation_job_name('bench-00000', 'x86_64-cpu', 1)
+        ]
         job.compilation_job_status = 'FAILED'
         job.last_modified_time = datetime.now(UTC).replace(tzinfo=None)
         one_change = measure(sync)
@@ -93,13 +116,18 @@ def run(count: int) -> tuple[int, tuple[int, float], tuple[int, float], tuple[in
 def main() -> None:
     moto_patches.apply()
     sizes = [int(a) for a in sys.argv[1:]] or [100, 1000, 5000]
-    print(f'{"training jobs":>13} | {"compilation jobs":>16} | {"backfill calls":>14} | {"backfill s":>10} | '
-          f'{"steady calls":>12} | {"steady s":>8} | {"1-change calls":>14} | {"1-change s":>10}')
+    print(
+        f'{"training jobs":>13} | {"compilation jobs":>16} | {"backfill calls":>14} | {"backfill s":>10} | '
+        f'{"steady calls":>12} | {"steady s":>8} | {"1-change calls":>14} | {"1-change s":>10}'
+    )
     print('-' * 122)
     for size in sizes:
         count, backfill, steady, one = run(size)
-        print(f'{count:>13,} | {count * len(TARGETS):>16,} | {backfill[0]:>14,} | {backfill[1]:>10.2f} | '
-              f'{steady[0]:>12,} | {steady[1]:>8.3f} | {one[0]:>14,} | {one[1]:>10.3f}', flush=True)
+        print(
+            f'{count:>13,} | {count * len(TARGETS):>16,} | {backfill[0]:>14,} | {backfill[1]:>10.2f} | '
+            f'{steady[0]:>12,} | {steady[1]:>8.3f} | {one[0]:>14,} | {one[1]:>10.3f}',
+            flush=True,
+        )
 
 
 if __name__ == '__main__':

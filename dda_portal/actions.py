@@ -6,8 +6,8 @@ Each goes domain rule → AWS gateway → store → event, the same road the ref
 from __future__ import annotations
 
 import logging
-from functools import partial
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from nicegui import run
@@ -58,13 +58,17 @@ class Compiler:
     def setup_problem(self) -> str | None:
         """Why nothing can be compiled with this configuration, in words the user can act on."""
         if not self.settings.sagemaker_role_arn:
-            return ('Set DDA_SAGEMAKER_ROLE_ARN to the IAM role SageMaker assumes for compilation '
-                    '(it needs read access to the model and write access to the output location), '
-                    'then restart the portal.')
+            return (
+                'Set DDA_SAGEMAKER_ROLE_ARN to the IAM role SageMaker assumes for compilation '
+                '(it needs read access to the model and write access to the output location), '
+                'then restart the portal.'
+            )
         return None
 
     def configured_defaults(self) -> CompileInputs:
-        return CompileInputs(self.settings.framework, self.settings.framework_version, self.settings.input_shape)
+        return CompileInputs(
+            self.settings.framework, self.settings.framework_version, self.settings.input_shape
+        )
 
     def defaults_for(self, training_job: str) -> CompileInputs:
         """Configured defaults, overridden by the training job's `dda-portal:*` tags (one AWS call)."""
@@ -80,12 +84,16 @@ class Compiler:
         if self.settings.compile_output_s3:
             return f'{self.settings.compile_output_s3.rstrip("/")}/{job_name}/'
         # beside the training output: s3://bucket/out/<training job>/compiled/<compilation job>/
-        prefix = model_artifact.rsplit('/output/', 1)[0] if '/output/' in model_artifact \
+        prefix = (
+            model_artifact.rsplit('/output/', 1)[0]
+            if '/output/' in model_artifact
             else model_artifact.rsplit('/', 1)[0]
+        )
         return f'{prefix}/compiled/{job_name}/'
 
-    def start(self, training_job: str, target_ids: list[str], inputs: CompileInputs | None,
-              origin: str) -> StartOutcome:
+    def start(
+        self, training_job: str, target_ids: list[str], inputs: CompileInputs | None, origin: str
+    ) -> StartOutcome:
         """Blocking: re-check with SageMaker, reserve each target, create its job; refusals are reported."""
         outcome = StartOutcome()
         problem = self.setup_problem()
@@ -110,8 +118,12 @@ class Compiler:
             return outcome
         for target_id in target_ids:
             reserved = self.store.reserve_attempt(
-                training_job, target_id, self.catalog.display_name(target_id),
-                partial(compilation_job_name, training_job, target_id), origin)
+                training_job,
+                target_id,
+                self.catalog.display_name(target_id),
+                partial(compilation_job_name, training_job, target_id),
+                origin,
+            )
             if isinstance(reserved, StartDecision):
                 outcome.refused[target_id] = reserved.reason
                 continue
@@ -122,19 +134,31 @@ class Compiler:
                 outcome.started.append(reserved.job_name)
         return outcome
 
-    def _create(self, attempt: CompilationAttempt, model: str, inputs: CompileInputs, origin: str) -> str | None:
+    def _create(
+        self, attempt: CompilationAttempt, model: str, inputs: CompileInputs, origin: str
+    ) -> str | None:
         assert attempt.training_job_name is not None and self.settings.sagemaker_role_arn is not None
         target = self.catalog[attempt.target_id]
         input_config = {'S3Uri': model, 'DataInputConfig': inputs.input_shape, 'Framework': inputs.framework}
         if inputs.framework_version:
             input_config['FrameworkVersion'] = inputs.framework_version
-        output = target.output_config(self.output_location(attempt.training_job_name, attempt.job_name, model))
-        tags = {linking.TAG_TRAINING_JOB: attempt.training_job_name, linking.TAG_TARGET: target.id,
-                linking.TAG_ORIGIN: origin}
+        output = target.output_config(
+            self.output_location(attempt.training_job_name, attempt.job_name, model)
+        )
+        tags = {
+            linking.TAG_TRAINING_JOB: attempt.training_job_name,
+            linking.TAG_TARGET: target.id,
+            linking.TAG_ORIGIN: origin,
+        }
         try:
             arn = self.sagemaker.create_compilation_job(
-                attempt.job_name, self.settings.sagemaker_role_arn, input_config, output,
-                self.settings.compile_max_runtime_seconds, tags)
+                attempt.job_name,
+                self.settings.sagemaker_role_arn,
+                input_config,
+                output,
+                self.settings.compile_max_runtime_seconds,
+                tags,
+            )
         except Exception as error:
             problem = problem_from(error)
             if problem.code == 'ResourceInUse':  # the same deterministic name exists: it is this attempt
@@ -143,7 +167,9 @@ class Compiler:
             log.info('SageMaker refused %s: %s', attempt.job_name, problem)
             self.store.release_attempt(attempt.job_name)
             return str(problem)
-        self.store.confirm_attempt(attempt.job_name, arn, inputs.framework, self.settings.compile_max_runtime_seconds)
+        self.store.confirm_attempt(
+            attempt.job_name, arn, inputs.framework, self.settings.compile_max_runtime_seconds
+        )
         return None
 
     def stop(self, job_name: str) -> tuple[str | None, str | None]:
@@ -184,8 +210,14 @@ class Actions:
         except Exception as error:
             return problem_from(error)
 
-    async def start_compilation(self, training_job: str, target_ids: list[str], framework: str,
-                                framework_version: str, input_shape: str) -> StartOutcome:
+    async def start_compilation(
+        self,
+        training_job: str,
+        target_ids: list[str],
+        framework: str,
+        framework_version: str,
+        input_shape: str,
+    ) -> StartOutcome:
         """Validate what the user typed, then start one job per target; rows appear at once."""
         try:
             inputs = check_inputs(framework, framework_version, input_shape)

@@ -36,8 +36,16 @@ class Portal:
 
     def every(self, seconds: float, job: Callable[[], Any], name: str) -> None:
         """Run `job` every `seconds` on NiceGUI's loop, never two at once, starting now."""
-        self.scheduler.add_job(job, 'interval', seconds=seconds, id=name, name=name, max_instances=1,
-                               coalesce=True, next_run_time=utcnow().astimezone())
+        self.scheduler.add_job(
+            job,
+            'interval',
+            seconds=seconds,
+            id=name,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=utcnow().astimezone(),
+        )
 
 
 def create_app(settings: Settings) -> Portal:
@@ -47,8 +55,10 @@ def create_app(settings: Settings) -> Portal:
         raise SettingsError(f'Invalid DDA_TARGETS_FILE: {error}') from None
     unknown = [t for t in settings.auto_compile_target_ids if t not in catalog]
     if unknown:
-        raise SettingsError(f'Invalid DDA_AUTO_COMPILE_TARGETS: unknown target(s) {", ".join(unknown)}; '
-                            f'known: {", ".join(catalog)}')
+        raise SettingsError(
+            f'Invalid DDA_AUTO_COMPILE_TARGETS: unknown target(s) {", ".join(unknown)}; '
+            f'known: {", ".join(catalog)}'
+        )
     store = Store(settings.database_url)
     clients = AwsClients()
     compiler = Compiler(settings, store, clients, catalog)

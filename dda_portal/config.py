@@ -19,12 +19,15 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=1, le=65535)
     refresh_seconds: float = Field(30.0, gt=0, description='seconds between two AWS refreshes')
     history_days: int = Field(30, ge=1, description='how far back the first refresh looks')
-    sync_overlap_seconds: int = Field(300, ge=0, description='re-list jobs modified this long before the watermark')
+    sync_overlap_seconds: int = Field(
+        300, ge=0, description='re-list jobs modified this long before the watermark'
+    )
     sync_enabled: bool = Field(True, description='run the periodic refresh (tests switch it off)')
     targets_file: Path | None = None
     sagemaker_role_arn: str | None = Field(None, description='IAM role SageMaker assumes to compile')
-    compile_output_s3: str | None = Field(None, description='where compiled models go (default: beside '
-                                          'the training output)')
+    compile_output_s3: str | None = Field(
+        None, description='where compiled models go (default: beside the training output)'
+    )
     auto_compile_targets: str = Field('', description='comma-separated target ids compiled automatically')
     framework: str = 'PYTORCH'
     framework_version: str = '1.8'
@@ -86,7 +89,9 @@ def parse_cli(argv: list[str] | None) -> dict[str, object]:
     parser.add_argument('--host', help='address to listen on (default 127.0.0.1, env DDA_HOST)')
     parser.add_argument('--port', type=int, help='port to listen on (default 8080, env DDA_PORT)')
     parser.add_argument('--database-url', help='SQLAlchemy URL of the store (env DDA_DATABASE_URL)')
-    parser.add_argument('--refresh-seconds', type=float, help='seconds between AWS refreshes (env DDA_REFRESH_SECONDS)')
+    parser.add_argument(
+        '--refresh-seconds', type=float, help='seconds between AWS refreshes (env DDA_REFRESH_SECONDS)'
+    )
     args = parser.parse_args(argv)
     return {key: value for key, value in vars(args).items() if value not in (None, False)}
 

@@ -24,9 +24,7 @@ from .domain.status import ACTIVE_COMPILATION, CompilationStatus, Rollup, compil
 log = logging.getLogger(__name__)
 
 KEEP_SYNC_CYCLES = 2000
-LIVE_STATUSES_SQL = ', '.join(
-    f"'{s.value}'" for s in (*ACTIVE_COMPILATION, CompilationStatus.COMPLETED)
-)
+LIVE_STATUSES_SQL = ', '.join(f"'{s.value}'" for s in (*ACTIVE_COMPILATION, CompilationStatus.COMPLETED))
 
 
 def utcnow() -> datetime:
@@ -73,8 +71,13 @@ class CompilationAttempt(SQLModel, table=True):
     # never two live attempts the portal started for one (training job, target): a second click, tab or
     # colleague loses here even if it got past the checks before
     __table_args__ = (
-        Index('one_live_attempt_per_target', 'training_job_name', 'target_id', unique=True,
-              sqlite_where=text(f"reserved AND status IN ({LIVE_STATUSES_SQL})")),
+        Index(
+            'one_live_attempt_per_target',
+            'training_job_name',
+            'target_id',
+            unique=True,
+            sqlite_where=text(f'reserved AND status IN ({LIVE_STATUSES_SQL})'),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -199,9 +202,7 @@ class Store:
     def __init__(self, database_url: str) -> None:
         if database_url.startswith('sqlite:///'):
             Path(database_url.removeprefix('sqlite:///')).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_engine(
-            database_url, connect_args={'check_same_thread': False, 'timeout': 30}
-        )
+        self.engine = create_engine(database_url, connect_args={'check_same_thread': False, 'timeout': 30})
         if self.engine.dialect.name == 'sqlite':
             sa_event.listen(self.engine, 'connect', _sqlite_pragmas)
         SQLModel.metadata.create_all(self.engine)
@@ -272,8 +273,9 @@ class Store:
             state = session.get(SyncState, key)
             return state.value if state else None
 
-    def known_modification_times(self, table: type[TrainingJob] | type[CompilationAttempt],
-                                 names: Sequence[str]) -> dict[str, datetime]:
+    def known_modification_times(
+        self, table: type[TrainingJob] | type[CompilationAttempt], names: Sequence[str]
+    ) -> dict[str, datetime]:
         """LastModifiedTime the store holds for these jobs (absent when unknown)."""
         key = TrainingJob.name if table is TrainingJob else CompilationAttempt.job_name
         result: dict[str, datetime] = {}
@@ -312,8 +314,15 @@ class Store:
                 self._recompute_rollup(session, name)
             for key, value in cycle.watermarks.items():
                 session.merge(SyncState(key=key, value=value))
-            session.add(SyncCycle(started_at=cycle.started_at, finished_at=utcnow(), ok=True,
-                                  aws_calls=cycle.aws_calls, changed_training_jobs=len(changed)))
+            session.add(
+                SyncCycle(
+                    started_at=cycle.started_at,
+                    finished_at=utcnow(),
+                    ok=True,
+                    aws_calls=cycle.aws_calls,
+                    changed_training_jobs=len(changed),
+                )
+            )
             self._prune_cycles(session)
         self._freshness = self._read_freshness()
         return frozenset(changed)
@@ -321,8 +330,16 @@ class Store:
     def record_failure(self, started_at: datetime, aws_calls: int, code: str, message: str) -> None:
         """A failed refresh writes nothing but its own record."""
         with self.session() as session, session.begin():
-            session.add(SyncCycle(started_at=started_at, finished_at=utcnow(), ok=False,
-                                  aws_calls=aws_calls, error_code=code, error_message=message))
+            session.add(
+                SyncCycle(
+                    started_at=started_at,
+                    finished_at=utcnow(),
+                    ok=False,
+                    aws_calls=aws_calls,
+                    error_code=code,
+                    error_message=message,
+                )
+            )
         self._freshness = self._read_freshness()
 
     # ---- attempts the portal starts ----------------------------------------------------------
@@ -331,8 +348,14 @@ class Store:
         with self.session() as session:
             return _latest(session, training_job, target_id)
 
-    def reserve_attempt(self, training_job: str, target_id: str, target_label: str,
-                        name_for: Callable[[int], str], origin: str) -> CompilationAttempt | StartDecision:
+    def reserve_attempt(
+        self,
+        training_job: str,
+        target_id: str,
+        target_label: str,
+        name_for: Callable[[int], str],
+        origin: str,
+    ) -> CompilationAttempt | StartDecision:
         """Write the new attempt as Starting before AWS is asked, or say why it may not start.
 
         The check and the insert happen under one lock and in one transaction; the unique index turns away
@@ -343,16 +366,27 @@ class Store:
             if job is None:
                 return StartDecision(False, f'The portal knows no training job {training_job!r}.')
             latest = _latest(session, training_job, target_id)
-            decision = may_start(job.status, CompilationStatus(latest.status) if latest else None,
-                                 latest.attempt if latest else 0)
+            decision = may_start(
+                job.status,
+                CompilationStatus(latest.status) if latest else None,
+                latest.attempt if latest else 0,
+            )
             if not decision.allowed:
                 return decision
             now = utcnow()
             attempt = CompilationAttempt(
-                job_name=name_for(decision.attempt), training_job_name=training_job, target_id=target_id,
-                target_label=target_label, attempt=decision.attempt, status=CompilationStatus.STARTING.value,
-                created_at=now, last_modified=now, origin=origin, reserved=True,
-                input_uri=job.model_artifact)
+                job_name=name_for(decision.attempt),
+                training_job_name=training_job,
+                target_id=target_id,
+                target_label=target_label,
+                attempt=decision.attempt,
+                status=CompilationStatus.STARTING.value,
+                created_at=now,
+                last_modified=now,
+                origin=origin,
+                reserved=True,
+                input_uri=job.model_artifact,
+            )
             session.add(attempt)
             try:
                 session.flush()
@@ -381,7 +415,9 @@ class Store:
                 if attempt.training_job_name:
                     self._recompute_rollup(session, attempt.training_job_name)
 
-    def set_attempt_status(self, job_name: str, status: CompilationStatus, reason: str | None = None) -> str | None:
+    def set_attempt_status(
+        self, job_name: str, status: CompilationStatus, reason: str | None = None
+    ) -> str | None:
         """A status the portal knows before the next refresh (e.g. Stopping); the training job's name."""
         with self.session() as session, session.begin():
             attempt = _by_name(session, job_name)
@@ -400,25 +436,35 @@ class Store:
         """Attempts reserved but never confirmed by AWS (the portal stopped in between)."""
         with self.session() as session:
             query = select(CompilationAttempt).where(
-                col(CompilationAttempt.reserved).is_(True), CompilationAttempt.arn == '',
+                col(CompilationAttempt.reserved).is_(True),
+                CompilationAttempt.arn == '',
                 CompilationAttempt.status == CompilationStatus.STARTING.value,
-                col(CompilationAttempt.created_at) < older_than)
+                col(CompilationAttempt.created_at) < older_than,
+            )
             return list(session.exec(query))
 
     def claim_auto_compile(self, training_job: str) -> bool:
         """True once per training job, ever: it newly reached Completed while the portal watched."""
         with self._reservations, self.session() as session, session.begin():
             job = session.get(TrainingJob, training_job)
-            if (job is None or job.auto_compiled_at is not None or job.status != 'Completed'
-                    or job.first_seen_status == 'Completed'):
+            if (
+                job is None
+                or job.auto_compiled_at is not None
+                or job.status != 'Completed'
+                or job.first_seen_status == 'Completed'
+            ):
                 return False
             job.auto_compiled_at = utcnow()
             return True
 
     def auto_compile_candidates(self, names: Iterable[str]) -> list[str]:
-        return [job.name for job in self.training_jobs_named(names)
-                if job.status == 'Completed' and job.first_seen_status != 'Completed'
-                and job.auto_compiled_at is None]
+        return [
+            job.name
+            for job in self.training_jobs_named(names)
+            if job.status == 'Completed'
+            and job.first_seen_status != 'Completed'
+            and job.auto_compiled_at is None
+        ]
 
     # ---- internals ---------------------------------------------------------------------------
 
@@ -433,14 +479,23 @@ class Store:
                 setattr(row, key, value)
 
     @staticmethod
-    def _upsert_attempt(session: Session, job: CompilationJobFacts,
-                        lookup: linking.TrainingJobLookup) -> str | None:
+    def _upsert_attempt(
+        session: Session, job: CompilationJobFacts, lookup: linking.TrainingJobLookup
+    ) -> str | None:
         row = session.exec(select(CompilationAttempt).where(CompilationAttempt.job_name == job.name)).first()
         values: dict[str, Any] = {
-            'arn': job.arn, 'status': job.status.value, 'failure_reason': job.failure_reason or None,
-            'created_at': job.created_at, 'started_at': job.started_at, 'ended_at': job.ended_at,
-            'last_modified': job.last_modified, 'artifact': job.artifact, 'input_uri': job.input_uri,
-            'framework': job.framework, 'max_runtime_seconds': job.max_runtime_seconds, 'in_aws': True,
+            'arn': job.arn,
+            'status': job.status.value,
+            'failure_reason': job.failure_reason or None,
+            'created_at': job.created_at,
+            'started_at': job.started_at,
+            'ended_at': job.ended_at,
+            'last_modified': job.last_modified,
+            'artifact': job.artifact,
+            'input_uri': job.input_uri,
+            'framework': job.framework,
+            'max_runtime_seconds': job.max_runtime_seconds,
+            'in_aws': True,
         }
         if row is not None:
             for key, value in values.items():
@@ -448,8 +503,14 @@ class Store:
             return row.training_job_name
         owner = linking.owner_of(job.name, job.tags, job.input_uri, lookup)
         origin = job.tags.get(linking.TAG_ORIGIN, 'external')
-        row = CompilationAttempt(job_name=job.name, training_job_name=owner, target_id=job.target_id,
-                                 target_label=job.target_label, origin=origin, **values)
+        row = CompilationAttempt(
+            job_name=job.name,
+            training_job_name=owner,
+            target_id=job.target_id,
+            target_label=job.target_label,
+            origin=origin,
+            **values,
+        )
         if owner:
             row.attempt = _next_attempt_number(session, owner, job.target_id)
         session.add(row)
@@ -500,9 +561,14 @@ class Store:
 
 
 def _latest(session: Session, training_job: str, target_id: str) -> CompilationAttempt | None:
-    query = (select(CompilationAttempt)
-             .where(CompilationAttempt.training_job_name == training_job, CompilationAttempt.target_id == target_id)
-             .order_by(col(CompilationAttempt.attempt).desc()).limit(1))
+    query = (
+        select(CompilationAttempt)
+        .where(
+            CompilationAttempt.training_job_name == training_job, CompilationAttempt.target_id == target_id
+        )
+        .order_by(col(CompilationAttempt.attempt).desc())
+        .limit(1)
+    )
     return session.exec(query).first()
 
 

@@ -34,8 +34,14 @@ COMPILATION_WATERMARK = 'compilation_jobs'
 
 
 class Sync:
-    def __init__(self, settings: Settings, store: Store, clients: AwsClients, catalog: TargetCatalog,
-                 compiler: Compiler | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        clients: AwsClients,
+        catalog: TargetCatalog,
+        compiler: Compiler | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.clients = clients
@@ -120,12 +126,18 @@ class Sync:
             since = watermark - timedelta(seconds=self.settings.sync_overlap_seconds)
         return since
 
-    def _changed_names(self, summaries: list[dict[str, Any]], name_key: str,
-                       table: type[TrainingJob] | type[CompilationAttempt]) -> tuple[list[str], set[str]]:
+    def _changed_names(
+        self,
+        summaries: list[dict[str, Any]],
+        name_key: str,
+        table: type[TrainingJob] | type[CompilationAttempt],
+    ) -> tuple[list[str], set[str]]:
         """Names whose LastModifiedTime differs from the store's, and the names the store does not know."""
         names = [s[name_key] for s in summaries]
         known = self.store.known_modification_times(table, names)
-        changed = [s[name_key] for s in summaries if known.get(s[name_key]) != as_utc(s.get('LastModifiedTime'))]
+        changed = [
+            s[name_key] for s in summaries if known.get(s[name_key]) != as_utc(s.get('LastModifiedTime'))
+        ]
         return changed, set(names) - set(known)
 
     def _pull_training_jobs(self, result: CycleResult) -> None:
@@ -177,8 +189,9 @@ def training_facts(described: dict[str, Any]) -> TrainingJobFacts:
     )
 
 
-def compilation_facts(described: dict[str, Any], tags: dict[str, str],
-                      catalog: TargetCatalog) -> CompilationJobFacts:
+def compilation_facts(
+    described: dict[str, Any], tags: dict[str, str], catalog: TargetCatalog
+) -> CompilationJobFacts:
     status = compilation_status_from_aws(described.get('CompilationJobStatus'))
     target = catalog.recognise(described.get('OutputConfig'))
     tagged_target = tags.get(linking.TAG_TARGET)
@@ -196,7 +209,8 @@ def compilation_facts(described: dict[str, Any], tags: dict[str, str],
         last_modified=_required_time(described.get('LastModifiedTime')),
         # SageMaker fills ModelArtifacts only once the compiled model is written
         artifact=(described.get('ModelArtifacts') or {}).get('S3ModelArtifacts')
-        if status is CompilationStatus.COMPLETED else None,
+        if status is CompilationStatus.COMPLETED
+        else None,
         input_uri=input_config.get('S3Uri'),
         framework=input_config.get('Framework'),
         max_runtime_seconds=(described.get('StoppingCondition') or {}).get('MaxRuntimeInSeconds'),

@@ -9,7 +9,6 @@ import pytest
 from moto import mock_aws
 
 
-
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """An empty in-process AWS (moto) reached through the real boto3 clients."""

@@ -40,9 +40,15 @@ def create_training_job(name: str, status: str = 'Completed', output: str = 's3:
         job.training_end_time = None
 
 
-def create_compilation_job(name: str, training_job: str, target_id: str, status: str = 'COMPLETED',
-                           failure_reason: str = '', tags: dict[str, str] | None = None,
-                           input_uri: str | None = None) -> None:
+def create_compilation_job(
+    name: str,
+    training_job: str,
+    target_id: str,
+    status: str = 'COMPLETED',
+    failure_reason: str = '',
+    tags: dict[str, str] | None = None,
+    input_uri: str | None = None,
+) -> None:
     model = input_uri or f's3://dda-models/out/{training_job}/output/model.tar.gz'
     kwargs: dict[str, Any] = {}
     if tags:

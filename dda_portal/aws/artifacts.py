@@ -39,7 +39,8 @@ class LogsGateway:
             streams = [
                 stream['logStreamName']
                 for page in self.client.get_paginator('describe_log_streams').paginate(
-                    logGroupName=log_group, logStreamNamePrefix=f'{job_name}/')
+                    logGroupName=log_group, logStreamNamePrefix=f'{job_name}/'
+                )
                 for stream in page.get('logStreams', [])
             ]
         except ClientError as error:
@@ -57,8 +58,7 @@ class LogsGateway:
                     kwargs['nextToken'] = token
                 page = self.client.get_log_events(**kwargs)
                 events.extend(
-                    LogEvent(stream, datetime.fromtimestamp(e['timestamp'] / 1000, UTC),
-                             e.get('message', ''))
+                    LogEvent(stream, datetime.fromtimestamp(e['timestamp'] / 1000, UTC), e.get('message', ''))
                     for e in page.get('events', [])
                 )
                 # GetLogEvents signals the end by returning the token it was given

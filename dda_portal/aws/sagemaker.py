@@ -19,15 +19,23 @@ class SageMakerGateway:
 
     def training_jobs_modified_after(self, after: datetime) -> Iterator[dict[str, Any]]:
         paginator = self.client.get_paginator('list_training_jobs')
-        pages = paginator.paginate(LastModifiedTimeAfter=after, SortBy='CreationTime', SortOrder='Descending',
-                                   PaginationConfig={'PageSize': PAGE_SIZE})
+        pages = paginator.paginate(
+            LastModifiedTimeAfter=after,
+            SortBy='CreationTime',
+            SortOrder='Descending',
+            PaginationConfig={'PageSize': PAGE_SIZE},
+        )
         for page in pages:
             yield from page.get('TrainingJobSummaries', [])
 
     def compilation_jobs_modified_after(self, after: datetime) -> Iterator[dict[str, Any]]:
         paginator = self.client.get_paginator('list_compilation_jobs')
-        pages = paginator.paginate(LastModifiedTimeAfter=after, SortBy='CreationTime', SortOrder='Descending',
-                                   PaginationConfig={'PageSize': PAGE_SIZE})
+        pages = paginator.paginate(
+            LastModifiedTimeAfter=after,
+            SortBy='CreationTime',
+            SortOrder='Descending',
+            PaginationConfig={'PageSize': PAGE_SIZE},
+        )
         for page in pages:
             yield from page.get('CompilationJobSummaries', [])
 
@@ -39,23 +47,38 @@ class SageMakerGateway:
         try:
             return dict(self.client.describe_compilation_job(CompilationJobName=name))
         except ClientError as error:
-            if error.response.get('Error', {}).get('Code') in ('ResourceNotFound', 'ValidationException') \
-                    and 'not find' in str(error.response.get('Error', {}).get('Message', '')).lower():
+            if (
+                error.response.get('Error', {}).get('Code') in ('ResourceNotFound', 'ValidationException')
+                and 'not find' in str(error.response.get('Error', {}).get('Message', '')).lower()
+            ):
                 return None
             raise
 
     def tags(self, arn: str) -> dict[str, str]:
         paginator = self.client.get_paginator('list_tags')
-        return {tag['Key']: tag['Value'] for page in paginator.paginate(ResourceArn=arn)
-                for tag in page.get('Tags', [])}
+        return {
+            tag['Key']: tag['Value']
+            for page in paginator.paginate(ResourceArn=arn)
+            for tag in page.get('Tags', [])
+        }
 
-    def create_compilation_job(self, name: str, role_arn: str, input_config: dict[str, Any],
-                               output_config: dict[str, Any], max_runtime_seconds: int,
-                               tags: dict[str, str]) -> str:
+    def create_compilation_job(
+        self,
+        name: str,
+        role_arn: str,
+        input_config: dict[str, Any],
+        output_config: dict[str, Any],
+        max_runtime_seconds: int,
+        tags: dict[str, str],
+    ) -> str:
         response = self.client.create_compilation_job(
-            CompilationJobName=name, RoleArn=role_arn, InputConfig=input_config, OutputConfig=output_config,
+            CompilationJobName=name,
+            RoleArn=role_arn,
+            InputConfig=input_config,
+            OutputConfig=output_config,
             StoppingCondition={'MaxRuntimeInSeconds': max_runtime_seconds},
-            Tags=[{'Key': key, 'Value': value} for key, value in tags.items()])
+            Tags=[{'Key': key, 'Value': value} for key, value in tags.items()],
+        )
         return str(response['CompilationJobArn'])
 
     def stop_compilation_job(self, name: str) -> None:

@@ -23,20 +23,26 @@ class StartDecision:
     attempt: int = 1  # the number the new attempt would get
 
 
-def may_start(training_status: str, latest: CompilationStatus | None, latest_attempt: int = 0) -> StartDecision:
+def may_start(
+    training_status: str, latest: CompilationStatus | None, latest_attempt: int = 0
+) -> StartDecision:
     """At most one Starting/In progress/Stopping/Completed attempt per (training job, target)."""
     if training_status != TrainingStatus.COMPLETED:
-        return StartDecision(False, f'The training job is {training_status}; only a Completed job can be '
-                                    'compiled.')
+        return StartDecision(
+            False, f'The training job is {training_status}; only a Completed job can be compiled.'
+        )
     if latest is None:
         return StartDecision(True, attempt=1)
     if latest in ACTIVE_COMPILATION:
-        return StartDecision(False, f'Already compiling (attempt {latest_attempt} is {latest}).', latest_attempt)
+        return StartDecision(
+            False, f'Already compiling (attempt {latest_attempt} is {latest}).', latest_attempt
+        )
     if latest is CompilationStatus.COMPLETED:
         return StartDecision(False, f'Already compiled (attempt {latest_attempt}).', latest_attempt)
     if latest is CompilationStatus.UNKNOWN:
-        return StartDecision(False, f'The state of attempt {latest_attempt} is unknown; refresh first.',
-                             latest_attempt)
+        return StartDecision(
+            False, f'The state of attempt {latest_attempt} is unknown; refresh first.', latest_attempt
+        )
     return StartDecision(True, f'Retry after attempt {latest_attempt} {latest.lower()}.', latest_attempt + 1)
 
 
@@ -63,16 +69,21 @@ def parse_input_shape(text: str) -> str:
     try:
         value = json.loads(text)
     except json.JSONDecodeError:
-        raise InvalidInput('Input shape must be a list of positive integers, e.g. [1, 3, 224, 224].') from None
+        raise InvalidInput(
+            'Input shape must be a list of positive integers, e.g. [1, 3, 224, 224].'
+        ) from None
     shapes = value if isinstance(value, dict) else {'input0': value}
     if not shapes:
         raise InvalidInput('Input shape names no input.')
     for name, shape in shapes.items():
-        if not isinstance(shape, list) or not shape or not all(
-            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape
+        if (
+            not isinstance(shape, list)
+            or not shape
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)
         ):
-            raise InvalidInput(f'Input shape of {name!r} must be a list of positive integers, '
-                               'e.g. [1, 3, 224, 224].')
+            raise InvalidInput(
+                f'Input shape of {name!r} must be a list of positive integers, e.g. [1, 3, 224, 224].'
+            )
     return json.dumps(shapes, separators=(',', ':'))
 
 

@@ -33,13 +33,18 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
                 finally:
                     button.props(remove='loading')
                 if problem:
-                    ui.notify(f'Refresh failed — {problem.code}: {problem.message}', type='negative',
-                              multi_line=True, close_button='Close')
+                    ui.notify(
+                        f'Refresh failed — {problem.code}: {problem.message}',
+                        type='negative',
+                        multi_line=True,
+                        close_button='Close',
+                    )
                 else:
                     ui.notify('Refreshed from AWS', type='positive')
 
-            button = ui.button('Refresh now', icon='refresh', on_click=refresh_now) \
-                .props('flat dense color=white no-caps')
+            button = ui.button('Refresh now', icon='refresh', on_click=refresh_now).props(
+                'flat dense color=white no-caps'
+            )
     banner = ui.row().classes('w-full items-center gap-2 bg-orange-1 text-orange-10 p-3 rounded')
     with banner:
         ui.icon('cloud_off', size='sm').props('aria-hidden=true')
@@ -47,14 +52,18 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
 
     def show_freshness() -> None:
         freshness = store.freshness()
-        updated.set_text(f'Last updated {ago(freshness.last_success)}'
-                         if freshness.last_success else 'Not refreshed from AWS yet')
+        updated.set_text(
+            f'Last updated {ago(freshness.last_success)}'
+            if freshness.last_success
+            else 'Not refreshed from AWS yet'
+        )
         failure = freshness.last_failure
         banner.set_visibility(failure is not None)
         if failure is not None:
             banner_text.set_text(
                 f'AWS refresh failed at {format_time(failure.finished_at)} — {failure.error_code}: '
-                f'{failure.error_message}. Showing data from {ago(freshness.last_success)}.')
+                f'{failure.error_message}. Showing data from {ago(freshness.last_success)}.'
+            )
 
     show_freshness()
     ui.timer(1.0, show_freshness)

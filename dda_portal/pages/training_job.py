@@ -25,29 +25,39 @@ COMPILATION_COLUMNS: list[dict[str, Any]] = [
     {'name': 'started', 'label': 'Started', 'field': 'started', 'align': 'left', 'sortable': True},
     {'name': 'duration', 'label': 'Duration', 'field': 'duration', 'align': 'left'},
     {'name': 'artifact', 'label': 'Artifact', 'field': 'artifact', 'align': 'left'},
-    {'name': 'reason', 'label': 'Failure reason', 'field': 'reason', 'align': 'left',
-     'style': 'white-space: pre-wrap; word-break: break-word; min-width: 16rem'},
+    {
+        'name': 'reason',
+        'label': 'Failure reason',
+        'field': 'reason',
+        'align': 'left',
+        'style': 'white-space: pre-wrap; word-break: break-word; min-width: 16rem',
+    },
     {'name': 'actions', 'label': '', 'field': 'job_name', 'align': 'right'},
 ]
 
-ACTIONS_CELL = r'''
+ACTIONS_CELL = r"""
 <q-td :props="props">
   <q-btn v-if="props.row.can_stop" flat dense no-caps icon="stop" label="Stop" color="negative"
          @click="() => $parent.$emit('stop', props.row)"/>
-</q-td>'''
+</q-td>"""
 
 LOG_COLUMNS: list[dict[str, Any]] = [
     {'name': 'time', 'label': 'Time', 'field': 'time', 'align': 'left', 'style': 'white-space: nowrap'},
     {'name': 'stream', 'label': 'Stream', 'field': 'stream', 'align': 'left'},
-    {'name': 'message', 'label': 'Message', 'field': 'message', 'align': 'left',
-     'style': 'white-space: pre-wrap; word-break: break-word; font-family: monospace'},
+    {
+        'name': 'message',
+        'label': 'Message',
+        'field': 'message',
+        'align': 'left',
+        'style': 'white-space: pre-wrap; word-break: break-word; font-family: monospace',
+    },
 ]
 
-ARTIFACT_CELL = r'''
+ARTIFACT_CELL = r"""
 <q-td :props="props">
   <span v-if="props.row.artifact" class="font-mono text-xs break-all">{{ props.row.artifact }}</span>
   <span v-else class="text-grey-7">—</span>
-</q-td>'''
+</q-td>"""
 
 
 def compilation_row(attempt: CompilationAttempt) -> dict[str, Any]:
@@ -60,9 +70,11 @@ def compilation_row(attempt: CompilationAttempt) -> dict[str, Any]:
         'attempt': attempt.attempt,
         'started': format_time(attempt.started_at or attempt.created_at),
         'duration': format_duration(elapsed(attempt.started_at, attempt.ended_at))
-        if attempt.started_at else 'waiting to start',
+        if attempt.started_at
+        else 'waiting to start',
         'running': status.is_active,
-        'can_stop': status in (CompilationStatus.STARTING, CompilationStatus.IN_PROGRESS) and bool(attempt.arn),
+        'can_stop': status in (CompilationStatus.STARTING, CompilationStatus.IN_PROGRESS)
+        and bool(attempt.arn),
         'artifact': attempt.artifact if status is CompilationStatus.COMPLETED else '',
         'reason': attempt.failure_reason or '' if status is CompilationStatus.FAILED else '',
     }
@@ -75,8 +87,12 @@ def _overview_facts(job: TrainingJob) -> list[tuple[str, str]]:
         ('Training started', format_time(job.started_at)),
         ('Training ended', format_time(job.ended_at)),
         ('Training time', format_duration(elapsed(job.started_at, job.ended_at))),
-        ('Billable time', format_duration(job.billable_seconds) if job.billable_seconds is not None
-         else 'not reported by SageMaker'),
+        (
+            'Billable time',
+            format_duration(job.billable_seconds)
+            if job.billable_seconds is not None
+            else 'not reported by SageMaker',
+        ),
         ('Instance', f'{job.instance_type or "—"} × {job.instance_count or 1}'),
         ('Model artifact', job.model_artifact or '— (written when training completes)'),
         ('Output location', job.output_prefix or '—'),
@@ -100,8 +116,9 @@ def register(store: Store, actions: Actions, catalog: TargetCatalog) -> None:
 
 
 class _TrainingJobView:
-    def __init__(self, store: Store, actions: Actions, catalog: TargetCatalog, job: TrainingJob,
-                 tab: str) -> None:
+    def __init__(
+        self, store: Store, actions: Actions, catalog: TargetCatalog, job: TrainingJob, tab: str
+    ) -> None:
         self.store = store
         self.actions = actions
         self.catalog = catalog
@@ -159,9 +176,12 @@ class _TrainingJobView:
             ui.label('CloudWatch Logs: /aws/sagemaker/TrainingJobs').classes('text-grey-8')
             ui.button('Reload logs', icon='refresh', on_click=self.load_logs).props('flat dense no-caps')
         self.logs_message = ui.label('Open this tab to load the logs.').mark('logs-message')
-        self.logs_table = ui.table(columns=LOG_COLUMNS, rows=[], row_key='id',
-                                   pagination={'rowsPerPage': 100}).classes('w-full') \
-            .props('flat bordered dense wrap-cells').mark('logs-table')
+        self.logs_table = (
+            ui.table(columns=LOG_COLUMNS, rows=[], row_key='id', pagination={'rowsPerPage': 100})
+            .classes('w-full')
+            .props('flat bordered dense wrap-cells')
+            .mark('logs-table')
+        )
         self.logs_table.set_visibility(False)
 
     async def load_logs(self) -> None:
@@ -176,22 +196,31 @@ class _TrainingJobView:
             self.logs_message.set_text(result.missing or f'No log events for {self.job.name}.')
             self.logs_table.set_visibility(False)
             return
-        self.logs_message.set_text(f'{len(result.events)} log events' +
-                                   (' (the first ones only)' if result.truncated else ''))
-        self.logs_table.update_rows([
-            {'id': i, 'time': format_time(e.timestamp), 'stream': e.stream, 'message': e.message}
-            for i, e in enumerate(result.events)
-        ])
+        self.logs_message.set_text(
+            f'{len(result.events)} log events' + (' (the first ones only)' if result.truncated else '')
+        )
+        self.logs_table.update_rows(
+            [
+                {'id': i, 'time': format_time(e.timestamp), 'stream': e.stream, 'message': e.message}
+                for i, e in enumerate(result.events)
+            ]
+        )
         self.logs_table.set_visibility(True)
 
     def build_compilation(self) -> None:
         self.compile_bar()
         ui.label('One row per target: its latest compilation attempt.').classes('text-grey-8')
-        self.compilation_table = ui.table(
-            columns=COMPILATION_COLUMNS, rows=self.compilation_rows(), row_key='target_id',
-        ).classes('w-full').props('flat bordered wrap-cells') \
-            .props('no-data-label="No compilation jobs for this training job yet."') \
+        self.compilation_table = (
+            ui.table(
+                columns=COMPILATION_COLUMNS,
+                rows=self.compilation_rows(),
+                row_key='target_id',
+            )
+            .classes('w-full')
+            .props('flat bordered wrap-cells')
+            .props('no-data-label="No compilation jobs for this training job yet."')
             .mark('compilation-table')
+        )
         self.compilation_table.add_slot('body-cell-status', status_cell('status'))
         self.compilation_table.add_slot('body-cell-artifact', ARTIFACT_CELL)
         self.compilation_table.add_slot('body-cell-actions', ACTIONS_CELL)
@@ -203,8 +232,11 @@ class _TrainingJobView:
         if self.job.status != TrainingStatus.COMPLETED:
             blocked = f'Only a Completed training job can be compiled; this one is {self.job.status}.'
         with ui.row().classes('items-center gap-3'):
-            button = ui.button('Compile for more targets', icon='memory', on_click=self.open_compile_dialog) \
-                .props('no-caps').mark('compile-button')
+            button = (
+                ui.button('Compile for more targets', icon='memory', on_click=self.open_compile_dialog)
+                .props('no-caps')
+                .mark('compile-button')
+            )
             if blocked:
                 button.disable()
                 with ui.row().classes('items-center gap-1 text-grey-8'):
@@ -215,16 +247,23 @@ class _TrainingJobView:
         defaults = await self.actions.compile_defaults(self.job.name)
         note = ''
         if isinstance(defaults, AwsProblem):
-            note = f'Could not read the training job\'s tags ({defaults}); showing the configured defaults.'
+            note = f"Could not read the training job's tags ({defaults}); showing the configured defaults."
             defaults = self.actions.compiler.configured_defaults()
         latest = {a.target_id: a for a in self.store.latest_attempts(self.job.name)}
-        with self.dialogs, ui.dialog() as dialog, ui.card().classes('w-full max-w-2xl').mark('compile-dialog'):
+        with (
+            self.dialogs,
+            ui.dialog() as dialog,
+            ui.card().classes('w-full max-w-2xl').mark('compile-dialog'),
+        ):
             ui.label(f'Compile {self.job.name} for more targets').classes('text-lg font-bold break-all')
             choices: dict[str, ui.checkbox] = {}
             for target in self.catalog.values():
                 attempt = latest.get(target.id)
-                decision = may_start(self.job.status, CompilationStatus(attempt.status) if attempt else None,
-                                     attempt.attempt if attempt else 0)
+                decision = may_start(
+                    self.job.status,
+                    CompilationStatus(attempt.status) if attempt else None,
+                    attempt.attempt if attempt else 0,
+                )
                 with ui.row().classes('w-full items-start no-wrap gap-2'):
                     choice = ui.checkbox(target.display_name).mark(f'target-{target.id}')
                     choices[target.id] = choice
@@ -237,16 +276,31 @@ class _TrainingJobView:
                             choice.disable()
                             ui.label(decision.reason).classes('text-sm text-orange-10')
                         elif decision.attempt > 1:
-                            ui.label(f'{decision.reason} This starts attempt {decision.attempt}.') \
-                                .classes('text-sm text-grey-8')
+                            ui.label(f'{decision.reason} This starts attempt {decision.attempt}.').classes(
+                                'text-sm text-grey-8'
+                            )
             with ui.expansion('Advanced', icon='tune').classes('w-full'):
-                framework = ui.select(list(FRAMEWORKS), value=defaults.framework, label='Framework') \
-                    .classes('w-full').mark('framework')
-                version = ui.input('Framework version', value=defaults.framework_version) \
-                    .props(f'maxlength={MAX_SHAPE_TEXT}').classes('w-full').mark('framework-version')
-                shape = ui.input('Input shape', value=defaults.input_shape,
-                                 validation=lambda value: _shape_problem(value)) \
-                    .props(f'maxlength={MAX_SHAPE_TEXT}').classes('w-full font-mono').mark('input-shape')
+                framework = (
+                    ui.select(list(FRAMEWORKS), value=defaults.framework, label='Framework')
+                    .classes('w-full')
+                    .mark('framework')
+                )
+                version = (
+                    ui.input('Framework version', value=defaults.framework_version)
+                    .props(f'maxlength={MAX_SHAPE_TEXT}')
+                    .classes('w-full')
+                    .mark('framework-version')
+                )
+                shape = (
+                    ui.input(
+                        'Input shape',
+                        value=defaults.input_shape,
+                        validation=lambda value: _shape_problem(value),
+                    )
+                    .props(f'maxlength={MAX_SHAPE_TEXT}')
+                    .classes('w-full font-mono')
+                    .mark('input-shape')
+                )
             if note:
                 ui.label(note).classes('text-sm text-orange-10')
             problems = ui.column().classes('gap-1 text-negative').mark('compile-problems')
@@ -261,13 +315,20 @@ class _TrainingJobView:
                 start.props('loading')
                 try:
                     outcome = await self.actions.start_compilation(
-                        self.job.name, selected, str(framework.value or ''), str(version.value or ''),
-                        str(shape.value or ''))
+                        self.job.name,
+                        selected,
+                        str(framework.value or ''),
+                        str(version.value or ''),
+                        str(shape.value or ''),
+                    )
                 finally:
                     start.props(remove='loading')
                 if outcome.started:
-                    ui.notify(f'Started {len(outcome.started)} compilation job(s): {", ".join(outcome.started)}',
-                              type='positive', multi_line=True)
+                    ui.notify(
+                        f'Started {len(outcome.started)} compilation job(s): {", ".join(outcome.started)}',
+                        type='positive',
+                        multi_line=True,
+                    )
                 if not outcome.refused:
                     dialog.close()
                     return
@@ -277,8 +338,11 @@ class _TrainingJobView:
 
             with ui.row().classes('w-full justify-end gap-2'):
                 ui.button('Cancel', on_click=dialog.close).props('flat no-caps')
-                start = ui.button('Start compilation', icon='play_arrow', on_click=submit) \
-                    .props('no-caps').mark('start-compilation')
+                start = (
+                    ui.button('Start compilation', icon='play_arrow', on_click=submit)
+                    .props('no-caps')
+                    .mark('start-compilation')
+                )
         dialog.on('hide', dialog.delete)
         dialog.open()
 
@@ -286,22 +350,28 @@ class _TrainingJobView:
         job_name = str(row.get('job_name', ''))
         with self.dialogs, ui.dialog() as dialog, ui.card().mark('stop-dialog'):
             ui.label(f'Stop the compilation for {row.get("target", "")}?').classes('text-lg font-bold')
-            ui.label(f'SageMaker stops {job_name}. A stopped attempt can be started again later.') \
-                .classes('break-all')
+            ui.label(f'SageMaker stops {job_name}. A stopped attempt can be started again later.').classes(
+                'break-all'
+            )
 
             async def stop() -> None:
                 problem = await self.actions.stop_compilation(job_name)
                 dialog.close()
                 if problem:
-                    ui.notify(f'SageMaker did not stop {job_name} — {problem}', type='negative',
-                              multi_line=True, close_button='Close')
+                    ui.notify(
+                        f'SageMaker did not stop {job_name} — {problem}',
+                        type='negative',
+                        multi_line=True,
+                        close_button='Close',
+                    )
                 else:
                     ui.notify(f'Stopping {job_name}', type='info')
 
             with ui.row().classes('w-full justify-end gap-2'):
                 ui.button('Keep running', on_click=dialog.close).props('flat no-caps')
-                ui.button('Stop compilation', icon='stop', color='negative', on_click=stop) \
-                    .props('no-caps').mark('confirm-stop')
+                ui.button('Stop compilation', icon='stop', color='negative', on_click=stop).props(
+                    'no-caps'
+                ).mark('confirm-stop')
         dialog.on('hide', dialog.delete)
         dialog.open()
 

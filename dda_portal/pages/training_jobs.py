@@ -17,14 +17,21 @@ COLUMNS: list[dict[str, Any]] = [
     {'name': 'created', 'label': 'Created', 'field': 'created', 'align': 'left', 'sortable': True},
     {'name': 'training_time', 'label': 'Training time', 'field': 'training_time', 'align': 'left'},
     {'name': 'rollup', 'label': 'Compilation', 'field': 'rollup', 'align': 'left', 'sortable': True},
-    {'name': 'compiled', 'label': 'Targets', 'field': 'compiled', 'align': 'left', 'sortable': True,
-     ':sort': '(a, b, rowA, rowB) => rowA.compiled_n - rowB.compiled_n || rowA.targets_m - rowB.targets_m'},
+    {
+        'name': 'compiled',
+        'label': 'Targets',
+        'field': 'compiled',
+        'align': 'left',
+        'sortable': True,
+        ':sort': '(a, b, rowA, rowB) => rowA.compiled_n - rowB.compiled_n || rowA.targets_m - rowB.targets_m',
+    },
 ]
 
-NAME_CELL = r'''
+NAME_CELL = r"""
 <q-td :props="props">
-  <a class="text-primary" :href="'/training-jobs/' + encodeURIComponent(props.row.name)">{{ props.row.name }}</a>
-</q-td>'''
+  <a class="text-primary" :href="'/training-jobs/' + encodeURIComponent(props.row.name)"
+    >{{ props.row.name }}</a>
+</q-td>"""
 
 
 def training_job_row(job: TrainingJob) -> dict[str, Any]:
@@ -32,7 +39,8 @@ def training_job_row(job: TrainingJob) -> dict[str, Any]:
         'name': job.name,
         **status_fields('status', job.status),
         'created': format_time(job.created_at),
-        'training_time': format_duration(elapsed(job.started_at, job.ended_at)) if job.ended_at
+        'training_time': format_duration(elapsed(job.started_at, job.ended_at))
+        if job.ended_at
         else ('running' if job.started_at else '—'),
         **status_fields('rollup', job.rollup),
         'compiled': f'{job.targets_compiled}/{job.targets_total} compiled',
@@ -47,12 +55,21 @@ def register(store: Store, actions: Actions) -> None:
         with frame('Training jobs', store, actions):
             ui.label('Training jobs').classes('text-2xl font-bold')
             rows = {job.name: training_job_row(job) for job in store.training_jobs()}
-            table = ui.table(columns=COLUMNS, rows=list(rows.values()), row_key='name',
-                             pagination={'rowsPerPage': 50, 'sortBy': 'created', 'descending': True}) \
-                .classes('w-full').props('flat bordered wrap-cells') \
-                .props('no-data-label="No training jobs found yet. The portal refreshes from SageMaker '
-                       'every few seconds; check the banner above if nothing arrives."') \
+            table = (
+                ui.table(
+                    columns=COLUMNS,
+                    rows=list(rows.values()),
+                    row_key='name',
+                    pagination={'rowsPerPage': 50, 'sortBy': 'created', 'descending': True},
+                )
+                .classes('w-full')
+                .props('flat bordered wrap-cells')
+                .props(
+                    'no-data-label="No training jobs found yet. The portal refreshes from SageMaker '
+                    'every few seconds; check the banner above if nothing arrives."'
+                )
                 .mark('training-jobs')
+            )
             table.add_slot('body-cell-name', NAME_CELL)
             table.add_slot('body-cell-status', status_cell('status'))
             table.add_slot('body-cell-rollup', status_cell('rollup'))

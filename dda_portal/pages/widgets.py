@@ -28,13 +28,13 @@ def status_badge(word: str) -> ui.row:
 
 def status_cell(field: str) -> str:
     """Quasar body-cell template showing `row[field]` with its icon (`row[field + '_icon']`, `_color`)."""
-    return rf'''
+    return rf"""
 <q-td :props="props">
   <span class="inline-flex items-center gap-1 whitespace-nowrap" :data-status="props.row.{field}">
     <q-icon :name="props.row.{field}_icon" :color="props.row.{field}_color" size="sm" aria-hidden="true"/>
     <span>{{{{ props.row.{field} }}}}</span>
   </span>
-</q-td>'''
+</q-td>"""
 
 
 def status_fields(field: str, word: str) -> dict[str, str]:

@@ -14,15 +14,20 @@ from dda_portal.domain.attempts import check_inputs
 from dda_portal.domain.targets import TargetCatalog
 from dda_portal.store import Store, utcnow
 from dda_portal.sync import Sync
-from tests.factories import ROLE, backend, create_compilation_job, create_training_job, set_compilation_status, \
-    set_training_status
+from tests.factories import (
+    ROLE,
+    backend,
+    create_compilation_job,
+    create_training_job,
+    set_compilation_status,
+    set_training_status,
+)
 
 INPUTS = check_inputs('PYTORCH', '1.8', '[1,3,224,224]')
 
 
 def portal(database_url: str, **settings: object) -> tuple[Sync, Compiler]:
-    config = Settings(database_url=database_url, sync_enabled=False, sagemaker_role_arn=ROLE,
-                      **settings)  # type: ignore[arg-type]
+    config = Settings(database_url=database_url, sync_enabled=False, sagemaker_role_arn=ROLE, **settings)  # type: ignore[arg-type]
     store, clients, catalog = Store(database_url), AwsClients(), TargetCatalog.load()
     compiler = Compiler(config, store, clients, catalog)
     return Sync(config, store, clients, catalog, compiler), compiler
@@ -49,20 +54,34 @@ def test_start_creates_one_job_per_target_with_tags_and_target_config(database_u
     jobs = aws_jobs()
     assert set(jobs) == set(outcome.started)
     jetson = jobs['bottle-caps-jetson-xavier-1']
-    assert jetson['OutputConfig']['TargetPlatform'] == {'Os': 'LINUX', 'Arch': 'ARM64', 'Accelerator': 'NVIDIA'}
+    assert jetson['OutputConfig']['TargetPlatform'] == {
+        'Os': 'LINUX',
+        'Arch': 'ARM64',
+        'Accelerator': 'NVIDIA',
+    }
     assert 'cuda-ver' in jetson['OutputConfig']['CompilerOptions']
-    assert jetson['OutputConfig']['S3OutputLocation'] == \
-        's3://dda-models/out/bottle-caps/compiled/bottle-caps-jetson-xavier-1/'
-    assert jetson['InputConfig'] == {'S3Uri': 's3://dda-models/out/bottle-caps/output/model.tar.gz',
-                                     'DataInputConfig': '{"input0":[1,3,224,224]}', 'Framework': 'PYTORCH',
-                                     'FrameworkVersion': '1.8'}
+    assert (
+        jetson['OutputConfig']['S3OutputLocation']
+        == 's3://dda-models/out/bottle-caps/compiled/bottle-caps-jetson-xavier-1/'
+    )
+    assert jetson['InputConfig'] == {
+        'S3Uri': 's3://dda-models/out/bottle-caps/output/model.tar.gz',
+        'DataInputConfig': '{"input0":[1,3,224,224]}',
+        'Framework': 'PYTORCH',
+        'FrameworkVersion': '1.8',
+    }
     assert jetson['RoleArn'] == ROLE
     assert aws_tags('bottle-caps-x86-64-cpu-1') == {
-        'dda-portal:training-job': 'bottle-caps', 'dda-portal:target': 'x86_64-cpu', 'dda-portal:origin': 'manual'}
+        'dda-portal:training-job': 'bottle-caps',
+        'dda-portal:target': 'x86_64-cpu',
+        'dda-portal:origin': 'manual',
+    }
     # the rows are there before any refresh, as Starting
     latest = {a.target_id: a for a in compiler.store.latest_attempts('bottle-caps')}
     assert {t: (a.status, a.origin) for t, a in latest.items()} == {
-        'jetson-xavier': ('Starting', 'manual'), 'x86_64-cpu': ('Starting', 'manual')}
+        'jetson-xavier': ('Starting', 'manual'),
+        'x86_64-cpu': ('Starting', 'manual'),
+    }
     assert compiler.store.training_job('bottle-caps').rollup == 'Compiling'  # type: ignore[union-attr]
 
 
@@ -93,7 +112,9 @@ def test_two_simultaneous_requests_create_exactly_one_job(database_url: str) -> 
         barrier.wait()
         outcomes.append(who.start('bottle-caps', ['x86_64-cpu'], INPUTS, 'manual'))
 
-    threads = [threading.Thread(target=click, args=(c,)) for c in (compiler, compiler, other_browser, other_browser)]
+    threads = [
+        threading.Thread(target=click, args=(c,)) for c in (compiler, compiler, other_browser, other_browser)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -108,7 +129,9 @@ def test_two_simultaneous_requests_create_exactly_one_job(database_url: str) -> 
 @pytest.mark.usefixtures('aws')
 def test_retry_after_failure_is_attempt_two_and_history_stays(database_url: str) -> None:
     create_training_job('weld')
-    create_compilation_job('weld-x86-64-cpu-1', 'weld', 'x86_64-cpu', 'FAILED', 'ClientError: InputConfiguration')
+    create_compilation_job(
+        'weld-x86-64-cpu-1', 'weld', 'x86_64-cpu', 'FAILED', 'ClientError: InputConfiguration'
+    )
     sync, compiler = portal(database_url)
     sync.pull_and_apply(utcnow())
 
@@ -137,7 +160,8 @@ def test_server_rechecks_training_status_with_sagemaker(database_url: str) -> No
     backend().training_jobs['paint'].training_job_status = 'Stopped'  # … SageMaker no longer does
     outcome = compiler.start('paint', ['x86_64-cpu'], INPUTS, 'manual')
     assert outcome.refused == {
-        'x86_64-cpu': 'SageMaker reports the training job as Stopped; only a Completed job can be compiled.'}
+        'x86_64-cpu': 'SageMaker reports the training job as Stopped; only a Completed job can be compiled.'
+    }
     assert aws_jobs() == {}
 
 
@@ -153,13 +177,17 @@ def test_without_a_role_the_user_is_told_what_to_set(database_url: str) -> None:
 
 
 @pytest.mark.usefixtures('aws')
-@pytest.mark.parametrize(('code', 'message'), [
-    ('AccessDeniedException', 'User is not authorized to perform: iam:PassRole'),
-    ('ValidationException', 'Input shape is invalid'),
-    ('ThrottlingException', 'Rate exceeded'),
-])
-def test_aws_refusal_is_reported_and_nothing_half_written_stays(database_url: str, code: str, message: str,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ('code', 'message'),
+    [
+        ('AccessDeniedException', 'User is not authorized to perform: iam:PassRole'),
+        ('ValidationException', 'Input shape is invalid'),
+        ('ThrottlingException', 'Rate exceeded'),
+    ],
+)
+def test_aws_refusal_is_reported_and_nothing_half_written_stays(
+    database_url: str, code: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     create_training_job('paint')
     sync, compiler = portal(database_url)
     sync.pull_and_apply(utcnow())
@@ -181,14 +209,21 @@ def test_training_tags_override_the_defaults(database_url: str) -> None:
     arn = backend().training_jobs['seg-model'].arn
     import boto3
 
-    boto3.client('sagemaker', region_name='us-east-1').add_tags(ResourceArn=arn, Tags=[
-        {'Key': 'dda-portal:input-shape', 'Value': '[1,3,512,512]'},
-        {'Key': 'dda-portal:framework-version', 'Value': '2.0'}])
+    boto3.client('sagemaker', region_name='us-east-1').add_tags(
+        ResourceArn=arn,
+        Tags=[
+            {'Key': 'dda-portal:input-shape', 'Value': '[1,3,512,512]'},
+            {'Key': 'dda-portal:framework-version', 'Value': '2.0'},
+        ],
+    )
     sync, compiler = portal(database_url)
     sync.pull_and_apply(utcnow())
     defaults = compiler.defaults_for('seg-model')
-    assert (defaults.framework, defaults.framework_version, defaults.input_shape) == \
-        ('PYTORCH', '2.0', '[1,3,512,512]')
+    assert (defaults.framework, defaults.framework_version, defaults.input_shape) == (
+        'PYTORCH',
+        '2.0',
+        '[1,3,512,512]',
+    )
 
 
 @pytest.mark.usefixtures('aws')
@@ -224,13 +259,15 @@ def test_auto_compile_skips_targets_already_compiled_elsewhere(database_url: str
 
 
 @pytest.mark.usefixtures('aws')
-def test_reservation_lost_in_a_crash_is_marked_failed_not_left_starting(database_url: str,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reservation_lost_in_a_crash_is_marked_failed_not_left_starting(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     create_training_job('crashy')
     sync, compiler = portal(database_url)
     sync.pull_and_apply(utcnow())
-    reserved = compiler.store.reserve_attempt('crashy', 'x86_64-cpu', 'x86_64 CPU',
-                                              lambda n: f'crashy-x86-64-cpu-{n}', 'manual')
+    reserved = compiler.store.reserve_attempt(
+        'crashy', 'x86_64-cpu', 'x86_64 CPU', lambda n: f'crashy-x86-64-cpu-{n}', 'manual'
+    )
     assert not isinstance(reserved, type(None))
     from datetime import timedelta
 

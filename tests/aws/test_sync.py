@@ -23,7 +23,9 @@ from tests.factories import (
 )
 
 TARGETS = ['jetson-xavier', 'x86_64-cpu', 'arm64-cpu']
-UNTAR = 'ClientError: InputConfiguration: Unable to untar input model. Please confirm the model is a tar.gz file'
+UNTAR = (
+    'ClientError: InputConfiguration: Unable to untar input model. Please confirm the model is a tar.gz file'
+)
 
 
 def make_sync(database_url: str) -> Sync:
@@ -45,8 +47,12 @@ def seed_jobs(count: int) -> None:
         name = f'tj-{i:05d}'
         create_training_job(name)
         for target in TARGETS:
-            create_compilation_job(f'{name}-{target.replace("_", "-")}-1', name, target,
-                                   tags={TAG_TRAINING_JOB: name, TAG_TARGET: target, TAG_ORIGIN: 'auto'})
+            create_compilation_job(
+                f'{name}-{target.replace("_", "-")}-1',
+                name,
+                target,
+                tags={TAG_TRAINING_JOB: name, TAG_TARGET: target, TAG_ORIGIN: 'auto'},
+            )
     age_everything()
 
 
@@ -143,7 +149,7 @@ def steady_state_calls(database_url: str, jobs: int) -> dict[str, int]:
     sync = make_sync(database_url)
     _, backfill_calls, _ = cycle(sync)
     assert backfill_calls >= jobs  # the backfill describes every job once
-    changed, calls, operations = cycle(sync)
+    changed, _calls, operations = cycle(sync)
     assert changed == frozenset()
     return operations
 
@@ -159,8 +165,9 @@ def test_steady_state_cost_with_500_jobs_is_the_same(database_url: str) -> None:
 
 
 @pytest.mark.usefixtures('aws')
-async def test_failed_cycle_changes_nothing_and_is_recorded(database_url: str,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_failed_cycle_changes_nothing_and_is_recorded(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     create_training_job('glass-cracks')
     create_compilation_job('glass-cracks-x86-64-cpu-1', 'glass-cracks', 'x86_64-cpu', 'INPROGRESS')
     sync = make_sync(database_url)
@@ -169,8 +176,9 @@ async def test_failed_cycle_changes_nothing_and_is_recorded(database_url: str,
     set_training_status('glass-cracks', 'Completed')
 
     def throttled(name: str) -> None:
-        raise ClientError({'Error': {'Code': 'ThrottlingException', 'Message': 'Rate exceeded'}},
-                          'DescribeCompilationJob')
+        raise ClientError(
+            {'Error': {'Code': 'ThrottlingException', 'Message': 'Rate exceeded'}}, 'DescribeCompilationJob'
+        )
 
     monkeypatch.setattr(sync.sagemaker, 'describe_compilation_job', throttled)
     problem = await sync.run_once()

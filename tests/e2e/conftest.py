@@ -16,8 +16,15 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-                  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
+CHROMIUM_FLAGS = [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-quic',
+]
 
 
 def free_port() -> int:
@@ -26,18 +33,33 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='module')
 def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The demo portal, refreshing every 2 s with the simulator stepping every 3 s."""
+    """The demo portal, refreshing every 2 s with the simulator stepping every 3 s.
+
+    Module-scoped: sync Playwright holds an event loop until it closes, which must happen before the
+    asyncio-based page tests run.
+    """
     port = free_port()
     work = tmp_path_factory.mktemp('demo')
-    env = {**os.environ, 'DDA_DATABASE_URL': f'sqlite:///{work / "demo.db"}', 'DDA_REFRESH_SECONDS': '2',
-           'DDA_DEMO_STEP_SECONDS': '3', 'PYTHONUNBUFFERED': '1'}
-    for name in ('AWS_ENDPOINT_URL', 'AWS_PROFILE', 'NICEGUI_USER_SIMULATION'):
+    env = {
+        **os.environ,
+        'DDA_DATABASE_URL': f'sqlite:///{work / "demo.db"}',
+        'DDA_REFRESH_SECONDS': '2',
+        'DDA_DEMO_STEP_SECONDS': '3',
+        'PYTHONUNBUFFERED': '1',
+    }
+    # PYTEST_CURRENT_TEST would make NiceGUI's ui.run believe it runs inside a screen test
+    for name in ('AWS_ENDPOINT_URL', 'AWS_PROFILE', 'NICEGUI_USER_SIMULATION', 'PYTEST_CURRENT_TEST'):
         env.pop(name, None)
     log = (work / 'portal.log').open('w')
-    process = subprocess.Popen([sys.executable, 'main.py', '--demo', '--port', str(port)], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, 'main.py', '--demo', '--port', str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f'http://127.0.0.1:{port}'
     try:
         deadline = time.monotonic() + 90
@@ -64,11 +86,11 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert 'Traceback' not in output, output
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='module')
 def browser() -> Iterator[Browser]:
     executable = shutil.which('chromium')
     if executable is None:
-        pytest.fail('Debian\'s chromium is required for end-to-end tests (the test command installs it)')
+        pytest.fail("Debian's chromium is required for end-to-end tests (the test command installs it)")
     with sync_playwright() as playwright:
         # Playwright gives every launch a fresh, temporary user-data directory
         browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)

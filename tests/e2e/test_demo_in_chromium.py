@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 ROLLUPS = ('Not compiled', 'Compiling', 'Compiled', 'Compilation failed')
 STATES = ('Starting', 'In progress', 'Stopping', 'Stopped', 'Completed', 'Failed', 'Unknown')
 
 
-def rollup_texts(page: Page) -> list[str]:
-    return page.locator('[data-status]').all_inner_texts()
+def states(locator: Locator) -> list[str]:
+    """The state words of the status cells (the icon's ligature name is not part of them)."""
+    return locator.evaluate_all('cells => cells.map(cell => cell.dataset.status)')
 
 
 def test_list_shows_every_job_with_rollup_and_counts(page: Page, demo_url: str) -> None:
@@ -19,7 +20,8 @@ def test_list_shows_every_job_with_rollup_and_counts(page: Page, demo_url: str) 
     expect(page.get_by_role('columnheader', name='Compilation')).to_be_visible()
     expect(page.locator('tbody tr').first).to_be_visible()
     body = page.locator('tbody').inner_text()
-    assert sum(word in body for word in ROLLUPS) >= 3, body
+    shown = set(states(page.locator('tbody [data-status]')))
+    assert len(shown & set(ROLLUPS)) >= 3, shown
     assert re.search(r'\d+/\d+ compiled', body)
 
 
@@ -36,16 +38,20 @@ def test_compilation_tab_shows_columns_states_and_a_live_change(page: Page, demo
         expect(table.get_by_role('columnheader', name=column, exact=True)).to_be_visible()
     statuses = table.locator('tbody [data-status]')
     expect(statuses.first).to_be_visible()
-    before = statuses.all_inner_texts()
-    assert all(text.strip() in STATES for text in before), before
+    before = states(statuses)
+    assert before and all(state in STATES for state in before), before
     page.evaluate('window.__not_reloaded = true')
 
     # the simulator moves the running compilation along; the page must show it without a reload
     page.wait_for_function(
-        '''before => {
-            const now = [...document.querySelectorAll('.q-table tbody [data-status]')].map(e => e.innerText.trim());
+        """before => {
+            const cells = document.querySelectorAll('.q-table tbody [data-status]');
+            const now = [...cells].map(e => e.dataset.status);
             return JSON.stringify(now) !== JSON.stringify(before);
-        }''', arg=[text.strip() for text in before], timeout=60_000)
+        }""",
+        arg=before,
+        timeout=60_000,
+    )
     assert page.evaluate('window.__not_reloaded') is True
     expect(page.get_by_role('tab', name='Compilation')).to_have_attribute('aria-selected', 'true')
 
@@ -54,3 +60,32 @@ def test_unknown_job_shows_not_found(page: Page, demo_url: str) -> None:
     response = page.goto(f'{demo_url}/training-jobs/does-not-exist')
     assert response is not None and response.status == 404
     expect(page.get_by_text('Training job not found')).to_be_visible()
+
+
+def test_start_a_compilation_for_two_targets(page: Page, demo_url: str) -> None:
+    page.goto(demo_url)
+    row = page.locator('tbody tr', has_text='Not compiled').filter(has_text='Completed').first
+    expect(row).to_be_visible(timeout=30_000)
+    name = row.locator('a').inner_text()
+    row.locator('a').click()
+    page.get_by_role('tab', name='Compilation').click()
+    expect(page.get_by_text('No compilation jobs for this training job yet.')).to_be_visible()
+
+    page.get_by_role('button', name='Compile for more targets').click()
+    dialog = page.get_by_role('dialog')
+    expect(dialog.get_by_text(f'Compile {name} for more targets')).to_be_visible()
+    dialog.get_by_role('checkbox', name='x86_64 CPU').click()
+    dialog.get_by_role('checkbox', name='ARM64 CPU').click()
+    dialog.get_by_role('button', name='Start compilation').click()
+
+    expect(dialog).to_be_hidden()
+    table = page.locator('.q-table').filter(has_text='Target')
+    expect(table.locator('tbody tr')).to_have_count(2)
+    expect(table.get_by_role('cell', name='x86_64 CPU')).to_be_visible()
+    expect(table.get_by_role('cell', name='ARM64 CPU')).to_be_visible()
+    assert set(states(table.locator('tbody [data-status]'))) <= {
+        'Starting',
+        'In progress',
+        'Completed',
+        'Failed',
+    }

@@ -43,8 +43,9 @@ async def test_button_is_disabled_for_a_training_job_still_running(aws: None, ro
     assert not next(iter(user.find(marker='compile-button').elements)).enabled
 
 
-async def test_dialog_disables_compiled_targets_and_starts_the_selected_ones(aws: None, role: None,
-                                                                              user: User) -> None:
+async def test_dialog_disables_compiled_targets_and_starts_the_selected_ones(
+    aws: None, role: None, user: User
+) -> None:
     create_training_job('bottle-caps')
     create_compilation_job('bottle-caps-jetson-xavier-1', 'bottle-caps', 'jetson-xavier')
     refresh()
@@ -65,7 +66,10 @@ async def test_dialog_disables_compiled_targets_and_starts_the_selected_ones(aws
     assert current['arm64-cpu']['status'] == 'Starting'
     assert current['jetson-xavier']['status'] == 'Completed'
     assert set(backend().compilation_jobs) == {
-        'bottle-caps-jetson-xavier-1', 'bottle-caps-x86-64-cpu-1', 'bottle-caps-arm64-cpu-1'}
+        'bottle-caps-jetson-xavier-1',
+        'bottle-caps-x86-64-cpu-1',
+        'bottle-caps-arm64-cpu-1',
+    }
 
 
 async def test_invalid_input_shape_is_refused_before_aws(aws: None, role: None, user: User) -> None:
@@ -91,16 +95,19 @@ async def test_nothing_selected_says_so(aws: None, role: None, user: User) -> No
     await user.should_see('Select at least one target.')
 
 
-async def test_aws_refusal_shows_code_and_message(aws: None, role: None, user: User,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_aws_refusal_shows_code_and_message(
+    aws: None, role: None, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from botocore.exceptions import ClientError
 
     create_training_job('bottle-caps')
     refresh()
 
     def refuse(*args: object, **kwargs: object) -> str:
-        raise ClientError({'Error': {'Code': 'AccessDeniedException',
-                                     'Message': 'not authorized to perform iam:PassRole'}}, 'CreateCompilationJob')
+        raise ClientError(
+            {'Error': {'Code': 'AccessDeniedException', 'Message': 'not authorized to perform iam:PassRole'}},
+            'CreateCompilationJob',
+        )
 
     monkeypatch.setattr(app.state.portal.actions.compiler.sagemaker, 'create_compilation_job', refuse)
     await user.open('/training-jobs/bottle-caps?tab=compilation')

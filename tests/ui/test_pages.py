@@ -10,7 +10,9 @@ from nicegui.testing import User
 from dda_portal.domain.status import CompilationStatus as C
 from tests.ui.records import compilation, training, write
 
-UNTAR = 'ClientError: InputConfiguration: Unable to untar input model. Please confirm the model is a tar.gz file'
+UNTAR = (
+    'ClientError: InputConfiguration: Unable to untar input model. Please confirm the model is a tar.gz file'
+)
 
 
 def table_rows(user: User, marker: str) -> list[dict[str, Any]]:
@@ -21,11 +23,16 @@ def table_rows(user: User, marker: str) -> list[dict[str, Any]]:
 
 def seed_three_jobs() -> None:
     write(
-        training('all-good'), training('half-broken'), training('busy'), training('untouched'),
-        compilation('all-good', 'jetson-xavier', C.COMPLETED), compilation('all-good', 'x86_64-cpu', C.COMPLETED),
+        training('all-good'),
+        training('half-broken'),
+        training('busy'),
+        training('untouched'),
+        compilation('all-good', 'jetson-xavier', C.COMPLETED),
+        compilation('all-good', 'x86_64-cpu', C.COMPLETED),
         compilation('half-broken', 'jetson-xavier', C.COMPLETED),
         compilation('half-broken', 'x86_64-cpu', C.FAILED, UNTAR),
-        compilation('busy', 'arm64-cpu', C.IN_PROGRESS), compilation('busy', 'x86_64-cpu', C.FAILED, UNTAR),
+        compilation('busy', 'arm64-cpu', C.IN_PROGRESS),
+        compilation('busy', 'x86_64-cpu', C.FAILED, UNTAR),
     )
 
 
@@ -98,7 +105,7 @@ async def test_compilation_table_shows_the_latest_attempt_and_updates_live(user:
 async def test_unknown_tab_falls_back_to_overview(user: User) -> None:
     seed_three_jobs()
     await user.open('/training-jobs/busy?tab=<script>')
-    assert [e for e in user.find(ui.tabs).elements][0].value == 'overview'
+    assert next(iter(user.find(ui.tabs).elements)).value == 'overview'
 
 
 async def test_unknown_job_is_a_404_page(user: User) -> None:

@@ -2,7 +2,14 @@ import json
 
 import pytest
 
-from dda_portal.domain.attempts import InvalidInput, check_inputs, is_role_arn, is_s3_uri, may_start, parse_input_shape
+from dda_portal.domain.attempts import (
+    InvalidInput,
+    check_inputs,
+    is_role_arn,
+    is_s3_uri,
+    may_start,
+    parse_input_shape,
+)
 from dda_portal.domain.status import CompilationStatus as C
 
 
@@ -33,15 +40,36 @@ def test_retry_after_failed_or_stopped_is_the_next_attempt(latest: C) -> None:
 
 @pytest.mark.parametrize(
     ('text', 'expected'),
-    [('[1,3,224,224]', {'input0': [1, 3, 224, 224]}), (' [1, 3, 512, 512] ', {'input0': [1, 3, 512, 512]}),
-     ('{"data": [1,3,224,224], "mask": [1,1,224,224]}', {'data': [1, 3, 224, 224], 'mask': [1, 1, 224, 224]})],
+    [
+        ('[1,3,224,224]', {'input0': [1, 3, 224, 224]}),
+        (' [1, 3, 512, 512] ', {'input0': [1, 3, 512, 512]}),
+        (
+            '{"data": [1,3,224,224], "mask": [1,1,224,224]}',
+            {'data': [1, 3, 224, 224], 'mask': [1, 1, 224, 224]},
+        ),
+    ],
 )
 def test_input_shape_becomes_data_input_config(text: str, expected: dict) -> None:
     assert json.loads(parse_input_shape(text)) == expected
 
 
-@pytest.mark.parametrize('text', ['', '[]', '[1,-3]', '[1,0]', '[1.5,3]', '["1"]', '[true]', 'abc', '{}',
-                                  '{"x": 3}', '1', '[' + '1,' * 600 + '1]'])
+@pytest.mark.parametrize(
+    'text',
+    [
+        '',
+        '[]',
+        '[1,-3]',
+        '[1,0]',
+        '[1.5,3]',
+        '["1"]',
+        '[true]',
+        'abc',
+        '{}',
+        '{"x": 3}',
+        '1',
+        '[' + '1,' * 600 + '1]',
+    ],
+)
 def test_bad_input_shapes_are_refused_with_a_reason(text: str) -> None:
     with pytest.raises(InvalidInput, match='Input shape'):
         parse_input_shape(text)

@@ -20,16 +20,22 @@ class Known:
         return next((n for n, (_, out) in self.jobs.items() if output_prefix(out, n) == s3_prefix), None)
 
 
-KNOWN = Known({
-    'bottle': ('s3://m/out/bottle/output/model.tar.gz', 's3://m/out'),
-    'bottle-caps': ('s3://m/out/bottle-caps/output/model.tar.gz', 's3://m/out'),
-    'weld': ('s3://m/other/weld.tar.gz', 's3://m/weld-out'),
-})
+KNOWN = Known(
+    {
+        'bottle': ('s3://m/out/bottle/output/model.tar.gz', 's3://m/out'),
+        'bottle-caps': ('s3://m/out/bottle-caps/output/model.tar.gz', 's3://m/out'),
+        'weld': ('s3://m/other/weld.tar.gz', 's3://m/weld-out'),
+    }
+)
 
 
 def test_tag_wins_over_everything() -> None:
-    assert owner_of('bottle-caps-x86-1', {TAG_TRAINING_JOB: 'weld'}, 's3://m/out/bottle/output/model.tar.gz',
-                    KNOWN) == 'weld'
+    assert (
+        owner_of(
+            'bottle-caps-x86-1', {TAG_TRAINING_JOB: 'weld'}, 's3://m/out/bottle/output/model.tar.gz', KNOWN
+        )
+        == 'weld'
+    )
 
 
 def test_tag_naming_an_unknown_job_falls_back_to_other_rules() -> None:
@@ -64,7 +70,9 @@ def test_short_names_are_readable_and_valid() -> None:
 
 
 def test_names_are_deterministic() -> None:
-    assert compilation_job_name('a' * 60, 'jetson-xavier', 3) == compilation_job_name('a' * 60, 'jetson-xavier', 3)
+    assert compilation_job_name('a' * 60, 'jetson-xavier', 3) == compilation_job_name(
+        'a' * 60, 'jetson-xavier', 3
+    )
 
 
 @pytest.mark.parametrize('length', [40, 50, 63])

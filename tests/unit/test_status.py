@@ -43,9 +43,15 @@ def test_unknown_status_is_logged_once(caplog: pytest.LogCaptureFixture) -> None
 
 @pytest.mark.parametrize(
     ('raw', 'expected'),
-    [('InProgress', TrainingStatus.IN_PROGRESS), ('Completed', TrainingStatus.COMPLETED),
-     ('Failed', TrainingStatus.FAILED), ('Stopping', TrainingStatus.STOPPING),
-     ('Stopped', TrainingStatus.STOPPED), ('COMPLETED', TrainingStatus.UNKNOWN), (None, TrainingStatus.UNKNOWN)],
+    [
+        ('InProgress', TrainingStatus.IN_PROGRESS),
+        ('Completed', TrainingStatus.COMPLETED),
+        ('Failed', TrainingStatus.FAILED),
+        ('Stopping', TrainingStatus.STOPPING),
+        ('Stopped', TrainingStatus.STOPPED),
+        ('COMPLETED', TrainingStatus.UNKNOWN),
+        (None, TrainingStatus.UNKNOWN),
+    ],
 )
 def test_training_statuses(raw: object, expected: TrainingStatus) -> None:
     assert training_status_from_aws(raw) is expected
@@ -79,8 +85,11 @@ def test_rollup_words_are_the_ones_users_read() -> None:
 
 @pytest.mark.parametrize(
     ('latest', 'text'),
-    [([], '0/0 compiled'), ([C.COMPLETED, C.FAILED, C.IN_PROGRESS], '1/3 compiled'),
-     ([C.COMPLETED, C.COMPLETED], '2/2 compiled')],
+    [
+        ([], '0/0 compiled'),
+        ([C.COMPLETED, C.FAILED, C.IN_PROGRESS], '1/3 compiled'),
+        ([C.COMPLETED, C.COMPLETED], '2/2 compiled'),
+    ],
 )
 def test_compiled_count(latest: list[CompilationStatus], text: str) -> None:
     assert str(compiled_count(latest)) == text

@@ -51,14 +51,18 @@ def test_recognises_catalogue_targets_from_output_config(
     ('output_config', 'label'),
     [
         ({'TargetDevice': 'jetson_nano'}, 'jetson_nano (Neo device)'),
-        ({'TargetPlatform': {'Os': 'LINUX', 'Arch': 'ARM_EABIHF', 'Accelerator': 'MALI'}},
-         'LINUX/ARM_EABIHF/MALI (platform)'),
+        (
+            {'TargetPlatform': {'Os': 'LINUX', 'Arch': 'ARM_EABIHF', 'Accelerator': 'MALI'}},
+            'LINUX/ARM_EABIHF/MALI (platform)',
+        ),
         ({}, 'Unknown target'),
         (None, 'Unknown target'),
         ({'TargetPlatform': 'garbage'}, 'Unknown target'),
     ],
 )
-def test_unmatched_targets_get_a_readable_label(catalog: TargetCatalog, output_config: dict, label: str) -> None:
+def test_unmatched_targets_get_a_readable_label(
+    catalog: TargetCatalog, output_config: dict, label: str
+) -> None:
     recognised = catalog.recognise(output_config)
     assert recognised.label == label
     assert not recognised.in_catalogue

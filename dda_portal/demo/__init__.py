@@ -1,0 +1,153 @@
+"""Demo mode: moto's server on 127.0.0.1 with a defect-detection team's jobs, and a simulator moving them.
+
+The portal itself has no demo branches: `start_demo` only points boto3's standard environment variables
+(AWS_ENDPOINT_URL, credentials, region) at the local server. Never imported in production paths.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from moto.core.base_backend import BackendDict
+from moto.server import ThreadedMotoServer
+
+from ..config import Settings
+from ..domain.targets import TargetCatalog
+from . import moto_patches
+from .common import NEO_OUTPUT, ROLE_ARN
+from .seed import DemoInventory, seed
+from .simulator import DemoSimulator
+
+__all__ = ['DEMO_DATABASE_URL', 'DemoEnvironment', 'DemoInventory', 'DemoSimulator', 'start_demo']
+
+log = logging.getLogger(__name__)
+
+DEMO_DATABASE_URL = 'sqlite:///data/demo.db'
+
+# variables that would send boto3 elsewhere than the local server, or make it ignore AWS_ENDPOINT_URL
+_CLEARED = (
+    'AWS_PROFILE',
+    'AWS_DEFAULT_PROFILE',
+    'AWS_SESSION_TOKEN',
+    'AWS_SECURITY_TOKEN',
+    'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS',
+    'AWS_ENDPOINT_URL_SAGEMAKER',
+    'AWS_ENDPOINT_URL_S3',
+    'AWS_ENDPOINT_URL_CLOUDWATCH_LOGS',
+)
+_SET = ('AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_DEFAULT_REGION')
+
+
+@dataclass
+class DemoEnvironment:
+    """A running demo: where its AWS endpoint is, what was seeded, and the simulator to step."""
+
+    endpoint: str
+    simulator: DemoSimulator
+    inventory: DemoInventory
+    database_url: str = DEMO_DATABASE_URL
+    region: str = 'us-east-1'
+    role_arn: str = ROLE_ARN  # an execution role for CreateCompilationJob (moto accepts any)
+    compile_output_s3: str = f'{NEO_OUTPUT}/'  # a bucket prefix the demo's S3 has
+    patches: list[str] = field(default_factory=list)
+    _server: ThreadedMotoServer | None = field(default=None, repr=False)
+    _saved_env: dict[str, str | None] = field(default_factory=dict, repr=False)
+
+    def settings_overrides(self, settings: Settings) -> dict[str, object]:
+        """Settings the demo needs: its database, and a role and output prefix unless the user set them."""
+        overrides: dict[str, object] = {'database_url': self.database_url}
+        if getattr(settings, 'sagemaker_role_arn', '') is None:
+            overrides['sagemaker_role_arn'] = self.role_arn
+        if getattr(settings, 'compile_output_s3', '') is None:
+            overrides['compile_output_s3'] = self.compile_output_s3
+        if not settings.auto_compile_targets:  # the demo shows automatic compilation at work
+            overrides['auto_compile_targets'] = 'jetson-xavier,x86_64-cpu'
+        return overrides
+
+    def start_simulator(self, step_seconds: float) -> None:
+        """Step the simulator on a background thread (callers with their own scheduler call `step`)."""
+        self.simulator.run_in_background(step_seconds)
+
+    def stop(self) -> None:
+        """Stop the simulator and the server and give the environment variables back. Idempotent."""
+        self.simulator.stop_background()
+        self.simulator.uninstall()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        _restore(self._saved_env)
+        self._saved_env = {}
+
+
+def start_demo(settings: Settings) -> DemoEnvironment:
+    """Start moto's server on a free 127.0.0.1 port, point boto3 at it, patch moto, seed, and simulate."""
+    # moto keeps its state per process: a second demo (or a test) in the same process starts empty
+    BackendDict.reset()
+    server = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f'http://{host}:{port}'
+    saved = {key: os.environ.get(key) for key in (*_CLEARED, *_SET)}
+    region = os.environ.get('AWS_DEFAULT_REGION') or 'us-east-1'
+    for key in _CLEARED:
+        os.environ.pop(key, None)
+    os.environ.update(
+        {
+            'AWS_ENDPOINT_URL': endpoint,
+            'AWS_ACCESS_KEY_ID': 'testing',
+            'AWS_SECRET_ACCESS_KEY': 'testing',
+            'AWS_DEFAULT_REGION': region,
+        }
+    )
+    # one INFO line per request from moto's web server would drown the portal's own log
+    logging.getLogger('werkzeug').setLevel(logging.WARNING)
+    try:
+        patches = moto_patches.apply()
+        inventory = seed()
+        simulator = DemoSimulator(
+            TargetCatalog.load(settings.targets_file), planned_outcomes=inventory.planned_outcomes
+        )
+        simulator.intercept_new_compilation_jobs()
+        simulator.install_stop_compilation_job()
+    except BaseException:
+        server.stop()
+        _restore(saved)
+        raise
+    log.info(
+        'Demo AWS endpoint %s: %d training jobs, %d compilation jobs; moto patches: %s',
+        endpoint,
+        len(inventory.training_jobs),
+        len(inventory.compilation_jobs),
+        ', '.join(patches) or 'none',
+    )
+    return DemoEnvironment(
+        endpoint=endpoint,
+        simulator=simulator,
+        inventory=inventory,
+        database_url=_demo_database(settings),
+        region=region,
+        patches=patches,
+        _server=server,
+        _saved_env=saved,
+    )
+
+
+def _demo_database(settings: Settings) -> str:
+    """The demo's own SQLite file, fresh like moto's state, unless the user named a database."""
+    if settings.database_url != Settings.model_fields['database_url'].default:
+        return settings.database_url
+    path = Path(DEMO_DATABASE_URL.removeprefix('sqlite:///'))
+    for stale in (path, path.with_name(path.name + '-wal'), path.with_name(path.name + '-shm')):
+        stale.unlink(missing_ok=True)
+    return DEMO_DATABASE_URL
+
+
+def _restore(saved: dict[str, str | None]) -> None:
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
