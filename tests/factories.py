@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import boto3
@@ -16,6 +17,12 @@ ROLE = f'arn:aws:iam::{ACCOUNT}:role/dda-compile'
 CATALOG = TargetCatalog.load()
 
 
+@cache
+def sagemaker() -> Any:
+    """One client for all tests (moto's mock intercepts it whenever a mock is active)."""
+    return boto3.client('sagemaker', region_name=REGION)
+
+
 def backend() -> Any:
     return sagemaker_backends[ACCOUNT][REGION]
 
@@ -26,7 +33,7 @@ def naive_utc(when: datetime | None = None) -> datetime:
 
 
 def create_training_job(name: str, status: str = 'Completed', output: str = 's3://dda-models/out') -> None:
-    boto3.client('sagemaker', region_name=REGION).create_training_job(
+    sagemaker().create_training_job(
         TrainingJobName=name,
         AlgorithmSpecification={'TrainingImage': 'dda/train:1', 'TrainingInputMode': 'File'},
         RoleArn=ROLE,
@@ -53,7 +60,7 @@ def create_compilation_job(
     kwargs: dict[str, Any] = {}
     if tags:
         kwargs['Tags'] = [{'Key': k, 'Value': v} for k, v in tags.items()]
-    boto3.client('sagemaker', region_name=REGION).create_compilation_job(
+    sagemaker().create_compilation_job(
         CompilationJobName=name,
         RoleArn=ROLE,
         InputConfig={'S3Uri': model, 'DataInputConfig': '{"input0":[1,3,224,224]}', 'Framework': 'PYTORCH'},

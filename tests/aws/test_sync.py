@@ -42,11 +42,11 @@ def age_everything(hours: int = 2) -> None:
         job.creation_time = job.last_modified_time = then
 
 
-def seed_jobs(count: int) -> None:
+def seed_jobs(count: int, targets: list[str]) -> None:
     for i in range(count):
         name = f'tj-{i:05d}'
         create_training_job(name)
-        for target in TARGETS:
+        for target in targets:
             create_compilation_job(
                 f'{name}-{target.replace("_", "-")}-1',
                 name,
@@ -145,7 +145,7 @@ def test_compilation_job_seen_before_its_training_job_is_linked_later(database_u
 
 
 def steady_state_calls(database_url: str, jobs: int) -> dict[str, int]:
-    seed_jobs(jobs)
+    seed_jobs(jobs, TARGETS[:1])  # one target each keeps the 500-job backfill quick
     sync = make_sync(database_url)
     _, backfill_calls, _ = cycle(sync)
     assert backfill_calls >= jobs  # the backfill describes every job once
