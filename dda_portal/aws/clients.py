@@ -67,7 +67,14 @@ class AwsProblem:
 def problem_from(error: BaseException) -> AwsProblem:
     if isinstance(error, ClientError):
         details = error.response.get('Error', {})
-        return AwsProblem(str(details.get('Code') or 'ClientError'), str(details.get('Message') or error))
+        code = str(details.get('Code') or 'ClientError')
+        message = str(details.get('Message') or error)
+        if '<html' in message.lower():  # an endpoint or proxy answered with an HTML error page, not AWS JSON
+            status = error.response.get('ResponseMetadata', {}).get('HTTPStatusCode', code)
+            return AwsProblem(
+                f'HTTP{status}', f'The AWS endpoint answered HTTP {status} without an AWS error.'
+            )
+        return AwsProblem(code, message)
     if isinstance(error, BotoCoreError):
         return AwsProblem(type(error).__name__, str(error))
     return AwsProblem(type(error).__name__, str(error) or repr(error))

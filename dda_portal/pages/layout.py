@@ -66,6 +66,7 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
             )
 
     show_freshness()
-    ui.timer(1.0, show_freshness)
+    store.changed.subscribe(show_freshness)  # at once after each refresh, good or failed
+    ui.timer(1.0, show_freshness)  # and "… ago" keeps counting
     with ui.column().classes('w-full max-w-screen-xl mx-auto p-4 gap-4'):
         yield

@@ -19,11 +19,24 @@ from .widgets import elapsed, format_duration, format_time, status_badge, status
 TABS = {'overview': 'Overview', 'logs': 'Logs', 'compilation': 'Compilation'}
 
 COMPILATION_COLUMNS: list[dict[str, Any]] = [
-    {'name': 'target', 'label': 'Target', 'field': 'target', 'align': 'left', 'sortable': True},
+    {
+        'name': 'target',
+        'label': 'Target',
+        'field': 'target',
+        'align': 'left',
+        'sortable': True,
+        'style': 'white-space: nowrap',
+    },
     {'name': 'status', 'label': 'Status', 'field': 'status', 'align': 'left', 'sortable': True},
     {'name': 'attempt', 'label': 'Attempt', 'field': 'attempt', 'align': 'left'},
     {'name': 'started', 'label': 'Started', 'field': 'started', 'align': 'left', 'sortable': True},
-    {'name': 'duration', 'label': 'Duration', 'field': 'duration', 'align': 'left'},
+    {
+        'name': 'duration',
+        'label': 'Duration',
+        'field': 'duration',
+        'align': 'left',
+        'style': 'white-space: nowrap',
+    },
     {'name': 'artifact', 'label': 'Artifact', 'field': 'artifact', 'align': 'left'},
     {
         'name': 'reason',
@@ -82,7 +95,15 @@ def compilation_row(attempt: CompilationAttempt) -> dict[str, Any]:
 
 def _overview_facts(job: TrainingJob) -> list[tuple[str, str]]:
     return [
-        ('Status', job.status + (f' ({job.secondary_status})' if job.secondary_status else '')),
+        (
+            'Status',
+            job.status
+            + (
+                f' ({job.secondary_status})'
+                if job.secondary_status and job.secondary_status != job.status
+                else ''
+            ),
+        ),
         ('Created', format_time(job.created_at)),
         ('Training started', format_time(job.started_at)),
         ('Training ended', format_time(job.ended_at)),
@@ -131,7 +152,7 @@ class _TrainingJobView:
                 ui.icon('chevron_right').props('aria-hidden=true')
                 ui.label(job.name).classes('text-2xl font-bold break-all').mark('job-name')
             self.header()
-            with ui.tabs(on_change=self.on_tab) as self.tabs:
+            with ui.tabs(on_change=self.on_tab).props('no-caps align=left') as self.tabs:
                 for key, label in TABS.items():
                     ui.tab(key, label=label)
             with ui.tab_panels(self.tabs, value=tab).classes('w-full'):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
@@ -10,6 +11,7 @@ from botocore.exceptions import ClientError
 from dda_portal.actions import Compiler
 from dda_portal.aws.clients import AwsClients
 from dda_portal.config import Settings
+from dda_portal.demo.simulator import DemoSimulator
 from dda_portal.domain.attempts import check_inputs
 from dda_portal.domain.targets import TargetCatalog
 from dda_portal.store import Store, utcnow
@@ -280,3 +282,47 @@ def test_reservation_lost_in_a_crash_is_marked_failed_not_left_starting(
     assert attempt.status == 'Failed'
     assert 'stopped before SageMaker accepted' in (attempt.failure_reason or '')
     assert compiler.start('crashy', ['x86_64-cpu'], INPUTS, 'manual').started == ['crashy-x86-64-cpu-2']
+
+
+@pytest.fixture
+def stop_emulation(aws: None) -> Iterator[DemoSimulator]:
+    """moto 5.2.5 has no StopCompilationJob; the demo's emulation of it stands in."""
+    simulator = DemoSimulator()
+    simulator.install_stop_compilation_job()
+    yield simulator
+    simulator.uninstall()
+
+
+def test_stop_moves_a_running_attempt_to_stopping_then_stopped(
+    database_url: str, stop_emulation: DemoSimulator
+) -> None:
+    create_training_job('cracks')
+    sync, compiler = portal(database_url)
+    sync.pull_and_apply(utcnow())
+    [name] = compiler.start('cracks', ['arm64-cpu'], INPUTS, 'manual').started
+    set_compilation_status(name, 'INPROGRESS')
+    sync.pull_and_apply(utcnow())
+
+    training_job, problem = compiler.stop(name)
+
+    assert (training_job, problem) == ('cracks', None)
+    assert backend().compilation_jobs[name].compilation_job_status == 'STOPPING'
+    assert compiler.store.latest_attempts('cracks')[0].status == 'Stopping'
+    stop_emulation.step()
+    sync.pull_and_apply(utcnow())
+    assert compiler.store.latest_attempts('cracks')[0].status == 'Stopped'
+    # a stopped target may be started again, as attempt 2
+    assert compiler.start('cracks', ['arm64-cpu'], INPUTS, 'manual').started == ['cracks-arm64-cpu-2']
+
+
+def test_stopping_a_finished_job_reports_aws_refusal(
+    database_url: str, stop_emulation: DemoSimulator
+) -> None:
+    create_training_job('cracks')
+    create_compilation_job('cracks-arm64-cpu-1', 'cracks', 'arm64-cpu')
+    sync, compiler = portal(database_url)
+    sync.pull_and_apply(utcnow())
+    training_job, problem = compiler.stop('cracks-arm64-cpu-1')
+    assert training_job is None
+    assert problem is not None and problem.startswith('ValidationException: ')
+    assert compiler.store.latest_attempts('cracks')[0].status == 'Completed'

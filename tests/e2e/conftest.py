@@ -35,7 +35,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope='module')
 def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The demo portal, refreshing every 2 s with the simulator stepping every 3 s.
+    """The demo portal, refreshing every 2 s with the simulator stepping every 5 s.
 
     Module-scoped: sync Playwright holds an event loop until it closes, which must happen before the
     asyncio-based page tests run.
@@ -46,7 +46,7 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         **os.environ,
         'DDA_DATABASE_URL': f'sqlite:///{work / "demo.db"}',
         'DDA_REFRESH_SECONDS': '2',
-        'DDA_DEMO_STEP_SECONDS': '3',
+        'DDA_DEMO_STEP_SECONDS': '5',
         'PYTHONUNBUFFERED': '1',
     }
     # PYTEST_CURRENT_TEST would make NiceGUI's ui.run believe it runs inside a screen test

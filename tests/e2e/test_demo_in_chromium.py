@@ -91,3 +91,8 @@ def test_start_a_compilation_for_two_targets(page: Page, demo_url: str) -> None:
         'Completed',
         'Failed',
     }
+    # and stop one of them again, after confirming
+    table.locator('tbody tr', has_text='ARM64 CPU').get_by_role('button', name='Stop').click()
+    page.get_by_role('dialog').get_by_role('button', name='Stop compilation').click()
+    arm_status = table.locator('tbody tr', has_text='ARM64 CPU').locator('[data-status]')
+    expect(arm_status).to_have_attribute('data-status', re.compile('Stopping|Stopped'))

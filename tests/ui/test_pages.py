@@ -127,3 +127,32 @@ async def test_health_endpoints(user: User) -> None:
     response = await user.http_client.get('/readyz')
     assert response.status_code == 503
     assert 'no successful AWS refresh within three intervals' in response.json()['problems']
+
+
+async def test_refresh_now_pulls_from_aws_and_the_list_shows_it(aws: None, user: User) -> None:
+    from tests.factories import create_compilation_job, create_training_job
+
+    create_training_job('fresh-from-aws')
+    create_compilation_job('fresh-from-aws-x86-64-cpu-1', 'fresh-from-aws', 'x86_64-cpu')
+    await user.open('/')
+    await user.should_see('Not refreshed from AWS yet')
+    user.find('Refresh now').click()
+    await user.should_see('Refreshed from AWS')
+    rows = {row['name']: row for row in table_rows(user, 'training-jobs')}
+    assert (rows['fresh-from-aws']['rollup'], rows['fresh-from-aws']['compiled']) == (
+        'Compiled',
+        '1/1 compiled',
+    )
+    await user.should_see('Last updated')
+
+
+async def test_failed_refresh_shows_code_and_age_and_keeps_the_data(user: User) -> None:
+    seed_three_jobs()
+    await user.open('/')
+    user.find('Refresh now').click()  # AWS_ENDPOINT_URL points at a closed port in page tests
+    await user.should_see('Refresh failed', retries=200)
+    await user.should_see(marker='stale-banner')
+    banner = next(iter(user.find(marker='stale-banner').elements))
+    assert 'EndpointConnectionError' in banner.text
+    assert 'Showing data from' in banner.text
+    assert len(table_rows(user, 'training-jobs')) == 4
