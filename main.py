@@ -13,6 +13,8 @@ from dda_portal.config import load_settings, parse_cli
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    for chatty in ('apscheduler', 'botocore', 'werkzeug'):  # a line per job run / credential lookup
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     # NiceGUI's test user runs this file under pytest, whose arguments are not ours
     argv: list[str] | None = [] if os.environ.get('NICEGUI_USER_SIMULATION') else None
     settings = load_settings(parse_cli(argv))
