@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 
 from nicegui import run
 
-from .aws.artifacts import TRAINING_LOG_GROUP, LogRead, LogsGateway
+from .aws.artifacts import (
+    COMPILATION_LOG_GROUP,
+    TRAINING_LOG_GROUP,
+    LogRead,
+    LogsGateway,
+    S3Gateway,
+    log_text,
+)
 from .aws.clients import AwsClients, AwsProblem, problem_from
 from .aws.sagemaker import SageMakerGateway
 from .config import Settings
@@ -189,19 +196,52 @@ class Actions:
         self.compiler = compiler
         self.store = compiler.store
         self.logs = LogsGateway(clients)
+        self.s3 = S3Gateway(clients)
 
     async def refresh_now(self) -> AwsProblem | None:
         """Run a refresh cycle now (or wait for the one under way); the AWS problem if it failed."""
         return await self.sync.run_once()
 
     async def training_logs(self, training_job: str) -> LogRead | AwsProblem:
+        return await self._logs(TRAINING_LOG_GROUP, training_job, 5000)
+
+    async def compilation_logs(self, job_name: str) -> LogRead | AwsProblem:
+        """The attempt's CloudWatch Logs (model-info-extraction, compilation …), first 5,000 events."""
+        return await self._logs(COMPILATION_LOG_GROUP, job_name, 5000)
+
+    async def compilation_log_file(self, job_name: str) -> str | AwsProblem:
+        """Every event of the attempt's logs (all pages) as a text file."""
+        result = await self._logs(COMPILATION_LOG_GROUP, job_name, None)
+        if isinstance(result, AwsProblem):
+            return result
+        return log_text(result) if result.events else f'# {result.missing or "No log events."}\n'
+
+    async def _logs(self, group: str, job_name: str, limit: int | None) -> LogRead | AwsProblem:
         try:
-            result = await run.io_bound(self.logs.job_events, TRAINING_LOG_GROUP, training_job)
+            result = await run.io_bound(self.logs.job_events, group, job_name, limit)
         except Exception as error:  # shown to the user with AWS's code and message
             problem = problem_from(error)
-            log.info('Reading logs of %s failed: %s', training_job, problem)
+            log.info('Reading logs of %s failed: %s', job_name, problem)
             return problem
         return result if result is not None else LogRead([], missing='The portal is shutting down.')
+
+    async def object_sizes(self, uris: list[str]) -> dict[str, int | None] | AwsProblem:
+        """Size in bytes of each S3 object (None where there is no object)."""
+
+        def sizes() -> dict[str, int | None]:
+            return {uri: self.s3.object_size(uri) for uri in uris}
+
+        try:
+            return await run.io_bound(sizes) or {}
+        except Exception as error:
+            return problem_from(error)
+
+    async def retry_compilation(self, training_job: str, target_id: str) -> StartOutcome:
+        """Start the next attempt of a Failed or Stopped target with the job's compile defaults."""
+        outcome = await run.io_bound(self.compiler.start, training_job, [target_id], None, 'manual')
+        outcome = outcome or StartOutcome(refused={target_id: 'The portal is shutting down.'})
+        self.store.changed.emit(frozenset({training_job}))
+        return outcome
 
     async def compile_defaults(self, training_job: str) -> CompileInputs | AwsProblem:
         try:

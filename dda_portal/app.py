@@ -16,6 +16,7 @@ from sqlalchemy import text
 from .actions import Actions, Compiler
 from .aws.clients import AwsClients
 from .config import Settings, SettingsError
+from .domain.guidance import GuidanceBook
 from .domain.targets import CatalogueError, TargetCatalog
 from .pages import training_job, training_jobs
 from .store import Store, utcnow
@@ -67,7 +68,7 @@ def create_app(settings: Settings) -> Portal:
     app.state.portal = portal  # tests and health routes reach the running portal here
 
     training_jobs.register(store, portal.actions)
-    training_job.register(store, portal.actions, catalog)
+    training_job.register(store, portal.actions, catalog, GuidanceBook.load())
     _health_routes(portal)
 
     if settings.sync_enabled:

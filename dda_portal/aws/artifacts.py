@@ -33,8 +33,8 @@ class LogsGateway:
     def __init__(self, clients: AwsClients) -> None:
         self.client = clients.logs
 
-    def job_events(self, log_group: str, job_name: str, limit: int = 5000) -> LogRead:
-        """Events of every stream named `<job name>/…`, each stream from its start, up to `limit`."""
+    def job_events(self, log_group: str, job_name: str, limit: int | None = 5000) -> LogRead:
+        """Events of every stream `<job name>/…`, each from its start, up to `limit` (None: all)."""
         try:
             streams = [
                 stream['logStreamName']
@@ -50,9 +50,13 @@ class LogsGateway:
         if not streams:
             return LogRead([], missing=f'No log streams for {job_name} in {log_group} yet.')
         events: list[LogEvent] = []
+        truncated = False
         for stream in sorted(streams):
             token: str | None = None
-            while len(events) < limit:
+            while True:
+                if limit is not None and len(events) >= limit:
+                    truncated = True
+                    break
                 kwargs = {'logGroupName': log_group, 'logStreamName': stream, 'startFromHead': True}
                 if token:
                     kwargs['nextToken'] = token
@@ -66,5 +70,28 @@ class LogsGateway:
                     break
                 token = page.get('nextForwardToken')
         events.sort(key=lambda e: e.timestamp)
-        truncated = len(events) > limit
-        return LogRead(events[:limit], truncated=truncated)
+        if limit is not None and len(events) > limit:
+            truncated, events = True, events[:limit]
+        return LogRead(events, truncated=truncated)
+
+
+def log_text(read: LogRead) -> str:
+    """Events as a plain text file: one `time<TAB>stream<TAB>message` line each."""
+    return ''.join(f'{e.timestamp.isoformat()}\t{e.stream}\t{e.message.rstrip()}\n' for e in read.events)
+
+
+class S3Gateway:
+    def __init__(self, clients: AwsClients) -> None:
+        self.client = clients.s3
+
+    def object_size(self, uri: str) -> int | None:
+        """Bytes of the object at an s3:// URI, or None when there is no object there."""
+        bucket, _, key = uri.removeprefix('s3://').partition('/')
+        if not bucket or not key or key.endswith('/'):
+            return None
+        try:
+            return int(self.client.head_object(Bucket=bucket, Key=key)['ContentLength'])
+        except ClientError as error:
+            if error.response.get('Error', {}).get('Code') in ('404', 'NoSuchKey', 'NotFound'):
+                return None
+            raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from .status import ACTIVE_COMPILATION, CompilationStatus, TrainingStatus
 
@@ -103,3 +104,29 @@ def is_role_arn(text: str) -> bool:
 
 def is_s3_uri(text: str) -> bool:
     return bool(_S3_URI.match(text))
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Where an attempt's time went, in seconds; None where it does not apply (yet)."""
+
+    queued: float | None  # created → compilation started
+    compiling: float | None  # started → ended, or → now while running
+    budget_share: float | None  # compiling / MaxRuntimeInSeconds
+
+
+def timings(
+    created: datetime,
+    started: datetime | None,
+    ended: datetime | None,
+    now: datetime,
+    max_runtime_seconds: int | None,
+) -> Timings:
+    queued = ((started or ended or now) - created).total_seconds() if created else None
+    compiling = ((ended or now) - started).total_seconds() if started else None
+    share = compiling / max_runtime_seconds if compiling is not None and max_runtime_seconds else None
+    return Timings(
+        max(queued, 0.0) if queued is not None else None,
+        max(compiling, 0.0) if compiling is not None else None,
+        share,
+    )

@@ -10,9 +10,11 @@ from nicegui import ui
 from ..actions import Actions
 from ..aws.clients import AwsProblem
 from ..domain.attempts import FRAMEWORKS, MAX_SHAPE_TEXT, InvalidInput, may_start, parse_input_shape
+from ..domain.guidance import GuidanceBook
 from ..domain.status import CompilationStatus, TrainingStatus
 from ..domain.targets import TargetCatalog
 from ..store import CompilationAttempt, Store, TrainingJob
+from .attempt_details import AttemptDetails
 from .layout import frame
 from .widgets import elapsed, format_duration, format_time, status_badge, status_cell, status_fields
 
@@ -49,9 +51,41 @@ COMPILATION_COLUMNS: list[dict[str, Any]] = [
 ]
 
 ACTIONS_CELL = r"""
-<q-td :props="props">
+<q-td :props="props" class="whitespace-nowrap">
+  <q-btn flat dense no-caps icon="info" label="Details" @click="() => $parent.$emit('details', props.row)"/>
+  <q-btn v-if="props.row.can_retry" flat dense no-caps icon="replay" label="Retry" color="primary"
+         @click="() => $parent.$emit('retry', props.row)"/>
   <q-btn v-if="props.row.can_stop" flat dense no-caps icon="stop" label="Stop" color="negative"
          @click="() => $parent.$emit('stop', props.row)"/>
+</q-td>"""
+
+HISTORY_COLUMNS: list[dict[str, Any]] = [
+    {'name': 'target', 'label': 'Target', 'field': 'target', 'align': 'left', 'style': 'white-space: nowrap'},
+    {'name': 'attempt', 'label': 'Attempt', 'field': 'attempt', 'align': 'left'},
+    {'name': 'status', 'label': 'Status', 'field': 'status', 'align': 'left'},
+    {'name': 'created', 'label': 'Created', 'field': 'created', 'align': 'left'},
+    {'name': 'started', 'label': 'Started', 'field': 'started', 'align': 'left'},
+    {'name': 'ended', 'label': 'Ended', 'field': 'ended', 'align': 'left'},
+    {
+        'name': 'duration',
+        'label': 'Duration',
+        'field': 'duration',
+        'align': 'left',
+        'style': 'white-space: nowrap',
+    },
+    {
+        'name': 'reason',
+        'label': 'Failure reason',
+        'field': 'reason',
+        'align': 'left',
+        'style': 'white-space: pre-wrap; word-break: break-word; min-width: 16rem',
+    },
+    {'name': 'details', 'label': '', 'field': 'job_name', 'align': 'right'},
+]
+
+DETAILS_CELL = r"""
+<q-td :props="props">
+  <q-btn flat dense no-caps icon="info" label="Details" @click="() => $parent.$emit('details', props.row)"/>
 </q-td>"""
 
 LOG_COLUMNS: list[dict[str, Any]] = [
@@ -88,8 +122,25 @@ def compilation_row(attempt: CompilationAttempt) -> dict[str, Any]:
         'running': status.is_active,
         'can_stop': status in (CompilationStatus.STARTING, CompilationStatus.IN_PROGRESS)
         and bool(attempt.arn),
+        'can_retry': status in (CompilationStatus.FAILED, CompilationStatus.STOPPED),
         'artifact': attempt.artifact if status is CompilationStatus.COMPLETED else '',
         'reason': attempt.failure_reason or '' if status is CompilationStatus.FAILED else '',
+    }
+
+
+def history_row(attempt: CompilationAttempt) -> dict[str, Any]:
+    return {
+        'job_name': attempt.job_name,
+        'target': attempt.target_label,
+        'attempt': attempt.attempt,
+        **status_fields('status', attempt.status),
+        'created': format_time(attempt.created_at),
+        'started': format_time(attempt.started_at),
+        'ended': format_time(attempt.ended_at),
+        'duration': format_duration(elapsed(attempt.started_at, attempt.ended_at))
+        if attempt.started_at
+        else '—',
+        'reason': attempt.failure_reason or '' if attempt.status == CompilationStatus.FAILED else '',
     }
 
 
@@ -122,7 +173,7 @@ def _overview_facts(job: TrainingJob) -> list[tuple[str, str]]:
     ]
 
 
-def register(store: Store, actions: Actions, catalog: TargetCatalog) -> None:
+def register(store: Store, actions: Actions, catalog: TargetCatalog, guidance: GuidanceBook) -> None:
     @ui.page('/training-jobs/{name}')
     def training_job_page(name: str, tab: str = 'overview') -> None:
         job = store.training_job(name)
@@ -133,16 +184,23 @@ def register(store: Store, actions: Actions, catalog: TargetCatalog) -> None:
                 ui.label(f'The portal knows no training job named “{name}”.').mark('not-found')
                 ui.link('Back to all training jobs', '/')
             return
-        _TrainingJobView(store, actions, catalog, job, tab if tab in TABS else 'overview')
+        _TrainingJobView(store, actions, catalog, guidance, job, tab if tab in TABS else 'overview')
 
 
 class _TrainingJobView:
     def __init__(
-        self, store: Store, actions: Actions, catalog: TargetCatalog, job: TrainingJob, tab: str
+        self,
+        store: Store,
+        actions: Actions,
+        catalog: TargetCatalog,
+        guidance: GuidanceBook,
+        job: TrainingJob,
+        tab: str,
     ) -> None:
         self.store = store
         self.actions = actions
         self.catalog = catalog
+        self.guidance = guidance
         self.job = job
         self.logs_loaded = False
         with frame(job.name, store, actions):
@@ -240,12 +298,69 @@ class _TrainingJobView:
             .classes('w-full')
             .props('flat bordered wrap-cells')
             .props('no-data-label="No compilation jobs for this training job yet."')
+            .props('data-testid=compilation-table')
             .mark('compilation-table')
         )
         self.compilation_table.add_slot('body-cell-status', status_cell('status'))
         self.compilation_table.add_slot('body-cell-artifact', ARTIFACT_CELL)
         self.compilation_table.add_slot('body-cell-actions', ACTIONS_CELL)
         self.compilation_table.on('stop', lambda e: self.confirm_stop(e.args))
+        self.compilation_table.on('retry', lambda e: self.retry(e.args))
+        self.compilation_table.on('details', lambda e: self.show_details(str(e.args.get('job_name', ''))))
+        with (
+            ui.expansion('All attempts, failed and stopped ones included', icon='history')
+            .classes('w-full')
+            .props('default-opened')
+        ):
+            self.history_table = (
+                ui.table(
+                    columns=HISTORY_COLUMNS,
+                    rows=self.history_rows(),
+                    row_key='job_name',
+                    pagination={'rowsPerPage': 20},
+                )
+                .classes('w-full')
+                .props('flat bordered dense wrap-cells')
+                .props('no-data-label="No attempts yet."')
+                .props('data-testid=history-table')
+                .mark('history-table')
+            )
+            self.history_table.add_slot('body-cell-status', status_cell('status'))
+            self.history_table.add_slot('body-cell-details', DETAILS_CELL)
+            self.history_table.on('details', lambda e: self.show_details(str(e.args.get('job_name', ''))))
+
+    def history_rows(self) -> list[dict[str, Any]]:
+        attempts = sorted(self.store.attempts_for(self.job.name), key=lambda a: (a.target_label, -a.attempt))
+        return [history_row(a) for a in attempts]
+
+    def show_details(self, job_name: str) -> None:
+        attempt = next((a for a in self.store.attempts_for(self.job.name) if a.job_name == job_name), None)
+        if attempt is None:
+            ui.notify('That attempt is no longer known.', type='warning')
+            return
+        with (
+            self.dialogs,
+            ui.dialog() as dialog,
+            ui.card().classes('w-full max-w-4xl').mark('attempt-dialog'),
+        ):
+            AttemptDetails(attempt, self.actions, self.guidance)
+            with ui.row().classes('w-full justify-end'):
+                ui.button('Close', on_click=dialog.close).props('flat no-caps')
+        dialog.on('hide', dialog.delete)
+        dialog.open()
+
+    async def retry(self, row: dict[str, Any]) -> None:
+        target_id = str(row.get('target_id', ''))
+        outcome = await self.actions.retry_compilation(self.job.name, target_id)
+        if outcome.started:
+            ui.notify(f'Started {", ".join(outcome.started)}', type='positive')
+        for target, reason in outcome.refused.items():
+            ui.notify(
+                f'{self.catalog.display_name(target)}: {reason}',
+                type='negative',
+                multi_line=True,
+                close_button='Close',
+            )
 
     @ui.refreshable_method
     def compile_bar(self) -> None:
@@ -418,6 +533,7 @@ class _TrainingJobView:
         self.overview.refresh()
         self.compile_bar.refresh()
         self.compilation_table.update_rows(self.compilation_rows())
+        self.history_table.update_rows(self.history_rows())
 
     def tick(self) -> None:
         """Durations of running attempts count up every second."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -33,7 +34,7 @@ def test_compilation_tab_shows_columns_states_and_a_live_change(page: Page, demo
     expect(page).to_have_url(re.compile(r'/training-jobs/'))
     page.get_by_role('tab', name='Compilation').click()
     expect(page).to_have_url(re.compile(r'tab=compilation'))
-    table = page.locator('.q-table').filter(has_text='Target')
+    table = page.get_by_test_id('compilation-table')
     for column in ('Target', 'Status', 'Started', 'Duration', 'Artifact'):
         expect(table.get_by_role('columnheader', name=column, exact=True)).to_be_visible()
     statuses = table.locator('tbody [data-status]')
@@ -45,7 +46,7 @@ def test_compilation_tab_shows_columns_states_and_a_live_change(page: Page, demo
     # the simulator moves the running compilation along; the page must show it without a reload
     page.wait_for_function(
         """before => {
-            const cells = document.querySelectorAll('.q-table tbody [data-status]');
+            const cells = document.querySelectorAll('[data-testid=compilation-table] tbody [data-status]');
             const now = [...cells].map(e => e.dataset.status);
             return JSON.stringify(now) !== JSON.stringify(before);
         }""",
@@ -81,7 +82,7 @@ def test_start_a_compilation_for_two_targets(page: Page, demo_url: str) -> None:
     dialog.get_by_role('button', name='Start compilation').click()
 
     expect(dialog).to_be_hidden()
-    table = page.locator('.q-table').filter(has_text='Target')
+    table = page.get_by_test_id('compilation-table')
     expect(table.locator('tbody tr')).to_have_count(2)
     expect(table.get_by_role('cell', name='x86_64 CPU')).to_be_visible()
     expect(table.get_by_role('cell', name='ARM64 CPU')).to_be_visible()
@@ -96,3 +97,25 @@ def test_start_a_compilation_for_two_targets(page: Page, demo_url: str) -> None:
     page.get_by_role('dialog').get_by_role('button', name='Stop compilation').click()
     arm_status = table.locator('tbody tr', has_text='ARM64 CPU').locator('[data-status]')
     expect(arm_status).to_have_attribute('data-status', re.compile('Stopping|Stopped'))
+
+
+def test_failed_target_shows_reason_guidance_and_a_downloadable_log(page: Page, demo_url: str) -> None:
+    page.goto(demo_url)
+    row = page.locator('tbody tr', has_text='dda-weld-seam-cracks')
+    row.locator('a').click()
+    page.get_by_role('tab', name='Compilation').click()
+    table = page.get_by_test_id('compilation-table')
+    failed = table.locator('tbody tr').filter(has=page.locator('[data-status="Failed"]')).first
+    failed.get_by_role('button', name='Details').click()
+    dialog = page.get_by_role('dialog')
+    expect(dialog.get_by_text('OperatorNotImplemented').first).to_be_visible()
+    expect(dialog.get_by_text('Likely cause:')).to_be_visible()
+    expect(dialog.get_by_role('link', name='AWS documentation')).to_be_visible()
+    expect(dialog.get_by_text(re.compile(r'^\d+ log events'))).to_be_visible()
+    with page.expect_download() as download_info:
+        dialog.get_by_role('button', name='Download log').click()
+    download = download_info.value
+    assert download.suggested_filename.endswith('.log')
+    text = Path(download.path()).read_text()
+    assert 'OperatorNotImplemented' in text
+    assert '/model-info-extraction\t' in text

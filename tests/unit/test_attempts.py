@@ -89,3 +89,32 @@ def test_role_and_s3_checks() -> None:
     assert not is_role_arn('dda-compile')
     assert is_s3_uri('s3://my-bucket/compiled/')
     assert not is_s3_uri('https://my-bucket/')
+
+
+def test_timings_of_a_finished_attempt() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from dda_portal.domain.attempts import timings
+
+    created = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    result = timings(
+        created,
+        created + timedelta(seconds=30),
+        created + timedelta(minutes=5, seconds=30),
+        created + timedelta(hours=1),
+        900,
+    )
+    assert (result.queued, result.compiling, result.budget_share) == (30.0, 300.0, 300 / 900)
+
+
+def test_timings_while_running_and_waiting() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from dda_portal.domain.attempts import timings
+
+    created = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    now = created + timedelta(minutes=2)
+    running = timings(created, created + timedelta(minutes=1), None, now, 600)
+    assert (running.queued, running.compiling, running.budget_share) == (60.0, 60.0, 0.1)
+    waiting = timings(created, None, None, now, None)
+    assert (waiting.queued, waiting.compiling, waiting.budget_share) == (120.0, None, None)

@@ -1,0 +1,185 @@
+"""One compilation attempt in full: failure, guidance, timings, sizes and its CloudWatch logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import humanize
+from nicegui import ui
+
+from ..actions import Actions
+from ..aws.clients import AwsProblem
+from ..domain.attempts import timings
+from ..domain.guidance import GuidanceBook
+from ..domain.status import CompilationStatus
+from ..store import CompilationAttempt, utcnow
+from .widgets import format_duration, format_time, status_badge
+
+ORIGINS = {
+    'manual': 'started from the portal',
+    'auto': 'started automatically by the portal',
+    'external': 'started outside the portal',
+}
+
+LOG_COLUMNS: list[dict[str, Any]] = [
+    {'name': 'time', 'label': 'Time', 'field': 'time', 'align': 'left', 'style': 'white-space: nowrap'},
+    {'name': 'stream', 'label': 'Stream', 'field': 'stream', 'align': 'left'},
+    {
+        'name': 'message',
+        'label': 'Message',
+        'field': 'message',
+        'align': 'left',
+        'style': 'white-space: pre-wrap; word-break: break-word; font-family: monospace',
+    },
+]
+
+
+def size_text(size: int | None) -> str:
+    return humanize.naturalsize(size, binary=True) if size is not None else 'no object at that location'
+
+
+class AttemptDetails:
+    """Built inside a dialog; loads sizes and logs in the background so the dialog opens at once."""
+
+    def __init__(self, attempt: CompilationAttempt, actions: Actions, guidance: GuidanceBook) -> None:
+        self.attempt = attempt
+        self.actions = actions
+        status = CompilationStatus(attempt.status)
+        with ui.row().classes('items-center gap-3'):
+            ui.label(f'{attempt.target_label} — attempt {attempt.attempt}').classes('text-lg font-bold')
+            status_badge(attempt.status)
+        with ui.row().classes('items-center gap-1'):
+            ui.label(attempt.job_name).classes('font-mono text-sm break-all').mark('attempt-job-name')
+            ui.button(icon='content_copy', on_click=lambda: ui.clipboard.write(attempt.job_name)).props(
+                'flat dense round size=sm aria-label="Copy job name"'
+            )
+        if not attempt.in_aws:
+            ui.label('SageMaker no longer returns this job; the portal keeps its history.').classes(
+                'text-orange-10'
+            )
+        if status is CompilationStatus.FAILED:
+            self.failure(guidance)
+        self.facts()
+        ui.separator()
+        self.logs()
+
+    def failure(self, guidance: GuidanceBook) -> None:
+        reason = self.attempt.failure_reason or 'SageMaker gave no failure reason.'
+        with ui.card().classes('w-full bg-red-1').mark('failure-reason'):
+            with ui.row().classes('w-full items-center justify-between'):
+                with ui.row().classes('items-center gap-2'):
+                    ui.icon('error', color='negative').props('aria-hidden=true')
+                    ui.label(
+                        f'Failed at {format_time(self.attempt.ended_at or self.attempt.last_modified)} '
+                        f'(attempt {self.attempt.attempt})'
+                    ).classes('font-bold')
+                ui.button('Copy', icon='content_copy', on_click=lambda: ui.clipboard.write(reason)).props(
+                    'flat dense no-caps'
+                )
+            ui.label(reason).classes('whitespace-pre-wrap break-all font-mono text-sm select-all')
+        advice = guidance.for_failure(self.attempt.failure_reason)
+        with ui.card().classes('w-full bg-blue-1').mark('guidance'):
+            with ui.row().classes('items-center gap-2'):
+                ui.icon('lightbulb', color='primary').props('aria-hidden=true')
+                ui.label(f'Likely cause: {advice.title}' if advice.matched else advice.title).classes(
+                    'font-bold'
+                )
+            ui.label(advice.cause)
+            with ui.element('ol').classes('list-decimal pl-6'):
+                for step in advice.steps:
+                    with ui.element('li'):
+                        ui.label(step)
+            ui.link('AWS documentation', advice.docs, new_tab=True)
+
+    def facts(self) -> None:
+        attempt = self.attempt
+        spent = timings(
+            attempt.created_at, attempt.started_at, attempt.ended_at, utcnow(), attempt.max_runtime_seconds
+        )
+        budget = (
+            f'{spent.budget_share:.0%} of {format_duration(attempt.max_runtime_seconds)}'
+            if spent.budget_share is not None
+            else '—'
+        )
+        with ui.grid(columns='auto 1fr').classes('gap-x-6 gap-y-1 items-baseline').mark('attempt-facts'):
+            for label, value in [
+                ('Created', format_time(attempt.created_at)),
+                ('Compilation started', format_time(attempt.started_at)),
+                ('Ended', format_time(attempt.ended_at)),
+                ('Queued', format_duration(spent.queued)),
+                ('Compile time', format_duration(spent.compiling) if spent.compiling is not None else '—'),
+                ('Runtime budget used', budget),
+                ('Framework', attempt.framework or '—'),
+                ('Origin', ORIGINS.get(attempt.origin, attempt.origin)),
+                ('Input model', attempt.input_uri or '—'),
+                ('Compiled artifact', attempt.artifact or '—'),
+            ]:
+                ui.label(label).classes('text-grey-8')
+                ui.label(value).classes('break-all')
+            ui.label('Input model size').classes('text-grey-8')
+            self.input_size = ui.label('…').mark('input-size')
+            ui.label('Compiled artifact size').classes('text-grey-8')
+            self.artifact_size = ui.label('…' if attempt.artifact else '—').mark('artifact-size')
+        ui.timer(0, self.load_sizes, once=True)
+
+    async def load_sizes(self) -> None:
+        uris = [u for u in (self.attempt.input_uri, self.attempt.artifact) if u]
+        sizes = await self.actions.object_sizes(uris)
+        if isinstance(sizes, AwsProblem):
+            self.input_size.set_text(f'unknown — {sizes}')
+            self.artifact_size.set_text(f'unknown — {sizes}' if self.attempt.artifact else '—')
+            return
+        if self.attempt.input_uri:
+            self.input_size.set_text(size_text(sizes.get(self.attempt.input_uri)))
+        if self.attempt.artifact:
+            self.artifact_size.set_text(size_text(sizes.get(self.attempt.artifact)))
+
+    def logs(self) -> None:
+        with ui.row().classes('w-full items-center justify-between'):
+            ui.label('Compilation logs (/aws/sagemaker/CompilationJobs)').classes('font-bold')
+            ui.button('Download log', icon='download', on_click=self.download).props('flat no-caps').mark(
+                'download-log'
+            )
+        self.logs_message = ui.label('Loading logs…').mark('compilation-logs-message')
+        self.logs_table = (
+            ui.table(columns=LOG_COLUMNS, rows=[], row_key='id', pagination={'rowsPerPage': 50})
+            .classes('w-full')
+            .props('flat bordered dense wrap-cells')
+            .mark('compilation-logs')
+        )
+        self.logs_table.set_visibility(False)
+        ui.timer(0, self.load_logs, once=True)
+
+    async def load_logs(self) -> None:
+        result = await self.actions.compilation_logs(self.attempt.job_name)
+        if isinstance(result, AwsProblem):
+            self.logs_message.set_text(f'Could not read the logs — {result}')
+            return
+        if not result.events:
+            self.logs_message.set_text(result.missing or 'No log events yet.')
+            return
+        self.logs_message.set_text(
+            f'{len(result.events)} log events'
+            + (' (the first ones; the download has them all)' if result.truncated else '')
+        )
+        self.logs_table.update_rows(
+            [
+                {
+                    'id': i,
+                    'time': format_time(e.timestamp),
+                    'stream': e.stream.split('/', 1)[-1],
+                    'message': e.message,
+                }
+                for i, e in enumerate(result.events)
+            ]
+        )
+        self.logs_table.set_visibility(True)
+
+    async def download(self) -> None:
+        text = await self.actions.compilation_log_file(self.attempt.job_name)
+        if isinstance(text, AwsProblem):
+            ui.notify(f'Could not read the logs — {text}', type='negative', multi_line=True)
+            return
+        ui.download.content(
+            text.encode(), f'{self.attempt.job_name}.log', media_type='text/plain; charset=utf-8'
+        )

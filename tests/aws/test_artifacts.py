@@ -1,0 +1,83 @@
+"""Compilation logs and artifact sizes against moto's CloudWatch Logs and S3."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from dda_portal.aws.artifacts import COMPILATION_LOG_GROUP, LogsGateway, S3Gateway, log_text
+from dda_portal.aws.clients import AwsClients
+
+JOB = 'bottle-caps-jetson-xavier-1'
+
+
+def put_events(stream: str, count: int, start: datetime) -> None:
+    logs = boto3.client('logs', region_name='us-east-1')
+    with suppress(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_stream(logGroupName=COMPILATION_LOG_GROUP, logStreamName=stream)
+    for first in range(0, count, 5000):
+        batch = [
+            {'timestamp': int((start + timedelta(milliseconds=i)).timestamp() * 1000), 'message': f'line {i}'}
+            for i in range(first, min(count, first + 5000))
+        ]
+        logs.put_log_events(logGroupName=COMPILATION_LOG_GROUP, logStreamName=stream, logEvents=batch)
+
+
+@pytest.mark.usefixtures('aws')
+def test_missing_log_group_is_a_clear_message_not_an_error() -> None:
+    read = LogsGateway(AwsClients()).job_events(COMPILATION_LOG_GROUP, JOB)
+    assert read.events == []
+    assert read.missing == 'The log group /aws/sagemaker/CompilationJobs does not exist yet.'
+
+
+@pytest.mark.usefixtures('aws')
+def test_missing_stream_is_a_clear_message() -> None:
+    boto3.client('logs', region_name='us-east-1').create_log_group(logGroupName=COMPILATION_LOG_GROUP)
+    read = LogsGateway(AwsClients()).job_events(COMPILATION_LOG_GROUP, JOB)
+    assert read.missing == f'No log streams for {JOB} in /aws/sagemaker/CompilationJobs yet.'
+
+
+@pytest.mark.usefixtures('aws')
+def test_download_has_every_event_of_every_page_and_stream() -> None:
+    boto3.client('logs', region_name='us-east-1').create_log_group(logGroupName=COMPILATION_LOG_GROUP)
+    start = datetime.now(UTC) - timedelta(hours=1)
+    put_events(f'{JOB}/model-info-extraction', 3, start)
+    put_events(f'{JOB}/compilation', 12_000, start + timedelta(seconds=1))  # more than one GetLogEvents page
+    put_events('bottle-caps-jetson-xavier-10/compilation', 5, start)  # another job sharing the prefix text
+    clients = AwsClients()
+    gateway = LogsGateway(clients)
+
+    read = gateway.job_events(COMPILATION_LOG_GROUP, JOB, None)
+
+    assert len(read.events) == 12_003
+    assert (
+        clients.counter.by_operation['GetLogEvents'] >= 3
+    )  # two pages for the long stream, one for the short
+    text = log_text(read)
+    assert text.count('\n') == 12_003
+    assert '\tbottle-caps-jetson-xavier-1/compilation\tline 11999\n' in text
+    assert 'xavier-10/' not in text
+    assert read.events == sorted(read.events, key=lambda e: e.timestamp)
+
+
+@pytest.mark.usefixtures('aws')
+def test_page_view_is_capped_and_says_so() -> None:
+    boto3.client('logs', region_name='us-east-1').create_log_group(logGroupName=COMPILATION_LOG_GROUP)
+    put_events(f'{JOB}/compilation', 120, datetime.now(UTC) - timedelta(minutes=5))
+    read = LogsGateway(AwsClients()).job_events(COMPILATION_LOG_GROUP, JOB, 100)
+    assert len(read.events) == 100
+    assert read.truncated
+
+
+@pytest.mark.usefixtures('aws')
+def test_object_sizes_from_s3_head_object() -> None:
+    s3 = boto3.client('s3', region_name='us-east-1')
+    s3.create_bucket(Bucket='dda-models')
+    s3.put_object(Bucket='dda-models', Key='out/job/output/model.tar.gz', Body=b'x' * 12345)
+    gateway = S3Gateway(AwsClients())
+    assert gateway.object_size('s3://dda-models/out/job/output/model.tar.gz') == 12345
+    assert gateway.object_size('s3://dda-models/out/job/output/missing.tar.gz') is None
+    assert gateway.object_size('s3://dda-models/compiled/') is None  # a folder, not an object
