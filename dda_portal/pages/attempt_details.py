@@ -107,8 +107,14 @@ class AttemptDetails:
                 ('Compilation started', format_time(attempt.started_at)),
                 ('Ended', format_time(attempt.ended_at)),
                 ('Queued', format_duration(spent.queued)),
-                ('Compile time', format_duration(spent.compiling) if spent.compiling is not None else '—'),
-                ('Runtime budget used', budget),
+            ]:
+                ui.label(label).classes('text-grey-8')
+                ui.label(value).classes('break-all')
+            ui.label('Compile time').classes('text-grey-8')
+            self.compile_time = ui.label().mark('compile-time')
+            ui.label('Runtime budget used').classes('text-grey-8')
+            self.budget = ui.label(budget)
+            for label, value in [
                 ('Framework', attempt.framework or '—'),
                 ('Origin', ORIGINS.get(attempt.origin, attempt.origin)),
                 ('Input model', attempt.input_uri or '—'),
@@ -120,7 +126,21 @@ class AttemptDetails:
             self.input_size = ui.label('…').mark('input-size')
             ui.label('Compiled artifact size').classes('text-grey-8')
             self.artifact_size = ui.label('…' if attempt.artifact else '—').mark('artifact-size')
+        self.tick()
+        if CompilationStatus(attempt.status).is_active:
+            ui.timer(1.0, self.tick)  # compile time and budget count up while it runs
         ui.timer(0, self.load_sizes, once=True)
+
+    def tick(self) -> None:
+        attempt = self.attempt
+        spent = timings(
+            attempt.created_at, attempt.started_at, attempt.ended_at, utcnow(), attempt.max_runtime_seconds
+        )
+        self.compile_time.set_text(format_duration(spent.compiling) if spent.compiling is not None else '—')
+        if spent.budget_share is not None:
+            self.budget.set_text(
+                f'{spent.budget_share:.0%} of {format_duration(attempt.max_runtime_seconds)}'
+            )
 
     async def load_sizes(self) -> None:
         uris = [u for u in (self.attempt.input_uri, self.attempt.artifact) if u]

@@ -59,6 +59,14 @@ ACTIONS_CELL = r"""
          @click="() => $parent.$emit('stop', props.row)"/>
 </q-td>"""
 
+REASON_CELL = r"""
+<q-td :props="props" style="white-space: pre-wrap; word-break: break-word; min-width: 16rem">
+  <div>{{ props.row.reason }}</div>
+  <div v-if="props.row.cause" class="text-primary text-sm q-mt-xs">
+    <q-icon name="lightbulb" size="xs" aria-hidden="true"/> Likely cause: {{ props.row.cause }} — see Details
+  </div>
+</q-td>"""
+
 HISTORY_COLUMNS: list[dict[str, Any]] = [
     {'name': 'target', 'label': 'Target', 'field': 'target', 'align': 'left', 'style': 'white-space: nowrap'},
     {'name': 'attempt', 'label': 'Attempt', 'field': 'attempt', 'align': 'left'},
@@ -107,7 +115,7 @@ ARTIFACT_CELL = r"""
 </q-td>"""
 
 
-def compilation_row(attempt: CompilationAttempt) -> dict[str, Any]:
+def compilation_row(attempt: CompilationAttempt, guidance: GuidanceBook) -> dict[str, Any]:
     status = CompilationStatus(attempt.status)
     return {
         'job_name': attempt.job_name,
@@ -125,6 +133,9 @@ def compilation_row(attempt: CompilationAttempt) -> dict[str, Any]:
         'can_retry': status in (CompilationStatus.FAILED, CompilationStatus.STOPPED),
         'artifact': attempt.artifact if status is CompilationStatus.COMPLETED else '',
         'reason': attempt.failure_reason or '' if status is CompilationStatus.FAILED else '',
+        'cause': guidance.for_failure(attempt.failure_reason).title
+        if status is CompilationStatus.FAILED
+        else '',
     }
 
 
@@ -303,6 +314,7 @@ class _TrainingJobView:
         )
         self.compilation_table.add_slot('body-cell-status', status_cell('status'))
         self.compilation_table.add_slot('body-cell-artifact', ARTIFACT_CELL)
+        self.compilation_table.add_slot('body-cell-reason', REASON_CELL)
         self.compilation_table.add_slot('body-cell-actions', ACTIONS_CELL)
         self.compilation_table.on('stop', lambda e: self.confirm_stop(e.args))
         self.compilation_table.on('retry', lambda e: self.retry(e.args))
@@ -514,7 +526,7 @@ class _TrainingJobView:
     def compilation_rows(self) -> list[dict[str, Any]]:
         attempts = sorted(self.store.latest_attempts(self.job.name), key=lambda a: a.target_label)
         self.attempts = {a.target_id: a for a in attempts}
-        return [compilation_row(a) for a in attempts]
+        return [compilation_row(a, self.guidance) for a in attempts]
 
     def on_tab(self) -> None:
         tab = str(self.tabs.value)
@@ -538,7 +550,9 @@ class _TrainingJobView:
     def tick(self) -> None:
         """Durations of running attempts count up every second."""
         if any(CompilationStatus(a.status).is_active and a.started_at for a in self.attempts.values()):
-            self.compilation_table.update_rows([compilation_row(a) for a in self.attempts.values()])
+            self.compilation_table.update_rows(
+                [compilation_row(a, self.guidance) for a in self.attempts.values()]
+            )
 
 
 def _shape_problem(value: str | None) -> str | None:

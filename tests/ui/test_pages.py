@@ -88,6 +88,8 @@ async def test_compilation_tab_opens_from_the_url_with_one_row_per_target(user: 
     assert rows['NVIDIA Jetson Xavier']['duration'] == '4 min 00 s'
     assert rows['x86_64 CPU']['status'] == 'Failed'
     assert rows['x86_64 CPU']['reason'] == UNTAR
+    assert rows['x86_64 CPU']['cause'] == 'Model archive is not a valid tar.gz'  # from the guidance rules
+    assert rows['NVIDIA Jetson Xavier']['cause'] == ''
     assert rows['x86_64 CPU']['artifact'] == ''
 
 
