@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DOWNLOAD_URL_SECONDS = 300
+
 # Tags on a training job that override the compile defaults for that job.
 TAG_FRAMEWORK = 'dda-portal:framework'
 TAG_FRAMEWORK_VERSION = 'dda-portal:framework-version'
@@ -235,6 +237,24 @@ class Actions:
             return await run.io_bound(sizes) or {}
         except Exception as error:
             return problem_from(error)
+
+    async def artifact_download_url(self, job_name: str) -> str | AwsProblem:
+        """A presigned URL for the compiled model, made now and valid for five minutes."""
+        attempt = self.store.attempt(job_name)
+        if attempt is None or attempt.status != CompilationStatus.COMPLETED or not attempt.artifact:
+            return AwsProblem('NotCompiled', 'This attempt has no compiled model to download.')
+        uri = attempt.artifact
+
+        def presign() -> str | AwsProblem:
+            if self.s3.object_size(uri) is None:  # Neo writes one archive; a bare prefix has nothing to fetch
+                return AwsProblem('NoSuchKey', f'There is no object at {uri}.')
+            return self.s3.presigned_download(uri, DOWNLOAD_URL_SECONDS)
+
+        try:
+            result = await run.io_bound(presign)
+        except Exception as error:
+            return problem_from(error)
+        return result if result is not None else AwsProblem('ShuttingDown', 'The portal is shutting down.')
 
     async def retry_compilation(self, training_job: str, target_id: str) -> StartOutcome:
         """Start the next attempt of a Failed or Stopped target with the job's compile defaults."""

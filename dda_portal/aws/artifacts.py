@@ -84,6 +84,15 @@ class S3Gateway:
     def __init__(self, clients: AwsClients) -> None:
         self.client = clients.s3
 
+    def presigned_download(self, uri: str, expires_seconds: int) -> str:
+        """A short-lived GET URL for the object (signing happens locally; no AWS call)."""
+        bucket, _, key = uri.removeprefix('s3://').partition('/')
+        return str(
+            self.client.generate_presigned_url(
+                'get_object', Params={'Bucket': bucket, 'Key': key}, ExpiresIn=expires_seconds
+            )
+        )
+
     def object_size(self, uri: str) -> int | None:
         """Bytes of the object at an s3:// URI, or None when there is no object there."""
         bucket, _, key = uri.removeprefix('s3://').partition('/')

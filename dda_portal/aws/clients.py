@@ -45,10 +45,11 @@ class AwsClients:
         self.counter = CallCounter()
         self.sagemaker = self._client('sagemaker')
         self.logs = self._client('logs')
-        self.s3 = self._client('s3')
+        # SigV4 presigned URLs work in every region (SigV2 ones do not)
+        self.s3 = self._client('s3', _CONFIG.merge(Config(signature_version='s3v4')))
 
-    def _client(self, service: str) -> Any:
-        client = self.session.client(service, region_name=self.region, config=_CONFIG)  # type: ignore[call-overload]
+    def _client(self, service: str, config: Config = _CONFIG) -> Any:
+        client = self.session.client(service, region_name=self.region, config=config)  # type: ignore[call-overload]
         self.counter.watch(client)
         return client
 

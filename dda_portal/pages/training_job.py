@@ -110,7 +110,11 @@ LOG_COLUMNS: list[dict[str, Any]] = [
 
 ARTIFACT_CELL = r"""
 <q-td :props="props">
-  <span v-if="props.row.artifact" class="font-mono text-xs break-all">{{ props.row.artifact }}</span>
+  <div v-if="props.row.artifact" class="row items-center no-wrap q-gutter-xs">
+    <span class="font-mono text-xs break-all">{{ props.row.artifact }}</span>
+    <q-btn flat dense no-caps icon="download" label="Download" color="primary"
+           @click="() => $parent.$emit('download', props.row)"/>
+  </div>
   <span v-else class="text-grey-7">—</span>
 </q-td>"""
 
@@ -318,6 +322,7 @@ class _TrainingJobView:
         self.compilation_table.add_slot('body-cell-actions', ACTIONS_CELL)
         self.compilation_table.on('stop', lambda e: self.confirm_stop(e.args))
         self.compilation_table.on('retry', lambda e: self.retry(e.args))
+        self.compilation_table.on('download', lambda e: self.download(str(e.args.get('job_name', ''))))
         self.compilation_table.on('details', lambda e: self.show_details(str(e.args.get('job_name', ''))))
         with (
             ui.expansion('All attempts, failed and stopped ones included', icon='history')
@@ -360,6 +365,14 @@ class _TrainingJobView:
                 ui.button('Close', on_click=dialog.close).props('flat no-caps')
         dialog.on('hide', dialog.delete)
         dialog.open()
+
+    async def download(self, job_name: str) -> None:
+        """The compiled model through a presigned URL made at this moment (never stored in the page)."""
+        url = await self.actions.artifact_download_url(job_name)
+        if isinstance(url, AwsProblem):
+            ui.notify(f'Cannot download — {url}', type='negative', multi_line=True, close_button='Close')
+            return
+        ui.download.from_url(url)
 
     async def retry(self, row: dict[str, Any]) -> None:
         target_id = str(row.get('target_id', ''))

@@ -81,3 +81,40 @@ def test_object_sizes_from_s3_head_object() -> None:
     assert gateway.object_size('s3://dda-models/out/job/output/model.tar.gz') == 12345
     assert gateway.object_size('s3://dda-models/out/job/output/missing.tar.gz') is None
     assert gateway.object_size('s3://dda-models/compiled/') is None  # a folder, not an object
+
+
+@pytest.mark.usefixtures('aws')
+async def test_download_link_is_presigned_at_click_and_serves_the_compiled_model(database_url: str) -> None:
+    import requests
+
+    from dda_portal.actions import Actions, Compiler
+    from dda_portal.config import Settings
+    from dda_portal.domain.targets import TargetCatalog
+    from dda_portal.store import Store, utcnow
+    from dda_portal.sync import Sync
+    from tests.factories import backend, create_compilation_job, create_training_job
+
+    s3 = boto3.client('s3', region_name='us-east-1')
+    s3.create_bucket(Bucket='dda-models')
+    model = bytes(range(256)) * 40
+    create_training_job('bottle-caps')
+    create_compilation_job(JOB, 'bottle-caps', 'jetson-xavier')
+    create_compilation_job('bottle-caps-arm64-cpu-1', 'bottle-caps', 'arm64-cpu')  # folder only, no archive
+    artifact = f's3://dda-models/compiled/{JOB}/model-LINUX_ARM64_NVIDIA.tar.gz'
+    backend().compilation_jobs[JOB].model_artifacts = {'S3ModelArtifacts': artifact}
+    s3.put_object(Bucket='dda-models', Key=artifact.removeprefix('s3://dda-models/'), Body=model)
+    settings = Settings(database_url=database_url, sync_enabled=False)
+    store, clients, catalog = Store(database_url), AwsClients(), TargetCatalog.load()
+    compiler = Compiler(settings, store, clients, catalog)
+    sync = Sync(settings, store, clients, catalog, compiler)
+    sync.pull_and_apply(utcnow())
+    actions = Actions(clients, sync, compiler)
+
+    url = await actions.artifact_download_url(JOB)
+
+    assert isinstance(url, str) and 'X-Amz-Expires=300' in url and 'X-Amz-Signature=' in url
+    assert requests.get(url, timeout=10).content == model
+    missing = await actions.artifact_download_url('bottle-caps-arm64-cpu-1')
+    assert not isinstance(missing, str) and missing.code == 'NoSuchKey'
+    not_compiled = await actions.artifact_download_url('no-such-job')
+    assert not isinstance(not_compiled, str) and not_compiled.code == 'NotCompiled'

@@ -119,3 +119,22 @@ def test_failed_target_shows_reason_guidance_and_a_downloadable_log(page: Page, 
     text = Path(download.path()).read_text()
     assert 'OperatorNotImplemented' in text
     assert '/model-info-extraction\t' in text
+
+
+def test_download_gives_the_compiled_model_through_a_fresh_link(page: Page, demo_url: str) -> None:
+    page.goto(demo_url)
+    page.locator('tbody tr', has_text='dda-weld-seam-cracks').locator('a').click()
+    page.get_by_role('tab', name='Compilation').click()
+    completed = (
+        page.get_by_test_id('compilation-table')
+        .locator('tbody tr')
+        .filter(has=page.locator('[data-status="Completed"]'))
+        .first
+    )
+    assert 'X-Amz-Signature' not in page.content()  # no link is embedded before the click
+    with page.expect_download() as download_info:
+        completed.get_by_role('button', name='Download').click()
+    download = download_info.value
+    assert download.suggested_filename.endswith('.tar.gz')
+    data = Path(download.path()).read_bytes()
+    assert data[:2] == b'\x1f\x8b'  # a gzip archive, as Neo writes it
