@@ -344,6 +344,10 @@ class Store:
 
     # ---- attempts the portal starts ----------------------------------------------------------
 
+    def attempt(self, job_name: str) -> CompilationAttempt | None:
+        with self.session() as session:
+            return _by_name(session, job_name)
+
     def latest_attempt(self, training_job: str, target_id: str) -> CompilationAttempt | None:
         with self.session() as session:
             return _latest(session, training_job, target_id)
@@ -558,6 +562,66 @@ class Store:
         if newest > KEEP_SYNC_CYCLES and newest % 100 == 0:
             for old in session.exec(select(SyncCycle).where(col(SyncCycle.id) <= newest - KEEP_SYNC_CYCLES)):
                 session.delete(old)
+
+    # ---- the training-jobs list --------------------------------------------------------------
+
+    def latest_attempts_by_training_job(
+        self, training_jobs: Iterable[str] | None = None
+    ) -> dict[str, list[CompilationAttempt]]:
+        """The latest attempt of each target, for many training jobs at once (all of them when None).
+
+        One query (per 500 names when names are given); each job's attempts are ordered by target label.
+        """
+        chunks: list[list[str] | None] = [None]
+        if training_jobs is not None:
+            names = sorted(set(training_jobs))
+            chunks = [names[start : start + 500] for start in range(0, len(names), 500)]
+        attempt = CompilationAttempt
+        found: dict[tuple[str, str], CompilationAttempt] = {}
+        with self.session() as session:
+            for chunk in chunks:
+                newest = select(
+                    attempt.training_job_name, attempt.target_id, func.max(attempt.attempt).label('attempt')
+                ).where(col(attempt.training_job_name).is_not(None))
+                if chunk is not None:
+                    newest = newest.where(col(attempt.training_job_name).in_(chunk))
+                latest = newest.group_by(attempt.training_job_name, attempt.target_id).subquery()
+                query = (
+                    select(attempt)
+                    .join(
+                        latest,
+                        (col(attempt.training_job_name) == latest.c.training_job_name)
+                        & (col(attempt.target_id) == latest.c.target_id)
+                        & (col(attempt.attempt) == latest.c.attempt),
+                    )
+                    .order_by(col(attempt.id))
+                )
+                for row in session.exec(query):  # by id: the newer row wins if attempt numbers clash
+                    found[(row.training_job_name or '', row.target_id)] = row
+        result: dict[str, list[CompilationAttempt]] = {}
+        for row in sorted(found.values(), key=lambda a: (a.target_label, a.target_id)):
+            result.setdefault(row.training_job_name or '', []).append(row)
+        return result
+
+    def completed_durations_by_target(self, newest_per_target: int = 200) -> dict[str, list[float]]:
+        """Seconds from start to end of the Completed attempts of each target id (the newest ones first)."""
+        attempt = CompilationAttempt
+        query = (
+            select(attempt.target_id, attempt.started_at, attempt.ended_at)
+            .where(
+                attempt.status == CompilationStatus.COMPLETED.value,
+                col(attempt.started_at).is_not(None),
+                col(attempt.ended_at).is_not(None),
+            )
+            .order_by(col(attempt.ended_at).desc())
+        )
+        result: dict[str, list[float]] = {}
+        with self.session() as session:
+            for target_id, started, ended in session.exec(query):
+                durations = result.setdefault(target_id, [])
+                if len(durations) < newest_per_target and started and ended:
+                    durations.append((as_utc(ended) - as_utc(started)).total_seconds())  # type: ignore[operator]
+        return result
 
 
 def _latest(session: Session, training_job: str, target_id: str) -> CompilationAttempt | None:
