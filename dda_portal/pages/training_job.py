@@ -11,6 +11,7 @@ from ..actions import Actions
 from ..aws.clients import AwsProblem
 from ..domain.attempts import FRAMEWORKS, MAX_SHAPE_TEXT, InvalidInput, may_start, parse_input_shape
 from ..domain.guidance import GuidanceBook
+from ..domain.progress import estimate_remaining
 from ..domain.status import CompilationStatus, TrainingStatus
 from ..domain.targets import TargetCatalog
 from ..store import CompilationAttempt, Store, TrainingJob
@@ -57,6 +58,18 @@ ACTIONS_CELL = r"""
          @click="() => $parent.$emit('retry', props.row)"/>
   <q-btn v-if="props.row.can_stop" flat dense no-caps icon="stop" label="Stop" color="negative"
          @click="() => $parent.$emit('stop', props.row)"/>
+</q-td>"""
+
+DURATION_CELL = r"""
+<q-td :props="props" class="whitespace-nowrap">
+  <div>{{ props.row.duration }}</div>
+  <template v-if="props.row.running">
+    <q-linear-progress v-if="props.row.progress !== null" :value="props.row.progress" rounded size="6px"
+                       class="q-mt-xs" style="min-width: 6rem" aria-label="estimated progress"/>
+    <q-linear-progress v-else indeterminate rounded size="6px" class="q-mt-xs" style="min-width: 6rem"
+                       aria-label="running"/>
+    <div class="text-xs text-grey-8">{{ props.row.estimate }}</div>
+  </template>
 </q-td>"""
 
 REASON_CELL = r"""
@@ -119,8 +132,14 @@ ARTIFACT_CELL = r"""
 </q-td>"""
 
 
-def compilation_row(attempt: CompilationAttempt, guidance: GuidanceBook) -> dict[str, Any]:
+def compilation_row(
+    attempt: CompilationAttempt, guidance: GuidanceBook, durations: dict[str, list[float]]
+) -> dict[str, Any]:
     status = CompilationStatus(attempt.status)
+    running = status is CompilationStatus.IN_PROGRESS and attempt.started_at is not None
+    spent = elapsed(attempt.started_at, attempt.ended_at) or 0.0
+    # SageMaker reports no progress: earlier completed attempts of the target tell how long it usually takes
+    estimate = estimate_remaining(spent, durations.get(attempt.target_id, [])) if running else None
     return {
         'job_name': attempt.job_name,
         'target': attempt.target_label,
@@ -131,7 +150,7 @@ def compilation_row(attempt: CompilationAttempt, guidance: GuidanceBook) -> dict
         'duration': format_duration(elapsed(attempt.started_at, attempt.ended_at))
         if attempt.started_at
         else 'waiting to start',
-        'running': status.is_active,
+        'running': running,
         'can_stop': status in (CompilationStatus.STARTING, CompilationStatus.IN_PROGRESS)
         and bool(attempt.arn),
         'can_retry': status in (CompilationStatus.FAILED, CompilationStatus.STOPPED),
@@ -140,6 +159,8 @@ def compilation_row(attempt: CompilationAttempt, guidance: GuidanceBook) -> dict
         'cause': guidance.for_failure(attempt.failure_reason).title
         if status is CompilationStatus.FAILED
         else '',
+        'estimate': estimate.text if estimate else '',
+        'progress': estimate.fraction if estimate else None,
     }
 
 
@@ -319,6 +340,7 @@ class _TrainingJobView:
         self.compilation_table.add_slot('body-cell-status', status_cell('status'))
         self.compilation_table.add_slot('body-cell-artifact', ARTIFACT_CELL)
         self.compilation_table.add_slot('body-cell-reason', REASON_CELL)
+        self.compilation_table.add_slot('body-cell-duration', DURATION_CELL)
         self.compilation_table.add_slot('body-cell-actions', ACTIONS_CELL)
         self.compilation_table.on('stop', lambda e: self.confirm_stop(e.args))
         self.compilation_table.on('retry', lambda e: self.retry(e.args))
@@ -539,7 +561,8 @@ class _TrainingJobView:
     def compilation_rows(self) -> list[dict[str, Any]]:
         attempts = sorted(self.store.latest_attempts(self.job.name), key=lambda a: a.target_label)
         self.attempts = {a.target_id: a for a in attempts}
-        return [compilation_row(a, self.guidance) for a in attempts]
+        self.durations = self.store.completed_durations_by_target()
+        return [compilation_row(a, self.guidance, self.durations) for a in attempts]
 
     def on_tab(self) -> None:
         tab = str(self.tabs.value)
@@ -564,7 +587,7 @@ class _TrainingJobView:
         """Durations of running attempts count up every second."""
         if any(CompilationStatus(a.status).is_active and a.started_at for a in self.attempts.values()):
             self.compilation_table.update_rows(
-                [compilation_row(a, self.guidance) for a in self.attempts.values()]
+                [compilation_row(a, self.guidance, self.durations) for a in self.attempts.values()]
             )
 
 

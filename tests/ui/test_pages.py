@@ -158,3 +158,20 @@ async def test_failed_refresh_shows_code_and_age_and_keeps_the_data(user: User) 
     assert 'EndpointConnectionError' in banner.text
     assert 'Showing data from' in banner.text
     assert len(table_rows(user, 'training-jobs')) == 4
+
+
+async def test_running_compilation_shows_an_estimate_from_earlier_attempts(user: User) -> None:
+    write(
+        training('earlier-1'), training('earlier-2'), training('earlier-3'), training('now-running'),
+        compilation('earlier-1', 'x86_64-cpu', C.COMPLETED),  # each took 4 minutes
+        compilation('earlier-2', 'x86_64-cpu', C.COMPLETED),
+        compilation('earlier-3', 'x86_64-cpu', C.COMPLETED),
+        compilation('now-running', 'x86_64-cpu', C.IN_PROGRESS, started_minutes_ago=1),
+        compilation('now-running', 'arm64-cpu', C.IN_PROGRESS, started_minutes_ago=1),  # no history
+    )
+    await user.open('/training-jobs/now-running?tab=compilation')
+    rows = {row['target_id']: row for row in table_rows(user, 'compilation-table')}
+    assert rows['x86_64-cpu']['running'] is True
+    assert rows['x86_64-cpu']['estimate'] == '≈ 3 min left'
+    assert abs(rows['x86_64-cpu']['progress'] - 0.25) < 0.02
+    assert (rows['arm64-cpu']['estimate'], rows['arm64-cpu']['progress']) == ('running', None)
