@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from ..domain.problems import AwsProblem
 
 # Endpoints come from boto3's own AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> variables.
 _CONFIG = Config(
@@ -52,17 +53,6 @@ class AwsClients:
         client = self.session.client(service, region_name=self.region, config=config)  # type: ignore[call-overload]
         self.counter.watch(client)
         return client
-
-
-@dataclass(frozen=True)
-class AwsProblem:
-    """An AWS failure in the words AWS used: its error code and message."""
-
-    code: str
-    message: str
-
-    def __str__(self) -> str:
-        return f'{self.code}: {self.message}'
 
 
 def problem_from(error: BaseException) -> AwsProblem:

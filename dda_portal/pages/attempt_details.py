@@ -8,9 +8,9 @@ import humanize
 from nicegui import ui
 
 from ..actions import Actions
-from ..aws.clients import AwsProblem
 from ..domain.attempts import timings
 from ..domain.guidance import GuidanceBook
+from ..domain.problems import AwsProblem
 from ..domain.status import CompilationStatus
 from ..store import CompilationAttempt, utcnow
 from .widgets import format_duration, format_time, status_badge

@@ -8,9 +8,9 @@ from urllib.parse import quote
 from nicegui import ui
 
 from ..actions import Actions
-from ..aws.clients import AwsProblem
 from ..domain.attempts import FRAMEWORKS, MAX_SHAPE_TEXT, InvalidInput, may_start, parse_input_shape
 from ..domain.guidance import GuidanceBook
+from ..domain.problems import AwsProblem
 from ..domain.progress import estimate_remaining
 from ..domain.status import CompilationStatus, TrainingStatus
 from ..domain.targets import TargetCatalog
