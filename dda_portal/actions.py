@@ -20,12 +20,13 @@ from .aws.artifacts import (
     S3Gateway,
     log_text,
 )
-from .aws.clients import AwsClients, AwsProblem, problem_from
+from .aws.clients import AwsClients, problem_from
 from .aws.sagemaker import SageMakerGateway
 from .config import Settings
 from .domain import linking
 from .domain.attempts import CompileInputs, InvalidInput, StartDecision, check_inputs
 from .domain.naming import compilation_job_name
+from .domain.problems import AwsProblem
 from .domain.status import CompilationStatus, TrainingStatus, training_status_from_aws
 from .domain.targets import TargetCatalog
 from .store import CompilationAttempt, Store

@@ -10,10 +10,11 @@ from typing import Any
 from nicegui import run
 
 from .actions import Compiler
-from .aws.clients import AwsClients, AwsProblem, problem_from
+from .aws.clients import AwsClients, problem_from
 from .aws.sagemaker import SageMakerGateway
 from .config import Settings
 from .domain import linking
+from .domain.problems import AwsProblem
 from .domain.status import CompilationStatus, compilation_status_from_aws, training_status_from_aws
 from .domain.targets import RecognisedTarget, TargetCatalog
 from .store import (
