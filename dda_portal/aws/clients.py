@@ -46,6 +46,7 @@ class AwsClients:
         self.counter = CallCounter()
         self.sagemaker = self._client('sagemaker')
         self.logs = self._client('logs')
+        self.greengrass = self._client('greengrassv2')
         # SigV4 presigned URLs work in every region (SigV2 ones do not)
         self.s3 = self._client('s3', _CONFIG.merge(Config(signature_version='s3v4')))
 

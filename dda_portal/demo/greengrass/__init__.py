@@ -1,0 +1,35 @@
+"""A Greengrass v2 emulator for the demo and the tests (moto has none), split like a moto service.
+
+`models` holds the state and rules, `responses` the REST-JSON wire format (driven by botocore's service
+model), `urls` the routes, `server` the HTTP server, and `fleet` the demo's fleet and its simulator step.
+"""
+
+from __future__ import annotations
+
+from .fleet import (
+    FleetInventory,
+    ModelPackage,
+    default_packages,
+    model_recipe,
+    packages_from_moto,
+    s3_artifact_exists,
+    seed_fleet,
+    step_fleet,
+)
+from .models import GreengrassBackend, Installation, Transition
+from .server import GreengrassServer
+
+__all__ = [
+    'FleetInventory',
+    'GreengrassBackend',
+    'GreengrassServer',
+    'Installation',
+    'ModelPackage',
+    'Transition',
+    'default_packages',
+    'model_recipe',
+    'packages_from_moto',
+    's3_artifact_exists',
+    'seed_fleet',
+    'step_fleet',
+]
