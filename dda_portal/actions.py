@@ -12,19 +12,13 @@ from typing import TYPE_CHECKING
 
 from nicegui import run
 
-from .aws.artifacts import (
-    COMPILATION_LOG_GROUP,
-    TRAINING_LOG_GROUP,
-    LogRead,
-    LogsGateway,
-    S3Gateway,
-    log_text,
-)
+from .aws.artifacts import COMPILATION_LOG_GROUP, TRAINING_LOG_GROUP, LogsGateway, S3Gateway
 from .aws.clients import AwsClients, problem_from
 from .aws.sagemaker import SageMakerGateway
 from .config import Settings
 from .domain import linking
 from .domain.attempts import CompileInputs, InvalidInput, StartDecision, check_inputs
+from .domain.logs import LogRead, log_text
 from .domain.naming import compilation_job_name
 from .domain.problems import AwsProblem
 from .domain.status import CompilationStatus, TrainingStatus, training_status_from_aws

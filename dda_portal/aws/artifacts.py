@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
+from ..domain.logs import LogEvent, LogRead
 from .clients import AwsClients
 
 TRAINING_LOG_GROUP = '/aws/sagemaker/TrainingJobs'
 COMPILATION_LOG_GROUP = '/aws/sagemaker/CompilationJobs'
-
-
-@dataclass(frozen=True)
-class LogEvent:
-    stream: str
-    timestamp: datetime
-    message: str
-
-
-@dataclass(frozen=True)
-class LogRead:
-    """The events found, or why there are none."""
-
-    events: list[LogEvent]
-    missing: str | None = None
-    truncated: bool = False
 
 
 class LogsGateway:
@@ -73,11 +57,6 @@ class LogsGateway:
         if limit is not None and len(events) > limit:
             truncated, events = True, events[:limit]
         return LogRead(events, truncated=truncated)
-
-
-def log_text(read: LogRead) -> str:
-    """Events as a plain text file: one `time<TAB>stream<TAB>message` line each."""
-    return ''.join(f'{e.timestamp.isoformat()}\t{e.stream}\t{e.message.rstrip()}\n' for e in read.events)
 
 
 class S3Gateway:

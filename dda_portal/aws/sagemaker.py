@@ -18,26 +18,20 @@ class SageMakerGateway:
         self.client = clients.sagemaker
 
     def training_jobs_modified_after(self, after: datetime) -> Iterator[dict[str, Any]]:
-        paginator = self.client.get_paginator('list_training_jobs')
-        pages = paginator.paginate(
-            LastModifiedTimeAfter=after,
-            SortBy='CreationTime',
-            SortOrder='Descending',
-            PaginationConfig={'PageSize': PAGE_SIZE},
-        )
-        for page in pages:
-            yield from page.get('TrainingJobSummaries', [])
+        return self._modified_after('list_training_jobs', 'TrainingJobSummaries', after)
 
     def compilation_jobs_modified_after(self, after: datetime) -> Iterator[dict[str, Any]]:
-        paginator = self.client.get_paginator('list_compilation_jobs')
-        pages = paginator.paginate(
+        return self._modified_after('list_compilation_jobs', 'CompilationJobSummaries', after)
+
+    def _modified_after(self, operation: str, key: str, after: datetime) -> Iterator[dict[str, Any]]:
+        pages = self.client.get_paginator(operation).paginate(
             LastModifiedTimeAfter=after,
             SortBy='CreationTime',
             SortOrder='Descending',
             PaginationConfig={'PageSize': PAGE_SIZE},
         )
         for page in pages:
-            yield from page.get('CompilationJobSummaries', [])
+            yield from page.get(key, [])
 
     def describe_training_job(self, name: str) -> dict[str, Any]:
         return dict(self.client.describe_training_job(TrainingJobName=name))

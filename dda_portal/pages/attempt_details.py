@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import humanize
 from nicegui import ui
 
@@ -13,25 +11,13 @@ from ..domain.guidance import GuidanceBook
 from ..domain.problems import AwsProblem
 from ..domain.status import CompilationStatus
 from ..store import CompilationAttempt, utcnow
-from .widgets import format_duration, format_time, status_badge
+from .widgets import LogView, format_duration, format_time, status_badge
 
 ORIGINS = {
     'manual': 'started from the portal',
     'auto': 'started automatically by the portal',
     'external': 'started outside the portal',
 }
-
-LOG_COLUMNS: list[dict[str, Any]] = [
-    {'name': 'time', 'label': 'Time', 'field': 'time', 'align': 'left', 'style': 'white-space: nowrap'},
-    {'name': 'stream', 'label': 'Stream', 'field': 'stream', 'align': 'left'},
-    {
-        'name': 'message',
-        'label': 'Message',
-        'field': 'message',
-        'align': 'left',
-        'style': 'white-space: pre-wrap; word-break: break-word; font-family: monospace',
-    },
-]
 
 
 def size_text(size: int | None) -> str:
@@ -160,40 +146,12 @@ class AttemptDetails:
             ui.button('Download log', icon='download', on_click=self.download).props('flat no-caps').mark(
                 'download-log'
             )
-        self.logs_message = ui.label('Loading logs…').mark('compilation-logs-message')
-        self.logs_table = (
-            ui.table(columns=LOG_COLUMNS, rows=[], row_key='id', pagination={'rowsPerPage': 50})
-            .classes('w-full')
-            .props('flat bordered dense wrap-cells')
-            .mark('compilation-logs')
-        )
-        self.logs_table.set_visibility(False)
+        self.log_view = LogView('compilation-logs', 50, 'Loading logs…')
         ui.timer(0, self.load_logs, once=True)
 
     async def load_logs(self) -> None:
         result = await self.actions.compilation_logs(self.attempt.job_name)
-        if isinstance(result, AwsProblem):
-            self.logs_message.set_text(f'Could not read the logs — {result}')
-            return
-        if not result.events:
-            self.logs_message.set_text(result.missing or 'No log events yet.')
-            return
-        self.logs_message.set_text(
-            f'{len(result.events)} log events'
-            + (' (the first ones; the download has them all)' if result.truncated else '')
-        )
-        self.logs_table.update_rows(
-            [
-                {
-                    'id': i,
-                    'time': format_time(e.timestamp),
-                    'stream': e.stream.split('/', 1)[-1],
-                    'message': e.message,
-                }
-                for i, e in enumerate(result.events)
-            ]
-        )
-        self.logs_table.set_visibility(True)
+        self.log_view.show(result, truncated_note=' (the first ones; the download has them all)')
 
     async def download(self) -> None:
         text = await self.actions.compilation_log_file(self.attempt.job_name)

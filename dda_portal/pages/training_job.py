@@ -17,7 +17,7 @@ from ..domain.targets import TargetCatalog
 from ..store import CompilationAttempt, Store, TrainingJob
 from .attempt_details import AttemptDetails
 from .layout import frame
-from .widgets import elapsed, format_duration, format_time, status_badge, status_cell, status_fields
+from .widgets import LogView, elapsed, format_duration, format_time, status_badge, status_cell, status_fields
 
 TABS = {'overview': 'Overview', 'logs': 'Logs', 'compilation': 'Compilation'}
 
@@ -109,17 +109,6 @@ DETAILS_CELL = r"""
   <q-btn flat dense no-caps icon="info" label="Details" @click="() => $parent.$emit('details', props.row)"/>
 </q-td>"""
 
-LOG_COLUMNS: list[dict[str, Any]] = [
-    {'name': 'time', 'label': 'Time', 'field': 'time', 'align': 'left', 'style': 'white-space: nowrap'},
-    {'name': 'stream', 'label': 'Stream', 'field': 'stream', 'align': 'left'},
-    {
-        'name': 'message',
-        'label': 'Message',
-        'field': 'message',
-        'align': 'left',
-        'style': 'white-space: pre-wrap; word-break: break-word; font-family: monospace',
-    },
-]
 
 ARTIFACT_CELL = r"""
 <q-td :props="props">
@@ -290,37 +279,12 @@ class _TrainingJobView:
         with ui.row().classes('items-center gap-2'):
             ui.label('CloudWatch Logs: /aws/sagemaker/TrainingJobs').classes('text-grey-8')
             ui.button('Reload logs', icon='refresh', on_click=self.load_logs).props('flat dense no-caps')
-        self.logs_message = ui.label('Open this tab to load the logs.').mark('logs-message')
-        self.logs_table = (
-            ui.table(columns=LOG_COLUMNS, rows=[], row_key='id', pagination={'rowsPerPage': 100})
-            .classes('w-full')
-            .props('flat bordered dense wrap-cells')
-            .mark('logs-table')
-        )
-        self.logs_table.set_visibility(False)
+        self.log_view = LogView('logs-table', 100, 'Open this tab to load the logs.')
 
     async def load_logs(self) -> None:
         self.logs_loaded = True
-        self.logs_message.set_text('Loading logs…')
-        result = await self.actions.training_logs(self.job.name)
-        if isinstance(result, AwsProblem):
-            self.logs_message.set_text(f'Could not read the logs — {result.code}: {result.message}')
-            self.logs_table.set_visibility(False)
-            return
-        if not result.events:
-            self.logs_message.set_text(result.missing or f'No log events for {self.job.name}.')
-            self.logs_table.set_visibility(False)
-            return
-        self.logs_message.set_text(
-            f'{len(result.events)} log events' + (' (the first ones only)' if result.truncated else '')
-        )
-        self.logs_table.update_rows(
-            [
-                {'id': i, 'time': format_time(e.timestamp), 'stream': e.stream, 'message': e.message}
-                for i, e in enumerate(result.events)
-            ]
-        )
-        self.logs_table.set_visibility(True)
+        self.log_view.message.set_text('Loading logs…')
+        self.log_view.show(await self.actions.training_logs(self.job.name))
 
     def build_compilation(self) -> None:
         self.compile_bar()

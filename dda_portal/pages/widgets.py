@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import humanize
 from nicegui import ui
 
+from ..domain.logs import LogRead
+from ..domain.problems import AwsProblem
 from ..domain.status import LOOKS, Look
 from ..store import utcnow
 
@@ -70,3 +73,50 @@ def ago(value: datetime | None) -> str:
     if value is None:
         return 'never'
     return humanize.naturaltime(utcnow() - value)
+
+
+LOG_COLUMNS: list[dict[str, Any]] = [
+    {'name': 'time', 'label': 'Time', 'field': 'time', 'align': 'left', 'style': 'white-space: nowrap'},
+    {'name': 'stream', 'label': 'Stream', 'field': 'stream', 'align': 'left'},
+    {
+        'name': 'message',
+        'label': 'Message',
+        'field': 'message',
+        'align': 'left',
+        'style': 'white-space: pre-wrap; word-break: break-word; font-family: monospace',
+    },
+]
+
+
+class LogView:
+    """A message line plus a paginated table of log events (text only); filled by `show`."""
+
+    def __init__(self, marker: str, rows_per_page: int, initial: str) -> None:
+        self.message = ui.label(initial).mark(f'{marker}-message')
+        self.table = (
+            ui.table(columns=LOG_COLUMNS, rows=[], row_key='id', pagination={'rowsPerPage': rows_per_page})
+            .classes('w-full')
+            .props('flat bordered dense wrap-cells')
+            .mark(marker)
+        )
+        self.table.set_visibility(False)
+
+    def show(self, result: LogRead | AwsProblem, *, truncated_note: str = ' (the first ones only)') -> None:
+        if isinstance(result, AwsProblem):
+            self.message.set_text(f'Could not read the logs — {result.code}: {result.message}')
+            self.table.set_visibility(False)
+            return
+        if not result.events:
+            self.message.set_text(result.missing or 'No log events yet.')
+            self.table.set_visibility(False)
+            return
+        self.message.set_text(
+            f'{len(result.events)} log events' + (truncated_note if result.truncated else '')
+        )
+        self.table.update_rows(
+            [
+                {'id': i, 'time': format_time(e.timestamp), 'stream': e.stream, 'message': e.message}
+                for i, e in enumerate(result.events)
+            ]
+        )
+        self.table.set_visibility(True)

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from dda_portal.aws.artifacts import COMPILATION_LOG_GROUP, LogsGateway, S3Gateway, log_text
+from dda_portal.aws.artifacts import COMPILATION_LOG_GROUP, LogsGateway, S3Gateway
 from dda_portal.aws.clients import AwsClients
+from dda_portal.domain.logs import log_text
 
 JOB = 'bottle-caps-jetson-xavier-1'
 
