@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     framework_version: str = '1.8'
     input_shape: str = '[1,3,224,224]'
     compile_max_runtime_seconds: int = Field(900, ge=60, le=86400)
+    greengrass_enabled: bool = Field(True, description='read Greengrass components and core devices')
+    device_refresh_seconds: float = Field(300.0, gt=0, description='seconds between two device inventories')
     storage_secret: str = 'dda-portal-local'
     demo: bool = False
     demo_step_seconds: float = Field(8.0, gt=0, description='demo simulator pace')

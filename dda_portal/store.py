@@ -19,6 +19,7 @@ from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
 from .domain import linking
 from .domain.attempts import StartDecision, may_start
+from .domain.greengrass import TAG_COMPILATION_JOB
 from .domain.status import ACTIVE_COMPILATION, CompilationStatus, Rollup, compiled_count, rollup_for
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,58 @@ class CompilationAttempt(SQLModel, table=True):
     in_aws: bool = True
 
 
+class ComponentVersion(SQLModel, table=True):
+    """A Greengrass v2 component version, linked to the compilation attempt it packages when known."""
+
+    __tablename__ = 'component_version'
+    # one package per attempt made by this portal, however many clicks or restarts
+    __table_args__ = (
+        Index(
+            'one_package_per_attempt',
+            'compilation_job_name',
+            unique=True,
+            sqlite_where=text("origin = 'portal'"),
+        ),
+    )
+
+    arn: str = Field(primary_key=True)
+    component_name: str = Field(index=True)
+    component_version: str
+    state: str
+    message: str | None = None
+    errors: str | None = None  # JSON object: artifact URI → reason
+    created_at: datetime | None = None
+    compilation_job_name: str | None = Field(default=None, index=True)
+    training_job_name: str | None = Field(default=None, index=True)
+    target_id: str | None = None
+    architecture: str | None = None
+    artifact_uri: str | None = None
+    origin: str = 'external'
+
+
+class CoreDevice(SQLModel, table=True):
+    __tablename__ = 'core_device'
+
+    thing_name: str = Field(primary_key=True)
+    status: str | None = None
+    architecture: str | None = None
+    platform: str | None = None
+    last_status_update: datetime | None = None
+    refreshed_at: datetime
+
+
+class InstalledComponent(SQLModel, table=True):
+    __tablename__ = 'installed_component'
+
+    id: int | None = Field(default=None, primary_key=True)
+    thing_name: str = Field(index=True)
+    component_name: str = Field(index=True)
+    component_version: str
+    lifecycle_state: str | None = None
+    last_status_change: datetime | None = None
+    last_reported: datetime | None = None
+
+
 class SyncCycle(SQLModel, table=True):
     __tablename__ = 'sync_cycle'
 
@@ -172,6 +225,10 @@ class CycleResult:
     compilation_jobs: list[CompilationJobFacts] = field(default_factory=list)
     gone_compilation_jobs: list[str] = field(default_factory=list)
     watermarks: dict[str, datetime] = field(default_factory=dict)
+    component_versions: list[ComponentVersion] = field(default_factory=list)
+    component_tags: dict[str, dict[str, str]] = field(default_factory=dict)  # version ARN → tags
+    devices: list[CoreDevice] | None = None  # a full inventory when the device refresh was due
+    installed: list[InstalledComponent] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -266,6 +323,32 @@ class Store:
         with self.session() as session:
             return list(session.exec(select(SyncCycle).order_by(col(SyncCycle.id).desc()).limit(limit)))
 
+    # ---- Greengrass ---------------------------------------------------------------------------
+
+    def components(self, training_job: str | None = None) -> list[ComponentVersion]:
+        """Component versions (of one training job, or all), newest first."""
+        with self.session() as session:
+            query = select(ComponentVersion).order_by(col(ComponentVersion.created_at).desc())
+            if training_job is not None:
+                query = query.where(ComponentVersion.training_job_name == training_job)
+            return list(session.exec(query))
+
+    def unsettled_component_arns(self) -> list[str]:
+        """Versions Greengrass is still working on (Requested, Initiated)."""
+        with self.session() as session:
+            query = select(ComponentVersion.arn).where(
+                col(ComponentVersion.state).in_(['Requested', 'Initiated'])
+            )
+            return list(session.exec(query))
+
+    def devices(self) -> list[CoreDevice]:
+        with self.session() as session:
+            return list(session.exec(select(CoreDevice).order_by(col(CoreDevice.thing_name))))
+
+    def installations(self) -> list[InstalledComponent]:
+        with self.session() as session:
+            return list(session.exec(select(InstalledComponent).order_by(col(InstalledComponent.thing_name))))
+
     # ---- what the sync needs -----------------------------------------------------------------
 
     def watermark(self, key: str) -> datetime | None:
@@ -312,6 +395,10 @@ class Store:
             session.flush()
             for name in changed:
                 self._recompute_rollup(session, name)
+            for version in cycle.component_versions:
+                changed |= self._upsert_component(session, version, cycle.component_tags.get(version.arn, {}))
+            if cycle.devices is not None:
+                changed |= self._replace_inventory(session, cycle.devices, cycle.installed)
             for key, value in cycle.watermarks.items():
                 session.merge(SyncState(key=key, value=value))
             session.add(
@@ -522,6 +609,41 @@ class Store:
         return owner
 
     @staticmethod
+    def _upsert_component(session: Session, version: ComponentVersion, tags: dict[str, str]) -> set[str]:
+        row = session.get(ComponentVersion, version.arn)
+        if row is None:
+            attempt = _attempt_for_component(session, tags, version.artifact_uri)
+            if attempt is not None:
+                version.compilation_job_name = attempt.job_name
+                version.training_job_name = attempt.training_job_name
+                version.target_id = attempt.target_id
+            session.add(version)
+            return {version.training_job_name} if version.training_job_name else set()
+        row.state, row.message, row.errors = version.state, version.message, version.errors
+        return {row.training_job_name} if row.training_job_name else set()
+
+    @staticmethod
+    def _replace_inventory(
+        session: Session, devices: list[CoreDevice], installed: list[InstalledComponent]
+    ) -> set[str]:
+        """The fleet as Greengrass reports it now; training jobs whose components run there changed."""
+        for old in session.exec(select(InstalledComponent)):
+            session.delete(old)
+        for device in devices:
+            session.merge(device)
+        session.add_all(installed)
+        session.flush()
+        names = {(i.component_name, i.component_version) for i in installed}
+        owners = session.exec(
+            select(
+                ComponentVersion.training_job_name,
+                ComponentVersion.component_name,
+                ComponentVersion.component_version,
+            )
+        )
+        return {owner for owner, name, version in owners if owner and (name, version) in names}
+
+    @staticmethod
     def _link_orphans(session: Session, lookup: linking.TrainingJobLookup) -> set[str]:
         """Compilation jobs seen before their training job get linked once it arrives."""
         changed: set[str] = set()
@@ -577,30 +699,27 @@ class Store:
             names = sorted(set(training_jobs))
             chunks = [names[start : start + 500] for start in range(0, len(names), 500)]
         attempt = CompilationAttempt
-        found: dict[tuple[str, str], CompilationAttempt] = {}
+        result: dict[str, list[CompilationAttempt]] = {}
         with self.session() as session:
             for chunk in chunks:
-                newest = select(
-                    attempt.training_job_name, attempt.target_id, func.max(attempt.attempt).label('attempt')
-                ).where(col(attempt.training_job_name).is_not(None))
+                newest_first = func.row_number().over(
+                    partition_by=(col(attempt.training_job_name), col(attempt.target_id)),
+                    order_by=(col(attempt.attempt).desc(), col(attempt.id).desc()),
+                )
+                ranked = select(attempt.id, newest_first.label('rank')).where(
+                    col(attempt.training_job_name).is_not(None)
+                )
                 if chunk is not None:
-                    newest = newest.where(col(attempt.training_job_name).in_(chunk))
-                latest = newest.group_by(attempt.training_job_name, attempt.target_id).subquery()
+                    ranked = ranked.where(col(attempt.training_job_name).in_(chunk))
+                latest = ranked.subquery()
                 query = (
                     select(attempt)
-                    .join(
-                        latest,
-                        (col(attempt.training_job_name) == latest.c.training_job_name)
-                        & (col(attempt.target_id) == latest.c.target_id)
-                        & (col(attempt.attempt) == latest.c.attempt),
-                    )
-                    .order_by(col(attempt.id))
+                    .join(latest, col(attempt.id) == latest.c.id)
+                    .where(latest.c.rank == 1)
+                    .order_by(col(attempt.target_label), col(attempt.target_id))
                 )
-                for row in session.exec(query):  # by id: the newer row wins if attempt numbers clash
-                    found[(row.training_job_name or '', row.target_id)] = row
-        result: dict[str, list[CompilationAttempt]] = {}
-        for row in sorted(found.values(), key=lambda a: (a.target_label, a.target_id)):
-            result.setdefault(row.training_job_name or '', []).append(row)
+                for row in session.exec(query):
+                    result.setdefault(row.training_job_name or '', []).append(row)
         return result
 
     def completed_durations_by_target(self, newest_per_target: int = 200) -> dict[str, list[float]]:
@@ -634,6 +753,19 @@ def _latest(session: Session, training_job: str, target_id: str) -> CompilationA
         .limit(1)
     )
     return session.exec(query).first()
+
+
+def _attempt_for_component(
+    session: Session, tags: dict[str, str], artifact_uri: str | None
+) -> CompilationAttempt | None:
+    """A component belongs to the attempt its tag names, else to the attempt whose compiled model it ships."""
+    tagged = tags.get(TAG_COMPILATION_JOB)
+    if tagged and (attempt := _by_name(session, tagged)) is not None:
+        return attempt
+    if artifact_uri:
+        query = select(CompilationAttempt).where(CompilationAttempt.artifact == artifact_uri)
+        return session.exec(query).first()
+    return None
 
 
 def _by_name(session: Session, job_name: str) -> CompilationAttempt | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,16 +12,21 @@ from nicegui import run
 
 from .actions import Compiler
 from .aws.clients import AwsClients, problem_from
+from .aws.greengrass import GreengrassGateway
 from .aws.sagemaker import SageMakerGateway
 from .config import Settings
 from .domain import linking
+from .domain.greengrass import component_state_from_aws
 from .domain.problems import AwsProblem
 from .domain.status import CompilationStatus, compilation_status_from_aws, training_status_from_aws
 from .domain.targets import RecognisedTarget, TargetCatalog
 from .store import (
     CompilationAttempt,
     CompilationJobFacts,
+    ComponentVersion,
+    CoreDevice,
     CycleResult,
+    InstalledComponent,
     Store,
     TrainingJob,
     TrainingJobFacts,
@@ -31,6 +37,7 @@ from .store import (
 log = logging.getLogger(__name__)
 
 TRAINING_WATERMARK = 'training_jobs'
+DEVICES_WATERMARK = 'core_devices'
 COMPILATION_WATERMARK = 'compilation_jobs'
 
 
@@ -47,6 +54,7 @@ class Sync:
         self.store = store
         self.clients = clients
         self.sagemaker = SageMakerGateway(clients)
+        self.greengrass = GreengrassGateway(clients)
         self.catalog = catalog
         self.compiler = compiler or Compiler(settings, store, clients, catalog)
         self._lock = asyncio.Lock()
@@ -117,7 +125,67 @@ class Sync:
         result = CycleResult(started_at=started, aws_calls=0)
         self._pull_training_jobs(result)
         self._pull_compilation_jobs(result)
+        if self.settings.greengrass_enabled:
+            self._pull_components(result)
+            self._pull_devices(result)
         return result
+
+    def _pull_components(self, result: CycleResult) -> None:
+        """New component versions and those Greengrass is still working on; settled ones are not re-read."""
+        known = {c.arn for c in self.store.components()}
+        wanted: list[str] = []
+        for component in self.greengrass.components():
+            if (component.get('latestVersion') or {}).get('arn') in known:
+                continue
+            wanted += [
+                v['arn']
+                for v in self.greengrass.component_versions(component['arn'])
+                if v['arn'] not in known
+            ]
+        wanted += self.store.unsettled_component_arns()
+        for arn in dict.fromkeys(wanted):
+            described = self.greengrass.describe_component(arn)
+            if described is None:
+                continue
+            # a new version's recipe tells which compiled model it ships (recipes spell it URI)
+            artifact = None if arn in known else next(iter(artifact_uris(self.greengrass.recipe(arn))), None)
+            version = component_facts(described, artifact)
+            result.component_versions.append(version)
+            result.component_tags[arn] = dict(described.get('tags') or {})
+
+    def _pull_devices(self, result: CycleResult) -> None:
+        """The whole fleet, on its own slower cadence (a large fleet costs one call per device)."""
+        last = self.store.watermark(DEVICES_WATERMARK)
+        if (
+            last is not None
+            and (result.started_at - last).total_seconds() < self.settings.device_refresh_seconds
+        ):
+            return
+        result.devices, result.installed = [], []
+        for device in self.greengrass.core_devices():
+            name = device['coreDeviceThingName']
+            result.devices.append(
+                CoreDevice(
+                    thing_name=name,
+                    status=device.get('status'),
+                    architecture=device.get('architecture'),
+                    platform=device.get('platform'),
+                    last_status_update=as_utc(device.get('lastStatusUpdateTimestamp')),
+                    refreshed_at=result.started_at,
+                )
+            )
+            result.installed += [
+                InstalledComponent(
+                    thing_name=name,
+                    component_name=i['componentName'],
+                    component_version=i['componentVersion'],
+                    lifecycle_state=i.get('lifecycleState'),
+                    last_status_change=as_utc(i.get('lastStatusChangeTimestamp')),
+                    last_reported=as_utc(i.get('lastReportedTimestamp')),
+                )
+                for i in self.greengrass.installed_components(name)
+            ]
+        result.watermarks[DEVICES_WATERMARK] = result.started_at
 
     def _since(self, key: str) -> datetime:
         watermark = self.store.watermark(key)
@@ -219,3 +287,30 @@ def compilation_facts(
         target_label=target.label,
         tags=tags,
     )
+
+
+def component_facts(described: dict[str, Any], artifact_uri: str | None) -> ComponentVersion:
+    status = described.get('status') or {}
+    errors = status.get('errors') or {}
+    platforms = described.get('platforms') or [{}]
+    return ComponentVersion(
+        arn=described['arn'],
+        component_name=described.get('componentName', ''),
+        component_version=described.get('componentVersion', ''),
+        state=component_state_from_aws(status.get('componentState')).value,
+        message=status.get('message') or None,
+        errors=json.dumps(errors) if errors else None,
+        created_at=as_utc(described.get('creationTimestamp')),
+        architecture=((platforms[0] or {}).get('attributes') or {}).get('architecture'),
+        artifact_uri=artifact_uri,
+        origin='portal' if (described.get('tags') or {}).get(linking.TAG_ORIGIN) else 'external',
+    )
+
+
+def artifact_uris(recipe: dict[str, Any]) -> list[str]:
+    return [
+        uri
+        for manifest in recipe.get('Manifests') or []
+        for artifact in manifest.get('Artifacts') or []
+        if (uri := artifact.get('URI') or artifact.get('Uri'))
+    ]

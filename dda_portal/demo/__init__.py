@@ -1,7 +1,9 @@
 """Demo mode: moto's server on 127.0.0.1 with a defect-detection team's jobs, and a simulator moving them.
 
-The portal itself has no demo branches: `start_demo` only points boto3's standard environment variables
-(AWS_ENDPOINT_URL, credentials, region) at the local server. Never imported in production paths.
+moto has no Greengrass v2, so a second local server emulates it: a fleet of core devices and the model
+components packaged from the seeded compilation jobs. The portal itself has no demo branches: `start_demo`
+only points boto3's standard environment variables (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_GREENGRASSV2,
+credentials, region) at the local servers. Never imported in production paths.
 """
 
 from __future__ import annotations
@@ -17,11 +19,26 @@ from moto.server import ThreadedMotoServer
 from ..config import Settings
 from ..domain.targets import TargetCatalog
 from . import moto_patches
-from .common import NEO_OUTPUT, ROLE_ARN
+from .common import NEO_OUTPUT, ROLE_ARN, client
+from .greengrass import (
+    FleetInventory,
+    GreengrassBackend,
+    GreengrassServer,
+    packages_from_moto,
+    s3_artifact_exists,
+    seed_fleet,
+)
 from .seed import DemoInventory, seed
-from .simulator import DemoSimulator
+from .simulator import DemoSimulator, install_delay_for
 
-__all__ = ['DEMO_DATABASE_URL', 'DemoEnvironment', 'DemoInventory', 'DemoSimulator', 'start_demo']
+__all__ = [
+    'DEMO_DATABASE_URL',
+    'DemoEnvironment',
+    'DemoInventory',
+    'DemoSimulator',
+    'FleetInventory',
+    'start_demo',
+]
 
 log = logging.getLogger(__name__)
 
@@ -39,21 +56,25 @@ _CLEARED = (
     'AWS_ENDPOINT_URL_CLOUDWATCH_LOGS',
 )
 _SET = ('AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_DEFAULT_REGION')
+GREENGRASS_ENDPOINT_VARIABLE = 'AWS_ENDPOINT_URL_GREENGRASSV2'  # boto3's own, for the service id GreengrassV2
 
 
 @dataclass
 class DemoEnvironment:
-    """A running demo: where its AWS endpoint is, what was seeded, and the simulator to step."""
+    """A running demo: where its AWS endpoints are, what was seeded, and the simulator to step."""
 
     endpoint: str
     simulator: DemoSimulator
     inventory: DemoInventory
+    greengrass_endpoint: str = ''  # the Greengrass v2 emulator (moto has no Greengrass)
+    fleet: FleetInventory = field(default_factory=FleetInventory)  # its seeded core devices and components
     database_url: str = DEMO_DATABASE_URL
     region: str = 'us-east-1'
     role_arn: str = ROLE_ARN  # an execution role for CreateCompilationJob (moto accepts any)
     compile_output_s3: str = f'{NEO_OUTPUT}/'  # a bucket prefix the demo's S3 has
     patches: list[str] = field(default_factory=list)
     _server: ThreadedMotoServer | None = field(default=None, repr=False)
+    _greengrass_server: GreengrassServer | None = field(default=None, repr=False)
     _saved_env: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     def settings_overrides(self, settings: Settings) -> dict[str, object]:
@@ -67,14 +88,22 @@ class DemoEnvironment:
             overrides['auto_compile_targets'] = 'jetson-xavier,x86_64-cpu'
         return overrides
 
+    @property
+    def greengrass(self) -> GreengrassBackend | None:
+        """The Greengrass emulator's state (None once stopped), for tests and for poking at the demo."""
+        return self._greengrass_server.backend if self._greengrass_server is not None else None
+
     def start_simulator(self, step_seconds: float) -> None:
         """Step the simulator on a background thread (callers with their own scheduler call `step`)."""
         self.simulator.run_in_background(step_seconds)
 
     def stop(self) -> None:
-        """Stop the simulator and the server and give the environment variables back. Idempotent."""
+        """Stop the simulator and the servers and give the environment variables back. Idempotent."""
         self.simulator.stop_background()
         self.simulator.uninstall()
+        if self._greengrass_server is not None:
+            self._greengrass_server.stop()
+            self._greengrass_server = None
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -83,16 +112,17 @@ class DemoEnvironment:
 
 
 def start_demo(settings: Settings) -> DemoEnvironment:
-    """Start moto's server on a free 127.0.0.1 port, point boto3 at it, patch moto, seed, and simulate."""
+    """Start moto's server and the Greengrass emulator on free 127.0.0.1 ports, point boto3 at them, patch
+    moto, seed both, and set up the simulator (the caller steps it every `settings.demo_step_seconds`)."""
     # moto keeps its state per process: a second demo (or a test) in the same process starts empty
     BackendDict.reset()
     server = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f'http://{host}:{port}'
-    saved = {key: os.environ.get(key) for key in (*_CLEARED, *_SET)}
+    saved = {key: os.environ.get(key) for key in (*_CLEARED, *_SET, GREENGRASS_ENDPOINT_VARIABLE)}
     region = os.environ.get('AWS_DEFAULT_REGION') or 'us-east-1'
-    for key in _CLEARED:
+    for key in (*_CLEARED, GREENGRASS_ENDPOINT_VARIABLE):
         os.environ.pop(key, None)
     os.environ.update(
         {
@@ -104,15 +134,30 @@ def start_demo(settings: Settings) -> DemoEnvironment:
     )
     # one INFO line per request from moto's web server would drown the portal's own log
     logging.getLogger('werkzeug').setLevel(logging.WARNING)
+    greengrass: GreengrassServer | None = None
+    simulator: DemoSimulator | None = None
     try:
         patches = moto_patches.apply()
         inventory = seed()
+        catalog = TargetCatalog.load(settings.targets_file)
+        backend = GreengrassBackend(region=region, artifact_exists=s3_artifact_exists(client('s3')))
+        greengrass = GreengrassServer('127.0.0.1', 0, backend)
+        greengrass_endpoint = greengrass.start()
+        os.environ[GREENGRASS_ENDPOINT_VARIABLE] = greengrass_endpoint
+        fleet = seed_fleet(backend, inventory.seeded_at, packages_from_moto(inventory, catalog))
         simulator = DemoSimulator(
-            TargetCatalog.load(settings.targets_file), planned_outcomes=inventory.planned_outcomes
+            catalog,
+            planned_outcomes=inventory.planned_outcomes,
+            greengrass=backend,
+            install_delay=install_delay_for(settings.demo_step_seconds),
         )
         simulator.intercept_new_compilation_jobs()
         simulator.install_stop_compilation_job()
     except BaseException:
+        if simulator is not None:
+            simulator.uninstall()
+        if greengrass is not None:
+            greengrass.stop()
         server.stop()
         _restore(saved)
         raise
@@ -123,14 +168,23 @@ def start_demo(settings: Settings) -> DemoEnvironment:
         len(inventory.compilation_jobs),
         ', '.join(patches) or 'none',
     )
+    log.info(
+        'Demo Greengrass v2 endpoint %s: %d core devices, %d model component versions',
+        greengrass_endpoint,
+        len(fleet.core_devices),
+        len(fleet.component_versions),
+    )
     return DemoEnvironment(
         endpoint=endpoint,
         simulator=simulator,
         inventory=inventory,
+        greengrass_endpoint=greengrass_endpoint,
+        fleet=fleet,
         database_url=_demo_database(settings),
         region=region,
         patches=patches,
         _server=server,
+        _greengrass_server=greengrass,
         _saved_env=saved,
     )
 

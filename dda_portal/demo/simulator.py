@@ -4,6 +4,10 @@ moto creates every job finished; the simulator walks compilation jobs STARTING �
 COMPLETED/FAILED, STOPPING → STOPPED, finishes the training job that is still running and now and then
 starts a compilation for a target a training job lacks. Every change moves the job's LastModifiedTime
 forward (naive UTC, strictly increasing) because the portal's incremental refresh relies on it.
+
+Given a Greengrass backend, each step also moves its component versions one state on (REQUESTED →
+INITIATED → DEPLOYABLE/FAILED) and rolls model components that have been DEPLOYABLE for `install_delay`
+out to a device of their architecture.
 """
 
 from __future__ import annotations
@@ -49,8 +53,21 @@ from .common import (
     training_epilogue,
     write_neo_lines,
 )
+from .greengrass import GreengrassBackend, step_fleet
 
 log = logging.getLogger(__name__)
+
+
+def install_delay_for(step_seconds: float) -> timedelta:
+    """How long a model component stays DEPLOYABLE before it is rolled out: about two steps.
+
+    One and a half steps of wall-clock time: the second step after the version became DEPLOYABLE installs it,
+    even when the scheduler runs a step a little early.
+    """
+    return timedelta(seconds=1.5 * step_seconds)
+
+
+DEFAULT_INSTALL_DELAY = install_delay_for(8.0)  # the portal's default demo_step_seconds
 
 
 class _BackendLookup(linking.TrainingJobLookup):
@@ -75,7 +92,11 @@ class _BackendLookup(linking.TrainingJobLookup):
 
 
 class DemoSimulator:
-    """Call `step()` at the pace you like (tests call it directly; the demo every `demo_step_seconds`)."""
+    """Call `step()` at the pace you like (tests call it directly; the demo every `demo_step_seconds`).
+
+    `greengrass`: a Greengrass backend whose component versions and fleet to move along too, rolling a
+    DEPLOYABLE model component out `install_delay` after it became so (`install_delay_for` the step pace).
+    """
 
     def __init__(
         self,
@@ -86,8 +107,12 @@ class DemoSimulator:
         new_job_every: int = 3,
         failure_one_in: int = 5,
         planned_outcomes: Mapping[str, tuple[str, str | None]] | None = None,
+        greengrass: GreengrassBackend | None = None,
+        install_delay: timedelta = DEFAULT_INSTALL_DELAY,
     ) -> None:
         self.catalog = catalog or TargetCatalog.load()
+        self.greengrass = greengrass
+        self.install_delay = install_delay
         self.planned_outcomes = dict(planned_outcomes or {})
         self.max_in_progress_steps = max(1, max_in_progress_steps)
         self.training_steps = max(1, training_steps)
@@ -182,34 +207,44 @@ class DemoSimulator:
     # ---- one step ------------------------------------------------------------------------------------
 
     def step(self, now: datetime | None = None) -> list[str]:
-        """Advance every job one notch; returns what changed, in words."""
+        """Advance every job, and every Greengrass component version, one notch; returns what changed."""
         with self._step_lock:
             self.steps += 1
             changes: list[str] = []
-            jobs = list(backend().compilation_jobs.values())
-            for job in jobs:
-                if job.compilation_job_status == 'STOPPING':
-                    changes.append(self._stopped(job, now))
-            for job in jobs:
-                if job.compilation_job_status == 'INPROGRESS':
-                    since = self._in_progress_since.setdefault(job.compilation_job_name, self.steps - 1)
-                    if self.steps - since >= self._steps_in_progress(job.compilation_job_name):
-                        changes.append(self._finish(job, now))
-            for job in jobs:
-                if job.compilation_job_status == 'STARTING':
-                    changes.append(self._begin(job, now))
-            for training in list(backend().training_jobs.values()):
-                if training.training_job_status == 'InProgress':
-                    change = self._advance_training(training, now)
-                    if change:
-                        changes.append(change)
-            if self.steps % self.new_job_every == 0:
-                started = self._start_missing_target(now)
-                if started:
-                    changes.append(started)
-            for change in changes:
-                log.info('Demo: %s', change)
+            try:
+                changes += self._step_sagemaker(now)
+                if self.greengrass is not None:
+                    changes += step_fleet(self.greengrass, now, install_delay=self.install_delay)
+            finally:  # what did change is logged even when a later part of the step fails
+                for change in changes:
+                    log.info('Demo: %s', change)
             return changes
+
+    def _step_sagemaker(self, now: datetime | None) -> list[str]:
+        """Compilation jobs stop, finish and begin; the running training job advances; a new job starts."""
+        changes: list[str] = []
+        jobs = list(backend().compilation_jobs.values())
+        for job in jobs:
+            if job.compilation_job_status == 'STOPPING':
+                changes.append(self._stopped(job, now))
+        for job in jobs:
+            if job.compilation_job_status == 'INPROGRESS':
+                since = self._in_progress_since.setdefault(job.compilation_job_name, self.steps - 1)
+                if self.steps - since >= self._steps_in_progress(job.compilation_job_name):
+                    changes.append(self._finish(job, now))
+        for job in jobs:
+            if job.compilation_job_status == 'STARTING':
+                changes.append(self._begin(job, now))
+        for training in list(backend().training_jobs.values()):
+            if training.training_job_status == 'InProgress':
+                change = self._advance_training(training, now)
+                if change:
+                    changes.append(change)
+        if self.steps % self.new_job_every == 0:
+            started = self._start_missing_target(now)
+            if started:
+                changes.append(started)
+        return changes
 
     def _steps_in_progress(self, name: str) -> int:
         return 1 + stable_int(f'{name}:duration') % self.max_in_progress_steps

@@ -65,7 +65,7 @@ def model_recipe(
         'Manifests': [
             {
                 'Platform': {'os': 'linux', 'architecture': architecture},
-                'Artifacts': [{'Uri': artifact_uri, 'Unarchive': 'NONE', 'Permission': {'Read': 'ALL'}}],
+                'Artifacts': [{'URI': artifact_uri, 'Unarchive': 'NONE', 'Permission': {'Read': 'ALL'}}],
                 'Lifecycle': {},
             }
         ],

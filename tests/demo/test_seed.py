@@ -208,7 +208,10 @@ def synced(inventory: DemoInventory, tmp_path: Path) -> Store:
     url = f'sqlite:///{tmp_path / "portal.db"}'
     store = Store(url)
     Sync(
-        Settings(database_url=url, sync_enabled=False), store, AwsClients(), TargetCatalog.load()
+        Settings(database_url=url, sync_enabled=False, greengrass_enabled=False),
+        store,
+        AwsClients(),
+        TargetCatalog.load(),
     ).pull_and_apply(utcnow())
     return store
 

@@ -1,4 +1,5 @@
-"""The demo simulator, stepped directly: transitions, clocks, artifacts, logs, and the portal seeing them."""
+"""The demo simulator, stepped directly: transitions, clocks, artifacts, logs, the Greengrass fleet, and the
+portal seeing them."""
 
 from __future__ import annotations
 
@@ -14,8 +15,15 @@ from botocore.exceptions import ClientError
 from dda_portal.aws.clients import AwsClients
 from dda_portal.config import Settings
 from dda_portal.demo.common import COMPILATION_LOG_GROUP, NEO_FAILURES, TRAINING_LOG_GROUP, backend, split_s3
+from dda_portal.demo.greengrass import (
+    GreengrassBackend,
+    packages_from_moto,
+    s3_artifact_exists,
+    seed_fleet,
+)
+from dda_portal.demo.greengrass.models import utc
 from dda_portal.demo.seed import DemoInventory
-from dda_portal.demo.simulator import DemoSimulator
+from dda_portal.demo.simulator import DEFAULT_INSTALL_DELAY, DemoSimulator, install_delay_for
 from dda_portal.domain import linking
 from dda_portal.domain.targets import TargetCatalog
 from dda_portal.store import Store, utcnow
@@ -232,7 +240,12 @@ class _Probe:
 def test_portal_sync_picks_up_each_transition(inventory: DemoInventory, tmp_path: Path) -> None:
     url = f'sqlite:///{tmp_path / "portal.db"}'
     store = Store(url)
-    sync = Sync(Settings(database_url=url, sync_enabled=False), store, AwsClients(), TargetCatalog.load())
+    sync = Sync(
+        Settings(database_url=url, sync_enabled=False, greengrass_enabled=False),
+        store,
+        AwsClients(),
+        TargetCatalog.load(),
+    )
     simulator = DemoSimulator(max_in_progress_steps=1, training_steps=2, new_job_every=100)
     name = starting_job(inventory)
     owner = inventory.compilation_owners[name]
@@ -251,3 +264,82 @@ def test_portal_sync_picks_up_each_transition(inventory: DemoInventory, tmp_path
     assert status() == {'COMPLETED': 'Completed', 'FAILED': 'Failed'}[simulator.outcome(name)[0]]
     assert store.training_job(owner).rollup != 'Compiling'  # type: ignore[union-attr]
     assert store.training_job(training_job).status == 'Completed'  # type: ignore[union-attr]
+
+
+# ---- the Greengrass fleet --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def greengrass(inventory: DemoInventory) -> GreengrassBackend:
+    """The demo's fleet, seeded from the SageMaker seed with artifacts checked against moto's S3."""
+    fleet = GreengrassBackend(artifact_exists=s3_artifact_exists(client('s3')))
+    seed_fleet(fleet, inventory.seeded_at, packages_from_moto(inventory, TargetCatalog.load()))
+    return fleet
+
+
+def states(fleet: GreengrassBackend) -> dict[str, str]:
+    return {arn: version.state for arn, version in fleet.versions.items() if not version.public}
+
+
+def test_install_delay_is_about_two_steps() -> None:
+    assert install_delay_for(8) == DEFAULT_INSTALL_DELAY == timedelta(seconds=12)
+    assert timedelta(seconds=5) < install_delay_for(5) <= timedelta(seconds=10)
+
+
+def test_steps_move_a_requested_model_to_deployable_then_install_it(
+    inventory: DemoInventory, greengrass: GreengrassBackend
+) -> None:
+    simulator = DemoSimulator(
+        max_in_progress_steps=1,
+        training_steps=2,
+        new_job_every=100,
+        greengrass=greengrass,
+        install_delay=timedelta(seconds=30),
+    )
+    requested = [arn for arn, state in states(greengrass).items() if state == 'REQUESTED']
+    assert len(requested) == 1
+    item = greengrass.versions[requested[0]]
+    label = f'{item.name} {item.version}'
+    architecture = item.recipe['Manifests'][0]['Platform']['architecture']
+    running_before = {thing: dict(device.installed) for thing, device in greengrass.core_devices.items()}
+    clock = [inventory.seeded_at + timedelta(seconds=20 * step) for step in range(1, 6)]
+
+    assert f'{label}: REQUESTED → INITIATED' in simulator.step(clock[0])
+    assert f'{label}: INITIATED → DEPLOYABLE' in simulator.step(clock[1])
+    assert item.state == 'DEPLOYABLE'
+    # DEPLOYABLE for 20 s of the 30 s delay: not rolled out yet
+    assert not [change for change in simulator.step(clock[2]) if 'installed on' in change]
+    installed = [change for change in simulator.step(clock[3]) if 'installed on' in change]
+    assert len(installed) == 1 and installed[0].startswith(f'{label} installed on ')
+    thing = installed[0].rsplit(' ', 1)[1]
+    device = greengrass.core_devices[thing]
+    assert device.architecture == architecture
+    assert device.status == 'HEALTHY' and not device.is_stale(utc(clock[3]))
+    running = device.installed[item.name]
+    assert (running.component_version, running.lifecycle_state, running.is_root) == (
+        item.version,
+        'RUNNING',
+        True,
+    )
+    assert item.name not in running_before[thing]
+    # the device keeps what it ran; the version is not rolled out again
+    assert set(running_before[thing]) <= set(device.installed)
+    assert not [change for change in simulator.step(clock[4]) if item.name in change]
+    assert sum(item.name in d.installed for d in greengrass.core_devices.values()) == 1
+
+
+def test_fleet_steps_are_deterministic(inventory: DemoInventory) -> None:
+    def run() -> list[str]:
+        fleet = GreengrassBackend(artifact_exists=s3_artifact_exists(client('s3')))
+        seed_fleet(fleet, inventory.seeded_at, packages_from_moto(inventory, TargetCatalog.load()))
+        simulator = DemoSimulator(new_job_every=100, greengrass=fleet, install_delay=timedelta(seconds=1))
+        changes = [
+            c
+            for step in range(1, 5)
+            for c in simulator.step(inventory.seeded_at + timedelta(minutes=step))
+            if 'model-' in c
+        ]
+        return changes
+
+    first = run()
+    assert first and first == run()

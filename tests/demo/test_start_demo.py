@@ -1,11 +1,13 @@
-"""`start_demo`: moto's real server on 127.0.0.1, reached over HTTP by plain boto3 clients."""
+"""`start_demo`: moto's server and the Greengrass emulator on 127.0.0.1, reached by plain boto3 clients."""
 
 from __future__ import annotations
 
 import os
 import socket
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import boto3
@@ -13,9 +15,27 @@ import httpx
 import pytest
 from moto.core.base_backend import BackendDict
 
+import dda_portal.demo
+from dda_portal.aws.clients import AwsClients
+from dda_portal.aws.greengrass import GreengrassGateway
 from dda_portal.config import Settings
 from dda_portal.demo import DEMO_DATABASE_URL, DemoEnvironment, _demo_database, start_demo
 from dda_portal.demo.common import COMPILATION_LOG_GROUP, TRAINING_LOG_GROUP, split_s3
+from dda_portal.demo.greengrass import FleetInventory, GreengrassBackend
+from dda_portal.demo.greengrass.fleet import TAG_COMPILATION_JOB
+
+ELSEWHERE_GREENGRASS = 'https://greengrass.example.invalid'
+
+
+def refused(endpoint: str) -> bool:
+    """Whether nothing listens on the endpoint's port any more."""
+    port = urlparse(endpoint).port
+    assert port is not None
+    try:
+        with socket.create_connection(('127.0.0.1', port), timeout=1):
+            return False
+    except OSError:
+        return True
 
 
 @pytest.fixture
@@ -24,6 +44,7 @@ def demo(
 ) -> Iterator[DemoEnvironment]:
     monkeypatch.setenv('AWS_PROFILE', 'someone-elses-account')
     monkeypatch.setenv('AWS_ENDPOINT_URL_S3', 'https://s3.example.invalid')
+    monkeypatch.setenv('AWS_ENDPOINT_URL_GREENGRASSV2', ELSEWHERE_GREENGRASS)
     monkeypatch.chdir(tmp_path)
     data = tmp_path / 'data'
     data.mkdir()
@@ -85,17 +106,124 @@ def test_demo_serves_the_seed_over_http(demo: DemoEnvironment, tmp_path: Path) -
     )
 
 
+def test_demo_serves_greengrass_over_http(demo: DemoEnvironment) -> None:
+    endpoint = urlparse(demo.greengrass_endpoint)
+    assert (endpoint.scheme, endpoint.hostname) == ('http', '127.0.0.1')
+    assert endpoint.port != urlparse(demo.endpoint).port
+    assert os.environ['AWS_ENDPOINT_URL_GREENGRASSV2'] == demo.greengrass_endpoint
+    assert demo.greengrass is not None
+
+    greengrass = boto3.client('greengrassv2')
+    assert greengrass.meta.endpoint_url == demo.greengrass_endpoint
+    calls: list[str] = []
+    greengrass.meta.events.register(
+        'before-send.greengrassv2.*', lambda request, **_: calls.append(request.url)
+    )
+
+    components = greengrass.list_components(scope='PRIVATE')['components']
+    seeded = {arn.rsplit(':versions:', 1)[0] for arn in demo.fleet.component_versions}
+    assert {c['arn'] for c in components} == seeded
+    assert all(c['componentName'].startswith('model-') for c in components)
+
+    devices = greengrass.list_core_devices()['coreDevices']
+    assert {d['coreDeviceThingName']: d['status'] for d in devices} == demo.fleet.core_devices
+    assert len(devices) == 5 and demo.fleet.unhealthy and demo.fleet.stale
+
+    assert demo.fleet.models_installed
+    for thing, models in demo.fleet.models_installed.items():
+        installed = greengrass.list_installed_components(coreDeviceThingName=thing, topologyFilter='ALL')
+        names = {c['componentName'] for c in installed['installedComponents']}
+        assert set(models) <= names and 'aws.greengrass.Nucleus' in names
+    assert calls and all(url.startswith(demo.greengrass_endpoint) for url in calls)
+
+    # the packages are the seed's compiled models: their tags name compilation jobs moto knows
+    sagemaker = boto3.client('sagemaker')
+    linked = 0
+    for arn, state in demo.fleet.component_versions.items():
+        described = greengrass.describe_component(arn=arn)
+        assert described['status']['componentState'] == state
+        job = described['tags'].get(TAG_COMPILATION_JOB)
+        if job:
+            compiled = sagemaker.describe_compilation_job(CompilationJobName=job)
+            recipe = greengrass.get_component(arn=arn, recipeOutputFormat='JSON')['recipe']
+            assert compiled['ModelArtifacts']['S3ModelArtifacts'].encode() in recipe
+            linked += 1
+    assert linked >= 5
+    assert sorted(demo.fleet.component_versions.values()).count('FAILED') == 1  # its artifact URI has a typo
+
+    # the portal's own gateway, made the way the portal makes it, sees the same fleet
+    gateway = GreengrassGateway(AwsClients())
+    assert {d['coreDeviceThingName'] for d in gateway.core_devices()} == set(demo.fleet.core_devices)
+
+
+def test_the_demo_simulator_moves_the_greengrass_fleet(demo: DemoEnvironment) -> None:
+    greengrass = boto3.client('greengrassv2')
+    requested = [arn for arn, state in demo.fleet.component_versions.items() if state == 'REQUESTED']
+    assert len(requested) == 1
+    arn = requested[0]
+
+    def state() -> str:
+        return str(greengrass.describe_component(arn=arn)['status']['componentState'])
+
+    start = demo.inventory.seeded_at
+    installed: list[str] = []
+    states = []
+    for minute in range(1, 5):
+        installed += [
+            c for c in demo.simulator.step(start + timedelta(minutes=minute)) if 'installed on' in c
+        ]
+        states.append(state())
+    assert states[:2] == ['INITIATED', 'DEPLOYABLE']
+    assert len(installed) == 1
+    name, version, _, _, thing = installed[0].split(' ')
+    assert arn.endswith(f':components:{name}:versions:{version}')
+    listed = greengrass.list_installed_components(coreDeviceThingName=thing)['installedComponents']
+    assert {'componentName': name, 'componentVersion': version} in [
+        {k: c[k] for k in ('componentName', 'componentVersion')} for c in listed
+    ]
+
+
 def test_stop_gives_the_environment_back(demo: DemoEnvironment) -> None:
-    port = urlparse(demo.endpoint).port
-    assert port is not None
+    endpoints = (demo.endpoint, demo.greengrass_endpoint)
     demo.stop()
     demo.stop()  # idempotent
 
     assert os.environ['AWS_PROFILE'] == 'someone-elses-account'
     assert os.environ['AWS_ENDPOINT_URL_S3'] == 'https://s3.example.invalid'
+    assert os.environ['AWS_ENDPOINT_URL_GREENGRASSV2'] == ELSEWHERE_GREENGRASS
     assert 'AWS_ENDPOINT_URL' not in os.environ
-    with pytest.raises(OSError), socket.create_connection(('127.0.0.1', port), timeout=1):
-        pass
+    assert all(refused(endpoint) for endpoint in endpoints)
+    assert demo.greengrass is None
+
+
+def test_stop_removes_a_greengrass_endpoint_the_environment_lacked(demo: DemoEnvironment) -> None:
+    demo._saved_env['AWS_ENDPOINT_URL_GREENGRASSV2'] = None  # as if it had been unset before the demo
+    demo.stop()
+    assert 'AWS_ENDPOINT_URL_GREENGRASSV2' not in os.environ
+
+
+def test_a_failed_start_stops_both_servers_and_gives_the_environment_back(
+    clean_aws_environment: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv('AWS_ENDPOINT_URL_GREENGRASSV2', ELSEWHERE_GREENGRASS)
+    served: list[str] = []
+
+    def failing_seed_fleet(backend: GreengrassBackend, *_: Any) -> FleetInventory:
+        served.extend([os.environ['AWS_ENDPOINT_URL'], os.environ['AWS_ENDPOINT_URL_GREENGRASSV2']])
+        raise RuntimeError('seeding failed')
+
+    monkeypatch.setattr(dda_portal.demo, 'seed_fleet', failing_seed_fleet)
+    try:
+        with pytest.raises(RuntimeError, match='seeding failed'):
+            start_demo(Settings(_env_file=None))  # type: ignore[call-arg]
+    finally:
+        BackendDict.reset()
+
+    assert len(served) == 2 and ELSEWHERE_GREENGRASS not in served
+    assert all(refused(endpoint) for endpoint in served)
+    assert os.environ['AWS_ENDPOINT_URL_GREENGRASSV2'] == ELSEWHERE_GREENGRASS
+    assert 'AWS_ENDPOINT_URL' not in os.environ
 
 
 def test_a_database_the_user_named_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

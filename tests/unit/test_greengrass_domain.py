@@ -47,7 +47,7 @@ def test_recipe_points_at_the_compiled_model_for_one_architecture() -> None:
     recipe = model_recipe('model-a-jetson-xavier', '1.0.0', 's3://b/compiled/a.tar.gz', 'aarch64', 'from a')
     manifest = recipe['Manifests'][0]
     assert manifest['Platform'] == {'os': 'linux', 'architecture': 'aarch64'}
-    assert manifest['Artifacts'][0]['Uri'] == 's3://b/compiled/a.tar.gz'
+    assert manifest['Artifacts'][0]['URI'] == 's3://b/compiled/a.tar.gz'
     assert (recipe['ComponentName'], recipe['ComponentVersion']) == ('model-a-jetson-xavier', '1.0.0')
 
 
