@@ -18,6 +18,7 @@ from .aws.sagemaker import SageMakerGateway
 from .config import Settings
 from .domain import linking
 from .domain.attempts import CompileInputs, InvalidInput, StartDecision, check_inputs
+from .domain.console import ConsoleLinks
 from .domain.logs import LogRead, log_text
 from .domain.naming import compilation_job_name
 from .domain.problems import AwsProblem
@@ -194,6 +195,7 @@ class Actions:
         self.store = compiler.store
         self.logs = LogsGateway(clients)
         self.s3 = S3Gateway(clients)
+        self.console = ConsoleLinks(clients.region)
 
     async def refresh_now(self) -> AwsProblem | None:
         """Run a refresh cycle now (or wait for the one under way); the AWS problem if it failed."""

@@ -18,7 +18,7 @@ from .aws.clients import AwsClients
 from .config import Settings, SettingsError
 from .domain.guidance import GuidanceBook
 from .domain.targets import CatalogueError, TargetCatalog
-from .pages import training_job, training_jobs
+from .pages import fleet, training_job, training_jobs
 from .store import Store, utcnow
 from .sync import Sync
 
@@ -69,6 +69,7 @@ def create_app(settings: Settings) -> Portal:
 
     training_jobs.register(store, portal.actions)
     training_job.register(store, portal.actions, catalog, GuidanceBook.load())
+    fleet.register(store, portal.actions, {t.id: t.display_name for t in catalog.values()})
     _health_routes(portal)
 
     if settings.sync_enabled:

@@ -149,4 +149,11 @@ LOOKS: dict[str, Look] = {
     Rollup.COMPILING: Look('autorenew', 'primary'),
     Rollup.COMPILED: Look('check_circle', 'positive'),
     Rollup.FAILED: Look('error', 'negative'),
+    # Greengrass component versions and core devices
+    'Requested': Look('schedule', 'blue-grey'),
+    'Initiated': Look('autorenew', 'primary'),
+    'Deployable': Look('inventory_2', 'positive'),
+    'Deprecated': Look('block', 'grey'),
+    'Healthy': Look('check_circle', 'positive'),
+    'Unhealthy': Look('report', 'negative'),
 }

@@ -11,7 +11,7 @@ from ..actions import Actions
 from ..store import Store
 from .widgets import ago, format_time
 
-NAVIGATION = [('Training jobs', '/')]
+NAVIGATION = [('Training jobs', '/'), ('Components', '/components'), ('Devices', '/devices')]
 
 
 @contextmanager
