@@ -14,17 +14,25 @@ from nicegui import run
 
 from .aws.artifacts import COMPILATION_LOG_GROUP, TRAINING_LOG_GROUP, LogsGateway, S3Gateway
 from .aws.clients import AwsClients, problem_from
+from .aws.greengrass import GreengrassGateway
 from .aws.sagemaker import SageMakerGateway
 from .config import Settings
 from .domain import linking
 from .domain.attempts import CompileInputs, InvalidInput, StartDecision, check_inputs
 from .domain.console import ConsoleLinks
+from .domain.greengrass import (
+    TAG_COMPILATION_JOB,
+    component_name,
+    component_state_from_aws,
+    model_recipe,
+    next_version,
+)
 from .domain.logs import LogRead, log_text
 from .domain.naming import compilation_job_name
 from .domain.problems import AwsProblem
 from .domain.status import CompilationStatus, TrainingStatus, training_status_from_aws
 from .domain.targets import TargetCatalog
-from .store import CompilationAttempt, Store
+from .store import CompilationAttempt, ComponentVersion, Store, as_utc, utcnow
 
 if TYPE_CHECKING:
     from .sync import Sync
@@ -186,12 +194,91 @@ class Compiler:
         return self.store.set_attempt_status(job_name, CompilationStatus.STOPPING), None
 
 
+class Packager:
+    """Makes a Greengrass component version from a completed compilation attempt, once per attempt."""
+
+    def __init__(self, settings: Settings, store: Store, clients: AwsClients, catalog: TargetCatalog) -> None:
+        self.settings = settings
+        self.store = store
+        self.catalog = catalog
+        self.greengrass = GreengrassGateway(clients)
+
+    def package(self, job_name: str, origin: str) -> tuple[str | None, str | None]:
+        """Blocking; (training job, None) when a version was created, else (None, why not)."""
+        attempt = self.store.attempt(job_name)
+        if attempt is None or attempt.status != CompilationStatus.COMPLETED or not attempt.artifact:
+            return None, 'Only a completed compilation with a compiled model can be packaged.'
+        if attempt.target_id not in self.catalog or not attempt.training_job_name:
+            return None, 'The target of this compilation is not in the catalogue.'
+        existing = self.store.component_for_attempt(job_name)
+        if existing is not None:
+            return None, f'Already packaged as {existing.component_name} {existing.component_version}.'
+        target = self.catalog[attempt.target_id]
+        name = component_name(self.settings.component_name_template, attempt.training_job_name, target.id)
+        version = next_version(
+            c.component_version for c in self.store.components() if c.component_name == name
+        )
+        pending = ComponentVersion(
+            arn=f'pending:{job_name}',
+            component_name=name,
+            component_version=version,
+            state='Requested',
+            created_at=utcnow(),
+            compilation_job_name=job_name,
+            training_job_name=attempt.training_job_name,
+            target_id=target.id,
+            architecture=target.greengrass_architecture,
+            artifact_uri=attempt.artifact,
+            origin='portal',
+        )
+        if not self.store.reserve_component(pending):
+            return None, 'This compilation is being packaged already.'
+        recipe = model_recipe(
+            name,
+            version,
+            attempt.artifact,
+            target.greengrass_architecture,
+            f'{target.display_name} model compiled by {job_name}',
+        )
+        tags = {
+            TAG_COMPILATION_JOB: job_name,
+            linking.TAG_TRAINING_JOB: attempt.training_job_name,
+            linking.TAG_TARGET: target.id,
+            linking.TAG_ORIGIN: origin,
+        }
+        try:
+            created = self.greengrass.create_component_version(recipe, tags)
+        except Exception as error:
+            self.store.settle_component(pending.arn, None)
+            return None, str(problem_from(error))
+        status = created.get('status') or {}
+        self.store.settle_component(
+            pending.arn,
+            ComponentVersion(
+                arn=created['arn'],
+                component_name=name,
+                component_version=version,
+                state=component_state_from_aws(status.get('componentState')).value,
+                message=status.get('message'),
+                created_at=as_utc(created.get('creationTimestamp')),
+                compilation_job_name=job_name,
+                training_job_name=attempt.training_job_name,
+                target_id=target.id,
+                architecture=target.greengrass_architecture,
+                artifact_uri=attempt.artifact,
+                origin='portal',
+            ),
+        )
+        return attempt.training_job_name, None
+
+
 class Actions:
     """The user's requests from the pages, each awaited off NiceGUI's loop."""
 
-    def __init__(self, clients: AwsClients, sync: Sync, compiler: Compiler) -> None:
+    def __init__(self, clients: AwsClients, sync: Sync, compiler: Compiler, packager: Packager) -> None:
         self.sync = sync
         self.compiler = compiler
+        self.packager = packager
         self.store = compiler.store
         self.logs = LogsGateway(clients)
         self.s3 = S3Gateway(clients)
@@ -252,6 +339,14 @@ class Actions:
         except Exception as error:
             return problem_from(error)
         return result if result is not None else AwsProblem('ShuttingDown', 'The portal is shutting down.')
+
+    async def package(self, job_name: str) -> str | None:
+        """Package a completed compilation as a Greengrass component; why not, when it cannot."""
+        result = await run.io_bound(self.packager.package, job_name, 'manual')
+        training_job, problem = result or (None, 'The portal is shutting down.')
+        if training_job:
+            self.store.changed.emit(frozenset({training_job}))
+        return problem
 
     async def retry_compilation(self, training_job: str, target_id: str) -> StartOutcome:
         """Start the next attempt of a Failed or Stopped target with the job's compile defaults."""

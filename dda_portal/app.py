@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from nicegui import app
 from sqlalchemy import text
 
-from .actions import Actions, Compiler
+from .actions import Actions, Compiler, Packager
 from .aws.clients import AwsClients
 from .config import Settings, SettingsError
 from .domain.guidance import GuidanceBook
@@ -63,8 +63,9 @@ def create_app(settings: Settings) -> Portal:
     store = Store(settings.database_url)
     clients = AwsClients()
     compiler = Compiler(settings, store, clients, catalog)
-    sync = Sync(settings, store, clients, catalog, compiler)
-    portal = Portal(settings, store, catalog, clients, sync, Actions(clients, sync, compiler))
+    packager = Packager(settings, store, clients, catalog)
+    sync = Sync(settings, store, clients, catalog, compiler, packager)
+    portal = Portal(settings, store, catalog, clients, sync, Actions(clients, sync, compiler, packager))
     app.state.portal = portal  # tests and health routes reach the running portal here
 
     training_jobs.register(store, portal.actions)

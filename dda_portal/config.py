@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     framework_version: str = '1.8'
     input_shape: str = '[1,3,224,224]'
     compile_max_runtime_seconds: int = Field(900, ge=60, le=86400)
+    auto_package: bool = Field(False, description='package every newly completed compilation as a component')
+    component_name_template: str = Field(
+        'model-{name}-{target}', description='{name}: training job, {target}'
+    )
     greengrass_enabled: bool = Field(True, description='read Greengrass components and core devices')
     device_refresh_seconds: float = Field(300.0, gt=0, description='seconds between two device inventories')
     storage_secret: str = 'dda-portal-local'

@@ -333,6 +333,32 @@ class Store:
                 query = query.where(ComponentVersion.training_job_name == training_job)
             return list(session.exec(query))
 
+    def component_for_attempt(self, job_name: str) -> ComponentVersion | None:
+        with self.session() as session:
+            query = select(ComponentVersion).where(ComponentVersion.compilation_job_name == job_name)
+            return session.exec(query).first()
+
+    def reserve_component(self, pending: ComponentVersion) -> bool:
+        """Hold the attempt's one package before Greengrass is asked; False when it exists already."""
+        with self.session() as session:
+            session.add(pending)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return False
+            return True
+
+    def settle_component(self, pending_arn: str, created: ComponentVersion | None) -> None:
+        """Replace the reservation by what Greengrass created, or drop it when Greengrass refused."""
+        with self.session() as session, session.begin():
+            pending = session.get(ComponentVersion, pending_arn)
+            if pending is not None:
+                session.delete(pending)
+                session.flush()
+            if created is not None:
+                session.merge(created)
+
     def unsettled_component_arns(self) -> list[str]:
         """Versions Greengrass is still working on (Requested, Initiated)."""
         with self.session() as session:

@@ -10,7 +10,7 @@ from typing import Any
 
 from nicegui import run
 
-from .actions import Compiler
+from .actions import Compiler, Packager
 from .aws.clients import AwsClients, problem_from
 from .aws.greengrass import GreengrassGateway
 from .aws.sagemaker import SageMakerGateway
@@ -49,6 +49,7 @@ class Sync:
         clients: AwsClients,
         catalog: TargetCatalog,
         compiler: Compiler | None = None,
+        packager: Packager | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -57,6 +58,7 @@ class Sync:
         self.greengrass = GreengrassGateway(clients)
         self.catalog = catalog
         self.compiler = compiler or Compiler(settings, store, clients, catalog)
+        self.packager = packager or Packager(settings, store, clients, catalog)
         self._lock = asyncio.Lock()
 
     async def run_once(self) -> AwsProblem | None:
@@ -100,7 +102,25 @@ class Sync:
                 log.warning('Automatic compilation of %s for %s refused: %s', name, target, reason)
             acted.add(name)
         acted |= self._fail_unconfirmed()
+        if self.settings.auto_package and self.settings.greengrass_enabled:
+            acted |= self._auto_package(changed)
         return frozenset(acted)
+
+    def _auto_package(self, changed: frozenset[str]) -> set[str]:
+        """Completed compilations without a component get one (the store allows one per attempt)."""
+        packaged: set[str] = set()
+        for name in changed:
+            for attempt in self.store.latest_attempts(name):
+                if attempt.status != CompilationStatus.COMPLETED or not attempt.artifact:
+                    continue
+                if self.store.component_for_attempt(attempt.job_name) is not None:
+                    continue
+                owner, problem = self.packager.package(attempt.job_name, 'auto')
+                if problem:
+                    log.warning('Automatic packaging of %s refused: %s', attempt.job_name, problem)
+                elif owner:
+                    packaged.add(owner)
+        return packaged
 
     def _fail_unconfirmed(self) -> set[str]:
         """Attempts reserved before a crash whose job SageMaker never received are marked Failed."""

@@ -41,6 +41,7 @@ COMPILATION_COLUMNS: list[dict[str, Any]] = [
         'style': 'white-space: nowrap',
     },
     {'name': 'artifact', 'label': 'Artifact', 'field': 'artifact', 'align': 'left'},
+    {'name': 'component', 'label': 'Component', 'field': 'component', 'align': 'left'},
     {
         'name': 'reason',
         'label': 'Failure reason',
@@ -78,6 +79,19 @@ REASON_CELL = r"""
   <div v-if="props.row.cause" class="text-primary text-sm q-mt-xs">
     <q-icon name="lightbulb" size="xs" aria-hidden="true"/> Likely cause: {{ props.row.cause }} — see Details
   </div>
+</q-td>"""
+
+COMPONENT_CELL = r"""
+<q-td :props="props">
+  <div v-if="props.row.component" class="row items-center no-wrap q-gutter-xs">
+    <span class="break-all">{{ props.row.component }}</span>
+    <q-icon :name="props.row.component_state_icon" :color="props.row.component_state_color" size="xs"
+            aria-hidden="true"/>
+    <span class="text-xs">{{ props.row.component_state }}</span>
+  </div>
+  <q-btn v-else-if="props.row.can_package" flat dense no-caps icon="inventory_2" label="Package"
+         color="primary" @click="() => $parent.$emit('package', props.row)"/>
+  <span v-else class="text-grey-7">—</span>
 </q-td>"""
 
 HISTORY_COLUMNS: list[dict[str, Any]] = [
@@ -305,6 +319,8 @@ class _TrainingJobView:
         self.compilation_table.add_slot('body-cell-artifact', ARTIFACT_CELL)
         self.compilation_table.add_slot('body-cell-reason', REASON_CELL)
         self.compilation_table.add_slot('body-cell-duration', DURATION_CELL)
+        self.compilation_table.add_slot('body-cell-component', COMPONENT_CELL)
+        self.compilation_table.on('package', lambda e: self.package(str(e.args.get('job_name', ''))))
         self.compilation_table.add_slot('body-cell-actions', ACTIONS_CELL)
         self.compilation_table.on('stop', lambda e: self.confirm_stop(e.args))
         self.compilation_table.on('retry', lambda e: self.retry(e.args))
@@ -359,6 +375,13 @@ class _TrainingJobView:
             ui.notify(f'Cannot download — {url}', type='negative', multi_line=True, close_button='Close')
             return
         ui.download.from_url(url)
+
+    async def package(self, job_name: str) -> None:
+        problem = await self.actions.package(job_name)
+        if problem:
+            ui.notify(f'Not packaged — {problem}', type='negative', multi_line=True, close_button='Close')
+        else:
+            ui.notify(f'Packaging {job_name} as a Greengrass component', type='positive')
 
     async def retry(self, row: dict[str, Any]) -> None:
         target_id = str(row.get('target_id', ''))
@@ -526,7 +549,16 @@ class _TrainingJobView:
         attempts = sorted(self.store.latest_attempts(self.job.name), key=lambda a: a.target_label)
         self.attempts = {a.target_id: a for a in attempts}
         self.durations = self.store.completed_durations_by_target()
-        return [compilation_row(a, self.guidance, self.durations) for a in attempts]
+        self.packages = {c.compilation_job_name: c for c in self.store.components(self.job.name)}
+        return [self.row_for(a) for a in attempts]
+
+    def row_for(self, attempt: CompilationAttempt) -> dict[str, Any]:
+        row = compilation_row(attempt, self.guidance, self.durations)
+        package = self.packages.get(attempt.job_name)
+        row['component'] = f'{package.component_name} {package.component_version}' if package else ''
+        row.update(status_fields('component_state', package.state) if package else {'component_state': ''})
+        row['can_package'] = package is None and bool(row['artifact'])
+        return row
 
     def on_tab(self) -> None:
         tab = str(self.tabs.value)
@@ -550,9 +582,7 @@ class _TrainingJobView:
     def tick(self) -> None:
         """Durations of running attempts count up every second."""
         if any(CompilationStatus(a.status).is_active and a.started_at for a in self.attempts.values()):
-            self.compilation_table.update_rows(
-                [compilation_row(a, self.guidance, self.durations) for a in self.attempts.values()]
-            )
+            self.compilation_table.update_rows([self.row_for(a) for a in self.attempts.values()])
 
 
 def _shape_problem(value: str | None) -> str | None:
