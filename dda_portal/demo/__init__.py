@@ -86,6 +86,7 @@ class DemoEnvironment:
             overrides['compile_output_s3'] = self.compile_output_s3
         if not settings.auto_compile_targets:  # the demo shows automatic compilation at work
             overrides['auto_compile_targets'] = 'jetson-xavier,x86_64-cpu'
+        overrides['auto_package'] = True  # … and automatic packaging as Greengrass components
         return overrides
 
     @property

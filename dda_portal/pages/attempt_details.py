@@ -39,6 +39,9 @@ class AttemptDetails:
             ui.button(icon='content_copy', on_click=lambda: ui.clipboard.write(attempt.job_name)).props(
                 'flat dense round size=sm aria-label="Copy job name"'
             )
+        ui.link(
+            'Open in the SageMaker console', actions.console.compilation_job(attempt.job_name), new_tab=True
+        )
         if not attempt.in_aws:
             ui.label('SageMaker no longer returns this job; the portal keeps its history.').classes(
                 'text-orange-10'

@@ -9,17 +9,27 @@ from nicegui import ui
 
 from ..actions import Actions
 from ..domain.attempts import FRAMEWORKS, MAX_SHAPE_TEXT, InvalidInput, may_start, parse_input_shape
+from ..domain.greengrass import device_health, missing_architectures
 from ..domain.guidance import GuidanceBook
 from ..domain.problems import AwsProblem
 from ..domain.progress import estimate_remaining
 from ..domain.status import CompilationStatus, TrainingStatus
 from ..domain.targets import TargetCatalog
-from ..store import CompilationAttempt, Store, TrainingJob
+from ..store import CompilationAttempt, Store, TrainingJob, utcnow
 from .attempt_details import AttemptDetails
 from .layout import frame
-from .widgets import LogView, elapsed, format_duration, format_time, status_badge, status_cell, status_fields
+from .widgets import (
+    LogView,
+    ago,
+    elapsed,
+    format_duration,
+    format_time,
+    status_badge,
+    status_cell,
+    status_fields,
+)
 
-TABS = {'overview': 'Overview', 'logs': 'Logs', 'compilation': 'Compilation'}
+TABS = {'overview': 'Overview', 'logs': 'Logs', 'compilation': 'Compilation', 'components': 'Components'}
 
 COMPILATION_COLUMNS: list[dict[str, Any]] = [
     {
@@ -259,6 +269,8 @@ class _TrainingJobView:
                     self.build_logs()
                 with ui.tab_panel('compilation'):
                     self.build_compilation()
+                with ui.tab_panel('components'):
+                    self.components()
             self.tabs.value = tab
         store.changed.subscribe(self.on_change)
         ui.timer(1.0, self.tick)
@@ -282,6 +294,9 @@ class _TrainingJobView:
             for label, value in _overview_facts(self.job):
                 ui.label(label).classes('text-grey-8')
                 ui.label(value).classes('break-all')
+        ui.link(
+            'Open in the SageMaker console', self.actions.console.training_job(self.job.name), new_tab=True
+        )
         if self.job.failure_reason:
             with ui.card().classes('w-full bg-red-1'):
                 with ui.row().classes('items-center gap-2'):
@@ -397,10 +412,74 @@ class _TrainingJobView:
             )
 
     @ui.refreshable_method
+    def components(self) -> None:
+        """Greengrass component versions packaged from this job's compiled models, and where they run."""
+        devices = {d.thing_name: d for d in self.store.devices()}
+        where: dict[tuple[str, str], list[Any]] = {}
+        for item in self.store.installations():
+            where.setdefault((item.component_name, item.component_version), []).append(item)
+        versions = self.store.components(self.job.name)
+        if not versions:
+            ui.label(
+                'No Greengrass component has been packaged from this training job yet; use Package on a '
+                'completed target of the Compilation tab.'
+            ).classes('text-grey-8').mark('no-components')
+        for version in versions:
+            with ui.card().classes('w-full').mark('component-card'):
+                with ui.row().classes('items-center gap-3'):
+                    ui.label(f'{version.component_name} {version.component_version}').classes(
+                        'font-bold break-all'
+                    )
+                    status_badge(version.state)
+                    ui.label(self.catalog.display_name(version.target_id or '')).classes('text-grey-8')
+                with ui.row().classes('items-center gap-1'):
+                    ui.label(version.arn).classes('font-mono text-xs break-all')
+                    ui.button(
+                        icon='content_copy', on_click=lambda arn=version.arn: ui.clipboard.write(arn)
+                    ).props('flat dense round size=sm aria-label="Copy ARN"')
+                    ui.link('AWS console', self.actions.console.component(version.arn), new_tab=True)
+                ui.label(
+                    f'Created {format_time(version.created_at)} from {version.compilation_job_name or "—"}'
+                )
+                if version.message or version.errors:
+                    ui.label(f'{version.message or ""} {version.errors or ""}'.strip()).classes(
+                        'text-negative whitespace-pre-wrap break-all'
+                    ).mark('packaging-error')
+                running = where.get((version.component_name, version.component_version), [])
+                if not running:
+                    ui.label('Not installed on any core device.').classes('text-grey-8')
+                for item in running:
+                    device = devices.get(item.thing_name)
+                    health = device_health(
+                        device.status if device else None,
+                        device.last_status_update if device else None,
+                        utcnow(),
+                    )
+                    stale = ' — stale report' if health.stale else ''
+                    ui.label(
+                        f'{item.thing_name}: {(item.lifecycle_state or "unknown").lower()}, device '
+                        f'{health.word.lower()}, reported {ago(item.last_reported)}{stale}'
+                    ).mark('component-device')
+
+    def fleet_note(self) -> str:
+        """Fleet architectures that have no compiled model of this job yet."""
+        compiled = [
+            self.catalog[a.target_id].greengrass_architecture
+            for a in self.store.latest_attempts(self.job.name)
+            if a.status == CompilationStatus.COMPLETED and a.target_id in self.catalog
+        ]
+        missing = missing_architectures([d.architecture or '' for d in self.store.devices()], compiled)
+        return f'Fleet architectures with no compiled model yet: {", ".join(missing)}.' if missing else ''
+
+    @ui.refreshable_method
     def compile_bar(self) -> None:
         blocked = self.actions.compiler.setup_problem()
         if self.job.status != TrainingStatus.COMPLETED:
             blocked = f'Only a Completed training job can be compiled; this one is {self.job.status}.'
+        if note := self.fleet_note():
+            with ui.row().classes('items-center gap-1 text-orange-10'):
+                ui.icon('devices_other', size='sm').props('aria-hidden=true')
+                ui.label(note).mark('fleet-note')
         with ui.row().classes('items-center gap-3'):
             button = (
                 ui.button('Compile for more targets', icon='memory', on_click=self.open_compile_dialog)
@@ -420,6 +499,9 @@ class _TrainingJobView:
             note = f"Could not read the training job's tags ({defaults}); showing the configured defaults."
             defaults = self.actions.compiler.configured_defaults()
         latest = {a.target_id: a for a in self.store.latest_attempts(self.job.name)}
+        fleet: dict[str, int] = {}
+        for device in self.store.devices():
+            fleet[device.architecture or ''] = fleet.get(device.architecture or '', 0) + 1
         with (
             self.dialogs,
             ui.dialog() as dialog,
@@ -439,6 +521,11 @@ class _TrainingJobView:
                     choices[target.id] = choice
                     with ui.column().classes('gap-0 pt-2'):
                         with ui.row().classes('items-center gap-2'):
+                            if fleet.get(target.greengrass_architecture):
+                                ui.badge(
+                                    f'{fleet[target.greengrass_architecture]} fleet device(s) need it',
+                                    color='orange',
+                                ).props('outline').mark(f'fleet-needs-{target.id}')
                             if target.recommended:
                                 ui.badge('Recommended', color='positive').props('outline')
                             ui.label(target.description).classes('text-sm text-grey-8')
@@ -576,6 +663,7 @@ class _TrainingJobView:
         self.header.refresh()
         self.overview.refresh()
         self.compile_bar.refresh()
+        self.components.refresh()
         self.compilation_table.update_rows(self.compilation_rows())
         self.history_table.update_rows(self.history_rows())
 

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 
 import boto3
+import pytest
 from nicegui import app, ui
 from nicegui.testing import User
 
 from dda_portal.demo.greengrass import GreengrassBackend
 from dda_portal.store import utcnow
-from tests.factories import backend, create_compilation_job, create_training_job
+from tests.factories import ROLE, backend, create_compilation_job, create_training_job
 
 ARTIFACT = 's3://dda-models/compiled/weld-jetson-xavier-1/model.tar.gz'
+
+
+@pytest.fixture
+def role(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv('DDA_SAGEMAKER_ROLE_ARN', ROLE)
+    yield
 
 
 def rows(user: User, marker: str) -> list[dict]:
@@ -73,3 +81,54 @@ async def test_devices_page_marks_stale_reports(aws: GreengrassBackend, user: Us
     assert by_name['line1-jetson']['stale'] is False
     assert by_name['line9-old']['stale'] is True
     assert by_name['line1-jetson']['health'] == 'Healthy'
+
+
+async def test_job_page_shows_components_devices_and_fleet_needs(aws: GreengrassBackend, user: User) -> None:
+    fleet(aws)  # one aarch64 device runs the Jetson model; one amd64 device has no model of this job
+    await user.open('/training-jobs/weld?tab=compilation')
+    await user.should_see('Fleet architectures with no compiled model yet: amd64.')
+    [row] = rows(user, 'compilation-table')
+    assert (row['component'], row['component_state'], row['can_package']) == (
+        'model-weld-jetson-xavier 1.0.0',
+        'Deployable',
+        False,
+    )
+    await user.open('/training-jobs/weld?tab=components')
+    with user.scope(marker='component-card'):
+        await user.should_see('model-weld-jetson-xavier 1.0.0')
+        await user.should_see('Deployable')
+        await user.should_see('AWS console')
+    device_line = next(iter(user.find(marker='component-device').elements)).text
+    assert device_line.startswith('line1-jetson: running, device healthy, reported')
+    assert 'stale' not in device_line
+
+
+async def test_package_button_makes_a_component_for_a_compiled_target(
+    aws: GreengrassBackend, user: User
+) -> None:
+    create_training_job('paint')
+    create_compilation_job('paint-x86-64-cpu-1', 'paint', 'x86_64-cpu')
+    backend().compilation_jobs['paint-x86-64-cpu-1'].model_artifacts = {
+        'S3ModelArtifacts': 's3://dda-models/compiled/paint-x86-64-cpu-1/model.tar.gz'
+    }
+    app.state.portal.sync.cycle(utcnow())
+    await user.open('/training-jobs/paint?tab=compilation')
+    [row] = rows(user, 'compilation-table')
+    assert row['can_package'] is True
+    user.find(marker='compilation-table').trigger('package', row)
+    await user.should_see('Packaging paint-x86-64-cpu-1 as a Greengrass component')
+    [row] = rows(user, 'compilation-table')
+    assert (row['component'], row['component_state']) == ('model-paint-x86_64-cpu 1.0.0', 'Requested')
+    user.find(marker='compilation-table').trigger('package', row)  # a second click from a stale page
+    await user.should_see('Not packaged — Already packaged as model-paint-x86_64-cpu 1.0.0.')
+
+
+async def test_compile_dialog_marks_targets_the_fleet_needs(
+    aws: GreengrassBackend, role: None, user: User
+) -> None:
+    fleet(aws)
+    await user.open('/training-jobs/weld?tab=compilation')
+    user.find(marker='compile-button').click()
+    await user.should_see('Compile weld for more targets')
+    assert user.find(marker='fleet-needs-x86_64-cpu').elements  # the amd64 device
+    assert user.find(marker='fleet-needs-jetson-xavier').elements  # the aarch64 device
