@@ -138,3 +138,31 @@ def test_download_gives_the_compiled_model_through_a_fresh_link(page: Page, demo
     assert download.suggested_filename.endswith('.tar.gz')
     data = Path(download.path()).read_bytes()
     assert data[:2] == b'\x1f\x8b'  # a gzip archive, as Neo writes it
+
+
+def test_follow_one_model_from_training_job_to_a_device(page: Page, demo_url: str) -> None:
+    page.goto(demo_url)
+    page.locator('tbody tr', has_text='dda-weld-seam-cracks').locator('a').click()
+    page.get_by_role('tab', name='Compilation').click()
+    jetson = page.get_by_test_id('compilation-table').locator('tbody tr', has_text='NVIDIA Jetson Xavier')
+    expect(jetson).to_contain_text('model-weld-seam-cracks-jetson-xavier 1.0.0')
+    page.get_by_role('tab', name='Components').click()
+    expect(page).to_have_url(re.compile(r'tab=components'))
+    card = page.locator('.q-tab-panel:visible .q-card', has_text='model-weld-seam-cracks-jetson-xavier 1.0.0')
+    expect(card).to_be_visible()
+    expect(card.get_by_text(re.compile(r'^dda-line1-jetson-01: running, device healthy'))).to_be_visible()
+
+    page.get_by_role('link', name='Devices').click()
+    device_row = page.get_by_test_id('devices-table').locator('tbody tr', has_text='dda-line1-jetson-01')
+    expect(device_row).to_contain_text('model-weld-seam-cracks-jetson-xavier 1.0.0 (running)')
+    stale_row = page.get_by_test_id('devices-table').locator('tbody tr', has_text='dda-line3-jetson-03')
+    expect(stale_row).to_contain_text('stale')
+
+    page.get_by_role('link', name='Components').click()
+    component_row = page.get_by_test_id('components-table').locator(
+        'tbody tr', has_text='model-weld-seam-cracks-jetson-xavier'
+    )
+    expect(component_row).to_contain_text('dda-line1-jetson-01')
+    expect(component_row.get_by_role('link', name='console')).to_have_attribute(
+        'href', re.compile(r'^https://us-east-1\.console\.aws\.amazon\.com/iot/')
+    )
