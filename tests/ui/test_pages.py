@@ -162,7 +162,10 @@ async def test_failed_refresh_shows_code_and_age_and_keeps_the_data(user: User) 
 
 async def test_running_compilation_shows_an_estimate_from_earlier_attempts(user: User) -> None:
     write(
-        training('earlier-1'), training('earlier-2'), training('earlier-3'), training('now-running'),
+        training('earlier-1'),
+        training('earlier-2'),
+        training('earlier-3'),
+        training('now-running'),
         compilation('earlier-1', 'x86_64-cpu', C.COMPLETED),  # each took 4 minutes
         compilation('earlier-2', 'x86_64-cpu', C.COMPLETED),
         compilation('earlier-3', 'x86_64-cpu', C.COMPLETED),
