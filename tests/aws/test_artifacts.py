@@ -109,7 +109,7 @@ async def test_download_link_is_presigned_at_click_and_serves_the_compiled_model
     compiler = Compiler(settings, store, clients, catalog)
     sync = Sync(settings, store, clients, catalog, compiler)
     sync.pull_and_apply(utcnow())
-    actions = Actions(clients, sync, compiler)
+    actions = Actions(clients, sync, compiler, sync.packager)
 
     url = await actions.artifact_download_url(JOB)
 
