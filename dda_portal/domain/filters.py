@@ -1,0 +1,131 @@
+"""The training-jobs list's filters: read from and written to the URL query, applied to the jobs."""
+
+from __future__ import annotations
+
+import dataclasses
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import quote_plus, urlencode
+
+from .status import Rollup, TrainingStatus
+
+ROLLUPS: tuple[str, ...] = tuple(r.value for r in Rollup)
+TRAINING_STATUSES: tuple[str, ...] = tuple(s.value for s in TrainingStatus)
+MAX_TEXT = 100  # characters of the name search kept from a URL or the search box
+MAX_VALUES = 50  # values per parameter read from a URL; the rest is ignored
+
+
+@dataclass(frozen=True)
+class ListedJob:
+    """What the filters need to know about one training job."""
+
+    name: str
+    status: str
+    rollup: str
+    target_ids: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """Empty sets mean "any"; within one set the values are alternatives, between sets all must hold."""
+
+    rollups: frozenset[str] = frozenset()
+    statuses: frozenset[str] = frozenset()
+    targets: frozenset[str] = frozenset()
+    text: str = ''
+
+    @classmethod
+    def from_query(cls, params: Iterable[tuple[str, str]], known_targets: Mapping[str, str]) -> ListFilter:
+        """Read `rollup`, `status`, `target` (comma-separated, repeatable) and `q`; drop unknown values.
+
+        `known_targets` maps target id → label; a target may be given by either (ids are what we write).
+        """
+        values: dict[str, list[str]] = {'rollup': [], 'status': [], 'target': []}
+        text = ''
+        for key, value in params:
+            if key == 'q':
+                text = value
+            elif key in values:
+                values[key].extend(part.strip() for part in value.split(',') if part.strip())
+        target_by_word = {t.casefold(): t for t in known_targets} | {
+            label.casefold(): target for target, label in known_targets.items()
+        }
+        return cls(
+            rollups=_known(values['rollup'], {r.casefold(): r for r in ROLLUPS}),
+            statuses=_known(values['status'], {s.casefold(): s for s in TRAINING_STATUSES}),
+            targets=_known(values['target'], target_by_word),
+            text=clean_text(text),
+        )
+
+    def to_query(self) -> str:
+        """The query string (without '?') that `from_query` reads back; '' when nothing is filtered."""
+        params = [
+            ('rollup', ','.join(r for r in ROLLUPS if r in self.rollups)),
+            ('status', ','.join(s for s in TRAINING_STATUSES if s in self.statuses)),
+            ('target', ','.join(sorted(self.targets))),
+            ('q', self.text),
+        ]
+        return urlencode([(k, v) for k, v in params if v], safe=',', quote_via=quote_plus)
+
+    def url(self, path: str = '/') -> str:
+        query = self.to_query()
+        return f'{path}?{query}' if query else path
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.rollups or self.statuses or self.targets or self.text)
+
+    def replace(
+        self,
+        *,
+        rollups: Iterable[str] | None = None,
+        statuses: Iterable[str] | None = None,
+        targets: Iterable[str] | None = None,
+        text: str | None = None,
+    ) -> ListFilter:
+        """A copy with some parts changed (values are taken as given: they come from our own controls)."""
+        changes: dict[str, object] = {}
+        if rollups is not None:
+            changes['rollups'] = frozenset(rollups)
+        if statuses is not None:
+            changes['statuses'] = frozenset(statuses)
+        if targets is not None:
+            changes['targets'] = frozenset(targets)
+        if text is not None:
+            changes['text'] = clean_text(text)
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def matches(self, job: ListedJob, *, ignore_rollup: bool = False) -> bool:
+        if self.rollups and not ignore_rollup and job.rollup not in self.rollups:
+            return False
+        if self.statuses and job.status not in self.statuses:
+            return False
+        if self.targets and not self.targets & job.target_ids:
+            return False
+        name = job.name.casefold()
+        return all(term in name for term in self.text.casefold().split())
+
+
+def select(jobs: Iterable[ListedJob], list_filter: ListFilter) -> list[ListedJob]:
+    """The jobs the filter lets through, in the given order."""
+    return [job for job in jobs if list_filter.matches(job)]
+
+
+def rollup_counts(jobs: Iterable[ListedJob], list_filter: ListFilter) -> dict[str, int]:
+    """For each rollup, how many jobs match the other filters: what choosing that rollup would show."""
+    counts = dict.fromkeys(ROLLUPS, 0)
+    for job in jobs:
+        if job.rollup in counts and list_filter.matches(job, ignore_rollup=True):
+            counts[job.rollup] += 1
+    return counts
+
+
+def clean_text(text: str) -> str:
+    """Search text as typed, without control characters or surrounding blanks, at most MAX_TEXT long."""
+    printable = ''.join(' ' if unicodedata.category(c).startswith('C') else c for c in text[: MAX_TEXT * 4])
+    return ' '.join(printable.split())[:MAX_TEXT]
+
+
+def _known(words: list[str], canonical: Mapping[str, str]) -> frozenset[str]:
+    return frozenset(canonical[w.casefold()] for w in words[:MAX_VALUES] if w.casefold() in canonical)
