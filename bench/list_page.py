@@ -1,6 +1,7 @@
 """The training-jobs list (`/`) at scale: browser times for 100 / 1,000 / 2,000 jobs, live updates to N tabs.
 
-    .venv/bin/python bench/list_page.py [--sizes 100 1000 2000] [--tabs 1 10 30] [--live-jobs 2000]
+    .venv/bin/python bench/list_page.py [--sizes 100 1000 2000] [--tabs 1 10 30] [--clients 1 10 30 100]
+                                        [--live-jobs 2000]
 
 Every run writes synthetic training jobs (3 targets each, every state represented) into a temporary SQLite
 store through `Store.apply(CycleResult(...))`, the road the refresh takes, and starts `main.py` as a
@@ -8,8 +9,8 @@ subprocess on a free 127.0.0.1 port with `DDA_SYNC_ENABLED=false`. Debian's head
 flags as in the e2e tests) opens the page.
 
 Table 1, page: per size (browser ms are medians of 3 runs after one warm-up):
-- server load: the page's own load work in this process with the same functions (store queries, one entry per
-  job, filter and sort in Python, the first page's rows);
+- server load: the first page's load work in this process with the same functions (store queries, one entry
+  per job, filter and sort in Python, the first page's rows); later pages reuse the jobs read then;
 - page JSON: the rows one page carries (filtering, sorting and paging happen on the server, QTable's server
   mode); all rows: what the browser would get on load and on every live update if it held all rows
   (client-side paging, the alternative measured against); page HTML: the whole response of `/`;
@@ -18,47 +19,59 @@ Table 1, page: per size (browser ms are medians of 3 runs after one warm-up):
   "Showing n of m" line (event → server → update), measured in the page (click listener, MutationObserver);
 - sort: likewise, from the click on the `Training job` header until the alphabetically first job is on top.
 
-Table 2, live update: how long one change takes to reach 1 / 10 / 30 open tabs of `/`, unfiltered. Timing the
-server's share from outside needs no test-only hook if the change takes the real road: the bench hosts moto
-in this process (the portal's `AWS_ENDPOINT_URL` points at it, the refresh is the real one), flips one
-compilation job between FAILED and COMPLETED in moto's backend and clicks `Refresh now` in the first tab.
-Each tab notes (MutationObserver, `Date.now()`, same clock as the bench) when its rollup chip counts change;
-the columns are milliseconds from the click to the first and to the last tab (medians of 3 flips).
-`portal CPU` is the CPU time the portal process used meanwhile (/proc, 10 ms ticks): one refresh cycle (a
-handful of AWS calls to moto) plus every tab's handler and push. `handler est.` is measured in this process:
-reading the change from the store once (one `ListFeed` serves all tabs) plus one tab's handler (filter, sort
-and chip counts over all jobs, the page's rows and their JSON) times the number of tabs, the server's own
-share without sockets and browsers. `reloaded` counts tabs that lost their page (NiceGUI reloads a tab whose
-connection was gone longer than its reconnect timeout).
-Chromium, the portal and this script share the machine's CPUs, so with many tabs the browser's work shows
-in the wall times.
+Table 2, live update to Chromium tabs: how long one change takes to reach 1 / 10 / 30 open tabs of `/`,
+unfiltered. Timing the server's share from outside needs no test-only hook if the change takes the real road:
+the bench hosts moto in this process (the portal's `AWS_ENDPOINT_URL` points at it, the refresh is the real
+one), flips one compilation job between FAILED and COMPLETED in moto's backend and clicks `Refresh now` in
+the first tab. Each tab notes (MutationObserver, `Date.now()`, same clock as the bench) when its rollup chip
+counts change; the columns are milliseconds from the click to the first and to the last tab (medians of 3
+flips). `portal CPU` is the CPU time the portal process used meanwhile (/proc, 10 ms ticks): one refresh
+cycle (a handful of AWS calls to moto) plus every tab's handler and push. `handler est.` is measured in
+this process: reading the change from the store once (one `ListFeed` serves all tabs) plus one tab's
+handler (filter, sort and chip counts over all jobs, the page's rows and their JSON) times the number of
+tabs, the server's own share without sockets and browsers. `reloaded` counts tab updates lost because the
+tab reloaded: NiceGUI drops a socket that misses its ping (2 s with the default 3 s reconnect timeout) and
+reloads the tab. Chromium, the portal and this script share the machine's CPUs; 30 Chromium tabs of a
+NiceGUI page starve a 2-CPU machine, so that row measures the machine more than the server.
+
+Table 3, live update to socket clients: the same change pushed to 1 / 10 / 30 / 100 open pages without a
+browser: each page is requested over HTTP and its socket connected with the parameters nicegui.js uses
+(python-socketio in a thread of this process); each client notes when its first table update arrives. One
+Chromium tab, filtered to nothing, clicks `Refresh now`. This is the server's time to push one update to N
+tabs.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import random
+import re
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
+from uuid import uuid4
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import Browser, Page, TimeoutError, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
 from dda_portal.domain.filters import ListFilter, rollup_counts  # noqa: E402
 from dda_portal.domain.status import CompilationStatus  # noqa: E402
@@ -161,12 +174,16 @@ def synthetic_cycle(count: int, seed: int = 7) -> CycleResult:
 
 
 def page_load_work(store: Store) -> tuple[list[Any], list[dict[str, Any]]]:
-    """The page's load work without NiceGUI: the snapshot, newest first, and the first page's rows."""
-    from dda_portal.pages.training_jobs import Snapshot, sort_like_table, training_job_row
+    """The first page load's work without NiceGUI: read all jobs, sort them, the first page's rows.
 
-    snapshot = Snapshot.read(store)
-    ordered = sort_like_table(snapshot.entries, {'sortBy': 'created', 'descending': True})
-    rows = [training_job_row(e.job, e.latest, snapshot.durations or {}) for e in ordered[:ROWS_PER_PAGE]]
+    (Later pages start from what the first one read: they skip the store.)
+    """
+    from dda_portal.pages.training_jobs import Entry, read_job_records, sort_like_table, training_job_row
+
+    jobs, durations = read_job_records(store)
+    entries = [Entry(job, latest) for job, latest in jobs.values()]
+    ordered = sort_like_table(entries, {'sortBy': 'created', 'descending': True})
+    rows = [training_job_row(e.job, e.latest, durations) for e in ordered[:ROWS_PER_PAGE]]
     return ordered, rows
 
 
@@ -337,12 +354,40 @@ def bench_pages(browser: Browser, sizes: list[int], work: Path) -> None:
         )
 
 
+def update_time(page: Page) -> float | None:
+    """When the tab saw the update (`Date.now()`), or None if it was reloaded meanwhile."""
+    try:
+        page.wait_for_function('window.__updatedAt !== null', timeout=60_000)
+        opened, updated = page.evaluate('[window.__opened === true, window.__updatedAt]')
+        if opened:
+            return float(updated)
+    except PlaywrightError as error:
+        if not gone(error):
+            raise
+    for _ in range(3):  # mark the reloaded page once it is there
+        try:
+            page.wait_for_selector('.q-table tbody tr', timeout=60_000)
+            page.evaluate('window.__opened = true')
+            break
+        except PlaywrightError as error:
+            if not gone(error):
+                raise
+    return None
+
+
+def gone(error: Exception) -> bool:
+    """Playwright lost the document: the tab is reloading."""
+    return 'destroyed' in str(error) or 'navigat' in str(error)
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
-def bench_live(browser: Browser, jobs: int, tab_counts: list[int], work: Path) -> None:
+def bench_live(
+    browser: Browser, jobs: int, tab_counts: list[int], client_counts: list[int], work: Path
+) -> None:
     from moto.sagemaker.models import sagemaker_backends
     from moto.server import ThreadedMotoServer
 
@@ -371,79 +416,209 @@ def bench_live(browser: Browser, jobs: int, tab_counts: list[int], work: Path) -
     store = Store(database)
     store.apply(synthetic_cycle(jobs))
     shared, per_tab = handler_cost(store, store.training_jobs()[0].name)
-
-    print(
-        f'\nOne live update to N open tabs of `/` ({jobs:,} training jobs, no filter; medians of 3 changes)'
-    )
-    print(
-        f'{"tabs":>4} | {"first tab ms":>12} | {"last tab ms":>11} | {"portal CPU ms":>13} | '
-        f'{"handler est. ms":>15} | {"reloaded":>8}'
-    )
-    print('-' * 79)
     try:
         with portal(database, f'http://{host}:{port}', work) as (url, pid):
-            for tabs in tab_counts:
-                pages: list[Page] = []
-                try:
-                    for _ in range(tabs):
-                        page = browser.new_page(viewport={'width': 1400, 'height': 900})
-                        page.goto(url)
-                        page.wait_for_selector('.q-table tbody tr')
-                        page.evaluate('window.__opened = true')  # gone if the tab reloads
-                        pages.append(page)
-                    time.sleep(2)  # every tab connected and settled
-                    refresh = pages[0].get_by_role('button', name='Refresh now')
-                    refresh.click()  # the first refresh brings the probe job in
-                    outcome = pages[0].locator('.q-notification').first
-                    outcome.wait_for(timeout=60_000)
-                    if 'Refreshed from AWS' not in outcome.inner_text():
-                        raise RuntimeError(f'the refresh from moto failed: {outcome.inner_text()}')
-                    time.sleep(3)
-                    results: list[tuple[float, float, float]] = []
-                    reloaded = 0
-                    for _ in range(3):  # each flip changes the rollup, so every tab's chip counts change
-                        failed = probe.compilation_job_status == 'FAILED'
-                        probe.compilation_job_status = 'COMPLETED' if failed else 'FAILED'
-                        probe.last_modified_time = datetime.now(UTC).replace(tzinfo=None)
-                        for page in pages:
-                            page.evaluate(WATCH_CHIPS)
-                        cpu_before = cpu_seconds(pid)
-                        clicked = time.time() * 1000
-                        refresh.click()
-                        times = []
-                        for page in pages:
-                            try:
-                                page.wait_for_function('window.__updatedAt !== null', timeout=60_000)
-                            except TimeoutError as error:
-                                notes = pages[0].locator('.q-notification').all_inner_texts()
-                                raise RuntimeError(f'a tab saw no update; notifications: {notes}') from error
-                            opened, updated = page.evaluate('[window.__opened === true, window.__updatedAt]')
-                            if opened:
-                                times.append(updated - clicked)
-                            else:  # the page was reloaded: it has no record of the update
-                                reloaded += 1
-                                page.evaluate('window.__opened = true')
-                        cpu = (cpu_seconds(pid) - cpu_before) * 1000
-                        results.append((min(times), max(times), cpu))
-                        time.sleep(0.5)
-                    first, last, cpu = (statistics.median(column) for column in zip(*results, strict=True))
-                    estimate = (shared + per_tab * tabs) * 1000
-                    print(
-                        f'{tabs:>4} | {first:>12.0f} | {last:>11.0f} | {cpu:>13.0f} | {estimate:>15.0f} | '
-                        f'{reloaded:>8}',
-                        flush=True,
+            if tab_counts:
+                print(f'\nOne live update to N Chromium tabs of `/` ({jobs:,} training jobs; medians of 3)')
+                print(
+                    f'{"tabs":>4} | {"first tab ms":>12} | {"last tab ms":>11} | {"portal CPU ms":>13} | '
+                    f'{"handler est. ms":>15} | {"reloaded":>8}'
+                )
+                print('-' * 79)
+                for tabs in tab_counts:
+                    live_in_browsers(browser, url, pid, probe, tabs, (shared + per_tab * tabs) * 1000)
+            if client_counts:
+                print(f'\nOne live update to N socket clients of `/` ({jobs:,} training jobs; medians of 3)')
+                print(
+                    f'{"clients":>7} | {"first ms":>8} | {"last ms":>7} | {"portal CPU ms":>13} | '
+                    f'{"handler est. ms":>15}'
+                )
+                print('-' * 63)
+                for clients in client_counts:
+                    live_in_socket_clients(
+                        browser, url, pid, probe, clients, (shared + per_tab * clients) * 1000
                     )
-                finally:
-                    for page in pages:
-                        page.close()
     finally:
         server.stop()
+
+
+def flip(probe: Any) -> None:
+    """The probe compilation job changes state in moto, so its training job's rollup changes."""
+    failed = probe.compilation_job_status == 'FAILED'
+    probe.compilation_job_status = 'COMPLETED' if failed else 'FAILED'
+    probe.last_modified_time = datetime.now(UTC).replace(tzinfo=None)
+
+
+def refresh_now(page: Page) -> None:
+    """Click `Refresh now` and check that the refresh from moto worked."""
+    before = page.locator('.q-notification').count()
+    page.get_by_role('button', name='Refresh now').click(timeout=120_000)
+    page.wait_for_function(f"document.querySelectorAll('.q-notification').length > {before}", timeout=60_000)
+    outcome = page.locator('.q-notification').last.inner_text()
+    if 'Refreshed from AWS' not in outcome and 'Compilation' not in outcome:
+        raise RuntimeError(f'the refresh from moto failed: {outcome}')
+
+
+def live_in_browsers(browser: Browser, url: str, pid: int, probe: Any, tabs: int, estimate: float) -> None:
+    pages: list[Page] = []
+    try:
+        for _ in range(tabs):
+            page = browser.new_page(viewport={'width': 1400, 'height': 900})
+            page.goto(url)
+            page.wait_for_selector('.q-table tbody tr')
+            page.evaluate('window.__opened = true')  # gone if the tab reloads
+            pages.append(page)
+        time.sleep(2)  # every tab connected and settled
+        refresh_now(pages[0])  # the first refresh brings the probe job in
+        time.sleep(3)
+        results: list[tuple[float, float, float]] = []
+        reloaded = 0
+        for _ in range(3):  # each flip changes the rollup, so every tab's chip counts change
+            flip(probe)
+            for page in pages:
+                page.evaluate(WATCH_CHIPS)
+            cpu_before = cpu_seconds(pid)
+            button = pages[0].get_by_role('button', name='Refresh now')
+            button.wait_for(timeout=120_000)  # the first tab may be reloading
+            clicked = time.time() * 1000
+            button.click()
+            times = []
+            for page in pages:
+                updated = update_time(page)
+                if updated is not None:
+                    times.append(updated - clicked)
+                else:  # the page was reloaded: it has no record of the update
+                    reloaded += 1
+            cpu = (cpu_seconds(pid) - cpu_before) * 1000
+            if times:
+                results.append((min(times), max(times), cpu))
+            time.sleep(5)  # highlights end, toasts go, the tabs settle
+        if not results:
+            print(f'{tabs:>4} | every tab reloaded during every update', flush=True)
+            return
+        first, last, cpu = (statistics.median(column) for column in zip(*results, strict=True))
+        print(
+            f'{tabs:>4} | {first:>12.0f} | {last:>11.0f} | {cpu:>13.0f} | {estimate:>15.0f} | {reloaded:>8}',
+            flush=True,
+        )
+    finally:
+        for page in pages:
+            page.close()
+
+
+class SocketClients:
+    """N open list pages without a browser: each page is requested over HTTP and its socket connected with
+    the parameters nicegui.js uses; each client notes when its first table update after `arm()` arrives."""
+
+    def __init__(self, url: str, count: int) -> None:
+        self.url = url
+        self.arrivals: list[float] = []
+        self._armed = False
+        self._seen: set[int] = set()
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, daemon=True).start()
+        self._clients = self._run(self._open_all(count))
+
+    def arm(self) -> None:
+        self._seen.clear()
+        self.arrivals.clear()
+        self._armed = True
+
+    def wait(self, count: int, timeout: float = 60) -> list[float]:
+        deadline = time.monotonic() + timeout
+        while len(self.arrivals) < count and time.monotonic() < deadline:
+            time.sleep(0.005)
+        self._armed = False
+        return list(self.arrivals)
+
+    def close(self) -> None:
+        self._run(self._close_all())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+    async def _close_all(self) -> None:
+        await asyncio.gather(*(client.disconnect() for client in self._clients))
+
+    def _run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=600)
+
+    async def _open_all(self, count: int) -> list[Any]:
+        return [await self._open(index) for index in range(count)]
+
+    async def _open(self, index: int) -> Any:
+        import socketio
+
+        async with httpx.AsyncClient() as http:
+            html = (await http.get(f'{self.url}/', timeout=30)).text
+        match = re.search(r"'client_id': '([0-9a-f-]+)'", html)
+        if match is None:
+            raise RuntimeError('no NiceGUI client id in the page')
+        client = socketio.AsyncClient(reconnection=False)
+
+        def update(data: dict[str, Any]) -> None:
+            if self._armed and index not in self._seen and _has_table(data):
+                self._seen.add(index)
+                self.arrivals.append(time.time() * 1000)
+
+        client.on('update', update)
+        query = urlencode(
+            {
+                'client_id': match.group(1),
+                'tab_id': str(uuid4()),
+                'document_id': str(uuid4()),
+                'next_message_id': 0,
+                'implicit_handshake': 'true',
+            }
+        )
+        await client.connect(
+            f'{self.url}?{query}', socketio_path='/_nicegui_ws/socket.io', transports=['websocket']
+        )
+        return client
+
+
+def _has_table(data: dict[str, Any]) -> bool:
+    """Whether an `update` message carries the list's table (its pagination has `rowsNumber`)."""
+    return any(
+        isinstance(element, dict) and 'rowsNumber' in ((element.get('props') or {}).get('pagination') or {})
+        for element in data.values()
+    )
+
+
+def live_in_socket_clients(
+    browser: Browser, url: str, pid: int, probe: Any, count: int, estimate: float
+) -> None:
+    controller = browser.new_page()  # clicks `Refresh now`; filtered to nothing, so it is cheap to update
+    clients = SocketClients(url, count)
+    try:
+        controller.goto(f'{url}/?q=no-such-training-job')
+        controller.get_by_role('button', name='Refresh now').wait_for()
+        time.sleep(2)
+        refresh_now(controller)
+        time.sleep(2)
+        results = []
+        for _ in range(3):
+            flip(probe)
+            clients.arm()
+            cpu_before = cpu_seconds(pid)
+            clicked = time.time() * 1000
+            controller.get_by_role('button', name='Refresh now').click()
+            arrivals = clients.wait(count)
+            cpu = (cpu_seconds(pid) - cpu_before) * 1000
+            if len(arrivals) < count:
+                raise RuntimeError(f'only {len(arrivals)} of {count} clients got the update')
+            results.append((min(arrivals) - clicked, max(arrivals) - clicked, cpu))
+            time.sleep(5)
+        first, last, cpu = (statistics.median(column) for column in zip(*results, strict=True))
+        print(f'{count:>7} | {first:>8.0f} | {last:>7.0f} | {cpu:>13.0f} | {estimate:>15.0f}', flush=True)
+    finally:
+        clients.close()
+        controller.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument('--sizes', type=int, nargs='*', default=[100, 1000, 2000])
     parser.add_argument('--tabs', type=int, nargs='*', default=[1, 10, 30])
+    parser.add_argument('--clients', type=int, nargs='*', default=[1, 10, 30, 100])
     parser.add_argument('--live-jobs', type=int, default=2000)
     args = parser.parse_args()
     executable = shutil.which('chromium')
@@ -454,8 +629,8 @@ def main() -> None:
         try:
             if args.sizes:
                 bench_pages(browser, args.sizes, Path(folder))
-            if args.tabs:
-                bench_live(browser, args.live_jobs, args.tabs, Path(folder))
+            if args.tabs or args.clients:
+                bench_live(browser, args.live_jobs, args.tabs, args.clients, Path(folder))
         finally:
             browser.close()
 

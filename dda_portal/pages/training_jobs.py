@@ -9,6 +9,7 @@ for a moment and announce finished or failed compilations.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import time
@@ -18,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import Request
-from nicegui import ui
+from nicegui import Event, background_tasks, run, ui
 
 from ..actions import Actions
 from ..domain.filters import ROLLUPS, TRAINING_STATUSES, ListedJob, ListFilter, rollup_counts
@@ -31,6 +32,7 @@ from .widgets import elapsed, format_duration, format_time, look_of, status_cell
 ROWS_PER_PAGE = 50
 ROWS_PER_PAGE_OPTIONS = (25, 50, 100)  # no "All": a page is what goes over the wire
 HIGHLIGHT_SECONDS = 3.0  # how long a row whose rollup changed stays highlighted
+READ_AGAIN_SECONDS = 300.0  # a page opened later reads all jobs again (changes keep them current meanwhile)
 TICK_SECONDS = 30.0  # running durations and estimates in the tooltips move on this often
 REASON_CHARS = 200  # of a failure reason's first line, in the tooltip
 MAX_TOASTS = 3  # per live update; more finished compilations are summed up in one more toast
@@ -172,20 +174,102 @@ SORT_KEYS: dict[str, Callable[[Entry], Any]] = {
 }
 
 
+JobRecords = dict[str, tuple[TrainingJob, list[CompilationAttempt]]]  # name → job and its latest attempts
+
+
+class Change:
+    """One store change as the list pages need it: read once for all of them."""
+
+    def __init__(self, store: Store, names: frozenset[str]) -> None:
+        self.names = names
+        self.jobs = store.training_jobs_named(names)
+        self.latest = store.latest_attempts_by_training_job(names)
+
+
+class ListFeed:
+    """The training jobs as the list pages show them: read from the store once, then kept current from its
+    changes, which it reads once and hands to every open list page.
+
+    Without it every open tab would read all jobs when it opens and query the store after every refresh;
+    with 2,000 jobs that made the server too slow for many tabs (bench/list_page.py).
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.changed: Event[Change] = Event()
+        self.jobs: JobRecords | None = None  # None until the first page asks
+        self.durations: dict[str, list[float]] = {}  # earlier compilation times, for the estimates
+        self._read_at = 0.0
+        self._missed: set[str] | None = None  # changes while the jobs are being read
+        self._reading = asyncio.Lock()
+        store.changed.subscribe(self._follow, unsubscribe_on_delete=False)  # for the app's lifetime
+
+    async def current(self) -> JobRecords | None:
+        """All jobs: read from the store (worker thread) the first time and after READ_AGAIN_SECONDS."""
+        async with self._reading:
+            if self.jobs is None or time.monotonic() - self._read_at > READ_AGAIN_SECONDS:
+                self._missed = set()
+                read = await run.io_bound(read_job_records, self.store)
+                missed, self._missed = self._missed, None
+                if read is None:  # the app is shutting down
+                    return None
+                self.jobs, self.durations = read
+                self._read_at = time.monotonic()
+                if missed:
+                    self._keep(Change(self.store, frozenset(missed)))
+        return self.jobs
+
+    def _follow(self, names: frozenset[str]) -> None:
+        if not names:
+            return
+        if self._missed is not None:
+            self._missed.update(names)
+        if self.jobs is None and not self.changed.callbacks:
+            return  # nobody looks
+        change = Change(self.store, names)
+        self._keep(change)
+        self.changed.emit(change)
+
+    def _keep(self, change: Change) -> None:
+        if self.jobs is None:
+            return
+        completed_before = {
+            a.job_name
+            for name in change.names
+            for a in self.jobs.get(name, (None, []))[1]
+            if a.status == COMPLETED
+        }
+        for job in change.jobs:
+            self.jobs[job.name] = (job, change.latest.get(job.name, []))
+        completed = {
+            a.job_name for attempts in change.latest.values() for a in attempts if a.status == COMPLETED
+        }
+        if completed - completed_before:  # more history for the estimates, read beside the loop
+            background_tasks.create(self._read_durations(), name='compilation durations')
+
+    async def _read_durations(self) -> None:
+        durations = await run.io_bound(self.store.completed_durations_by_target)
+        if durations is not None:
+            self.durations = durations
+
+
+def read_job_records(store: Store) -> tuple[JobRecords, dict[str, list[float]]]:
+    """Every training job with its latest attempts, and the compilation history (three queries)."""
+    latest = store.latest_attempts_by_training_job()
+    jobs = {job.name: (job, latest.get(job.name, [])) for job in store.training_jobs()}
+    return jobs, store.completed_durations_by_target()
+
+
 class TrainingJobsList:
     """The filter bar and the table of one open `/` page, and how they follow the store."""
 
-    def __init__(self, store: Store, query: Iterable[tuple[str, str]]) -> None:
-        self.store = store
+    def __init__(self, feed: ListFeed, jobs: JobRecords, query: Iterable[tuple[str, str]]) -> None:
+        self.feed = feed
         self.entries: dict[str, Entry] = {}
         self.targets: dict[str, str] = {}  # every target some job has an attempt for: id → label
-        self.durations: dict[str, list[float]] | None = None  # read once something compiles
         self.highlight_until: dict[str, float] = {}
-        latest = store.latest_attempts_by_training_job()
-        if any(any_active(attempts) for attempts in latest.values()):
-            self.durations = store.completed_durations_by_target()
-        for job in store.training_jobs():
-            self._keep(job, latest.get(job.name, []))
+        for job, latest in jobs.values():
+            self._keep(Entry(job, latest))
         self.filter = ListFilter.from_query(query, self.targets)
         self.url = self.filter.url()
         self.pagination: dict[str, Any] = {
@@ -197,7 +281,7 @@ class TrainingJobsList:
         }
         self.ordered: list[Entry] = []  # the matching entries in the table's order
         self._build()
-        store.changed.subscribe(self.on_change)
+        feed.changed.subscribe(self.on_change)
         ui.timer(TICK_SECONDS, self.tick)
 
     # ---- building -----------------------------------------------------------------------------
@@ -275,9 +359,9 @@ class TrainingJobsList:
         self.table.on('request', lambda e: self.turn_to(e.args.get('pagination')), ['pagination'])
         self.show(reorder=True)
 
-    def _keep(self, job: TrainingJob, latest: list[CompilationAttempt]) -> Entry:
-        entry = self.entries[job.name] = Entry(job, latest)
-        self.targets.update((a.target_id, a.target_label) for a in latest)
+    def _keep(self, entry: Entry) -> Entry:
+        self.entries[entry.job.name] = entry
+        self.targets.update((a.target_id, a.target_label) for a in entry.latest)
         return entry
 
     # ---- what is shown ------------------------------------------------------------------------
@@ -299,9 +383,9 @@ class TrainingJobsList:
             chip.set_text(f'{rollup} · {counts[rollup]}')
             chosen = rollup in self.filter.rollups
             chip.selected = chosen  # its selection handler sees an unchanged filter
-            if chosen:
+            if chosen and 'outline' in chip.props:
                 chip.props(remove='outline')
-            else:
+            elif not chosen and 'outline' not in chip.props:
                 chip.props('outline')
         total = len(self.entries)
         self.shown.set_text(
@@ -317,7 +401,7 @@ class TrainingJobsList:
 
     def row_of(self, entry: Entry) -> dict[str, Any]:
         if entry.row is None:
-            entry.row = training_job_row(entry.job, entry.latest, self.durations or {})
+            entry.row = training_job_row(entry.job, entry.latest, self.feed.durations)
             entry.row['highlight'] = entry.job.name in self.highlight_until
         return entry.row
 
@@ -355,7 +439,7 @@ class TrainingJobsList:
         page = requested.get('page')
         self.pagination = {
             **self.pagination,
-            'sortBy': sort_by if sort_by in SORT_KEYS else None,
+            'sortBy': sort_by if isinstance(sort_by, str) and sort_by in SORT_KEYS else None,
             'descending': requested.get('descending') is True,
             'rowsPerPage': rows_per_page if rows_per_page in ROWS_PER_PAGE_OPTIONS else ROWS_PER_PAGE,
             'page': page if isinstance(page, int) and page >= 1 else 1,
@@ -374,32 +458,15 @@ class TrainingJobsList:
 
     # ---- the store changes ----------------------------------------------------------------------
 
-    def on_change(self, changed: frozenset[str]) -> None:
-        if not changed:
-            return
-        jobs = self.store.training_jobs_named(changed)
-        latest = self.store.latest_attempts_by_training_job(changed)
-        before = {name: self.entries[name] for name in changed if name in self.entries}
-        completed_before = {
-            a.job_name for entry in before.values() for a in entry.latest if a.status == COMPLETED
-        }
-        newly_completed = any(
-            a.status == COMPLETED and a.job_name not in completed_before
-            for attempts in latest.values()
-            for a in attempts
-        )
-        still_compiling = any(any_active(attempts) for attempts in latest.values()) or any(
-            entry.compiling for name, entry in self.entries.items() if name not in changed
-        )
-        if still_compiling and (self.durations is None or newly_completed):
-            self.durations = self.store.completed_durations_by_target()  # history for the estimates
+    def on_change(self, change: Change) -> None:
+        before = {name: self.entries[name] for name in change.names if name in self.entries}
         now = time.monotonic()
         finished: list[Entry] = []
-        for job in jobs:
+        for job in change.jobs:
             old = before.get(job.name)
             if old is None or old.job.rollup != job.rollup:
                 self.highlight_until[job.name] = now + HIGHLIGHT_SECONDS
-            entry = self._keep(job, latest.get(job.name, []))
+            entry = self._keep(Entry(job, change.latest.get(job.name, [])))
             if old is not None and old.job.rollup != job.rollup and job.rollup in FINISHED:
                 finished.append(entry)
         options = self.target_options()
@@ -407,7 +474,7 @@ class TrainingJobsList:
             self.target_select.set_options(options)
         self.show(reorder=True)
         self.announce(finished)
-        if any(job.name in self.highlight_until for job in jobs):
+        if any(job.name in self.highlight_until for job in change.jobs):
             with self.bar:
                 ui.timer(HIGHLIGHT_SECONDS, self.end_highlights, once=True)
 
@@ -500,11 +567,18 @@ def csv_text(entries: list[Entry]) -> str:
 
 
 def register(store: Store, actions: Actions) -> None:
+    feed = ListFeed(store)
+
     @ui.page('/')
-    def training_jobs_page(request: Request) -> None:
+    async def training_jobs_page(request: Request) -> None:
+        # before any element exists, so that the response waits for the whole page (a worker thread reads
+        # the jobs the first time; later pages share what the feed keeps)
+        jobs = await feed.current()
+        if jobs is None:  # the app is shutting down
+            return
         with frame('Training jobs', store, actions):
             ui.label('Training jobs').classes('text-2xl font-bold')
-            TrainingJobsList(store, request.query_params.multi_items())
+            TrainingJobsList(feed, jobs, request.query_params.multi_items())
 
 
 def _status(word: str) -> CompilationStatus:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import time
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from nicegui.testing import User
 
 from dda_portal.domain.status import CompilationStatus as C
 from dda_portal.pages import training_jobs
+from dda_portal.store import CycleResult, Store, utcnow
 from tests.ui.records import compilation, training, write
 
 UNTAR = (
@@ -392,6 +394,8 @@ async def test_odd_requests_from_the_browser_are_ignored(user: User) -> None:
         'rowsNumber': 5,
     }
     assert in_order(user)[0] == 'still-training'  # unsorted: newest first
+    ask(user, sortBy=['name'], page='2')
+    assert table(user).pagination['sortBy'] is None
     user.find(marker='training-jobs').trigger('request', {'pagination': 'nonsense'})
     user.find(marker='training-jobs').trigger('request', {})
     assert len(in_order(user)) == 5
@@ -444,3 +448,39 @@ async def test_new_targets_appear_in_the_target_filter(user: User) -> None:
     assert 'jetson-xavier' in select(user, 'target-filter').options  # type: ignore[operator]
     assert select(user, 'target-filter').value == ['x86_64-cpu']
     assert 'fresh' not in shown(user)
+
+
+async def test_a_change_while_the_page_loads_is_not_lost(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    seed()
+    loop = asyncio.get_running_loop()
+    read = training_jobs.read_job_records
+
+    def read_then_change(store: Store) -> Any:
+        snapshot = read(store)  # what the page starts from does not have the change
+        cycle = CycleResult(
+            utcnow(), 0, compilation_jobs=[compilation('untouched-bottle', 'x86_64-cpu', C.FAILED)]
+        )
+        loop.call_soon_threadsafe(store.changed.emit, store.apply(cycle))
+        time.sleep(0.3)  # the refresh tells the pages while this page is still loading
+        return snapshot
+
+    monkeypatch.setattr(training_jobs, 'read_job_records', read_then_change)
+    await user.open('/')
+    assert rows(user)['untouched-bottle']['rollup'] == 'Compilation failed'
+
+
+async def test_pages_share_one_read_of_the_store(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    seed()
+    await user.open('/')
+    reads: list[str] = []
+    for method in ('training_jobs', 'training_jobs_named', 'latest_attempts_by_training_job'):
+        original = getattr(Store, method)
+        monkeypatch.setattr(
+            Store, method, lambda self, *a, _m=method, _o=original: reads.append(_m) or _o(self, *a)
+        )
+    await user.open('/?rollup=Compiling')
+    assert reads == []  # a page opened later starts from what the first one read
+    assert shown(user) == ['busy-bottle']
+    write(compilation('untouched-bottle', 'x86_64-cpu', C.STARTING))
+    assert reads == ['training_jobs_named', 'latest_attempts_by_training_job']  # once, whatever is open
+    assert shown(user) == ['busy-bottle', 'untouched-bottle']
