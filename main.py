@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 
 from nicegui import app, ui
 
@@ -17,7 +18,13 @@ def main() -> None:
         logging.getLogger(chatty).setLevel(logging.WARNING)
     # NiceGUI's test user runs this file under pytest, whose arguments are not ours
     argv: list[str] | None = [] if os.environ.get('NICEGUI_USER_SIMULATION') else None
-    settings = load_settings(parse_cli(argv))
+    options = parse_cli(argv)
+    if options.pop('hash_password', False):
+        from dda_portal.auth import print_password_hash
+
+        print_password_hash()
+        return
+    settings = load_settings(options)
     demo = None
     if settings.demo:
         from dda_portal.demo import start_demo  # only the entry point knows the demo
@@ -29,14 +36,20 @@ def main() -> None:
         portal.every(settings.demo_step_seconds, demo.simulator.step, 'demo-simulator')
         app.on_shutdown(demo.stop)
     mode = ' (demo: AWS emulated on 127.0.0.1)' if demo else ''
-    print(f'DDA Portal{mode} on http://{settings.host}:{settings.port}', flush=True)
+    sign_in = {'open': 'no sign-in', 'password': 'sign-in with password', 'header': 'sign-in by proxy header'}
+    print(
+        f'DDA Portal{mode} on http://{settings.host}:{settings.port} ({sign_in[settings.auth_mode]})',
+        flush=True,
+    )
     ui.run(
         host=settings.host,
         port=settings.port,
         title='DDA Portal',
         reload=False,
         show=False,
-        storage_secret=settings.storage_secret,
+        # without sign-in nothing needs to outlive a restart, so a fresh secret will do
+        storage_secret=settings.storage_secret or secrets.token_urlsafe(32),
+        session_middleware_kwargs={'same_site': 'lax', 'max_age': 12 * 3600},
         favicon='🔍',
         show_welcome_message=False,
     )

@@ -18,6 +18,7 @@ from .aws.greengrass import GreengrassGateway
 from .aws.sagemaker import SageMakerGateway
 from .config import Settings
 from .domain import linking
+from .domain.access import refusal
 from .domain.attempts import CompileInputs, InvalidInput, StartDecision, check_inputs
 from .domain.console import ConsoleLinks
 from .domain.greengrass import (
@@ -35,6 +36,7 @@ from .domain.targets import TargetCatalog
 from .store import CompilationAttempt, ComponentVersion, Store, as_utc, utcnow
 
 if TYPE_CHECKING:
+    from .auth import Gate
     from .sync import Sync
 
 log = logging.getLogger(__name__)
@@ -275,7 +277,10 @@ class Packager:
 class Actions:
     """The user's requests from the pages, each awaited off NiceGUI's loop."""
 
-    def __init__(self, clients: AwsClients, sync: Sync, compiler: Compiler, packager: Packager) -> None:
+    def __init__(
+        self, clients: AwsClients, sync: Sync, compiler: Compiler, packager: Packager, gate: Gate
+    ) -> None:
+        self.gate = gate  # who asks: changes to AWS are checked here, whatever the page shows
         self.sync = sync
         self.compiler = compiler
         self.packager = packager
@@ -340,8 +345,14 @@ class Actions:
             return problem_from(error)
         return result if result is not None else AwsProblem('ShuttingDown', 'The portal is shutting down.')
 
+    def refusal(self, doing: str) -> str | None:
+        """Why the person on whose page this runs may not `doing`, or None when they may."""
+        return refusal(self.gate.current(), doing)
+
     async def package(self, job_name: str) -> str | None:
         """Package a completed compilation as a Greengrass component; why not, when it cannot."""
+        if refused := self.refusal('package models'):
+            return refused
         result = await run.io_bound(self.packager.package, job_name, 'manual')
         training_job, problem = result or (None, 'The portal is shutting down.')
         if training_job:
@@ -350,6 +361,8 @@ class Actions:
 
     async def retry_compilation(self, training_job: str, target_id: str) -> StartOutcome:
         """Start the next attempt of a Failed or Stopped target with the job's compile defaults."""
+        if refused := self.refusal('retry compilations'):
+            return StartOutcome(refused={target_id: refused})
         outcome = await run.io_bound(self.compiler.start, training_job, [target_id], None, 'manual')
         outcome = outcome or StartOutcome(refused={target_id: 'The portal is shutting down.'})
         self.store.changed.emit(frozenset({training_job}))
@@ -371,6 +384,8 @@ class Actions:
         input_shape: str,
     ) -> StartOutcome:
         """Validate what the user typed, then start one job per target; rows appear at once."""
+        if refused := self.refusal('start compilations'):
+            return StartOutcome(refused=dict.fromkeys(target_ids, refused))
         try:
             inputs = check_inputs(framework, framework_version, input_shape)
         except InvalidInput as error:
@@ -382,6 +397,8 @@ class Actions:
 
     async def stop_compilation(self, job_name: str) -> str | None:
         """Stop a running attempt; AWS's code and message when it refuses."""
+        if refused := self.refusal('stop compilations'):
+            return refused
         result = await run.io_bound(self.compiler.stop, job_name)
         training_job, problem = result or (None, 'The portal is shutting down.')
         if training_job:

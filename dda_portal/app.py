@@ -13,7 +13,9 @@ from fastapi.responses import JSONResponse
 from nicegui import app
 from sqlalchemy import text
 
+from . import auth
 from .actions import Actions, Compiler, Packager
+from .auth import Gate
 from .aws.clients import AwsClients
 from .config import Settings, SettingsError
 from .domain.guidance import GuidanceBook
@@ -33,6 +35,7 @@ class Portal:
     clients: AwsClients
     sync: Sync
     actions: Actions
+    gate: Gate
     scheduler: AsyncIOScheduler = field(default_factory=AsyncIOScheduler)
 
     def every(self, seconds: float, job: Callable[[], Any], name: str) -> None:
@@ -65,12 +68,15 @@ def create_app(settings: Settings) -> Portal:
     compiler = Compiler(settings, store, clients, catalog)
     packager = Packager(settings, store, clients, catalog)
     sync = Sync(settings, store, clients, catalog, compiler, packager)
-    portal = Portal(settings, store, catalog, clients, sync, Actions(clients, sync, compiler, packager))
+    gate = Gate(settings)
+    actions = Actions(clients, sync, compiler, packager, gate)
+    portal = Portal(settings, store, catalog, clients, sync, actions, gate)
     app.state.portal = portal  # tests and health routes reach the running portal here
 
-    training_jobs.register(store, portal.actions)
-    training_job.register(store, portal.actions, catalog, GuidanceBook.load())
-    fleet.register(store, portal.actions, {t.id: t.display_name for t in catalog.values()})
+    auth.register(gate)
+    training_jobs.register(store, actions)
+    training_job.register(store, actions, catalog, GuidanceBook.load())
+    fleet.register(store, actions, {t.id: t.display_name for t in catalog.values()})
     _health_routes(portal)
 
     if settings.sync_enabled:

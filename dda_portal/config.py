@@ -3,12 +3,45 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import tomllib
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from argon2 import extract_parameters
+from argon2.exceptions import InvalidHashError
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .domain import attempts
+from .domain.access import Role
+
+LOOPBACK_NAMES = {'localhost'}
+MIN_SECRET_CHARS = 16
+
+
+class Account(BaseModel):
+    """One person who may sign in: their role and an argon2 hash of their password.
+
+    With DDA_AUTH_HEADER the proxy has checked the password; listed people get their role from here.
+    """
+
+    model_config = {'extra': 'forbid'}
+
+    role: Role
+    password_hash: str | None = None
+
+    @field_validator('password_hash')
+    @classmethod
+    def _argon2(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                extract_parameters(value)
+            except InvalidHashError:
+                raise ValueError(
+                    'is not an argon2 hash (make one with: python main.py --hash-password)'
+                ) from None
+        return value
 
 
 class Settings(BaseSettings):
@@ -39,18 +72,25 @@ class Settings(BaseSettings):
     )
     greengrass_enabled: bool = Field(True, description='read Greengrass components and core devices')
     device_refresh_seconds: float = Field(300.0, gt=0, description='seconds between two device inventories')
-    storage_secret: str = 'dda-portal-local'
+    storage_secret: str | None = Field(None, description='signs the session cookie (needed with sign-in)')
+    users_file: Path | None = Field(None, description='TOML file: [users.NAME] role, password_hash')
+    users: dict[str, Account] = Field(default_factory=dict, description='JSON: {"NAME": {"role": …}}')
+    auth_header: str | None = Field(None, description='trusted header with the user name, set by a proxy')
+    auth_default_role: Role = Field(Role.OPERATOR, description='role of proxy users not listed in users')
+    insecure_no_auth: bool = Field(False, description='allow a non-loopback address without sign-in')
     demo: bool = False
     demo_step_seconds: float = Field(8.0, gt=0, description='demo simulator pace')
 
-    @field_validator('targets_file')
+    @field_validator('targets_file', 'users_file')
     @classmethod
-    def _targets_file_exists(cls, value: Path | None) -> Path | None:
+    def _file_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f'no such file: {value}')
         return value
 
-    @field_validator('sagemaker_role_arn', 'compile_output_s3', mode='before')
+    @field_validator(
+        'sagemaker_role_arn', 'compile_output_s3', 'auth_header', 'storage_secret', mode='before'
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == '' else value
@@ -75,6 +115,31 @@ class Settings(BaseSettings):
         attempts.parse_input_shape(value)
         return value
 
+    @model_validator(mode='after')
+    def _sign_in(self) -> Settings:
+        if self.users_file is not None:
+            self.users = {**read_users_file(self.users_file), **self.users}
+        if self.auth_header is None and self.users and not any(a.password_hash for a in self.users.values()):
+            raise ValueError('users need a password_hash unless DDA_AUTH_HEADER is set')
+        if self.auth_mode == 'open':
+            if not self.insecure_no_auth and not is_loopback(self.host):
+                raise ValueError(
+                    f'the portal would listen on {self.host} without sign-in: set DDA_USERS_FILE, DDA_USERS '
+                    'or DDA_AUTH_HEADER, or pass --insecure-no-auth'
+                )
+        elif self.storage_secret is None or len(self.storage_secret) < MIN_SECRET_CHARS:
+            raise ValueError(
+                f'DDA_STORAGE_SECRET must be set to at least {MIN_SECRET_CHARS} characters with sign-in'
+            )
+        return self
+
+    @property
+    def auth_mode(self) -> Literal['open', 'password', 'header']:
+        """How people are known: nobody signs in, a password form, or a trusted proxy header."""
+        if self.auth_header:
+            return 'header'
+        return 'password' if self.users else 'open'
+
     @property
     def auto_compile_target_ids(self) -> list[str]:
         return [t.strip() for t in self.auto_compile_targets.split(',') if t.strip()]
@@ -83,6 +148,35 @@ class Settings(BaseSettings):
     def sqlite_path(self) -> Path | None:
         prefix = 'sqlite:///'
         return Path(self.database_url[len(prefix) :]) if self.database_url.startswith(prefix) else None
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def read_users_file(path: Path) -> dict[str, Account]:
+    """`[users.NAME]` tables with `role` and `password_hash`; errors name the file and the user."""
+    try:
+        data = tomllib.loads(path.read_text(encoding='utf-8'))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ValueError(f'{path}: {error}') from None
+    users = data.get('users', {})
+    if not isinstance(users, dict) or set(data) - {'users'}:
+        raise ValueError(f'{path}: expected only [users.NAME] tables')
+    accounts: dict[str, Account] = {}
+    for name, entry in users.items():
+        try:
+            accounts[name] = Account.model_validate(entry)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = '.'.join(str(p) for p in first['loc'])
+            raise ValueError(f'{path}: user {name}: {where}: {first["msg"]}') from None
+    return accounts
 
 
 class SettingsError(SystemExit):
@@ -98,6 +192,16 @@ def parse_cli(argv: list[str] | None) -> dict[str, object]:
     parser.add_argument(
         '--refresh-seconds', type=float, help='seconds between AWS refreshes (env DDA_REFRESH_SECONDS)'
     )
+    parser.add_argument(
+        '--insecure-no-auth',
+        action='store_true',
+        help='listen on a non-loopback address without sign-in (env DDA_INSECURE_NO_AUTH)',
+    )
+    parser.add_argument(
+        '--hash-password',
+        action='store_true',
+        help='read a password (prompt or stdin), print its argon2 hash for a users file, and exit',
+    )
     args = parser.parse_args(argv)
     return {key: value for key, value in vars(args).items() if value not in (None, False)}
 
@@ -107,5 +211,8 @@ def load_settings(overrides: dict[str, object] | None = None) -> Settings:
         return Settings(**(overrides or {}))  # type: ignore[arg-type]
     except ValidationError as error:
         first = error.errors()[0]
+        message = first['msg'].removeprefix('Value error, ')
+        if not first['loc']:  # a rule across settings
+            raise SettingsError(f'Invalid settings: {message}') from None
         name = 'DDA_' + '_'.join(str(p) for p in first['loc']).upper()
-        raise SettingsError(f'Invalid setting {name}: {first["msg"]}') from None
+        raise SettingsError(f'Invalid setting {name}: {message}') from None

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from nicegui import ui
 
 from ..actions import Actions
+from ..auth import person_badge
 from ..store import Store
 from .widgets import ago, format_time
 
@@ -24,6 +25,7 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
             for label, target in NAVIGATION:
                 ui.link(label, target).classes('text-white')
         with ui.row().classes('items-center gap-2'):
+            person_badge(actions.gate)
             updated = ui.label().classes('text-sm text-white').mark('last-updated')
 
             async def refresh_now() -> None:

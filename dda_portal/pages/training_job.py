@@ -252,6 +252,8 @@ class _TrainingJobView:
         self.guidance = guidance
         self.job = job
         self.logs_loaded = False
+        # buttons that change AWS are hidden from Operators (Actions refuses them anyway)
+        self.locked = actions.refusal('compile, retry, stop or package')
         with frame(job.name, store, actions):
             self.dialogs = ui.element('div')  # dialogs live here, outside sections that refresh
             with ui.row().classes('items-center gap-4'):
@@ -476,6 +478,7 @@ class _TrainingJobView:
         blocked = self.actions.compiler.setup_problem()
         if self.job.status != TrainingStatus.COMPLETED:
             blocked = f'Only a Completed training job can be compiled; this one is {self.job.status}.'
+        blocked = self.locked or blocked
         if note := self.fleet_note():
             with ui.row().classes('items-center gap-1 text-orange-10'):
                 ui.icon('devices_other', size='sm').props('aria-hidden=true')
@@ -645,6 +648,8 @@ class _TrainingJobView:
         row['component'] = f'{package.component_name} {package.component_version}' if package else ''
         row.update(status_fields('component_state', package.state) if package else {'component_state': ''})
         row['can_package'] = package is None and bool(row['artifact'])
+        if self.locked:
+            row.update(can_package=False, can_retry=False, can_stop=False)
         return row
 
     def on_tab(self) -> None:

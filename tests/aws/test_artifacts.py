@@ -89,6 +89,7 @@ async def test_download_link_is_presigned_at_click_and_serves_the_compiled_model
     import requests
 
     from dda_portal.actions import Actions, Compiler
+    from dda_portal.auth import Gate
     from dda_portal.config import Settings
     from dda_portal.domain.targets import TargetCatalog
     from dda_portal.store import Store, utcnow
@@ -109,7 +110,7 @@ async def test_download_link_is_presigned_at_click_and_serves_the_compiled_model
     compiler = Compiler(settings, store, clients, catalog)
     sync = Sync(settings, store, clients, catalog, compiler)
     sync.pull_and_apply(utcnow())
-    actions = Actions(clients, sync, compiler, sync.packager)
+    actions = Actions(clients, sync, compiler, sync.packager, Gate(settings))
 
     url = await actions.artifact_download_url(JOB)
 
