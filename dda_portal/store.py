@@ -175,6 +175,16 @@ class SyncState(SQLModel, table=True):
     value: datetime
 
 
+class SyncFollowUp(SQLModel, table=True):
+    """A training job whose changes a refresh committed and has not finished acting on yet (automatic
+    compilation and packaging): kept in the same transaction as the changes, so a restart loses none."""
+
+    __tablename__ = 'sync_follow_up'
+
+    training_job_name: str = Field(primary_key=True)
+    queued_at: datetime
+
+
 @dataclass
 class TrainingJobFacts:
     """One training job as described by SageMaker, already in the portal's words."""
@@ -382,6 +392,24 @@ class Store:
             state = session.get(SyncState, key)
             return state.value if state else None
 
+    def follow_ups(self) -> frozenset[str]:
+        """Training jobs with committed changes the refresh has not finished acting on."""
+        with self.session() as session:
+            return frozenset(session.exec(select(SyncFollowUp.training_job_name)))
+
+    def forget_follow_ups(self, names: Iterable[str]) -> None:
+        """The refresh acted on these."""
+        names = sorted(names)
+        if not names:
+            return
+        with self.session() as session, session.begin():
+            for start in range(0, len(names), 500):
+                chunk = names[start : start + 500]
+                for row in session.exec(
+                    select(SyncFollowUp).where(col(SyncFollowUp.training_job_name).in_(chunk))
+                ):
+                    session.delete(row)
+
     def known_modification_times(
         self, table: type[TrainingJob] | type[CompilationAttempt], names: Sequence[str]
     ) -> dict[str, datetime]:
@@ -425,6 +453,8 @@ class Store:
                 changed |= self._upsert_component(session, version, cycle.component_tags.get(version.arn, {}))
             if cycle.devices is not None:
                 changed |= self._replace_inventory(session, cycle.devices, cycle.installed)
+            for name in changed:
+                session.merge(SyncFollowUp(training_job_name=name, queued_at=cycle.started_at))
             for key, value in cycle.watermarks.items():
                 session.merge(SyncState(key=key, value=value))
             session.add(

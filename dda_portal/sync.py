@@ -60,28 +60,37 @@ class Sync:
         self.compiler = compiler or Compiler(settings, store, clients, catalog)
         self.packager = packager or Packager(settings, store, clients, catalog)
         self._lock = asyncio.Lock()
+        self._last_problem: AwsProblem | None = None
 
     async def run_once(self) -> AwsProblem | None:
-        """One refresh; concurrent callers wait for the cycle under way instead of starting another."""
+        """One refresh; concurrent callers wait for the cycle under way and get its outcome."""
         if self._lock.locked():
             async with self._lock:
-                return None
+                return self._last_problem
         async with self._lock:
-            started = utcnow()
-            calls_before = self.clients.counter.total
-            try:
-                changed = await run.io_bound(self.cycle, started)
-            except Exception as error:  # any failure leaves the store as it was
-                problem = problem_from(error)
-                calls = self.clients.counter.total - calls_before
-                log.warning('Refresh failed after %d AWS calls: %s', calls, problem)
-                await run.io_bound(self.store.record_failure, started, calls, problem.code, problem.message)
-                self.store.changed.emit(frozenset())
-                return problem
-            if changed is None:  # the app is shutting down
+            self._last_problem = await self._run_cycle()
+            return self._last_problem
+
+    async def _run_cycle(self) -> AwsProblem | None:
+        started = utcnow()
+        calls_before = self.clients.counter.total
+        changed: frozenset[str] = frozenset()
+        try:
+            pulled = await run.io_bound(self.pull_and_apply, started)
+            if pulled is None:  # the app is shutting down
                 return None
-            self.store.changed.emit(changed)
-            return None
+            changed = pulled
+            acted = await run.io_bound(self.act, changed)
+            changed |= acted or frozenset()
+        except Exception as error:  # a failed pull leaves the store as it was; a failed act is retried
+            problem = problem_from(error)
+            calls = self.clients.counter.total - calls_before
+            log.warning('Refresh failed after %d AWS calls: %s', calls, problem)
+            await run.io_bound(self.store.record_failure, started, calls, problem.code, problem.message)
+            self.store.changed.emit(changed)  # what the pull committed before the act failed, if anything
+            return problem
+        self.store.changed.emit(changed)
+        return None
 
     def cycle(self, started: datetime) -> frozenset[str]:
         """Pull, commit, then act on what changed (blocking; runs in a worker thread)."""
@@ -89,21 +98,29 @@ class Sync:
         return changed | self.act(changed)
 
     def act(self, changed: frozenset[str]) -> frozenset[str]:
-        """Automatic compilation of training jobs that just reached Completed; tidy unconfirmed attempts."""
+        """Automatic compilation of training jobs that just reached Completed; tidy unconfirmed attempts.
+
+        Acts on this cycle's changes and on those an earlier cycle committed but did not finish acting on
+        (the portal stopped, or the act failed): the store keeps them until the act completes.
+        """
+        due = changed | self.store.follow_ups()
         acted: set[str] = set()
         auto_targets = [t for t in self.settings.auto_compile_target_ids if t in self.catalog]
-        for name in self.store.auto_compile_candidates(changed) if auto_targets else []:
-            if not self.store.claim_auto_compile(name):  # once per job, even across restarts
-                continue
-            # targets someone else already compiled (or tried) are left alone
+        for name in self.store.auto_compile_candidates(due) if auto_targets else []:
+            # targets someone else already compiled (or tried), or an interrupted act reserved, are left alone
             targets = [t for t in auto_targets if self.store.latest_attempt(name, t) is None]
-            outcome = self.compiler.start(name, targets, None, 'auto')
-            for target, reason in outcome.refused.items():
-                log.warning('Automatic compilation of %s for %s refused: %s', name, target, reason)
+            if targets:
+                outcome = self.compiler.start(name, targets, None, 'auto')
+                for target, reason in outcome.refused.items():
+                    log.warning('Automatic compilation of %s for %s refused: %s', name, target, reason)
+            # claimed once every target was tried (once per job, even across restarts): a restart half-way
+            # through tries the targets it had not reached
+            self.store.claim_auto_compile(name)
             acted.add(name)
         acted |= self._fail_unconfirmed()
         if self.settings.auto_package and self.settings.greengrass_enabled:
-            acted |= self._auto_package(changed)
+            acted |= self._auto_package(due)
+        self.store.forget_follow_ups(due)
         return frozenset(acted)
 
     def _auto_package(self, changed: frozenset[str]) -> set[str]:

@@ -1,0 +1,174 @@
+"""The banner a failed refresh leaves on every page: AWS's code and message and the age of the data shown;
+the rows keep the last good data, and the next good refresh clears the banner and brings what changed."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+from moto.server import ThreadedMotoServer
+from nicegui import app, ui
+from nicegui.testing import User
+
+from dda_portal.demo.greengrass import GreengrassBackend
+from tests.factories import (
+    create_compilation_job,
+    create_training_job,
+    sagemaker,
+    set_compilation_status,
+    set_training_status,
+)
+
+UNTAR = (
+    'ClientError: InputConfiguration: Unable to untar input model. Please confirm the model is a tar.gz file'
+)
+DENIED = (
+    'User: arn:aws:sts::123456789012:assumed-role/dda-portal/i-0abc is not authorized to perform: '
+    'sagemaker:DescribeCompilationJob because no identity-based policy allows the '
+    'sagemaker:DescribeCompilationJob action'
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def sagemaker_server(aws: GreengrassBackend, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedMotoServer]:
+    """moto's server on a free 127.0.0.1 port, serving the moto state the factories write to; the portal
+    (started after this fixture) reaches SageMaker only through it."""
+    sagemaker()  # the factories' shared client stays on moto in-process, whatever AWS_ENDPOINT_URL says
+    port = free_port()
+    server = ThreadedMotoServer(ip_address='127.0.0.1', port=port, verbose=False)
+    server.start()
+    monkeypatch.setenv('AWS_ENDPOINT_URL', f'http://127.0.0.1:{port}')  # Greengrass keeps its own variable
+    yield server
+    server.stop()
+
+
+def rows_of(user: User, marker: str) -> dict[str, dict[str, Any]]:
+    [table] = [e for e in user.find(marker=marker).elements if isinstance(e, ui.table)]
+    return {row.get('name') or row['target']: row for row in table.rows}
+
+
+def banner_text(user: User) -> str:
+    [label] = [e for e in user.find(marker='stale-banner').elements if isinstance(e, ui.label)]
+    return label.text
+
+
+def seed_glass_cracks() -> None:
+    create_training_job('glass-cracks', status='InProgress')
+    create_compilation_job('glass-cracks-x86-64-cpu-1', 'glass-cracks', 'x86_64-cpu', 'INPROGRESS')
+
+
+def change_everything_meanwhile() -> None:
+    set_compilation_status('glass-cracks-x86-64-cpu-1', 'FAILED', UNTAR)
+    set_training_status('glass-cracks', 'Completed')
+    create_training_job('new-arrival')
+
+
+async def refresh(user: User, outcome: str) -> None:
+    user.notify.messages.clear()  # an earlier refresh's toast must not pass for this one's
+    user.find('Refresh now').click()
+    await user.should_see(outcome, retries=200)  # the toast, once the cycle is over
+
+
+async def test_an_unreachable_aws_shows_code_message_and_age_keeps_the_rows_and_clears_when_it_returns(
+    sagemaker_server: ThreadedMotoServer, user: User
+) -> None:
+    seed_glass_cracks()
+    await user.open('/')
+    await refresh(user, 'Refreshed from AWS')
+    await user.should_not_see(marker='stale-banner')
+    good_rows = rows_of(user, 'training-jobs')
+    assert good_rows['glass-cracks']['status'] == 'In progress'
+    host, port = sagemaker_server.get_host_and_port()
+    sagemaker_server.stop()
+    change_everything_meanwhile()
+
+    await refresh(user, 'Refresh failed')
+
+    await user.should_see(marker='stale-banner')
+    text = banner_text(user)
+    assert 'AWS refresh failed at ' in text
+    assert f'EndpointConnectionError: Could not connect to the endpoint URL: "http://{host}:{port}/"' in text
+    assert 'Showing data from ' in text and 'Showing data from never' not in text
+    assert rows_of(user, 'training-jobs') == good_rows  # the last good data, untouched
+
+    returned = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    returned.start()
+    try:
+        await refresh(user, 'Refreshed from AWS')
+    finally:
+        returned.stop()
+
+    await user.should_not_see(marker='stale-banner')
+    rows = rows_of(user, 'training-jobs')
+    assert set(rows) == {'glass-cracks', 'new-arrival'}
+    assert (rows['glass-cracks']['status'], rows['glass-cracks']['rollup']) == (
+        'Completed',
+        'Compilation failed',
+    )
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.data
+
+
+def denied(request: Any, **_: Any) -> AWSResponse:
+    """SageMaker's answer when the portal's role lacks sagemaker:DescribeCompilationJob."""
+    body = json.dumps({'__type': 'AccessDeniedException', 'Message': DENIED}).encode()
+    headers = {'x-amzn-RequestId': 'a1b2', 'Content-Type': 'application/x-amz-json-1.1'}
+    return AWSResponse(request.url, 400, headers, _Body(body))  # type: ignore[arg-type]
+
+
+async def test_one_denied_api_shows_its_code_and_message_on_the_job_page_and_the_rows_stay(
+    aws: GreengrassBackend, user: User
+) -> None:
+    seed_glass_cracks()
+    await user.open('/')
+    await refresh(user, 'Refreshed from AWS')
+    await user.open('/training-jobs/glass-cracks?tab=compilation')
+    assert rows_of(user, 'compilation-table')['x86_64 CPU']['status'] == 'In progress'
+    events = app.state.portal.clients.sagemaker.meta.events
+    events.register('before-send.sagemaker.DescribeCompilationJob', denied)
+    change_everything_meanwhile()
+
+    await refresh(user, 'Refresh failed')
+
+    await user.should_see(marker='stale-banner')
+    assert f'AccessDeniedException: {DENIED}' in banner_text(user)
+    assert rows_of(user, 'compilation-table')['x86_64 CPU']['status'] == 'In progress'
+
+    events.unregister('before-send.sagemaker.DescribeCompilationJob', denied)  # the permission is granted
+    await refresh(user, 'Refreshed from AWS')
+
+    await user.should_not_see(marker='stale-banner')
+    row = rows_of(user, 'compilation-table')['x86_64 CPU']
+    assert (row['status'], row['reason']) == ('Failed', UNTAR)
+
+
+async def test_statuses_aws_never_documented_are_shown_as_unknown_with_an_icon(
+    aws: GreengrassBackend, user: User
+) -> None:
+    create_training_job('odd-one', status='Exploding')
+    create_compilation_job('odd-one-x86-64-cpu-1', 'odd-one', 'x86_64-cpu', 'EXPLODED')
+    await user.open('/')
+    await refresh(user, 'Refreshed from AWS')
+
+    row = rows_of(user, 'training-jobs')['odd-one']
+    assert (row['status'], row['status_icon']) == ('Unknown', 'help')
+    await user.open('/training-jobs/odd-one?tab=compilation')
+    row = rows_of(user, 'compilation-table')['x86_64 CPU']
+    assert (row['status'], row['status_icon']) == ('Unknown', 'help')
+    await user.should_not_see(marker='stale-banner')
