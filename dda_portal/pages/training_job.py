@@ -233,7 +233,16 @@ def register(store: Store, actions: Actions, catalog: TargetCatalog, guidance: G
                 ui.label(f'The portal knows no training job named “{name}”.').mark('not-found')
                 ui.link('Back to all training jobs', '/')
             return
-        _TrainingJobView(store, actions, catalog, guidance, job, tab if tab in TABS else 'overview')
+        if tab not in TABS:
+            ui.status_code(400)
+            with frame('Unknown tab', store, actions):
+                ui.label('Unknown tab').classes('text-2xl font-bold')
+                ui.label(
+                    f'There is no tab “{tab[:100]}”; a training job has {", ".join(TABS.values())}.'
+                ).classes('break-all').mark('unknown-tab')
+                ui.link(f'Open {job.name}', f'/training-jobs/{quote(job.name)}')
+            return
+        _TrainingJobView(store, actions, catalog, guidance, job, tab)
 
 
 class _TrainingJobView:

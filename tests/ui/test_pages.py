@@ -104,10 +104,12 @@ async def test_compilation_table_shows_the_latest_attempt_and_updates_live(user:
     await user.should_see('Compiling')
 
 
-async def test_unknown_tab_falls_back_to_overview(user: User) -> None:
+async def test_unknown_tab_is_a_400_page_naming_the_tabs(user: User) -> None:
     seed_three_jobs()
-    await user.open('/training-jobs/busy?tab=<script>')
-    assert next(iter(user.find(ui.tabs).elements)).value == 'overview'
+    response = await user.http_client.get('/training-jobs/busy', params={'tab': '<script>alert(1)</script>'})
+    assert response.status_code == 400
+    assert 'Traceback' not in response.text and '<script>alert(1)' not in response.text
+    assert 'a training job has Overview, Logs, Compilation, Components.' in response.text
 
 
 async def test_unknown_job_is_a_404_page(user: User) -> None:
