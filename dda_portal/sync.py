@@ -86,7 +86,7 @@ class Sync:
             problem = problem_from(error)
             calls = self.clients.counter.total - calls_before
             log.warning('Refresh failed after %d AWS calls: %s', calls, problem)
-            await run.io_bound(self.store.record_failure, started, calls, problem.code, problem.message)
+            await run.io_bound(self.store.record_failure, started, calls, problem.code, problem.where)
             self.store.changed.emit(changed)  # what the pull committed before the act failed, if anything
             return problem
         self.store.changed.emit(changed)

@@ -66,7 +66,7 @@ def problem_from(error: BaseException) -> AwsProblem:
             return AwsProblem(
                 f'HTTP{status}', f'The AWS endpoint answered HTTP {status} without an AWS error.'
             )
-        return AwsProblem(code, message)
+        return AwsProblem(code, message, error.operation_name or '')
     if isinstance(error, BotoCoreError):
         return AwsProblem(type(error).__name__, str(error))
     return AwsProblem(type(error).__name__, str(error) or repr(error))

@@ -11,6 +11,12 @@ class AwsProblem:
 
     code: str
     message: str
+    operation: str = ''  # the AWS call that failed, when AWS said which
+
+    @property
+    def where(self) -> str:
+        """The message, naming the call that failed when known (the banner shows this)."""
+        return f'{self.message} (in {self.operation})' if self.operation else self.message
 
     def __str__(self) -> str:
         return f'{self.code}: {self.message}'

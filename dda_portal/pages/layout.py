@@ -62,9 +62,14 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
         failure = freshness.last_failure
         banner.set_visibility(failure is not None)
         if failure is not None:
+            shown = (
+                f'Showing data from {ago(freshness.last_success)}.'
+                if freshness.last_success
+                else 'No data from AWS yet.'
+            )
             banner_text.set_text(
                 f'AWS refresh failed at {format_time(failure.finished_at)} — {failure.error_code}: '
-                f'{failure.error_message}. Showing data from {ago(freshness.last_success)}.'
+                f'{failure.error_message}. {shown}'
             )
 
     show_freshness()

@@ -179,7 +179,9 @@ async def assert_failed_cycle_wrote_nothing(sync: Sync, code: str, message: str)
     freshness = sync.store.freshness()
     assert freshness.last_success == last_success  # the banner's "Showing data from …"
     assert freshness.last_failure is not None
-    assert (freshness.last_failure.error_code, freshness.last_failure.error_message) == (code, message)
+    # the banner names the call that failed when AWS's answer says which
+    assert (freshness.last_failure.error_code, freshness.last_failure.error_message) == (code, problem.where)
+    assert problem.where == (f'{message} (in {problem.operation})' if problem.operation else message)
 
 
 async def assert_recovers(sync: Sync) -> None:

@@ -147,7 +147,7 @@ async def test_one_denied_api_shows_its_code_and_message_on_the_job_page_and_the
     await refresh(user, 'Refresh failed')
 
     await user.should_see(marker='stale-banner')
-    assert f'AccessDeniedException: {DENIED}' in banner_text(user)
+    assert f'AccessDeniedException: {DENIED} (in DescribeCompilationJob)' in banner_text(user)
     assert rows_of(user, 'compilation-table')['x86_64 CPU']['status'] == 'In progress'
 
     events.unregister('before-send.sagemaker.DescribeCompilationJob', denied)  # the permission is granted

@@ -158,8 +158,16 @@ async def test_failed_refresh_shows_code_and_age_and_keeps_the_data(user: User) 
     await user.should_see(marker='stale-banner')
     banner = next(iter(user.find(marker='stale-banner').elements))
     assert 'EndpointConnectionError' in banner.text
-    assert 'Showing data from' in banner.text
+    assert 'Showing data from' in banner.text  # the seed counts as the last good refresh
     assert len(table_rows(user, 'training-jobs')) == 4
+
+
+async def test_a_failed_first_refresh_says_there_is_no_data_yet(user: User) -> None:
+    await user.open('/')
+    user.find('Refresh now').click()
+    await user.should_see('Refresh failed', retries=200)
+    banner = next(iter(user.find(marker='stale-banner').elements))
+    assert banner.text.endswith('No data from AWS yet.')
 
 
 async def test_running_compilation_shows_an_estimate_from_earlier_attempts(user: User) -> None:
