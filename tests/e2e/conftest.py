@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -33,28 +34,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope='module')
-def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The demo portal, refreshing every 2 s with the simulator stepping every 5 s.
-
-    Module-scoped: sync Playwright holds an event loop until it closes, which must happen before the
-    asyncio-based page tests run.
-    """
+@contextmanager
+def running_portal(work: Path, args: list[str], extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """`python main.py ARGS` on a free 127.0.0.1 port, once /readyz is 200; its output has no traceback."""
     port = free_port()
-    work = tmp_path_factory.mktemp('demo')
     env = {
         **os.environ,
-        'DDA_DATABASE_URL': f'sqlite:///{work / "demo.db"}',
-        'DDA_REFRESH_SECONDS': '2',
-        'DDA_DEMO_STEP_SECONDS': '5',
+        'DDA_DATABASE_URL': f'sqlite:///{work / "portal.db"}',
         'PYTHONUNBUFFERED': '1',
+        **(extra_env or {}),
     }
     # PYTEST_CURRENT_TEST would make NiceGUI's ui.run believe it runs inside a screen test
     for name in ('AWS_ENDPOINT_URL', 'AWS_PROFILE', 'NICEGUI_USER_SIMULATION', 'PYTEST_CURRENT_TEST'):
-        env.pop(name, None)
-    log = (work / 'portal.log').open('w')
+        if name not in (extra_env or {}):
+            env.pop(name, None)
+    log_path = work / 'portal.log'
+    log = log_path.open('w')
     process = subprocess.Popen(
-        [sys.executable, 'main.py', '--demo', '--port', str(port)],
+        [sys.executable, 'main.py', *args, '--port', str(port)],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -65,14 +62,14 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         deadline = time.monotonic() + 90
         while True:
             if process.poll() is not None:
-                pytest.fail(f'demo exited with {process.returncode}:\n{(work / "portal.log").read_text()}')
+                pytest.fail(f'portal exited with {process.returncode}:\n{log_path.read_text()}')
             try:
                 if httpx.get(f'{url}/readyz', timeout=2).status_code == 200:
-                    break  # served, and the first refresh from the emulated AWS has landed
+                    break  # served, and the first refresh from AWS has landed
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f'demo not ready within 90 s:\n{(work / "portal.log").read_text()}')
+                pytest.fail(f'portal not ready within 90 s:\n{log_path.read_text()}')
             time.sleep(0.3)
         yield url
     finally:
@@ -82,8 +79,20 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
-        output = (work / 'portal.log').read_text()
-        assert 'Traceback' not in output, output
+    output = log_path.read_text()
+    assert 'Traceback' not in output, output
+
+
+@pytest.fixture(scope='module')
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo portal, refreshing every 2 s with the simulator stepping every 5 s.
+
+    Module-scoped: sync Playwright holds an event loop until it closes, which must happen before the
+    asyncio-based page tests run.
+    """
+    work = tmp_path_factory.mktemp('demo')
+    with running_portal(work, ['--demo'], {'DDA_REFRESH_SECONDS': '2', 'DDA_DEMO_STEP_SECONDS': '5'}) as url:
+        yield url
 
 
 @pytest.fixture(scope='module')

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
 import boto3
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ROOT, free_port
+from tests.e2e.conftest import free_port, running_portal
 from tests.factories import CATALOG
 
 ROLE = 'arn:aws:iam::123456789012:role/dda-compile'
@@ -123,62 +120,28 @@ def hostile_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from dda_portal.demo.greengrass import GreengrassServer
 
     moto_patches.apply()
-    work = tmp_path_factory.mktemp('hostile')
-    aws_port, port = free_port(), free_port()
+    aws_port = free_port()
     moto = ThreadedMotoServer(ip_address='127.0.0.1', port=aws_port, verbose=False)
     moto.start()
     greengrass = GreengrassServer()
     greengrass.start()
     credentials = {'AWS_ACCESS_KEY_ID': 'testing', 'AWS_SECRET_ACCESS_KEY': 'testing'}
     saved = {name: os.environ.get(name) for name in credentials}
-    os.environ.update(credentials)
-    process = None
+    os.environ.update(credentials)  # for the seeding clients in this process
     try:
         seed(f'http://127.0.0.1:{aws_port}', greengrass.backend)
         env = {
-            **os.environ,
             **credentials,
             'AWS_DEFAULT_REGION': 'us-east-1',
             'AWS_ENDPOINT_URL': f'http://127.0.0.1:{aws_port}',
             'AWS_ENDPOINT_URL_GREENGRASSV2': greengrass.endpoint_url,
-            'DDA_DATABASE_URL': f'sqlite:///{work / "hostile.db"}',
             'DDA_REFRESH_SECONDS': '2',
             'DDA_SAGEMAKER_ROLE_ARN': ROLE,
-            'PYTHONUNBUFFERED': '1',
+            'DDA_AUTO_COMPILE_TARGETS': '',
         }
-        for name in (
-            'AWS_PROFILE',
-            'NICEGUI_USER_SIMULATION',
-            'PYTEST_CURRENT_TEST',
-            'DDA_AUTO_COMPILE_TARGETS',
-        ):
-            env.pop(name, None)
-        log = (work / 'portal.log').open('w')
-        process = subprocess.Popen(
-            [sys.executable, 'main.py', '--port', str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f'http://127.0.0.1:{port}'
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f'portal exited:\n{(work / "portal.log").read_text()}')
-            try:
-                if httpx.get(f'{url}/readyz', timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f'portal not ready within 90 s:\n{(work / "portal.log").read_text()}')
-            time.sleep(0.3)
-        yield url
+        with running_portal(tmp_path_factory.mktemp('hostile'), [], env) as url:
+            yield url
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=15)
         greengrass.stop()
         moto.stop()
         for name, value in saved.items():
@@ -186,8 +149,6 @@ def hostile_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    output = (work / 'portal.log').read_text()
-    assert 'Traceback' not in output, output
 
 
 @pytest.fixture
