@@ -118,3 +118,21 @@ async def test_aws_refusal_shows_code_and_message(
     await user.should_see('AccessDeniedException')
     await user.should_see('x86_64 CPU: AccessDeniedException: not authorized to perform iam:PassRole')
     assert rows(user) == {}
+
+
+async def test_oversized_inputs_are_refused_before_aws(aws: None, role: None, user: User) -> None:
+    create_training_job('bottle-caps')
+    refresh()
+    await user.open('/training-jobs/bottle-caps?tab=compilation')
+    user.find(marker='compile-button').click()
+    await user.should_see('Compile bottle-caps for more targets')
+    user.find(marker='target-x86_64-cpu').click()
+    # a browser that ignores the fields' maxlength sends whatever it likes
+    user.find(marker='input-shape').clear().type('[' + '1,' * 5000 + '1]')
+    user.find(marker='start-compilation').click()
+    await user.should_see('x86_64 CPU: Input shape is longer than 1000 characters.')
+    user.find(marker='input-shape').clear().type('[1,3,224,224]')
+    user.find(marker='framework-version').clear().type('1.' + '8' * 5000)
+    user.find(marker='start-compilation').click()
+    await user.should_see('x86_64 CPU: Framework version looks like 1.8 or 2.0.1.')
+    assert backend().compilation_jobs == {}

@@ -203,3 +203,10 @@ async def test_behind_a_proxy_the_header_names_the_person(proxy: None, user: Use
     other = await client.get('/devices', headers={'X-Forwarded-User': 'dave'})
     assert other.status_code == 200
     assert (await client.get('/healthz')).status_code == 200
+
+
+async def test_oversized_sign_in_fields_are_refused_without_checking(accounts: None, user: User) -> None:
+    await sign_in(user, 'a' * 10_000, 'alice-secret-1')
+    await user.should_see('Wrong user name or password.')
+    await sign_in(user, 'alice', 'x' * 100_000)
+    await user.should_see('Wrong user name or password.')
