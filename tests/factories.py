@@ -90,3 +90,26 @@ def set_training_status(name: str, status: str) -> None:
     job = backend().training_jobs[name]
     job.training_job_status = status
     job.last_modified_time = naive_utc() + timedelta(milliseconds=1)
+
+
+# a scenario the fault tests share: what changes in AWS while the portal cannot see it
+UNTAR = (
+    'ClientError: InputConfiguration: Unable to untar input model. Please confirm the model is a tar.gz file'
+)
+DENIED = (
+    'User: arn:aws:sts::123456789012:assumed-role/dda-portal/i-0abc is not authorized to perform: '
+    'sagemaker:DescribeCompilationJob because no identity-based policy allows the '
+    'sagemaker:DescribeCompilationJob action'
+)
+
+
+def seed_glass_cracks() -> None:
+    create_training_job('glass-cracks', status='InProgress')
+    create_compilation_job('glass-cracks-x86-64-cpu-1', 'glass-cracks', 'x86_64-cpu', 'INPROGRESS')
+
+
+def change_everything_meanwhile() -> None:
+    """The compilation fails with UNTAR, training completes and a new training job arrives."""
+    set_compilation_status('glass-cracks-x86-64-cpu-1', 'FAILED', UNTAR)
+    set_training_status('glass-cracks', 'Completed')
+    create_training_job('new-arrival')

@@ -41,24 +41,20 @@ from dda_portal.store import (
 )
 from dda_portal.sync import COMPILATION_WATERMARK, TRAINING_WATERMARK, Sync
 from tests.factories import (
+    DENIED,
     ROLE,
+    UNTAR,
     backend,
+    change_everything_meanwhile,
     create_compilation_job,
     create_training_job,
     sagemaker,
+    seed_glass_cracks,
     set_compilation_status,
     set_training_status,
 )
 
 INPUTS = check_inputs('PYTORCH', '1.8', '[1,3,224,224]')
-UNTAR = (
-    'ClientError: InputConfiguration: Unable to untar input model. Please confirm the model is a tar.gz file'
-)
-DENIED = (
-    'User: arn:aws:sts::123456789012:assumed-role/dda-portal/i-0abc is not authorized to perform: '
-    'sagemaker:DescribeCompilationJob because no identity-based policy allows the '
-    'sagemaker:DescribeCompilationJob action'
-)
 
 
 class PortalKilled(BaseException):
@@ -142,18 +138,6 @@ def raises(
 def register(client: Any, event: str, hook: Callable[..., Any]) -> Callable[[], None]:
     client.meta.events.register(event, hook)
     return lambda: client.meta.events.unregister(event, hook)
-
-
-def seed_glass_cracks() -> None:
-    create_training_job('glass-cracks', status='InProgress')
-    create_compilation_job('glass-cracks-x86-64-cpu-1', 'glass-cracks', 'x86_64-cpu', 'INPROGRESS')
-
-
-def change_everything_meanwhile() -> None:
-    """What happens in AWS while the portal cannot see it."""
-    set_compilation_status('glass-cracks-x86-64-cpu-1', 'FAILED', UNTAR)
-    set_training_status('glass-cracks', 'Completed')
-    create_training_job('new-arrival')
 
 
 def assert_meanwhile_changes_applied(store: Store) -> None:

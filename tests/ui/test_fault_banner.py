@@ -16,20 +16,13 @@ from nicegui.testing import User
 
 from dda_portal.demo.greengrass import GreengrassBackend
 from tests.factories import (
+    DENIED,
+    UNTAR,
+    change_everything_meanwhile,
     create_compilation_job,
     create_training_job,
     sagemaker,
-    set_compilation_status,
-    set_training_status,
-)
-
-UNTAR = (
-    'ClientError: InputConfiguration: Unable to untar input model. Please confirm the model is a tar.gz file'
-)
-DENIED = (
-    'User: arn:aws:sts::123456789012:assumed-role/dda-portal/i-0abc is not authorized to perform: '
-    'sagemaker:DescribeCompilationJob because no identity-based policy allows the '
-    'sagemaker:DescribeCompilationJob action'
+    seed_glass_cracks,
 )
 
 
@@ -60,17 +53,6 @@ def rows_of(user: User, marker: str) -> dict[str, dict[str, Any]]:
 def banner_text(user: User) -> str:
     [label] = [e for e in user.find(marker='stale-banner').elements if isinstance(e, ui.label)]
     return label.text
-
-
-def seed_glass_cracks() -> None:
-    create_training_job('glass-cracks', status='InProgress')
-    create_compilation_job('glass-cracks-x86-64-cpu-1', 'glass-cracks', 'x86_64-cpu', 'INPROGRESS')
-
-
-def change_everything_meanwhile() -> None:
-    set_compilation_status('glass-cracks-x86-64-cpu-1', 'FAILED', UNTAR)
-    set_training_status('glass-cracks', 'Completed')
-    create_training_job('new-arrival')
 
 
 async def refresh(user: User, outcome: str) -> None:
