@@ -45,20 +45,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
-import os
 import random
 import re
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -70,6 +65,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import cpu_seconds, has_table, moto_server, portal  # noqa: E402
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
@@ -215,57 +211,6 @@ def handler_cost(store: Store, changed: str) -> tuple[float, float]:
     return shared, time.perf_counter() - start
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def portal(database_url: str, aws_endpoint: str, work: Path) -> Iterator[tuple[str, int]]:
-    """`main.py` on a free port; yields its URL and process id."""
-    port = free_port()
-    env = {
-        **os.environ,
-        'DDA_DATABASE_URL': database_url,
-        'DDA_SYNC_ENABLED': 'false',
-        'DDA_GREENGRASS_ENABLED': 'false',  # moto has no Greengrass; the live bench refreshes from moto
-        'AWS_ENDPOINT_URL': aws_endpoint,
-        'AWS_ACCESS_KEY_ID': 'testing',
-        'AWS_SECRET_ACCESS_KEY': 'testing',
-        'AWS_DEFAULT_REGION': 'us-east-1',
-        'PYTHONUNBUFFERED': '1',
-    }
-    for name in ('AWS_PROFILE', 'NICEGUI_USER_SIMULATION', 'PYTEST_CURRENT_TEST'):
-        env.pop(name, None)
-    log_path = work / f'portal-{port}.log'
-    with log_path.open('w') as log:
-        process = subprocess.Popen(
-            [sys.executable, 'main.py', '--port', str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
-        )
-        url = f'http://127.0.0.1:{port}'
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f'portal exited:\n{log_path.read_text()}')
-                try:
-                    if httpx.get(f'{url}/healthz', timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f'portal not up within 60 s:\n{log_path.read_text()}')
-                time.sleep(0.2)
-            yield url, process.pid
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
 # records, in the page, the time of the next click and the first DOM change after it that satisfies `check`
 WATCH_CLICK = """([check, arg]) => {
     const done = new Function('arg', 'return (' + check + ')(arg)');
@@ -380,44 +325,26 @@ def gone(error: Exception) -> bool:
     return 'destroyed' in str(error) or 'navigat' in str(error)
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
-
-
 def bench_live(
     browser: Browser, jobs: int, tab_counts: list[int], client_counts: list[int], work: Path
 ) -> None:
     from moto.sagemaker.models import sagemaker_backends
-    from moto.server import ThreadedMotoServer
 
-    from dda_portal.demo import moto_patches
     from dda_portal.domain.naming import compilation_job_name
 
     sys.path.insert(0, str(ROOT / 'bench'))
     from sync_cost import seed  # one training job with three compilation jobs, straight into moto
 
-    for key, value in {
-        'AWS_ACCESS_KEY_ID': 'testing',
-        'AWS_SECRET_ACCESS_KEY': 'testing',
-        'AWS_DEFAULT_REGION': 'us-east-1',
-    }.items():
-        os.environ[key] = value
-    logging.getLogger('werkzeug').setLevel(logging.WARNING)  # moto's server logs every request
-    moto_patches.apply()
-    server = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    seed(1)
-    probe = sagemaker_backends['123456789012']['us-east-1'].compilation_jobs[
-        compilation_job_name(PROBE, 'x86_64-cpu', 1)
-    ]
-    database = f'sqlite:///{work / "live.db"}'
-    store = Store(database)
-    store.apply(synthetic_cycle(jobs))
-    shared, per_tab = handler_cost(store, store.training_jobs()[0].name)
-    try:
-        with portal(database, f'http://{host}:{port}', work) as (url, pid):
+    with moto_server() as endpoint:
+        seed(1)
+        probe = sagemaker_backends['123456789012']['us-east-1'].compilation_jobs[
+            compilation_job_name(PROBE, 'x86_64-cpu', 1)
+        ]
+        database = f'sqlite:///{work / "live.db"}'
+        store = Store(database)
+        store.apply(synthetic_cycle(jobs))
+        shared, per_tab = handler_cost(store, store.training_jobs()[0].name)
+        with portal(database, endpoint, work) as (url, pid):
             if tab_counts:
                 print(f'\nOne live update to N Chromium tabs of `/` ({jobs:,} training jobs; medians of 3)')
                 print(
@@ -438,8 +365,6 @@ def bench_live(
                     live_in_socket_clients(
                         browser, url, pid, probe, clients, (shared + per_tab * clients) * 1000
                     )
-    finally:
-        server.stop()
 
 
 def flip(probe: Any) -> None:
@@ -555,7 +480,7 @@ class SocketClients:
         client = socketio.AsyncClient(reconnection=False)
 
         def update(data: dict[str, Any]) -> None:
-            if self._armed and index not in self._seen and _has_table(data):
+            if self._armed and index not in self._seen and has_table(data):
                 self._seen.add(index)
                 self.arrivals.append(time.time() * 1000)
 
@@ -573,14 +498,6 @@ class SocketClients:
             f'{self.url}?{query}', socketio_path='/_nicegui_ws/socket.io', transports=['websocket']
         )
         return client
-
-
-def _has_table(data: dict[str, Any]) -> bool:
-    """Whether an `update` message carries the list's table (its pagination has `rowsNumber`)."""
-    return any(
-        isinstance(element, dict) and 'rowsNumber' in ((element.get('props') or {}).get('pagination') or {})
-        for element in data.values()
-    )
 
 
 def live_in_socket_clients(
