@@ -201,23 +201,35 @@ class ListFeed:
         self.durations: dict[str, list[float]] = {}  # earlier compilation times, for the estimates
         self._read_at = 0.0
         self._missed: set[str] | None = None  # changes while the jobs are being read
-        self._reading = asyncio.Lock()
+        self._reading: asyncio.Task[JobRecords | None] | None = None
         store.changed.subscribe(self._follow, unsubscribe_on_delete=False)  # for the app's lifetime
 
     async def current(self) -> JobRecords | None:
-        """All jobs: read from the store (worker thread) the first time and after READ_AGAIN_SECONDS."""
-        async with self._reading:
-            if self.jobs is None or time.monotonic() - self._read_at > READ_AGAIN_SECONDS:
-                self._missed = set()
-                read = await run.io_bound(read_job_records, self.store)
-                missed, self._missed = self._missed, None
-                if read is None:  # the app is shutting down
-                    return None
-                self.jobs, self.durations = read
-                self._read_at = time.monotonic()
-                if missed:
-                    self._keep(Change(self.store, frozenset(missed)))
-        return self.jobs
+        """All jobs: read from the store (worker thread) the first time and after READ_AGAIN_SECONDS.
+
+        Pages that arrive during a read all wait for that one read and go on together.
+        """
+        if self.jobs is not None and time.monotonic() - self._read_at <= READ_AGAIN_SECONDS:
+            return self.jobs
+        if self._reading is None:
+            self._reading = background_tasks.create(self._read(), name='read training jobs')
+        # shielded: a page whose browser went away must not cancel the read the others wait for
+        return await asyncio.shield(self._reading)
+
+    async def _read(self) -> JobRecords | None:
+        try:
+            self._missed = set()
+            read = await run.io_bound(read_job_records, self.store)
+            missed, self._missed = self._missed, None
+            if read is None:  # the app is shutting down
+                return None
+            self.jobs, self.durations = read
+            self._read_at = time.monotonic()
+            if missed:
+                self._keep(Change(self.store, frozenset(missed)))
+            return self.jobs
+        finally:
+            self._reading = None
 
     def _follow(self, names: frozenset[str]) -> None:
         if not names:
@@ -569,7 +581,8 @@ def csv_text(entries: list[Entry]) -> str:
 def register(store: Store, actions: Actions) -> None:
     feed = ListFeed(store)
 
-    @ui.page('/')
+    # pages opened together right after a start wait for one read of every job: NiceGUI's 3 s default is short
+    @ui.page('/', response_timeout=30)
     async def training_jobs_page(request: Request) -> None:
         # before any element exists, so that the response waits for the whole page (a worker thread reads
         # the jobs the first time; later pages share what the feed keeps)
