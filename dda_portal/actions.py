@@ -55,6 +55,7 @@ class StartOutcome:
 
     started: list[str] = field(default_factory=list)  # compilation job names
     refused: dict[str, str] = field(default_factory=dict)  # target id → reason (ours or AWS's code: message)
+    retry_later: set[str] = field(default_factory=set)  # refused targets AWS only said "not now" for
 
     @property
     def changed(self) -> bool:
@@ -123,7 +124,10 @@ class Compiler:
             described = self.sagemaker.describe_training_job(training_job)
             inputs = inputs or self.defaults_for(training_job)
         except Exception as error:  # AWS's refusal, shown as code: message
-            outcome.refused.update(dict.fromkeys(target_ids, str(problem_from(error))))
+            aws_problem = problem_from(error)
+            outcome.refused.update(dict.fromkeys(target_ids, str(aws_problem)))
+            if aws_problem.transient:
+                outcome.retry_later.update(target_ids)
             return outcome
         status = training_status_from_aws(described.get('TrainingJobStatus'))
         model = (described.get('ModelArtifacts') or {}).get('S3ModelArtifacts')
@@ -144,14 +148,16 @@ class Compiler:
                 continue
             refusal = self._create(reserved, model, inputs, origin)
             if refusal:
-                outcome.refused[target_id] = refusal
+                outcome.refused[target_id] = str(refusal)
+                if refusal.transient:
+                    outcome.retry_later.add(target_id)
             else:
                 outcome.started.append(reserved.job_name)
         return outcome
 
     def _create(
         self, attempt: CompilationAttempt, model: str, inputs: CompileInputs, origin: str
-    ) -> str | None:
+    ) -> AwsProblem | None:
         assert attempt.training_job_name is not None and self.settings.sagemaker_role_arn is not None
         target = self.catalog[attempt.target_id]
         input_config = {'S3Uri': model, 'DataInputConfig': inputs.input_shape, 'Framework': inputs.framework}
@@ -181,7 +187,7 @@ class Compiler:
                 return None
             log.info('SageMaker refused %s: %s', attempt.job_name, problem)
             self.store.release_attempt(attempt.job_name)
-            return str(problem)
+            return problem
         self.store.confirm_attempt(
             attempt.job_name, arn, inputs.framework, self.settings.compile_max_runtime_seconds
         )

@@ -105,14 +105,22 @@ class Sync:
         """
         due = changed | self.store.follow_ups()
         acted: set[str] = set()
+        later: set[str] = set()  # AWS said "not now": tried again at the next refresh
         auto_targets = [t for t in self.settings.auto_compile_target_ids if t in self.catalog]
         for name in self.store.auto_compile_candidates(due) if auto_targets else []:
             # targets someone else already compiled (or tried), or an interrupted act reserved, are left alone
             targets = [t for t in auto_targets if self.store.latest_attempt(name, t) is None]
             if targets:
                 outcome = self.compiler.start(name, targets, None, 'auto')
+                acted.add(name)
                 for target, reason in outcome.refused.items():
-                    log.warning('Automatic compilation of %s for %s refused: %s', name, target, reason)
+                    again = ' (tried again at the next refresh)' if target in outcome.retry_later else ''
+                    log.warning(
+                        'Automatic compilation of %s for %s refused: %s%s', name, target, reason, again
+                    )
+                if outcome.retry_later:
+                    later.add(name)
+                    continue
             # claimed once every target was tried (once per job, even across restarts): a restart half-way
             # through tries the targets it had not reached
             self.store.claim_auto_compile(name)
@@ -120,7 +128,7 @@ class Sync:
         acted |= self._fail_unconfirmed()
         if self.settings.auto_package and self.settings.greengrass_enabled:
             acted |= self._auto_package(due)
-        self.store.forget_follow_ups(due)
+        self.store.forget_follow_ups(due - later)
         return frozenset(acted)
 
     def _auto_package(self, changed: frozenset[str]) -> set[str]:

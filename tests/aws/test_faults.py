@@ -609,3 +609,55 @@ async def test_refresh_now_during_a_failing_cycle_reports_that_cycles_problem(da
 
     assert scheduled is not None and scheduled.code == 'ThrottlingException'
     assert clicked == scheduled  # not "Refreshed from AWS" while the banner says it failed
+
+
+@pytest.mark.usefixtures('aws')
+def test_automatic_compilation_throttled_by_aws_is_tried_again_at_the_next_refresh(database_url: str) -> None:
+    create_training_job('cracks', status='InProgress')
+    sync = make_sync(database_url, auto_compile_targets='jetson-xavier,x86_64-cpu')
+    sync.cycle(utcnow())
+    set_training_status('cracks', 'Completed')
+    allow = register(
+        sync.clients.sagemaker,
+        'before-call.sagemaker.CreateCompilationJob',
+        throttle_once_for('cracks-x86-64-cpu-1'),
+    )
+
+    sync.cycle(utcnow())
+    assert sagemaker_jobs() == {'cracks-jetson-xavier-1'}  # x86_64 was throttled
+    assert sync.store.follow_ups() == {'cracks'}  # so the job is not done with
+
+    allow()
+    sync.cycle(utcnow())
+    assert sagemaker_jobs() == {'cracks-jetson-xavier-1', 'cracks-x86-64-cpu-1'}
+    assert sync.store.follow_ups() == set()
+    sync.cycle(utcnow())
+    assert sagemaker_jobs() == {'cracks-jetson-xavier-1', 'cracks-x86-64-cpu-1'}  # and only once
+
+
+@pytest.mark.usefixtures('aws')
+def test_automatic_compilation_refused_for_good_is_not_tried_again(database_url: str) -> None:
+    create_training_job('cracks', status='InProgress')
+    sync = make_sync(database_url, auto_compile_targets='x86_64-cpu')
+    sync.cycle(utcnow())
+    set_training_status('cracks', 'Completed')
+    register(
+        sync.clients.sagemaker,
+        'before-call.sagemaker.CreateCompilationJob',
+        retries_exhausted('ValidationException', 'Framework version 9.9 is not supported'),
+    )
+    sync.cycle(utcnow())
+    sync.cycle(utcnow())
+    assert sagemaker_jobs() == set() and sync.store.follow_ups() == set()
+    assert sync.store.latest_attempts('cracks') == []  # the refused reservation left nothing behind
+
+
+def throttle_once_for(job_name: str) -> Callable[..., tuple[AWSResponse, dict[str, Any]] | None]:
+    throttled = retries_exhausted('ThrottlingException', 'Rate exceeded')
+
+    def call(params: dict[str, Any], **kwargs: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        if json.loads(params['body'])['CompilationJobName'] == job_name:
+            return throttled(params, **kwargs)
+        return None
+
+    return call
