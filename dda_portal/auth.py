@@ -21,7 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
-from nicegui import app, context, run, ui
+from nicegui import Client, app, context, run, ui
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from .config import Account, Settings
@@ -104,7 +104,17 @@ class Gate:
         return None
 
     def sign_out(self) -> None:
+        """End the session, and send every open tab of it to the sign-in form (they showed live data)."""
         app.storage.user.pop(SESSION_KEY, None)
+        session = context.client.request.session.get('id')
+        for client in list(Client.instances.values()):
+            try:
+                same = client.request.session.get('id') == session
+            except (RuntimeError, AssertionError):  # a client without an HTTP request or session
+                continue
+            if same:
+                with client:
+                    ui.navigate.to('/login')
 
 
 class SignInRequired(BaseHTTPMiddleware):
@@ -192,8 +202,7 @@ def person_badge(gate: Gate) -> None:
     if gate.mode == 'password':
 
         def sign_out() -> None:
-            gate.sign_out()
-            ui.navigate.to('/login')
+            gate.sign_out()  # this tab and the session's others go to the sign-in form
 
         ui.button('Sign out', icon='logout', on_click=sign_out).props('flat dense color=white no-caps').mark(
             'sign-out'

@@ -57,8 +57,12 @@ def test_a_data_scientist_signs_in_lands_where_she_wanted_and_signs_out(fresh: P
     fresh.get_by_role('tab', name='Compilation').click()
     expect(fresh.get_by_role('button', name='Compile for more targets')).to_be_enabled()
 
+    other_tab = fresh.context.new_page()  # the same browser, so the same session
+    other_tab.goto(f'{signed_url}/components')
+    expect(other_tab.get_by_text('alice · Data Scientist')).to_be_visible()
     fresh.get_by_role('button', name='Sign out').click()
     expect(fresh).to_have_url(re.compile(r'/login'))
+    expect(other_tab).to_have_url(re.compile(r'/login'))  # it no longer shows live data either
     fresh.goto(f'{signed_url}/')
     expect(fresh).to_have_url(re.compile(r'/login\?next=%2F'))
 
