@@ -50,8 +50,21 @@ COMPILATION_COLUMNS: list[dict[str, Any]] = [
         'align': 'left',
         'style': 'white-space: nowrap',
     },
-    {'name': 'artifact', 'label': 'Artifact', 'field': 'artifact', 'align': 'left'},
-    {'name': 'component', 'label': 'Component', 'field': 'component', 'align': 'left'},
+    # S3 URIs and component names break anywhere; a minimum width keeps them readable, not a letter a line
+    {
+        'name': 'artifact',
+        'label': 'Artifact',
+        'field': 'artifact',
+        'align': 'left',
+        'style': 'min-width: 16rem',
+    },
+    {
+        'name': 'component',
+        'label': 'Component',
+        'field': 'component',
+        'align': 'left',
+        'style': 'min-width: 14rem',
+    },
     {
         'name': 'reason',
         'label': 'Failure reason',
