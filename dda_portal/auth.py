@@ -15,6 +15,7 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from functools import cache
 from urllib.parse import quote
 
 from argon2 import PasswordHasher
@@ -37,8 +38,13 @@ SESSION_KEY = 'signed_in_as'
 WRONG = 'Wrong user name or password.'
 
 _hasher = PasswordHasher()
-# checked when the name is unknown, so that an unknown name costs as much time as a wrong password
-_UNKNOWN_USER_HASH = _hasher.hash('not a password of anyone')
+
+
+@cache
+def _unknown_user_hash() -> str:
+    """Checked when the name is unknown, so that it costs as much time as a wrong password (made on the
+    first failed sign-in, not at every start)."""
+    return _hasher.hash('not a password of anyone')
 
 
 def hash_password(password: str) -> str:
@@ -48,7 +54,7 @@ def hash_password(password: str) -> str:
 def password_matches(account: Account | None, password: str) -> bool:
     stored = account.password_hash if account else None
     try:
-        _hasher.verify(stored or _UNKNOWN_USER_HASH, password)
+        _hasher.verify(stored or _unknown_user_hash(), password)
     except (VerificationError, InvalidHashError):
         return False
     return stored is not None

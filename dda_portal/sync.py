@@ -108,11 +108,11 @@ class Sync:
         later: set[str] = set()  # AWS said "not now": tried again at the next refresh
         auto_targets = [t for t in self.settings.auto_compile_target_ids if t in self.catalog]
         for name in self.store.auto_compile_candidates(due) if auto_targets else []:
+            acted.add(name)
             # targets someone else already compiled (or tried), or an interrupted act reserved, are left alone
             targets = [t for t in auto_targets if self.store.latest_attempt(name, t) is None]
             if targets:
                 outcome = self.compiler.start(name, targets, None, 'auto')
-                acted.add(name)
                 for target, reason in outcome.refused.items():
                     again = ' (tried again at the next refresh)' if target in outcome.retry_later else ''
                     log.warning(
@@ -124,7 +124,6 @@ class Sync:
             # claimed once every target was tried (once per job, even across restarts): a restart half-way
             # through tries the targets it had not reached
             self.store.claim_auto_compile(name)
-            acted.add(name)
         acted |= self._fail_unconfirmed()
         if self.settings.auto_package and self.settings.greengrass_enabled:
             acted |= self._auto_package(due)

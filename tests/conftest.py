@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from dda_portal.demo.greengrass import GreengrassBackend, GreengrassServer
 
@@ -36,3 +38,24 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[GreengrassBackend]:
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     return f'sqlite:///{tmp_path / "portal.db"}'
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def sagemaker_server(aws: GreengrassBackend, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedMotoServer]:
+    """moto's server on a free 127.0.0.1 port, serving the moto state the factories write to; AWS clients
+    made after this fixture (a portal's included) reach SageMaker, S3 and CloudWatch Logs only through it."""
+    from tests.factories import sagemaker
+
+    sagemaker()  # the factories' shared client stays on moto in-process, whatever AWS_ENDPOINT_URL says
+    port = free_port()
+    server = ThreadedMotoServer(ip_address='127.0.0.1', port=port, verbose=False)
+    server.start()
+    monkeypatch.setenv('AWS_ENDPOINT_URL', f'http://127.0.0.1:{port}')  # Greengrass keeps its own variable
+    yield server
+    server.stop()

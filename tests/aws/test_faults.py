@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -48,7 +47,6 @@ from tests.factories import (
     change_everything_meanwhile,
     create_compilation_job,
     create_training_job,
-    sagemaker,
     seed_glass_cracks,
     set_compilation_status,
     set_training_status,
@@ -323,24 +321,6 @@ async def test_a_single_read_timeout_is_retried_and_the_refresh_succeeds(databas
 
     await assert_recovers(sync)
     assert len(sends) == 2
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def sagemaker_server(aws: GreengrassBackend, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedMotoServer]:
-    """moto's server on a free 127.0.0.1 port, serving the same moto state the factories write to."""
-    sagemaker()  # the factories' shared client stays on moto in-process, whatever AWS_ENDPOINT_URL says
-    port = free_port()
-    server = ThreadedMotoServer(ip_address='127.0.0.1', port=port, verbose=False)
-    server.start()
-    monkeypatch.setenv('AWS_ENDPOINT_URL', f'http://127.0.0.1:{port}')  # Greengrass keeps its own variable
-    yield server
-    server.stop()
 
 
 async def test_an_endpoint_that_goes_away_mid_cycle_fails_the_refresh_and_its_return_recovers_it(

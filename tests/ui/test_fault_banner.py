@@ -4,11 +4,9 @@ the rows keep the last good data, and the next good refresh clears the banner an
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from botocore.awsrequest import AWSResponse
 from moto.server import ThreadedMotoServer
 from nicegui import app, ui
@@ -21,28 +19,8 @@ from tests.factories import (
     change_everything_meanwhile,
     create_compilation_job,
     create_training_job,
-    sagemaker,
     seed_glass_cracks,
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def sagemaker_server(aws: GreengrassBackend, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedMotoServer]:
-    """moto's server on a free 127.0.0.1 port, serving the moto state the factories write to; the portal
-    (started after this fixture) reaches SageMaker only through it."""
-    sagemaker()  # the factories' shared client stays on moto in-process, whatever AWS_ENDPOINT_URL says
-    port = free_port()
-    server = ThreadedMotoServer(ip_address='127.0.0.1', port=port, verbose=False)
-    server.start()
-    monkeypatch.setenv('AWS_ENDPOINT_URL', f'http://127.0.0.1:{port}')  # Greengrass keeps its own variable
-    yield server
-    server.stop()
 
 
 def rows_of(user: User, marker: str) -> dict[str, dict[str, Any]]:
