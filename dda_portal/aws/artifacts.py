@@ -18,14 +18,20 @@ class LogsGateway:
         self.client = clients.logs
 
     def job_events(self, log_group: str, job_name: str, limit: int | None = 5000) -> LogRead:
-        """Events of every stream `<job name>/…`, each from its start, up to `limit` (None: all)."""
+        """Events of the job's streams, each from its start, up to `limit` (None: all).
+
+        AWS names a job's streams `<job name>` (the compilation logging reference) or `<job name>/…`
+        (`/model-info-extraction`, training's `/algo-1-…`): both are read, and no other job's
+        (`job-1` must not show `job-10`), so the prefix is the bare name and the rest is filtered here.
+        """
         try:
             streams = [
-                stream['logStreamName']
+                name
                 for page in self.client.get_paginator('describe_log_streams').paginate(
-                    logGroupName=log_group, logStreamNamePrefix=f'{job_name}/'
+                    logGroupName=log_group, logStreamNamePrefix=job_name
                 )
                 for stream in page.get('logStreams', [])
+                if (name := stream['logStreamName']) == job_name or name.startswith(f'{job_name}/')
             ]
         except ClientError as error:
             if error.response.get('Error', {}).get('Code') == 'ResourceNotFoundException':

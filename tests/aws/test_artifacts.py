@@ -120,3 +120,35 @@ async def test_download_link_is_presigned_at_click_and_serves_the_compiled_model
     assert not isinstance(missing, str) and missing.code == 'NoSuchKey'
     not_compiled = await actions.artifact_download_url('no-such-job')
     assert not isinstance(not_compiled, str) and not_compiled.code == 'NotCompiled'
+
+
+@pytest.mark.usefixtures('aws')
+def test_stream_named_exactly_the_job_and_its_sub_streams_are_read_and_no_other_jobs() -> None:
+    """AWS names a compilation job's stream after the job itself, or `<job>/…`: both are read;
+    `job-1` never shows the streams of `job-10` (same leading text)."""
+    boto3.client('logs', region_name='us-east-1').create_log_group(logGroupName=COMPILATION_LOG_GROUP)
+    start = datetime.now(UTC) - timedelta(minutes=10)
+    put_events('job-1', 2, start)
+    put_events('job-1/model-info-extraction', 3, start + timedelta(seconds=1))
+    put_events('job-10', 4, start)
+    put_events('job-10/compilation', 5, start)
+    put_events('job-1-other', 6, start)
+    gateway = LogsGateway(AwsClients())
+
+    read = gateway.job_events(COMPILATION_LOG_GROUP, 'job-1', None)
+
+    assert read.missing is None
+    assert {event.stream for event in read.events} == {'job-1', 'job-1/model-info-extraction'}
+    assert len(read.events) == 5
+    assert 'job-10' not in log_text(read)
+    ten = gateway.job_events(COMPILATION_LOG_GROUP, 'job-10', None)
+    assert {event.stream for event in ten.events} == {'job-10', 'job-10/compilation'}
+
+
+@pytest.mark.usefixtures('aws')
+def test_only_other_jobs_streams_is_still_no_streams_for_the_job() -> None:
+    boto3.client('logs', region_name='us-east-1').create_log_group(logGroupName=COMPILATION_LOG_GROUP)
+    put_events('job-10', 1, datetime.now(UTC) - timedelta(minutes=1))
+    read = LogsGateway(AwsClients()).job_events(COMPILATION_LOG_GROUP, 'job-1')
+    assert read.events == []
+    assert read.missing == 'No log streams for job-1 in /aws/sagemaker/CompilationJobs yet.'
