@@ -2,40 +2,57 @@
 
 Three ways, from the settings (Settings.auth_mode):
 - open: bound to a loopback address with no users configured; everyone is LOCAL_PERSON (local and demo use);
-- password: users and argon2 hashes from DDA_USERS_FILE / DDA_USERS; a signed session cookie remembers who
-  signed in (NiceGUI's user storage, signed with DDA_STORAGE_SECRET);
-- header: an authenticating reverse proxy puts the user name in DDA_AUTH_HEADER; roles come from the users
-  list, else DDA_AUTH_DEFAULT_ROLE. The proxy must strip that header from what clients send.
+- password: users and argon2 hashes from DDA_USERS_FILE / DDA_USERS. A right password earns a one-time
+  ticket, redeemed by a plain HTTP request that gives the browser a *new* session id (the id handed out to
+  the anonymous sign-in form opens nothing); the server keeps which session ids are signed in, since when
+  (12 h from sign-in) and ends them at sign-out;
+- header: an authenticating reverse proxy puts the user name in DDA_AUTH_HEADER; it counts only on connections
+  from DDA_TRUSTED_PROXIES (see forwarded.py) and only when sent once; roles come from the users list, else
+  DDA_AUTH_DEFAULT_ROLE. Listed people with a password hash may also use the sign-in form.
+
+Every socket of a page must belong to the page's own session, and every event must come over the page's own
+socket (NiceGUI routes events by the client id alone, which is written in the page).
 """
 
 from __future__ import annotations
 
+import asyncio
 import getpass
+import hashlib
 import logging
+import secrets
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, wraps
+from typing import Any
 from urllib.parse import quote
 
+import nicegui.nicegui as nicegui_core
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
-from nicegui import Client, app, context, run, ui
+from nicegui import Client, app, background_tasks, context, core, ui
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from .config import Account, Settings
 from .domain.access import LOCAL_PERSON, LoginThrottle, Person, safe_next
+from .forwarded import FROM_TRUSTED_PROXY
+from .workers import SIGN_IN
 
 log = logging.getLogger(__name__)
 
-PUBLIC_PATHS = {'/login', '/healthz', '/readyz', '/favicon.ico'}
+PUBLIC_PATHS = {'/login', '/login/complete', '/healthz', '/readyz', '/favicon.ico'}
 PUBLIC_PREFIXES = ('/_nicegui',)  # NiceGUI's scripts, styles and the socket of an already served page
 MAX_NAME_CHARS = 128
 MAX_PASSWORD_CHARS = 1024
-SESSION_KEY = 'signed_in_as'
+SESSION_SECONDS = 12 * 3600  # a sign-in lasts 12 h from the moment of signing in
+TICKET_SECONDS = 60
 WRONG = 'Wrong user name or password.'
+SIGN_IN_PREFIX = 'sign-in:'  # app.storage.general keys: sign-in:<sha256 of the session id>
 
 _hasher = PasswordHasher()
 
@@ -60,6 +77,32 @@ def password_matches(account: Account | None, password: str) -> bool:
     return stored is not None
 
 
+def session_id_of(request: Request | None) -> str | None:
+    """NiceGUI's id of the browser session a request (page load, socket) came with."""
+    if request is None or 'session' not in request.scope:
+        return None
+    value = request.session.get('id')
+    return value if isinstance(value, str) else None
+
+
+def _sign_in_key(session_id: str) -> str:
+    return (
+        SIGN_IN_PREFIX + hashlib.sha256(session_id.encode()).hexdigest()
+    )  # the file never holds the id itself
+
+
+@dataclass(frozen=True)
+class Ticket:
+    name: str
+    session_id: str  # the browser that typed the password: only it may redeem the ticket
+    expires: float
+
+
+@dataclass(frozen=True)
+class Earned:
+    code: str  # what the browser sees of its ticket
+
+
 class Gate:
     """Knows who is asking, from a request (pages, middleware) or from the page a handler runs on."""
 
@@ -68,63 +111,182 @@ class Gate:
         self.accounts = settings.users
         self.header = settings.auth_header or ''
         self.default_role = settings.auth_default_role
-        self.throttle = LoginThrottle()
+        self.passwords = any(a.password_hash for a in self.accounts.values())
+        # per name at one address, and per address: nobody locks a person out from elsewhere
+        self.by_name_and_address = LoginThrottle()
+        self.by_address = LoginThrottle(free_failures=10)
         self.clock = time.monotonic  # tests freeze it
+        self.wall_clock = time.time  # sign-in ages outlive restarts
+        self._tickets: dict[str, Ticket] = {}
+
+    # ---- who is asking ----------------------------------------------------------------------------
+
+    def header_values(self, request: Request) -> list[str]:
+        return request.headers.getlist(self.header) if self.mode == 'header' else []
 
     def person_for(self, request: Request | None) -> Person | None:
         if self.mode == 'open':
             return LOCAL_PERSON
         if request is None:
             return None
-        if self.mode == 'header':
-            name = request.headers.get(self.header, '').strip()
-            if not name or len(name) > MAX_NAME_CHARS:
-                return None
-            account = self.accounts.get(name)
-            return Person(name, account.role if account else self.default_role)
-        signed_in = app.storage.user.get(SESSION_KEY)
-        account = self.accounts.get(signed_in) if isinstance(signed_in, str) else None
-        return Person(str(signed_in), account.role) if account else None  # removed users are out at once
+        if self.mode == 'header' and request.scope.get(FROM_TRUSTED_PROXY):
+            values = self.header_values(request)
+            name = values[0].strip() if len(values) == 1 else ''
+            if name and len(name) <= MAX_NAME_CHARS:
+                account = self.accounts.get(name)
+                return Person(name, account.role if account else self.default_role)
+        return self._signed_in(session_id_of(request))
 
     def current(self) -> Person | None:
         """The person on whose page the running handler acts (None once they signed out)."""
-        return self.person_for(context.client.request)
+        try:
+            request = context.client.request
+        except RuntimeError:
+            return None if self.mode != 'open' else LOCAL_PERSON
+        return self.person_for(request)
 
-    async def sign_in(self, name: str, password: str, address: str) -> str | None:
-        """Sign the session in; why not, when it fails (never which of name or password was wrong)."""
-        if not name or len(name) > MAX_NAME_CHARS or len(password) > MAX_PASSWORD_CHARS:
+    def _signed_in(self, session_id: str | None) -> Person | None:
+        if session_id is None or not self.passwords:
+            return None
+        entry = app.storage.general.get(_sign_in_key(session_id))
+        if not isinstance(entry, dict) or self.wall_clock() - float(entry.get('since', 0)) > SESSION_SECONDS:
+            return None
+        account = self.accounts.get(str(entry.get('name')))
+        return Person(str(entry['name']), account.role) if account else None  # removed users are out at once
+
+    # ---- signing in and out -----------------------------------------------------------------------
+
+    async def sign_in(self, name: str, password: str, address: str, session_id: str | None) -> Earned | str:
+        """The code of a ticket the browser redeems at /login/complete, or why not (never which of name or
+        password was wrong). Each try is counted before its password is checked."""
+        if not name or len(name) > MAX_NAME_CHARS or len(password) > MAX_PASSWORD_CHARS or not session_id:
             return WRONG
-        keys = [f'user:{name.casefold()}', f'address:{address}']
-        wait = self.throttle.wait_left(keys, self.clock())
+        pair, place = [f'{name.casefold()}|{address}'], [address]
+        now = self.clock()
+        wait = max(self.by_name_and_address.wait_left(pair, now), self.by_address.wait_left(place, now))
         if wait > 0:
             return f'Too many failed sign-ins. Try again in {wait:.0f} s.'
-        account = self.accounts.get(name)
-        matches = await run.io_bound(password_matches, account, password)
+        self.by_name_and_address.failed(pair, now)
+        self.by_address.failed(place, now)
+        matches = await SIGN_IN.run(password_matches, self.accounts.get(name), password)  # never behind AWS
         if not matches:
-            self.throttle.failed(keys, self.clock())
             log.info('Failed sign-in for %r from %s', name, address)
             return WRONG
-        self.throttle.succeeded(keys)
-        app.storage.user[SESSION_KEY] = name
+        self.by_name_and_address.succeeded(pair)
+        self.by_address.undo(place)
+        self._tickets = {k: t for k, t in self._tickets.items() if t.expires > now}
+        code = secrets.token_urlsafe(32)
+        self._tickets[code] = Ticket(name, session_id, now + TICKET_SECONDS)
         log.info('%s signed in from %s', name, address)
-        return None
+        return Earned(code)
+
+    def redeem(self, code: str, session_id: str | None) -> str | None:
+        """The name a ticket signs in, once, and only for the browser that earned it."""
+        ticket = self._tickets.pop(code, None)
+        if ticket is None or ticket.expires < self.clock() or ticket.session_id != session_id:
+            return None
+        return ticket.name
+
+    def start_session(self, request: Request, name: str) -> None:
+        """A new session id for the signed-in browser; the one it had before opens nothing."""
+        old = session_id_of(request)
+        if old is not None:
+            app.storage.general.pop(_sign_in_key(old), None)
+        new = str(uuid.uuid4())
+        request.session['id'] = new
+        now = self.wall_clock()
+        for key in [k for k, v in app.storage.general.items() if k.startswith(SIGN_IN_PREFIX)]:
+            entry = app.storage.general.get(key)
+            if not isinstance(entry, dict) or now - float(entry.get('since', 0)) > SESSION_SECONDS:
+                app.storage.general.pop(key, None)  # expired sign-ins do not pile up
+        app.storage.general[_sign_in_key(new)] = {'name': name, 'since': now}
 
     def sign_out(self) -> None:
-        """End the session, and send every open tab of it to the sign-in form (they showed live data)."""
-        app.storage.user.pop(SESSION_KEY, None)
-        session = context.client.request.session.get('id')
+        """End the session on the server: its sign-in is forgotten, every open tab of it goes to the sign-in
+        form and loses its live connection."""
+        session = session_id_of(context.client.request)
+        if session is None:
+            return
+        app.storage.general.pop(_sign_in_key(session), None)
         for client in list(Client.instances.values()):
-            try:
-                same = client.request.session.get('id') == session
-            except (RuntimeError, AssertionError):  # a client without an HTTP request or session
-                continue
-            if same:
+            if _client_session(client) == session:
                 with client:
                     ui.navigate.to('/login')
+                background_tasks.create(_close(client), name='close signed-out tab')
+
+    # ---- sockets ----------------------------------------------------------------------------------
+
+    def socket_may_join(self, client: Client, socket_session: str | None) -> bool:
+        """A socket joins a page only from the page's own browser session, and only while the page's person
+        is still signed in (the sign-in form is public)."""
+        try:
+            request = client.request
+        except RuntimeError:
+            return False
+        if socket_session != session_id_of(request):
+            return False
+        path = request.url.path
+        return path in PUBLIC_PATHS or self.person_for(request) is not None
+
+
+async def _close(client: Client) -> None:
+    await asyncio.sleep(0.5)  # the navigation to the sign-in form goes out first
+    for sid, _ in list(core.sio.manager.get_participants('/', client.id)):
+        await core.sio.disconnect(sid)
+    if client.id in Client.instances:
+        client.delete()
+
+
+def _client_session(client: Client) -> str | None:
+    try:
+        return session_id_of(client.request)
+    except RuntimeError:  # a client without an HTTP request
+        return None
+
+
+# NiceGUI's own socket handlers, wrapped once per process whatever the number of portals built
+_SOCKET_HANDLERS: dict[str, Callable[..., Any]] = {}
+
+
+def guard_sockets(gate: Gate) -> None:
+    """Handshakes from another browser session are refused; events, JavaScript answers, acks and logs are
+    taken only from a socket that joined the client they name."""
+    if not _SOCKET_HANDLERS:
+        _SOCKET_HANDLERS.update(core.sio.handlers['/'])
+    original_handshake = _SOCKET_HANDLERS['handshake']
+
+    @wraps(original_handshake)
+    async def handshake(sid: str, data: dict[str, Any]) -> bool:
+        client = Client.instances.get(str(data.get('client_id')))
+        if client is not None and not sid.startswith('test-'):  # NiceGUI's simulated user has no socket
+            environ = core.sio.get_environ(sid) or {}
+            scope = environ.get('asgi.scope') or {}
+            socket_session = (scope.get('session') or {}).get('id')
+            if not gate.socket_may_join(client, socket_session):
+                log.warning('Refused a socket for a page of another session (from %s)', scope.get('client'))
+                return False
+        return bool(await original_handshake(sid, data))
+
+    core.sio.on('handshake', handshake)
+    nicegui_core._on_handshake = handshake  # the implicit handshake at connect calls it by this name
+
+    for name in ('event', 'javascript_response', 'ack', 'log'):
+        core.sio.on(name, _own_socket_only(name, _SOCKET_HANDLERS[name]))
+
+
+def _own_socket_only(name: str, handler: Callable[[str, dict[str, Any]], Any]) -> Callable[..., Any]:
+    @wraps(handler)
+    def guarded(sid: str, message: dict[str, Any]) -> Any:
+        if not isinstance(message, dict) or message.get('client_id') not in core.sio.rooms(sid):
+            log.warning('Refused a socket %s message for a page that socket did not open', name)
+            return None
+        return handler(sid, message)
+
+    return guarded
 
 
 class SignInRequired(BaseHTTPMiddleware):
-    """Every page but sign-in and health needs a known person: the form (password) or 401 (header)."""
+    """Every page but sign-in and health needs a known person: the form (password) or 401 (header only)."""
 
     def __init__(self, app_: Callable[..., Awaitable[None]], gate: Gate) -> None:
         super().__init__(app_)
@@ -133,14 +295,16 @@ class SignInRequired(BaseHTTPMiddleware):
     async def dispatch(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        if self.gate.mode == 'header' and len(self.gate.header_values(request)) > 1:
+            return PlainTextResponse(f'Refused: the {self.gate.header} header was sent more than once.', 400)
         path = request.url.path
         if self.gate.mode == 'open' or path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             return await call_next(request)
         if self.gate.person_for(request) is not None:
             return await call_next(request)
-        if self.gate.mode == 'header':
+        if self.gate.mode == 'header' and not self.gate.passwords:
             return PlainTextResponse(
-                f'Sign-in required: the authenticating proxy sent no {self.gate.header} header.',
+                f'Sign-in required: no {self.gate.header} header from the authenticating proxy.',
                 status_code=401,
             )
         wanted = path + (f'?{request.url.query}' if request.url.query else '')
@@ -150,30 +314,42 @@ class SignInRequired(BaseHTTPMiddleware):
 def register(gate: Gate) -> None:
     if gate.mode != 'open':
         app.add_middleware(SignInRequired, gate=gate)
+    guard_sockets(gate)
+
+    @app.get('/login/complete', include_in_schema=False)
+    def complete_sign_in(request: Request, code: str = '', next: str = '/') -> RedirectResponse:
+        name = gate.redeem(code, session_id_of(request))
+        if name is None:
+            return RedirectResponse(f'/login?next={quote(safe_next(next), safe="")}', status_code=303)
+        gate.start_session(request, name)
+        return RedirectResponse(safe_next(next), status_code=303)
 
     @ui.page('/login')
     def login_page(request: Request, next: str = '/') -> RedirectResponse | None:
         target = safe_next(next)
-        if gate.mode != 'password' or gate.person_for(request) is not None:
+        if not gate.passwords or gate.person_for(request) is not None:
             return RedirectResponse(target, status_code=303)
         ui.page_title('Sign in · DDA Portal')
         ui.colors(primary='#1f4e79')
-        address = request.client.host if request.client else 'unknown'
+        address = (
+            request.client.host if request.client else 'unknown'
+        )  # a trusted proxy's client, else the peer
+        session = session_id_of(request)
 
         async def try_sign_in() -> None:
             problem.set_text('')
             button.props('loading')
             try:
-                refused = await gate.sign_in(
-                    str(name.value or '').strip(), str(password.value or ''), address
+                outcome = await gate.sign_in(
+                    str(name.value or '').strip(), str(password.value or ''), address, session
                 )
             finally:
                 button.props(remove='loading')
-            if refused:
-                problem.set_text(refused)
+            if isinstance(outcome, str):
+                problem.set_text(outcome)
                 password.set_value('')
                 return
-            ui.navigate.to(target)
+            ui.navigate.to(f'/login/complete?code={outcome.code}&next={quote(target, safe="")}')
 
         with ui.card().classes('absolute-center w-96').mark('login-card'):
             ui.label('DDA Portal').classes('text-2xl font-bold')
@@ -200,12 +376,13 @@ def register(gate: Gate) -> None:
 
 
 def person_badge(gate: Gate) -> None:
-    """The header's `name · role` and `Sign out` (password sign-in only: a proxy signs out itself)."""
+    """The header's `name · role` and `Sign out` (sessions signed in with a password; a proxy signs out
+    itself)."""
     person = gate.current()
     if gate.mode == 'open' or person is None:
         return
     ui.label(f'{person.name} · {person.role.label}').classes('text-sm text-white').mark('signed-in-as')
-    if gate.mode == 'password':
+    if gate._signed_in(_client_session(context.client)) is not None:
 
         def sign_out() -> None:
             gate.sign_out()  # this tab and the session's others go to the sign-in form

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -18,6 +19,9 @@ from .domain.access import Role
 
 LOOPBACK_NAMES = {'localhost'}
 MIN_SECRET_CHARS = 16
+LOOPBACK_HOST_NAMES = ('localhost', '127.0.0.1', '[::1]')
+WILDCARD_ADDRESSES = {'0.0.0.0', '[::]', ''}  # listening on every address names no host
+HOST_PATTERN = re.compile(r'(\*\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\]')
 
 
 class Account(BaseModel):
@@ -77,7 +81,13 @@ class Settings(BaseSettings):
     users: dict[str, Account] = Field(default_factory=dict, description='JSON: {"NAME": {"role": …}}')
     auth_header: str | None = Field(None, description='trusted header with the user name, set by a proxy')
     auth_default_role: Role = Field(Role.OPERATOR, description='role of proxy users not listed in users')
+    trusted_proxies: str = Field(
+        '', description='comma-separated addresses or CIDR ranges of the proxies whose headers count'
+    )
     insecure_no_auth: bool = Field(False, description='allow a non-loopback address without sign-in')
+    allowed_hosts: str = Field(
+        '', description='comma-separated Host names served besides loopback names and DDA_HOST'
+    )
     demo: bool = False
     demo_step_seconds: float = Field(8.0, gt=0, description='demo simulator pace')
 
@@ -94,6 +104,16 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == '' else value
+
+    @field_validator('trusted_proxies')
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for entry in _split(value):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f'{entry!r} is not an IP address or CIDR range') from None
+        return value
 
     @field_validator('sagemaker_role_arn')
     @classmethod
@@ -127,7 +147,14 @@ class Settings(BaseSettings):
                     f'the portal would listen on {self.host} without sign-in: set DDA_USERS_FILE, DDA_USERS '
                     'or DDA_AUTH_HEADER, or pass --insecure-no-auth'
                 )
-        elif self.storage_secret is None or len(self.storage_secret) < MIN_SECRET_CHARS:
+        elif self.auth_mode == 'header' and not self.trusted_proxies and not is_loopback(self.host):
+            raise ValueError(
+                f'DDA_AUTH_HEADER is trusted only from the proxy: set DDA_TRUSTED_PROXIES to its address(es) '
+                f'when the portal listens on {self.host}'
+            )
+        if self.auth_mode != 'open' and (
+            self.storage_secret is None or len(self.storage_secret) < MIN_SECRET_CHARS
+        ):
             raise ValueError(
                 f'DDA_STORAGE_SECRET must be set to at least {MIN_SECRET_CHARS} characters with sign-in'
             )
@@ -140,6 +167,33 @@ class Settings(BaseSettings):
             return 'header'
         return 'password' if self.users else 'open'
 
+    @field_validator('allowed_hosts')
+    @classmethod
+    def _host_names(cls, value: str) -> str:
+        for name in value.split(','):
+            if name.strip() and not HOST_PATTERN.fullmatch(host_name(name)):
+                raise ValueError(
+                    f'{name.strip()!r} is not a host name or address (no scheme or port; *.example.com is allowed)'
+                )
+        return value
+
+    @property
+    def allowed_host_names(self) -> list[str]:
+        """Host header values (without port, lower case) the portal serves: loopback names, the address it
+        listens on unless it is a wildcard, and DDA_ALLOWED_HOSTS."""
+        names = [*LOOPBACK_HOST_NAMES]
+        if host_name(self.host) not in WILDCARD_ADDRESSES:
+            names.append(host_name(self.host))
+        names += [host_name(n) for n in self.allowed_hosts.split(',') if n.strip()]
+        return list(dict.fromkeys(names))
+
+    @property
+    def trusted_proxy_networks(self) -> list[IPNetwork]:
+        """Peers whose X-Forwarded-* and identity headers count; on a loopback address without the setting,
+        a proxy on this machine (127.0.0.1, ::1) — never another address of 127.0.0.0/8."""
+        entries = _split(self.trusted_proxies) or (['127.0.0.1', '::1'] if is_loopback(self.host) else [])
+        return [ipaddress.ip_network(entry, strict=False) for entry in entries]
+
     @property
     def auto_compile_target_ids(self) -> list[str]:
         return [t.strip() for t in self.auto_compile_targets.split(',') if t.strip()]
@@ -148,6 +202,23 @@ class Settings(BaseSettings):
     def sqlite_path(self) -> Path | None:
         prefix = 'sqlite:///'
         return Path(self.database_url[len(prefix) :]) if self.database_url.startswith(prefix) else None
+
+
+def host_name(host: str) -> str:
+    """How a host appears in a Host header without its port: lower case, IPv6 addresses in brackets."""
+    host = host.strip().lower()
+    try:
+        address = ipaddress.ip_address(host.removeprefix('[').removesuffix(']'))
+    except ValueError:
+        return host
+    return f'[{address.compressed}]' if address.version == 6 else address.compressed
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _split(value: str) -> list[str]:
+    return [entry.strip() for entry in value.split(',') if entry.strip()]
 
 
 def is_loopback(host: str) -> bool:

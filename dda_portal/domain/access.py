@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
+from urllib.parse import urlsplit
+
+_INVISIBLE = {'Cc', 'Cf', 'Zs', 'Zl', 'Zp'}  # control, format and space characters
 
 
 class Role(StrEnum):
@@ -40,15 +44,17 @@ def refusal(person: Person | None, doing: str) -> str | None:
 
 @dataclass
 class LoginThrottle:
-    """Failed sign-ins slow down the next try, per user name and per client address.
+    """Failed sign-ins slow down the next try, per key (e.g. a user name at one address, or one address).
 
-    The first FREE_FAILURES failures cost nothing; each further one doubles the wait (2 s, 4 s, 8 s …,
+    The first `free_failures` failures cost nothing; each further one doubles the wait (2 s, 4 s, 8 s …,
     at most MAX_WAIT). Failures are forgotten FORGET_AFTER seconds after the last one, or on success.
+    A try is counted *before* its password is checked (`failed`), and given back when it turns out right
+    (`undo` or `succeeded`): guesses sent in parallel cannot all be checked before the first is counted.
     """
 
-    FREE_FAILURES = 3
     MAX_WAIT = 60.0
     FORGET_AFTER = 900.0
+    free_failures: int = 3
     _failures: dict[str, tuple[int, float]] = field(default_factory=dict)  # key → (count, last failure)
 
     def wait_left(self, keys: list[str], now: float) -> float:
@@ -64,20 +70,39 @@ class LoginThrottle:
         if len(self._failures) > 10_000:  # a flood of made-up names must not grow memory without bound
             self._failures = {k: v for k, v in self._failures.items() if now - v[1] <= self.FORGET_AFTER}
 
+    def undo(self, keys: list[str]) -> None:
+        """Give back one counted try (it was right after all) without forgetting earlier failures."""
+        for key in keys:
+            count, last = self._failures.get(key, (0, 0.0))
+            if count <= 1:
+                self._failures.pop(key, None)
+            else:
+                self._failures[key] = (count - 1, last)
+
     def succeeded(self, keys: list[str]) -> None:
         for key in keys:
             self._failures.pop(key, None)
 
     def _wait(self, key: str, now: float) -> float:
         count, last = self._failures.get(key, (0, now))
-        if count <= self.FREE_FAILURES or now - last > self.FORGET_AFTER:
+        if count <= self.free_failures or now - last > self.FORGET_AFTER:
             return 0.0
-        wait = min(2.0 ** (count - self.FREE_FAILURES), self.MAX_WAIT)
+        wait = min(2.0 ** (count - self.free_failures), self.MAX_WAIT)
         return max(0.0, last + wait - now)
 
 
 def safe_next(path: str | None) -> str:
-    """Where to go after sign-in: a path of this site only (never `//host` or `https://…`)."""
-    if not path or not path.startswith('/') or path.startswith('//') or '\\' in path or '\n' in path:
+    """Where to go after sign-in: a path of this site only.
+
+    Refused (→ `/`): anything not starting with one `/`, backslashes (browsers read them as `/`), and every
+    control character or space (browsers drop tab, CR and LF inside URLs, so `/\t/evil.example` becomes
+    `//evil.example`, another host); what is left must parse as a path without scheme or host.
+    """
+    if not path or not path.startswith('/') or path.startswith('//') or '\\' in path:
+        return '/'
+    if any(unicodedata.category(c) in _INVISIBLE for c in path):
+        return '/'
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc or not parts.path.startswith('/') or parts.path.startswith('//'):
         return '/'
     return path

@@ -10,7 +10,7 @@ import pytest
 from nicegui import app, ui
 from nicegui.testing import User
 
-from dda_portal.auth import SESSION_KEY, hash_password
+from dda_portal.auth import _sign_in_key, hash_password, session_id_of
 from dda_portal.domain.status import CompilationStatus as C
 from dda_portal.store import utcnow
 from tests.factories import ROLE, backend, create_compilation_job, create_training_job
@@ -171,8 +171,9 @@ async def test_signing_out_in_another_tab_stops_actions_in_this_one(
     await sign_in(user, 'alice', 'alice-secret-1')
     await user.open('/training-jobs/bottle-caps?tab=compilation')
     row = compilation_rows(user)['x86_64-cpu']
-    with user.client:
-        del app.storage.user[SESSION_KEY]  # what `Sign out` in another tab of this browser does
+    session = session_id_of(user.client.request)
+    assert session is not None
+    app.storage.general.pop(_sign_in_key(session))  # what `Sign out` in another tab of this browser does
     user.find(marker='compilation-table').trigger('retry', row)
     await user.should_see('Your session has ended; sign in again.')
     assert set(backend().compilation_jobs) == {'bottle-caps-x86-64-cpu-1'}

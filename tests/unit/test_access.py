@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from dda_portal.auth import hash_password, password_matches
 from dda_portal.config import Account, SettingsError, load_settings
 from dda_portal.domain.access import LOCAL_PERSON, LoginThrottle, Person, Role, refusal, safe_next
+from dda_portal.forwarded import forwarded_client, is_trusted
 
 SECRET = 'x' * 32
 
@@ -57,6 +59,14 @@ def test_the_slowest_key_counts_and_success_or_time_forgets() -> None:
         ('https://evil.example/', '/'),
         ('/\\evil.example', '/'),
         ('javascript:alert(1)', '/'),
+        ('/\t/evil.example/x', '/'),  # browsers drop tab, CR and LF inside URLs: //evil.example/x
+        ('/\r/evil.example/x', '/'),
+        ('/\n/evil.example/x', '/'),
+        ('/ /evil.example', '/'),
+        ('/\x00/evil.example', '/'),
+        ('/\u200b/evil.example', '/'),  # an invisible format character
+        ('/\\/evil.example', '/'),
+        ('/training-jobs/a%2Fb?tab=logs#top', '/training-jobs/a%2Fb?tab=logs#top'),
     ],
 )
 def test_after_sign_in_only_pages_of_this_site(asked: str | None, goes_to: str) -> None:
@@ -123,8 +133,60 @@ def test_users_file_roles_and_hashes_are_checked(
         load_settings({'users_file': users})
 
 
-def test_a_proxy_header_is_a_sign_in(clean_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_proxy_header_is_a_sign_in_only_from_the_trusted_proxies(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv('DDA_AUTH_HEADER', 'X-Forwarded-User')
     monkeypatch.setenv('DDA_STORAGE_SECRET', SECRET)
+    with pytest.raises(SettingsError, match='set DDA_TRUSTED_PROXIES to its address'):
+        load_settings({'host': '0.0.0.0'})  # anyone reaching the port could name themselves
+    monkeypatch.setenv('DDA_TRUSTED_PROXIES', '10.0.0.5, 192.168.8.0/24')
     settings = load_settings({'host': '0.0.0.0'})
     assert settings.auth_mode == 'header' and settings.auth_default_role is Role.OPERATOR
+    assert [str(n) for n in settings.trusted_proxy_networks] == ['10.0.0.5/32', '192.168.8.0/24']
+    monkeypatch.setenv('DDA_TRUSTED_PROXIES', '10.0.0.5, proxy.local')
+    with pytest.raises(SettingsError, match=r"DDA_TRUSTED_PROXIES: 'proxy\.local' is not an IP address"):
+        load_settings({'host': '0.0.0.0'})
+
+
+def test_on_loopback_only_this_machines_own_proxy_is_trusted_by_default(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv('DDA_AUTH_HEADER', 'X-Forwarded-User')
+    monkeypatch.setenv('DDA_STORAGE_SECRET', SECRET)
+    networks = load_settings({'host': '127.0.0.1'}).trusted_proxy_networks
+    assert is_trusted('127.0.0.1', networks) and is_trusted('::1', networks)
+    assert not is_trusted('127.0.0.2', networks)  # another local process pretending to be the proxy
+
+
+@pytest.mark.parametrize(
+    ('forwarded_for', 'client'),
+    [
+        (['203.0.113.7'], '203.0.113.7'),
+        (['198.51.100.1, 203.0.113.7'], '203.0.113.7'),  # the client wrote the left entry: not believed
+        (['203.0.113.7, 10.0.0.6'], '203.0.113.7'),  # a second trusted proxy in the chain is skipped
+        (['203.0.113.7', '10.0.0.6'], '203.0.113.7'),  # the header twice reads as one list
+        (['not-an-address, 203.0.113.7'], '203.0.113.7'),
+        (['203.0.113.7, garbage'], None),
+        ([], None),
+    ],
+)
+def test_the_client_is_the_right_most_address_no_trusted_proxy_wrote(
+    forwarded_for: list[str], client: str | None
+) -> None:
+    networks = [ipaddress.ip_network('10.0.0.0/29')]
+    assert forwarded_client(forwarded_for, networks) == client
+
+
+def test_a_counted_try_is_given_back_when_it_was_right() -> None:
+    throttle = LoginThrottle()
+    for _ in range(4):
+        throttle.failed(['k'], 0.0)  # counted before the password is checked
+    assert throttle.wait_left(['k'], 0.0) == 2.0
+    throttle.undo(['k'])  # the fourth was right after all
+    assert throttle.wait_left(['k'], 0.0) == 0.0
+    throttle.undo(['k'])
+    throttle.undo(['k'])
+    throttle.undo(['k'])
+    throttle.undo(['k'])
+    assert throttle.wait_left(['k'], 0.0) == 0.0
