@@ -1,6 +1,11 @@
 # The DDA Portal in one container: `python main.py` as an unprivileged user, its store on the /data volume.
 #   docker build -t dda-portal .
-#   docker run -p 8080:8080 -v dda-data:/data -e DDA_STORAGE_SECRET=… -e DDA_AUTH_HEADER=X-Forwarded-User dda-portal
+#   docker run -p 127.0.0.1:8080:8080 -v dda-data:/data -e DDA_STORAGE_SECRET=… \
+#     -e DDA_AUTH_HEADER=X-Forwarded-User -e DDA_TRUSTED_PROXIES=172.17.0.1 dda-portal
+# (published on loopback only: the authenticating proxy in front of it runs on this host, strips any
+# X-Forwarded-User a client sends, and reaches the container from the bridge's gateway; see README, Run as a
+# container)
+# Every third-party package comes from requirements.lock: exact versions, each file checked against its sha256.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,16 +17,21 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10001 portal \
  && useradd --system --uid 10001 --gid portal --home-dir /home/portal --create-home --shell /usr/sbin/nologin portal
 
-# dependencies first, in their own layer: it is rebuilt only when pyproject.toml changes
-COPY pyproject.toml README.md /tmp/src/
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/src/pyproject.toml', 'rb'))['project']['dependencies']))" \
-      > /tmp/requirements.txt \
- && python -m pip install --no-cache-dir -r /tmp/requirements.txt \
- && rm /tmp/requirements.txt
+# dependencies first, in their own layer: it is rebuilt only when requirements.lock changes. The lock pins the
+# portal's dependencies and its `demo` extra (so `--demo` works in the image); pip refuses any file whose hash
+# is not in the lock and, with --no-deps, installs nothing the lock does not name
+COPY requirements.lock /tmp/requirements.lock
+RUN python -m pip install --no-cache-dir --require-hashes --no-deps -r /tmp/requirements.lock \
+ && rm /tmp/requirements.lock
 
-# the portal itself (no test extras), installed into site-packages with its data files
+# the portal itself (no test extra), installed into site-packages with its data files and built by the locked
+# setuptools (no build isolation: nothing is fetched here); pip check proves nothing is missing or of a version
+# something else excludes
+COPY pyproject.toml README.md /tmp/src/
 COPY dda_portal /tmp/src/dda_portal
-RUN python -m pip install --no-cache-dir --no-deps /tmp/src && rm -rf /tmp/src
+RUN python -m pip install --no-cache-dir --no-deps --no-build-isolation /tmp/src \
+ && rm -rf /tmp/src \
+ && python -m pip check
 
 WORKDIR /app
 COPY main.py /app/main.py

@@ -27,7 +27,12 @@ def main() -> None:
     settings = load_settings(options)
     demo = None
     if settings.demo:
-        from dda_portal.demo import start_demo  # only the entry point knows the demo
+        try:
+            from dda_portal.demo import start_demo  # only the entry point knows the demo
+        except ModuleNotFoundError as error:  # moto and the rest of the demo extra are not installed
+            if (error.name or '').partition('.')[0] == 'dda_portal':
+                raise
+            raise SystemExit('--demo needs the demo extra: pip install "dda-portal[demo]"') from error
 
         demo = start_demo(settings)
         settings = settings.model_copy(update=demo.settings_overrides(settings))

@@ -199,10 +199,12 @@ start+=(--demo)
 # chroot isolation shares the host's network: a free port of the host, instead of -p 8080:8080
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
-log "starting: ${start[*]} (DDA_PORT=$port, DDA_AUTH_HEADER=X-Forwarded-User, a random DDA_STORAGE_SECRET)"
+# chroot isolation: the check's own requests come from 127.0.0.1, the proxy's address as the portal sees it
+log "starting: ${start[*]} (DDA_PORT=$port, DDA_AUTH_HEADER=X-Forwarded-User, DDA_TRUSTED_PROXIES=127.0.0.1, a random DDA_STORAGE_SECRET)"
 run_t0=$EPOCHREALTIME
 # buildah reports a command killed by a signal only as status 1: a shell around it tells the real status
-bh run --env DDA_PORT="$port" --env DDA_AUTH_HEADER=X-Forwarded-User --env DDA_STORAGE_SECRET="$secret" \
+bh run --env DDA_PORT="$port" --env DDA_AUTH_HEADER=X-Forwarded-User --env DDA_TRUSTED_PROXIES=127.0.0.1 \
+  --env DDA_STORAGE_SECRET="$secret" \
   "$ctr" -- sh -c '"$@"; echo "portal exit status $?"' sh "${start[@]}" >"$cache/run.log" 2>&1 9>&- &
 runner=$!
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv (Python 3.11+) and installs the portal with the given extras, only when something changed.
+# Creates .venv (Python 3.11+) and installs the portal with the given extras (none, `demo`, `test` — which
+# includes demo — or several: `test,demo`), only when pyproject.toml changed since that install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-}"

@@ -3,7 +3,7 @@
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup-venv.sh test
+bash scripts/setup-venv.sh test # the test extra includes the demo extra (the tests run moto)
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
     echo "Installing Debian's chromium for the end-to-end tests…"
