@@ -173,7 +173,8 @@ class Settings(BaseSettings):
         for name in value.split(','):
             if name.strip() and not HOST_PATTERN.fullmatch(host_name(name)):
                 raise ValueError(
-                    f'{name.strip()!r} is not a host name or address (no scheme or port; *.example.com is allowed)'
+                    f'{name.strip()!r} is not a host name or address '
+                    '(no scheme or port; *.example.com is allowed)'
                 )
         return value
 

@@ -12,6 +12,7 @@ import pytest
 def portal_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv('DDA_DATABASE_URL', f'sqlite:///{tmp_path / "ui.db"}')
     monkeypatch.setenv('DDA_SYNC_ENABLED', 'false')
+    monkeypatch.setenv('DDA_ALLOWED_HOSTS', 'test')  # the Host of the simulated user's requests
     monkeypatch.setenv('AWS_ACCESS_KEY_ID', 'testing')
     monkeypatch.setenv('AWS_SECRET_ACCESS_KEY', 'testing')
     monkeypatch.setenv('AWS_DEFAULT_REGION', 'us-east-1')
