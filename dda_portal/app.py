@@ -11,7 +11,6 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi.responses import JSONResponse
 from nicegui import app
-from sqlalchemy import text
 
 from . import auth
 from .actions import Actions, Compiler, Packager
@@ -92,15 +91,12 @@ def _health_routes(portal: Portal) -> None:
         return {'status': 'ok'}
 
     @app.get('/readyz')
-    def readyz() -> JSONResponse:
+    def readyz() -> JSONResponse:  # a plain def runs in a worker thread: the probe may wait up to 1 s
         problems: list[str] = []
-        try:
-            with portal.store.engine.begin() as connection:
-                connection.execute(text('CREATE TEMP TABLE IF NOT EXISTS readyz_probe (x INTEGER)'))
-                connection.execute(text('INSERT INTO readyz_probe VALUES (1)'))
-                connection.execute(text('DELETE FROM readyz_probe'))
-        except Exception as error:
-            problems.append(f'database not writable: {type(error).__name__}')
+        problem = portal.store.write_problem()  # a real write to the file, not to a temporary table
+        if problem is not None:
+            database = portal.store.database_file.name if portal.store.database_file else 'the store'
+            problems.append(f'database {database} not writable: {problem}')
         freshness = portal.store.freshness()
         limit = timedelta(seconds=3 * portal.settings.refresh_seconds)
         if freshness.last_success is None or utcnow() - freshness.last_success > limit:

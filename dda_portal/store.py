@@ -14,9 +14,10 @@ from typing import Any
 from nicegui import Event
 from sqlalchemy import Index, func, text
 from sqlalchemy import event as sa_event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
+from . import migrations
 from .domain import linking
 from .domain.attempts import StartDecision, may_start
 from .domain.greengrass import TAG_COMPILATION_JOB
@@ -25,7 +26,12 @@ from .domain.status import ACTIVE_COMPILATION, CompilationStatus, Rollup, compil
 log = logging.getLogger(__name__)
 
 KEEP_SYNC_CYCLES = 2000
-LIVE_STATUSES_SQL = ', '.join(f"'{s.value}'" for s in (*ACTIVE_COMPILATION, CompilationStatus.COMPLETED))
+# in the enum's order: the index's WHERE clause is the same text in every process (and in the baseline)
+LIVE_STATUSES_SQL = ', '.join(
+    f"'{s.value}'" for s in CompilationStatus if s in ACTIVE_COMPILATION or s is CompilationStatus.COMPLETED
+)
+HEALTH_PROBE_BUSY_MS = 1000
+DEFAULT_BUSY_MS = 30_000
 
 
 def utcnow() -> datetime:
@@ -185,6 +191,15 @@ class SyncFollowUp(SQLModel, table=True):
     queued_at: datetime
 
 
+class HealthProbe(SQLModel, table=True):
+    """One row /readyz rewrites: proof that the database file takes writes."""
+
+    __tablename__ = 'health_probe'
+
+    id: int | None = Field(default=None, primary_key=True)
+    checked_at: datetime
+
+
 @dataclass
 class TrainingJobFacts:
     """One training job as described by SageMaker, already in the portal's words."""
@@ -267,12 +282,20 @@ class _SessionLookup(linking.TrainingJobLookup):
 
 class Store:
     def __init__(self, database_url: str) -> None:
+        """Open the store, upgrading its schema first (migrations.upgrade: backup, one transaction).
+
+        Raises migrations.UnusableDatabase (a SystemExit: one line, no traceback) for a database newer than
+        this code or a file that is not a readable SQLite database; that file is left untouched.
+        """
         if database_url.startswith('sqlite:///'):
             Path(database_url.removeprefix('sqlite:///')).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_engine(database_url, connect_args={'check_same_thread': False, 'timeout': 30})
+        self.engine = create_engine(
+            database_url, connect_args={'check_same_thread': False, 'timeout': DEFAULT_BUSY_MS / 1000}
+        )
+        self.database_file = migrations.sqlite_file(database_url)
         if self.engine.dialect.name == 'sqlite':
             sa_event.listen(self.engine, 'connect', _sqlite_pragmas)
-        SQLModel.metadata.create_all(self.engine)
+        self.upgraded = migrations.upgrade(self.engine)
         # fired on NiceGUI's loop after each commit, with the names of the training jobs that changed
         self.changed: Event[frozenset[str]] = Event()
         self._freshness = self._read_freshness()
@@ -471,19 +494,56 @@ class Store:
         return frozenset(changed)
 
     def record_failure(self, started_at: datetime, aws_calls: int, code: str, message: str) -> None:
-        """A failed refresh writes nothing but its own record."""
-        with self.session() as session, session.begin():
-            session.add(
-                SyncCycle(
-                    started_at=started_at,
-                    finished_at=utcnow(),
-                    ok=False,
-                    aws_calls=aws_calls,
-                    error_code=code,
-                    error_message=message,
+        """A failed refresh writes nothing but its own record.
+
+        A store that cannot take the record (locked, disk full, read-only) is logged and otherwise ignored:
+        the refresh schedule must outlive it, and the next cycle records again.
+        """
+        try:
+            with self.session() as session, session.begin():
+                session.add(
+                    SyncCycle(
+                        started_at=started_at,
+                        finished_at=utcnow(),
+                        ok=False,
+                        aws_calls=aws_calls,
+                        error_code=code,
+                        error_message=message,
+                    )
                 )
-            )
+        except SQLAlchemyError as error:
+            log.warning('Could not record the failed refresh (%s: %s): %s', code, message, _reason(error))
+            return
         self._freshness = self._read_freshness()
+
+    def write_problem(self) -> str | None:
+        """None when the database takes a write now (one short transaction on health_probe), else why not.
+
+        Waits at most HEALTH_PROBE_BUSY_MS for another writer's lock; blocking, so call it off the event loop.
+        """
+        sqlite = self.engine.dialect.name == 'sqlite'
+        upsert = text(
+            'INSERT INTO health_probe (id, checked_at) VALUES (1, :now) '
+            'ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at'
+        )
+        try:
+            with self.engine.connect() as connection:
+                if sqlite:
+                    connection.exec_driver_sql(f'PRAGMA busy_timeout = {HEALTH_PROBE_BUSY_MS}')
+                    connection.commit()
+                try:
+                    if sqlite:  # the write lock now, not at commit
+                        connection.exec_driver_sql('BEGIN IMMEDIATE')
+                    connection.execute(upsert, {'now': utcnow().replace(tzinfo=None)})
+                    connection.commit()
+                finally:
+                    connection.rollback()
+                    if sqlite:
+                        connection.exec_driver_sql(f'PRAGMA busy_timeout = {DEFAULT_BUSY_MS}')
+                        connection.commit()
+        except SQLAlchemyError as error:
+            return _reason(error)
+        return None
 
     # ---- attempts the portal starts ----------------------------------------------------------
 
@@ -835,9 +895,16 @@ def _next_attempt_number(session: Session, training_job: str, target_id: str) ->
     return (session.exec(query).first() or 0) + 1
 
 
+def _reason(error: SQLAlchemyError) -> str:
+    """The database's own words (e.g. 'database is locked'), without SQL or parameters."""
+    original = getattr(error, 'orig', None)
+    return str(original) if original is not None else type(error).__name__
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute('PRAGMA journal_mode=WAL')
-    cursor.execute('PRAGMA synchronous=NORMAL')
+    # FULL: a commit is on disk when it returns, also across a power cut (see README, Durability)
+    cursor.execute('PRAGMA synchronous=FULL')
     cursor.execute('PRAGMA foreign_keys=ON')
     cursor.close()
