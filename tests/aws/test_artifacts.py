@@ -112,14 +112,17 @@ async def test_download_link_is_presigned_at_click_and_serves_the_compiled_model
     sync.pull_and_apply(utcnow())
     actions = Actions(clients, sync, compiler, sync.packager, Gate(settings))
 
-    url = await actions.artifact_download_url(JOB)
+    url = await actions.artifact_download_url(JOB, 'bottle-caps')
 
     assert isinstance(url, str) and 'X-Amz-Expires=300' in url and 'X-Amz-Signature=' in url
     assert requests.get(url, timeout=10).content == model
-    missing = await actions.artifact_download_url('bottle-caps-arm64-cpu-1')
+    missing = await actions.artifact_download_url('bottle-caps-arm64-cpu-1', 'bottle-caps')
     assert not isinstance(missing, str) and missing.code == 'NoSuchKey'
-    not_compiled = await actions.artifact_download_url('no-such-job')
+    not_compiled = await actions.artifact_download_url('no-such-job', 'bottle-caps')
     assert not isinstance(not_compiled, str) and not_compiled.code == 'NotCompiled'
+    # a page about another training job cannot fetch this job's model, whatever job name its event names
+    elsewhere = await actions.artifact_download_url(JOB, 'another-training-job')
+    assert not isinstance(elsewhere, str) and elsewhere.code == 'NotCompiled'
 
 
 @pytest.mark.usefixtures('aws')
