@@ -232,9 +232,7 @@ class Gate:
 async def _close(client: Client) -> None:
     await asyncio.sleep(0.5)  # the navigation to the sign-in form goes out first
     for sid, _ in list(core.sio.manager.get_participants('/', client.id)):
-        await core.sio.disconnect(sid)
-    if client.id in Client.instances:
-        client.delete()
+        await core.sio.disconnect(sid)  # NiceGUI deletes the page once it does not come back; it may not
 
 
 def _client_session(client: Client) -> str | None:

@@ -87,3 +87,40 @@ def test_without_a_session_only_health_answers(signed_url: str) -> None:
     for path in ('/', '/components', '/training-jobs/anything?tab=logs'):
         response = httpx.get(f'{signed_url}{path}')
         assert response.status_code == 303 and response.headers['location'].startswith('/login?next=')
+
+
+@pytest.mark.parametrize(
+    'crafted', ['/%09/evil.example/x', '/%0D/evil.example/x', '/%0A/evil.example', '//evil.example']
+)
+def test_after_sign_in_a_crafted_next_never_leaves_the_site(
+    fresh: Page, signed_url: str, crafted: str
+) -> None:
+    fresh.goto(f'{signed_url}/login?next={crafted}')
+    fresh.get_by_label('User name').fill('alice')
+    fresh.get_by_label('Password', exact=True).fill('alice-secret-1')
+    fresh.get_by_role('button', name='Sign in').click()
+    expect(fresh.get_by_text('alice · Data Scientist')).to_be_visible()
+    assert fresh.url.startswith(f'{signed_url}/'), fresh.url
+    expect(fresh).to_have_url(f'{signed_url}/')
+
+
+def test_sign_out_closes_the_live_connection_of_a_tab_that_ignores_it(fresh: Page, signed_url: str) -> None:
+    sign_in(fresh, signed_url, 'alice', 'alice-secret-1')
+    expect(fresh.get_by_text('alice · Data Scientist')).to_be_visible()
+    stale = fresh.context.new_page()  # the same session in another tab
+    stale.goto(f'{signed_url}/components')
+    expect(stale.get_by_text('alice · Data Scientist')).to_be_visible()
+    stale.wait_for_function('() => window.did_handshake && window.socket.connected')
+    # this tab will not follow the server's "go to the sign-in form", nor reconnect by itself
+    stale.evaluate("() => { window.socket.off('open'); window.socket.io.reconnection(false); }")
+
+    fresh.get_by_role('button', name='Sign out').click()
+    expect(fresh).to_have_url(re.compile(r'/login'))
+
+    stale.wait_for_function('() => window.socket.connected === false', timeout=10_000)  # closed by the server
+    assert stale.url == f'{signed_url}/components'  # it ignored the navigation, yet its connection is gone
+    stale.evaluate(
+        '() => window.socket.connect()'
+    )  # trying again: the handshake is refused, the page reloads
+    expect(stale).to_have_url(re.compile(r'/login\?next=%2Fcomponents'))
+    stale.close()
