@@ -12,7 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi.responses import JSONResponse
 from nicegui import app
 
-from . import auth
+from . import auth, web_guards
 from .actions import Actions, Compiler, Packager
 from .auth import Gate
 from .aws.clients import AwsClients
@@ -73,6 +73,7 @@ def create_app(settings: Settings) -> Portal:
     app.state.portal = portal  # tests and health routes reach the running portal here
 
     auth.register(gate)
+    web_guards.register(settings)  # after the gate, so that its answers are guarded too
     training_jobs.register(store, actions)
     training_job.register(store, actions, catalog, GuidanceBook.load())
     fleet.register(store, actions, {t.id: t.display_name for t in catalog.values()})
