@@ -34,6 +34,7 @@ from .domain.problems import AwsProblem
 from .domain.status import CompilationStatus, TrainingStatus, training_status_from_aws
 from .domain.targets import TargetCatalog
 from .store import CompilationAttempt, ComponentVersion, Store, as_utc, utcnow
+from .workers import PageReads
 
 if TYPE_CHECKING:
     from .auth import Gate
@@ -86,10 +87,11 @@ class Compiler:
             self.settings.framework, self.settings.framework_version, self.settings.input_shape
         )
 
-    def defaults_for(self, training_job: str) -> CompileInputs:
-        """Configured defaults, overridden by the training job's `dda-portal:*` tags (one AWS call)."""
+    def defaults_for(self, training_job: str, sagemaker: SageMakerGateway | None = None) -> CompileInputs:
+        """Configured defaults, overridden by the training job's `dda-portal:*` tags (one AWS call, through
+        `sagemaker` when given)."""
         job = self.store.training_job(training_job)
-        tags = self.sagemaker.tags(job.arn) if job and job.arn else {}
+        tags = (sagemaker or self.sagemaker).tags(job.arn) if job and job.arn else {}
         return CompileInputs(
             framework=tags.get(TAG_FRAMEWORK, self.settings.framework),
             framework_version=tags.get(TAG_FRAMEWORK_VERSION, self.settings.framework_version),
@@ -284,15 +286,24 @@ class Actions:
     """The user's requests from the pages, each awaited off NiceGUI's loop."""
 
     def __init__(
-        self, clients: AwsClients, sync: Sync, compiler: Compiler, packager: Packager, gate: Gate
+        self,
+        clients: AwsClients,
+        sync: Sync,
+        compiler: Compiler,
+        packager: Packager,
+        gate: Gate,
+        reads: PageReads | None = None,
     ) -> None:
         self.gate = gate  # who asks: changes to AWS are checked here, whatever the page shows
         self.sync = sync
         self.compiler = compiler
         self.packager = packager
         self.store = compiler.store
-        self.logs = LogsGateway(clients)
-        self.s3 = S3Gateway(clients)
+        # page reads of AWS: their own pool and short-timeout clients, never behind the refresh or sign-in
+        self.reads = reads or PageReads(clients.interactive())
+        self.logs = LogsGateway(self.reads.clients)
+        self.s3 = S3Gateway(self.reads.clients)
+        self.sagemaker = SageMakerGateway(self.reads.clients)
         self.console = ConsoleLinks(clients.region)
 
     async def refresh_now(self) -> AwsProblem | None:
@@ -314,13 +325,10 @@ class Actions:
         return log_text(result) if result.events else f'# {result.missing or "No log events."}\n'
 
     async def _logs(self, group: str, job_name: str, limit: int | None) -> LogRead | AwsProblem:
-        try:
-            result = await run.io_bound(self.logs.job_events, group, job_name, limit)
-        except Exception as error:  # shown to the user with AWS's code and message
-            problem = problem_from(error)
-            log.info('Reading logs of %s failed: %s', job_name, problem)
-            return problem
-        return result if result is not None else LogRead([], missing='The portal is shutting down.')
+        result = await self.reads.read(self.logs.job_events, group, job_name, limit)
+        if isinstance(result, AwsProblem):  # shown to the user with AWS's code and message
+            log.info('Reading logs of %s failed: %s', job_name, result)
+        return result
 
     async def object_sizes(self, uris: list[str]) -> dict[str, int | None] | AwsProblem:
         """Size in bytes of each S3 object (None where there is no object)."""
@@ -328,10 +336,7 @@ class Actions:
         def sizes() -> dict[str, int | None]:
             return {uri: self.s3.object_size(uri) for uri in uris}
 
-        try:
-            return await run.io_bound(sizes) or {}
-        except Exception as error:
-            return problem_from(error)
+        return await self.reads.read(sizes)
 
     async def artifact_download_url(self, job_name: str) -> str | AwsProblem:
         """A presigned URL for the compiled model, made now and valid for five minutes."""
@@ -345,11 +350,7 @@ class Actions:
                 return AwsProblem('NoSuchKey', f'There is no object at {uri}.')
             return self.s3.presigned_download(uri, DOWNLOAD_URL_SECONDS)
 
-        try:
-            result = await run.io_bound(presign)
-        except Exception as error:
-            return problem_from(error)
-        return result if result is not None else AwsProblem('ShuttingDown', 'The portal is shutting down.')
+        return await self.reads.read(presign)
 
     def refusal(self, doing: str) -> str | None:
         """Why the person on whose page this runs may not `doing`, or None when they may."""
@@ -375,11 +376,8 @@ class Actions:
         return outcome
 
     async def compile_defaults(self, training_job: str) -> CompileInputs | AwsProblem:
-        try:
-            defaults = await run.io_bound(self.compiler.defaults_for, training_job)
-            return defaults or self.compiler.configured_defaults()
-        except Exception as error:
-            return problem_from(error)
+        """The compile dialog's defaults: the training job's tags read as a page read of AWS."""
+        return await self.reads.read(self.compiler.defaults_for, training_job, self.sagemaker)
 
     async def start_compilation(
         self,

@@ -22,6 +22,7 @@ from .domain.targets import CatalogueError, TargetCatalog
 from .pages import fleet, training_job, training_jobs
 from .store import Store, utcnow
 from .sync import Sync
+from .workers import SIGN_IN, PageReads
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,8 @@ def create_app(settings: Settings) -> Portal:
     packager = Packager(settings, store, clients, catalog)
     sync = Sync(settings, store, clients, catalog, compiler, packager)
     gate = Gate(settings)
-    actions = Actions(clients, sync, compiler, packager, gate)
+    reads = PageReads(clients.interactive())  # pages' reads of AWS: their own threads, short timeouts
+    actions = Actions(clients, sync, compiler, packager, gate, reads)
     portal = Portal(settings, store, catalog, clients, sync, actions, gate)
     app.state.portal = portal  # tests and health routes reach the running portal here
 
@@ -83,6 +85,8 @@ def create_app(settings: Settings) -> Portal:
         portal.every(settings.refresh_seconds, sync.run_once, 'refresh')
     app.on_startup(portal.scheduler.start)
     app.on_shutdown(lambda: portal.scheduler.shutdown(wait=False))
+    app.on_shutdown(reads.shutdown)  # without waiting for calls AWS does not answer
+    app.on_shutdown(SIGN_IN.shutdown)
     return portal
 
 

@@ -18,6 +18,14 @@ _CONFIG = Config(
     read_timeout=20,
     user_agent_extra='dda-portal',
 )
+# Reads a person waits for (logs, object sizes, download links, tags): a short wait and one retry, so that an
+# AWS that does not answer gives the page an answer within seconds instead of minutes.
+INTERACTIVE_CONFIG = Config(
+    retries={'mode': 'standard', 'total_max_attempts': 2},  # the first try and one retry
+    connect_timeout=3,
+    read_timeout=10,
+    user_agent_extra='dda-portal',
+)
 
 
 class CallCounter:
@@ -40,18 +48,29 @@ class CallCounter:
 class AwsClients:
     """The clients the portal uses, made once from one boto3 session."""
 
-    def __init__(self, region: str | None = None) -> None:
-        self.session = boto3.session.Session(region_name=region)
-        self.region = self.session.region_name or 'us-east-1'
-        self.counter = CallCounter()
+    def __init__(
+        self, region: str | None = None, *, config: Config = _CONFIG, beside: AwsClients | None = None
+    ) -> None:
+        """`beside`: another set whose session, region and call counter these clients share."""
+        self.session: boto3.session.Session = (
+            beside.session if beside else boto3.session.Session(region_name=region)
+        )
+        self.region: str = beside.region if beside else self.session.region_name or 'us-east-1'
+        self.counter: CallCounter = beside.counter if beside else CallCounter()
+        self.config = config
         self.sagemaker = self._client('sagemaker')
         self.logs = self._client('logs')
         self.greengrass = self._client('greengrassv2')
         # SigV4 presigned URLs work in every region (SigV2 ones do not)
-        self.s3 = self._client('s3', _CONFIG.merge(Config(signature_version='s3v4')))
+        self.s3 = self._client('s3', config.merge(Config(signature_version='s3v4')))
 
-    def _client(self, service: str, config: Config = _CONFIG) -> Any:
-        client = self.session.client(service, region_name=self.region, config=config)  # type: ignore[call-overload]
+    def interactive(self) -> AwsClients:
+        """A second set for reads a person waits for: short timeouts and one retry (INTERACTIVE_CONFIG),
+        the same session and call counter."""
+        return AwsClients(config=INTERACTIVE_CONFIG, beside=self)
+
+    def _client(self, service: str, config: Config | None = None) -> Any:
+        client = self.session.client(service, region_name=self.region, config=config or self.config)  # type: ignore[call-overload]
         self.counter.watch(client)
         return client
 

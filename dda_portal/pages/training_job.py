@@ -299,7 +299,7 @@ class _TrainingJobView:
         store.changed.subscribe(self.on_change)
         ui.timer(1.0, self.tick)
         if tab == 'logs':
-            ui.timer(0, self.load_logs, once=True)
+            self.open_logs()  # setting the tabs' value above may have done so already
 
     @ui.refreshable_method
     def header(self) -> None:
@@ -334,8 +334,13 @@ class _TrainingJobView:
             ui.button('Reload logs', icon='refresh', on_click=self.load_logs).props('flat dense no-caps')
         self.log_view = LogView('logs-table', 100, 'Open this tab to load the logs.')
 
+    def open_logs(self) -> None:
+        """Read the logs the first time the tab opens (seen twice when the page opens on the tab)."""
+        if not self.logs_loaded:
+            self.logs_loaded = True  # at once, not when the read starts: one read per page
+            ui.timer(0, self.load_logs, once=True)
+
     async def load_logs(self) -> None:
-        self.logs_loaded = True
         self.log_view.message.set_text('Loading logs…')
         self.log_view.show(await self.actions.training_logs(self.job.name))
 
@@ -677,8 +682,8 @@ class _TrainingJobView:
     def on_tab(self) -> None:
         tab = str(self.tabs.value)
         ui.navigate.history.replace(f'/training-jobs/{quote(self.job.name)}?tab={tab}')
-        if tab == 'logs' and not self.logs_loaded:
-            ui.timer(0, self.load_logs, once=True)
+        if tab == 'logs':
+            self.open_logs()
 
     def on_change(self, changed: frozenset[str]) -> None:
         if self.job.name not in changed:
