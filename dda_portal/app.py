@@ -18,9 +18,10 @@ from .auth import Gate
 from .aws.clients import AwsClients
 from .config import Settings, SettingsError
 from .domain.guidance import GuidanceBook
+from .domain.refresh import PARTS
 from .domain.targets import CatalogueError, TargetCatalog
 from .pages import fleet, training_job, training_jobs
-from .store import Store, utcnow
+from .store import Freshness, Store, utcnow
 from .sync import Sync
 from .workers import SIGN_IN, PageReads
 
@@ -105,12 +106,39 @@ def _health_routes(portal: Portal) -> None:
         freshness = portal.store.freshness()
         limit = timedelta(seconds=3 * portal.settings.refresh_seconds)
         if freshness.last_success is None or utcnow() - freshness.last_success > limit:
-            problems.append('no successful AWS refresh within three intervals')
+            problems.append('no successful AWS refresh within three intervals')  # from SageMaker
         failure = freshness.last_failure
         body = {
             'status': 'ready' if not problems else 'not ready',
             'problems': problems,
             'last_successful_refresh': freshness.last_success.isoformat() if freshness.last_success else None,
             'last_aws_error': failure.error_code if failure else None,
+            'parts': _refresh_parts(portal, freshness),
         }
         return JSONResponse(body, status_code=200 if not problems else 503)
+
+
+def _refresh_parts(portal: Portal, freshness: Freshness) -> dict[str, dict[str, Any]]:
+    """Each part of the refresh: ok, its last success and its failure since (a Greengrass turned off in the
+    settings shows as disabled); only SageMaker's age decides readiness."""
+    parts: dict[str, dict[str, Any]] = {}
+    for part in PARTS:
+        if part not in portal.sync.parts:
+            parts[part] = {'disabled': True}
+            continue
+        row = freshness.parts.get(part)
+        success = row.last_success if row else None
+        error = None
+        if row is not None and row.failed_at is not None:
+            error = {
+                'code': row.error_code,
+                'message': row.error_message,
+                'call': row.error_call,
+                'at': row.failed_at.isoformat(),
+            }
+        parts[part] = {
+            'ok': success is not None and error is None,
+            'last_success': success.isoformat() if success else None,
+            'error': error,
+        }
+    return parts

@@ -21,6 +21,7 @@ from . import migrations
 from .domain import linking
 from .domain.attempts import StartDecision, may_start
 from .domain.greengrass import TAG_COMPILATION_JOB
+from .domain.refresh import SAGEMAKER
 from .domain.status import ACTIVE_COMPILATION, CompilationStatus, Rollup, compiled_count, rollup_for
 
 log = logging.getLogger(__name__)
@@ -191,6 +192,20 @@ class SyncFollowUp(SQLModel, table=True):
     queued_at: datetime
 
 
+class SyncPart(SQLModel, table=True):
+    """How each part of the refresh (SageMaker, Greengrass components, devices) last went: its last
+    success, and its failure since then (cleared by its next success)."""
+
+    __tablename__ = 'sync_part'
+
+    part: str = Field(primary_key=True)
+    last_success: datetime | None = None
+    failed_at: datetime | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    error_call: str | None = None  # the AWS operation that failed, when known
+
+
 class HealthProbe(SQLModel, table=True):
     """One row /readyz rewrites: proof that the database file takes writes."""
 
@@ -258,10 +273,12 @@ class CycleResult:
 
 @dataclass(frozen=True)
 class Freshness:
-    """How old the data on screen is, and whether the last refresh failed."""
+    """How old the data on screen is, and whether the last refresh (or a part of it) failed."""
 
-    last_success: datetime | None
+    last_success: datetime | None  # SageMaker's part: the training and compilation jobs shown
     last_failure: SyncCycle | None
+    parts: dict[str, SyncPart] = field(default_factory=dict)
+    last_full_refresh: datetime | None = None  # the last refresh in which every part succeeded
 
 
 class _SessionLookup(linking.TrainingJobLookup):
@@ -350,7 +367,13 @@ class Store:
                 select(func.max(SyncCycle.finished_at)).where(col(SyncCycle.ok).is_(True))
             ).first()
             last = session.exec(select(SyncCycle).order_by(col(SyncCycle.id).desc()).limit(1)).first()
-        return Freshness(last_success=last_ok, last_failure=last if last and not last.ok else None)
+            parts = {row.part: row for row in session.exec(select(SyncPart))}
+        full = last_ok
+        sagemaker = parts.get(SAGEMAKER)
+        if sagemaker is not None and sagemaker.last_success is not None:
+            last_ok = sagemaker.last_success  # the data on screen is as old as SageMaker's part
+        failure = last if last and not last.ok else None
+        return Freshness(last_success=last_ok, last_failure=failure, parts=parts, last_full_refresh=full)
 
     def last_cycles(self, limit: int = 10) -> list[SyncCycle]:
         with self.session() as session:
@@ -447,39 +470,10 @@ class Store:
         return result
 
     def apply(self, cycle: CycleResult) -> frozenset[str]:
-        """Write one successful refresh in one transaction; returns the training jobs that changed."""
-        changed: set[str] = set()
+        """Write one successful refresh in one transaction, recorded as a cycle; returns the training jobs
+        that changed."""
         with self.session() as session, session.begin():
-            for facts in cycle.training_jobs:
-                changed.add(facts.name)
-                self._upsert_training_job(session, facts)
-            session.flush()
-            lookup = _SessionLookup(session)
-            for job in sorted(cycle.compilation_jobs, key=lambda j: j.created_at):
-                owner = self._upsert_attempt(session, job, lookup)
-                if owner:
-                    changed.add(owner)
-            if cycle.training_jobs:
-                changed |= self._link_orphans(session, lookup)
-            for name in cycle.gone_compilation_jobs:
-                attempt = session.exec(
-                    select(CompilationAttempt).where(CompilationAttempt.job_name == name)
-                ).first()
-                if attempt and attempt.in_aws:
-                    attempt.in_aws = False
-                    if attempt.training_job_name:
-                        changed.add(attempt.training_job_name)
-            session.flush()
-            for name in changed:
-                self._recompute_rollup(session, name)
-            for version in cycle.component_versions:
-                changed |= self._upsert_component(session, version, cycle.component_tags.get(version.arn, {}))
-            if cycle.devices is not None:
-                changed |= self._replace_inventory(session, cycle.devices, cycle.installed)
-            for name in changed:
-                session.merge(SyncFollowUp(training_job_name=name, queued_at=cycle.started_at))
-            for key, value in cycle.watermarks.items():
-                session.merge(SyncState(key=key, value=value))
+            changed = self._write(session, cycle)
             session.add(
                 SyncCycle(
                     started_at=cycle.started_at,
@@ -492,6 +486,85 @@ class Store:
             self._prune_cycles(session)
         self._freshness = self._read_freshness()
         return frozenset(changed)
+
+    def apply_part(self, part: str, cycle: CycleResult) -> frozenset[str]:
+        """Write what one part of a refresh read and that part's success (its failure cleared), in one
+        transaction; returns the training jobs that changed."""
+        with self.session() as session, session.begin():
+            changed = self._write(session, cycle)
+            row = session.get(SyncPart, part) or SyncPart(part=part)
+            row.last_success = utcnow()
+            row.failed_at = row.error_code = row.error_message = row.error_call = None
+            session.add(row)
+        self._freshness = self._read_freshness()
+        return frozenset(changed)
+
+    def record_part_failure(self, part: str, failed_at: datetime, code: str, message: str, call: str) -> None:
+        """A part that failed writes nothing but this; its last good data and last success stay."""
+        with self.session() as session, session.begin():
+            row = session.get(SyncPart, part) or SyncPart(part=part)
+            row.failed_at, row.error_code, row.error_message = failed_at, code, message
+            row.error_call = call or None
+            session.add(row)
+        self._freshness = self._read_freshness()
+
+    def record_cycle(
+        self,
+        started_at: datetime,
+        aws_calls: int,
+        changed_training_jobs: int,
+        error: tuple[str, str] | None = None,
+    ) -> None:
+        """One row per refresh: ok when every part (and the acting on it) succeeded, else the first error."""
+        with self.session() as session, session.begin():
+            session.add(
+                SyncCycle(
+                    started_at=started_at,
+                    finished_at=utcnow(),
+                    ok=error is None,
+                    aws_calls=aws_calls,
+                    changed_training_jobs=changed_training_jobs,
+                    error_code=error[0] if error else None,
+                    error_message=error[1] if error else None,
+                )
+            )
+            self._prune_cycles(session)
+        self._freshness = self._read_freshness()
+
+    def _write(self, session: Session, cycle: CycleResult) -> set[str]:
+        """Everything a refresh (or a part of it) read; the training jobs that changed."""
+        changed: set[str] = set()
+        for facts in cycle.training_jobs:
+            changed.add(facts.name)
+            self._upsert_training_job(session, facts)
+        session.flush()
+        lookup = _SessionLookup(session)
+        for job in sorted(cycle.compilation_jobs, key=lambda j: j.created_at):
+            owner = self._upsert_attempt(session, job, lookup)
+            if owner:
+                changed.add(owner)
+        if cycle.training_jobs:
+            changed |= self._link_orphans(session, lookup)
+        for name in cycle.gone_compilation_jobs:
+            attempt = session.exec(
+                select(CompilationAttempt).where(CompilationAttempt.job_name == name)
+            ).first()
+            if attempt and attempt.in_aws:
+                attempt.in_aws = False
+                if attempt.training_job_name:
+                    changed.add(attempt.training_job_name)
+        session.flush()
+        for name in changed:
+            self._recompute_rollup(session, name)
+        for version in cycle.component_versions:
+            changed |= self._upsert_component(session, version, cycle.component_tags.get(version.arn, {}))
+        if cycle.devices is not None:
+            changed |= self._replace_inventory(session, cycle.devices, cycle.installed)
+        for name in changed:
+            session.merge(SyncFollowUp(training_job_name=name, queued_at=cycle.started_at))
+        for key, value in cycle.watermarks.items():
+            session.merge(SyncState(key=key, value=value))
+        return changed
 
     def record_failure(self, started_at: datetime, aws_calls: int, code: str, message: str) -> None:
         """A failed refresh writes nothing but its own record.

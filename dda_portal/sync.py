@@ -1,23 +1,29 @@
-"""The refresh job: one cycle = pull what changed from AWS, commit it in one transaction, emit."""
+"""The refresh job: one cycle = each part (SageMaker, Greengrass components, devices) pulled from AWS and
+committed on its own, then act on what was committed, then emit."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
 from nicegui import run
 
 from .actions import Compiler, Packager
 from .aws.clients import AwsClients, problem_from
 from .aws.greengrass import GreengrassGateway
-from .aws.sagemaker import SageMakerGateway
+from .aws.sagemaker import Listing, SageMakerGateway
 from .config import Settings
 from .domain import linking
 from .domain.greengrass import component_state_from_aws
 from .domain.problems import AwsProblem
+from .domain.refresh import COMPONENTS, DEVICES, LABELS, SAGEMAKER, RefreshProblem, enabled_parts
 from .domain.status import CompilationStatus, compilation_status_from_aws, training_status_from_aws
 from .domain.targets import RecognisedTarget, TargetCatalog
 from .store import (
@@ -36,9 +42,27 @@ from .store import (
 
 log = logging.getLogger(__name__)
 
-TRAINING_WATERMARK = 'training_jobs'
+# the newest LastModifiedTime SageMaker listed (AWS's clock); new keys, so a store whose watermarks were the
+# portal's clock (an earlier release) looks back DDA_HISTORY_DAYS once instead of trusting them
+TRAINING_WATERMARK = 'training_jobs_modified'
+COMPILATION_WATERMARK = 'compilation_jobs_modified'
+# when the last device inventory ran: a local timer, so the portal's clock (no AWS time is compared with it)
 DEVICES_WATERMARK = 'core_devices'
-COMPILATION_WATERMARK = 'compilation_jobs'
+
+
+@dataclass
+class Refreshed:
+    """What the parts of one refresh did: the training jobs they changed and the parts that failed."""
+
+    changed: frozenset[str] = frozenset()
+    failures: list[tuple[str, AwsProblem]] = field(default_factory=list)
+
+    @property
+    def problem(self) -> RefreshProblem | None:
+        if not self.failures:
+            return None
+        first = self.failures[0][1]
+        return RefreshProblem(first.code, first.message, first.operation, tuple(self.failures))
 
 
 class Sync:
@@ -61,6 +85,17 @@ class Sync:
         self.packager = packager or Packager(settings, store, clients, catalog)
         self._lock = asyncio.Lock()
         self._last_problem: AwsProblem | None = None
+        self._calls = threading.local()  # the AWS call a worker thread made last (errors may not name it)
+        for client in (clients.sagemaker, clients.greengrass):
+            client.meta.events.register('before-call.*.*', self._note_call)
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The parts a refresh reads, in order (Greengrass's only when enabled)."""
+        return enabled_parts(self.settings.greengrass_enabled)
+
+    def _note_call(self, model: Any, **_: Any) -> None:
+        self._calls.last = model.name
 
     async def run_once(self) -> AwsProblem | None:
         """One refresh; concurrent callers wait for the cycle under way and get its outcome."""
@@ -72,32 +107,40 @@ class Sync:
             return self._last_problem
 
     async def _run_cycle(self) -> AwsProblem | None:
+        """Never raises: a failure is returned, logged and recorded, and the schedule goes on."""
         started = utcnow()
         calls_before = self.clients.counter.total
         changed: frozenset[str] = frozenset()
+        problem: AwsProblem | None = None
         try:
-            pulled = await run.io_bound(self.pull_and_apply, started)
-            if pulled is None:  # the app is shutting down
+            refreshed = await run.io_bound(self.refresh_parts, started)
+            if refreshed is None:  # the app is shutting down
                 return None
-            changed = pulled
-            acted = await run.io_bound(self.act, changed)
+            changed, problem = refreshed.changed, refreshed.problem
+            failed = {part for part, _ in refreshed.failures}
+            # acts on what the parts committed, whichever failed (packaging waits for Greengrass)
+            acted = await run.io_bound(self.act, changed, COMPONENTS in failed)
             changed |= acted or frozenset()
-        except Exception as error:  # a failed pull leaves the store as it was; a failed act is retried
-            problem = problem_from(error)
-            calls = self.clients.counter.total - calls_before
+        except Exception as error:  # a failed act is retried at the next refresh (its follow-ups stay)
+            problem = problem or self._problem(error)
+            log.warning('Acting on the refresh failed: %s', self._problem(error))
+        calls = self.clients.counter.total - calls_before
+        if problem is not None:
             log.warning('Refresh failed after %d AWS calls: %s', calls, problem)
-            await run.io_bound(self.store.record_failure, started, calls, problem.code, problem.where)
-            self.store.changed.emit(changed)  # what the pull committed before the act failed, if anything
-            return problem
-        self.store.changed.emit(changed)
-        return None
+        outcome = (problem.code, problem.where) if problem is not None else None
+        await run.io_bound(
+            self._safely, 'the refresh', self.store.record_cycle, started, calls, len(changed), outcome
+        )
+        self.store.changed.emit(changed)  # what the parts committed, even when another failed
+        return problem
 
     def cycle(self, started: datetime) -> frozenset[str]:
         """Pull, commit, then act on what changed (blocking; runs in a worker thread)."""
-        changed = self.pull_and_apply(started)
-        return changed | self.act(changed)
+        refreshed = self.refresh_parts(started)
+        failed = {part for part, _ in refreshed.failures}
+        return refreshed.changed | self.act(refreshed.changed, COMPONENTS in failed)
 
-    def act(self, changed: frozenset[str]) -> frozenset[str]:
+    def act(self, changed: frozenset[str], greengrass_failed: bool = False) -> frozenset[str]:
         """Automatic compilation of training jobs that just reached Completed; tidy unconfirmed attempts.
 
         Acts on this cycle's changes and on those an earlier cycle committed but did not finish acting on
@@ -126,13 +169,31 @@ class Sync:
             self.store.claim_auto_compile(name)
         acted |= self._fail_unconfirmed()
         if self.settings.auto_package and self.settings.greengrass_enabled:
-            acted |= self._auto_package(due)
+            if greengrass_failed:  # Greengrass cannot take it now: the follow-ups stay for the next refresh
+                later |= self._packaging_due(due)
+            else:
+                packaged, unanswered = self._auto_package(due)
+                acted |= packaged
+                later |= unanswered
         self.store.forget_follow_ups(due - later)
         return frozenset(acted)
 
-    def _auto_package(self, changed: frozenset[str]) -> set[str]:
-        """Completed compilations without a component get one (the store allows one per attempt)."""
+    def _packaging_due(self, changed: frozenset[str]) -> set[str]:
+        """Training jobs with a completed compilation that has no component yet."""
+        return {
+            name
+            for name in changed
+            for attempt in self.store.latest_attempts(name)
+            if attempt.status == CompilationStatus.COMPLETED
+            and attempt.artifact
+            and self.store.component_for_attempt(attempt.job_name) is None
+        }
+
+    def _auto_package(self, changed: frozenset[str]) -> tuple[set[str], set[str]]:
+        """Completed compilations without a component get one (the store allows one per attempt); returns
+        the training jobs packaged and those whose packaging Greengrass did not answer (tried again later)."""
         packaged: set[str] = set()
+        unanswered: set[str] = set()
         for name in changed:
             for attempt in self.store.latest_attempts(name):
                 if attempt.status != CompilationStatus.COMPLETED or not attempt.artifact:
@@ -141,10 +202,19 @@ class Sync:
                     continue
                 owner, problem = self.packager.package(attempt.job_name, 'auto')
                 if problem:
-                    log.warning('Automatic packaging of %s refused: %s', attempt.job_name, problem)
+                    # "CODE: message": throttled, failing or unreachable Greengrass is asked again later
+                    again = AwsProblem(problem.partition(':')[0], problem).transient
+                    if again:
+                        unanswered.add(name)
+                    log.warning(
+                        'Automatic packaging of %s refused: %s%s',
+                        attempt.job_name,
+                        problem,
+                        ' (tried again at the next refresh)' if again else '',
+                    )
                 elif owner:
                     packaged.add(owner)
-        return packaged
+        return packaged, unanswered
 
     def _fail_unconfirmed(self) -> set[str]:
         """Attempts reserved before a crash whose job SageMaker never received are marked Failed."""
@@ -159,22 +229,74 @@ class Sync:
         return failed
 
     def pull_and_apply(self, started: datetime) -> frozenset[str]:
-        """Blocking part of a cycle (runs in a worker thread)."""
-        calls_before = self.clients.counter.total
-        result = self.pull(started)
-        result.aws_calls = self.clients.counter.total - calls_before
-        return self.store.apply(result)
+        """Every part pulled and committed on its own (blocking); the training jobs that changed."""
+        return self.refresh_parts(started).changed
+
+    def refresh_parts(self, started: datetime) -> Refreshed:
+        """Each part pulled and committed in its own transaction, SageMaker first (components link to the
+        attempts it wrote); a part that fails keeps its last good data and records why, the others go on."""
+        pullers: dict[str, Callable[[CycleResult], bool]] = {
+            SAGEMAKER: self._pull_sagemaker,
+            COMPONENTS: self._pull_components,
+            DEVICES: self._pull_devices,
+        }
+        changed: set[str] = set()
+        failures: list[tuple[str, AwsProblem]] = []
+        for part in self.parts:
+            result = CycleResult(started_at=started, aws_calls=0)
+            calls_before = self.clients.counter.total
+            self._calls.last = ''
+            try:
+                if pullers[part](result):
+                    result.aws_calls = self.clients.counter.total - calls_before
+                    changed |= self.store.apply_part(part, result)
+            except Exception as error:  # this part's data stays as the last good refresh left it
+                problem = self._problem(error)
+                failures.append((part, problem))
+                calls = self.clients.counter.total - calls_before
+                log.warning('Refresh of %s failed after %d AWS calls: %s', LABELS[part], calls, problem)
+                self._safely(
+                    f'the failed refresh of {LABELS[part]}',
+                    self.store.record_part_failure,
+                    part,
+                    utcnow(),
+                    problem.code,
+                    problem.message,
+                    problem.operation,
+                )
+        return Refreshed(frozenset(changed), failures)
 
     def pull(self, started: datetime) -> CycleResult:
+        """Every enabled part read into one result (nothing written)."""
         result = CycleResult(started_at=started, aws_calls=0)
-        self._pull_training_jobs(result)
-        self._pull_compilation_jobs(result)
+        self._pull_sagemaker(result)
         if self.settings.greengrass_enabled:
             self._pull_components(result)
             self._pull_devices(result)
         return result
 
-    def _pull_components(self, result: CycleResult) -> None:
+    def _problem(self, error: BaseException) -> AwsProblem:
+        """AWS's code and message, naming the call that failed even when the error does not (a connection
+        error, a timeout, an HTML error page)."""
+        problem = problem_from(error)
+        call = error.operation_name if isinstance(error, ClientError) else ''
+        call = call or getattr(self._calls, 'last', '')
+        return replace(problem, operation=call) if call and not problem.operation else problem
+
+    @staticmethod
+    def _safely(what: str, write: Callable[..., None], *args: Any) -> None:
+        """A record the store cannot take now (locked, full, read-only) is logged, never fatal to a cycle."""
+        try:
+            write(*args)
+        except Exception as error:
+            log.warning('Could not record %s: %s', what, problem_from(error))
+
+    def _pull_sagemaker(self, result: CycleResult) -> bool:
+        self._pull_training_jobs(result)
+        self._pull_compilation_jobs(result)
+        return True
+
+    def _pull_components(self, result: CycleResult) -> bool:
         """New component versions and those Greengrass is still working on; settled ones are not re-read."""
         known = {c.arn for c in self.store.components()}
         wanted: list[str] = []
@@ -196,15 +318,17 @@ class Sync:
             version = component_facts(described, artifact)
             result.component_versions.append(version)
             result.component_tags[arn] = dict(described.get('tags') or {})
+        return True
 
-    def _pull_devices(self, result: CycleResult) -> None:
-        """The whole fleet, on its own slower cadence (a large fleet costs one call per device)."""
+    def _pull_devices(self, result: CycleResult) -> bool:
+        """The whole fleet, on its own slower cadence (a large fleet costs one call per device); False when
+        the inventory is not due (a failed one is due again at the next refresh)."""
         last = self.store.watermark(DEVICES_WATERMARK)
         if (
             last is not None
             and (result.started_at - last).total_seconds() < self.settings.device_refresh_seconds
         ):
-            return
+            return False
         result.devices, result.installed = [], []
         for device in self.greengrass.core_devices():
             name = device['coreDeviceThingName']
@@ -230,14 +354,28 @@ class Sync:
                 for i in self.greengrass.installed_components(name)
             ]
         result.watermarks[DEVICES_WATERMARK] = result.started_at
+        return True
 
     def _since(self, key: str) -> datetime:
+        """`LastModifiedTimeAfter` for a listing: the watermark the last good listing left (AWS's clock) minus
+        the overlap for AWS's eventual consistency. The very first listing has nothing of AWS's to go by, so
+        it looks back DDA_HISTORY_DAYS from the portal's clock (days: its skew hardly matters)."""
         watermark = self.store.watermark(key)
         if watermark is None:
-            since = utcnow() - timedelta(days=self.settings.history_days)
-        else:
-            since = watermark - timedelta(seconds=self.settings.sync_overlap_seconds)
-        return since
+            return utcnow() - timedelta(days=self.settings.history_days)
+        return watermark - timedelta(seconds=self.settings.sync_overlap_seconds)
+
+    @staticmethod
+    def _watermark(listing: Listing, result: CycleResult, key: str) -> None:
+        """Where the next listing starts (before the overlap): AWS's clock when it answered this one (its
+        `Date`), so that a portal clock ahead of AWS's misses nothing and one behind it re-lists nothing in
+        a quiet account; without that header, the newest LastModifiedTime listed (kept when none was)."""
+        if listing.aws_time is not None:
+            result.watermarks[key] = listing.aws_time
+            return
+        times = [t for s in listing.summaries if (t := as_utc(s.get('LastModifiedTime'))) is not None]
+        if times:
+            result.watermarks[key] = max(times)
 
     def _changed_names(
         self,
@@ -254,15 +392,16 @@ class Sync:
         return changed, set(names) - set(known)
 
     def _pull_training_jobs(self, result: CycleResult) -> None:
-        summaries = list(self.sagemaker.training_jobs_modified_after(self._since(TRAINING_WATERMARK)))
+        listing = self.sagemaker.training_jobs_listing(self._since(TRAINING_WATERMARK))
+        summaries = listing.summaries
         changed, _ = self._changed_names(summaries, 'TrainingJobName', TrainingJob)
         for name in changed:
             result.training_jobs.append(training_facts(self.sagemaker.describe_training_job(name)))
-        # next time, ask only for what changed since this cycle began (minus an overlap for clock skew)
-        result.watermarks[TRAINING_WATERMARK] = result.started_at
+        self._watermark(listing, result, TRAINING_WATERMARK)
 
     def _pull_compilation_jobs(self, result: CycleResult) -> None:
-        summaries = list(self.sagemaker.compilation_jobs_modified_after(self._since(COMPILATION_WATERMARK)))
+        listing = self.sagemaker.compilation_jobs_listing(self._since(COMPILATION_WATERMARK))
+        summaries = listing.summaries
         changed, new = self._changed_names(summaries, 'CompilationJobName', CompilationAttempt)
         for name in changed:
             described = self.sagemaker.describe_compilation_job(name)
@@ -271,7 +410,7 @@ class Sync:
                 continue
             tags = self.sagemaker.tags(described['CompilationJobArn']) if name in new else {}
             result.compilation_jobs.append(compilation_facts(described, tags, self.catalog))
-        result.watermarks[COMPILATION_WATERMARK] = result.started_at
+        self._watermark(listing, result, COMPILATION_WATERMARK)
 
 
 def _required_time(value: Any) -> datetime:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -11,6 +13,26 @@ from botocore.exceptions import ClientError
 from .clients import AwsClients
 
 PAGE_SIZE = 100  # the maximum SageMaker accepts for these list calls
+
+
+@dataclass
+class Listing:
+    """Jobs a listing returned, and AWS's clock when it answered (its first page's HTTP `Date`)."""
+
+    summaries: list[dict[str, Any]]
+    aws_time: datetime | None
+
+
+def aws_time(page: dict[str, Any]) -> datetime | None:
+    """The `Date` header of AWS's answer (aware UTC, to the second), None when missing or unreadable."""
+    date = ((page.get('ResponseMetadata') or {}).get('HTTPHeaders') or {}).get('date')
+    try:
+        parsed = parsedate_to_datetime(date) if date else None
+    except (TypeError, ValueError):
+        return None
+    if parsed is None:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class SageMakerGateway:
@@ -23,15 +45,32 @@ class SageMakerGateway:
     def compilation_jobs_modified_after(self, after: datetime) -> Iterator[dict[str, Any]]:
         return self._modified_after('list_compilation_jobs', 'CompilationJobSummaries', after)
 
+    def training_jobs_listing(self, after: datetime) -> Listing:
+        return self._listing('list_training_jobs', 'TrainingJobSummaries', after)
+
+    def compilation_jobs_listing(self, after: datetime) -> Listing:
+        return self._listing('list_compilation_jobs', 'CompilationJobSummaries', after)
+
+    def _listing(self, operation: str, key: str, after: datetime) -> Listing:
+        summaries: list[dict[str, Any]] = []
+        answered: datetime | None = None
+        for number, page in enumerate(self._pages(operation, after)):
+            if number == 0:
+                answered = aws_time(page)
+            summaries += page.get(key, [])
+        return Listing(summaries, answered)
+
     def _modified_after(self, operation: str, key: str, after: datetime) -> Iterator[dict[str, Any]]:
-        pages = self.client.get_paginator(operation).paginate(
+        for page in self._pages(operation, after):
+            yield from page.get(key, [])
+
+    def _pages(self, operation: str, after: datetime) -> Iterator[dict[str, Any]]:
+        yield from self.client.get_paginator(operation).paginate(
             LastModifiedTimeAfter=after,
             SortBy='CreationTime',
             SortOrder='Descending',
             PaginationConfig={'PageSize': PAGE_SIZE},
         )
-        for page in pages:
-            yield from page.get(key, [])
 
     def describe_training_job(self, name: str) -> dict[str, Any]:
         return dict(self.client.describe_training_job(TrainingJobName=name))

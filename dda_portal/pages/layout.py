@@ -9,7 +9,8 @@ from nicegui import ui
 
 from ..actions import Actions
 from ..auth import person_badge
-from ..store import Store
+from ..domain.refresh import LABELS
+from ..store import Freshness, Store
 from .widgets import ago, format_time
 
 NAVIGATION = [('Training jobs', '/'), ('Components', '/components'), ('Devices', '/devices')]
@@ -36,7 +37,7 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
                     button.props(remove='loading')
                 if problem:
                     ui.notify(
-                        f'Refresh failed — {problem.code}: {problem.message}',
+                        f'Refresh failed — {problem}',  # names the failed parts, if parts failed
                         type='negative',
                         multi_line=True,
                         close_button='Close',
@@ -59,21 +60,39 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
             if freshness.last_success
             else 'Not refreshed from AWS yet'
         )
-        failure = freshness.last_failure
-        banner.set_visibility(failure is not None)
-        if failure is not None:
-            shown = (
-                f'Showing data from {ago(freshness.last_success)}.'
-                if freshness.last_success
-                else 'No data from AWS yet.'
-            )
-            banner_text.set_text(
-                f'AWS refresh failed at {format_time(failure.finished_at)} — {failure.error_code}: '
-                f'{failure.error_message}. {shown}'
-            )
+        text = stale_text(freshness, actions.sync.parts)
+        banner.set_visibility(bool(text))
+        if text:
+            banner_text.set_text(text)
 
     show_freshness()
     store.changed.subscribe(show_freshness)  # at once after each refresh, good or failed
     ui.timer(1.0, show_freshness)  # and "… ago" keeps counting
     with ui.column().classes('w-full max-w-screen-xl mx-auto p-4 gap-4'):
         yield
+
+
+def stale_text(freshness: Freshness, parts: tuple[str, ...]) -> str:
+    """What the banner says: each failed part with AWS's code, message and call and the age of its data
+    (the other parts updated as usual); empty when nothing failed."""
+    lines = []
+    for part in parts:
+        row = freshness.parts.get(part)
+        if row is None or row.failed_at is None:
+            continue
+        call = f' (in {row.error_call})' if row.error_call else ''
+        # a part that never succeeded on its own shows what the last refresh of every part brought
+        since = row.last_success or freshness.last_full_refresh
+        shown = f'data from {ago(since)}' if since else 'no data from AWS yet'
+        lines.append(
+            f'{LABELS.get(part, part)}: {row.error_code}: {row.error_message}{call} — failed at '
+            f'{format_time(row.failed_at)}, {shown}.'
+        )
+    failure = freshness.last_failure
+    if not lines and failure is not None:  # the refresh read every part but failed acting on it
+        shown = f'Showing data from {ago(freshness.last_success)}.' if freshness.last_success else ''
+        lines.append(
+            f'AWS refresh failed at {format_time(failure.finished_at)} — {failure.error_code}: '
+            f'{failure.error_message}. {shown}'.strip()
+        )
+    return ' '.join(lines)

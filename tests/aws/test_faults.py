@@ -259,7 +259,7 @@ async def test_access_denied_on_describe_compilation_job_alone_fails_the_whole_c
     await assert_recovers(sync)
 
 
-async def test_access_denied_on_greengrass_list_components_alone_keeps_the_sagemaker_changes_out_too(
+async def test_access_denied_on_greengrass_list_components_alone_keeps_sagemaker_updating(
     aws: GreengrassBackend, database_url: str
 ) -> None:
     seed_glass_cracks()
@@ -277,10 +277,17 @@ async def test_access_denied_on_greengrass_list_components_alone_keeps_the_sagem
         ),
     )
 
-    await assert_failed_cycle_wrote_nothing(sync, 'AccessDeniedException', message)
+    problem = await sync.run_once()
+
+    assert problem is not None and (problem.code, problem.message) == ('AccessDeniedException', message)
+    assert problem.operation == 'ListComponents'
+    assert_meanwhile_changes_applied(sync.store)  # SageMaker's part was committed all the same
+    components = sync.store.freshness().parts['components']
+    assert (components.error_code, components.error_call) == ('AccessDeniedException', 'ListComponents')
 
     grant()
     await assert_recovers(sync)
+    assert sync.store.freshness().parts['components'].failed_at is None
 
 
 @pytest.mark.usefixtures('aws')

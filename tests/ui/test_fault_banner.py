@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from botocore.awsrequest import AWSResponse
 from moto.server import ThreadedMotoServer
 from nicegui import app, ui
@@ -56,9 +57,12 @@ async def test_an_unreachable_aws_shows_code_message_and_age_keeps_the_rows_and_
 
     await user.should_see(marker='stale-banner')
     text = banner_text(user)
-    assert 'AWS refresh failed at ' in text
-    assert f'EndpointConnectionError: Could not connect to the endpoint URL: "http://{host}:{port}/"' in text
-    assert 'Showing data from ' in text and 'Showing data from never' not in text
+    assert text.startswith(
+        f'SageMaker: EndpointConnectionError: Could not connect to the endpoint URL: "http://{host}:{port}/" '
+        '(in ListTrainingJobs) — failed at '
+    )
+    assert 'data from ' in text and 'data from never' not in text
+    assert 'Greengrass' not in text  # the emulator kept answering
     assert rows_of(user, 'training-jobs') == good_rows  # the last good data, untouched
 
     returned = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
@@ -132,3 +136,75 @@ async def test_statuses_aws_never_documented_are_shown_as_unknown_with_an_icon(
     row = rows_of(user, 'compilation-table')['x86_64 CPU']
     assert (row['status'], row['status_icon']) == ('Unknown', 'help')
     await user.should_not_see(marker='stale-banner')
+
+
+GG_DENIED = 'User is not authorized to perform: greengrass:ListComponents'
+
+
+def greengrass_denied(request: Any, **_: Any) -> AWSResponse:
+    """Greengrass's answer when the portal's role lacks greengrass:ListComponents."""
+    body = json.dumps({'message': GG_DENIED}).encode()
+    headers = {'x-amzn-ErrorType': 'AccessDeniedException', 'Content-Type': 'application/json'}
+    return AWSResponse(request.url, 403, headers, _Body(body))  # type: ignore[arg-type]
+
+
+async def test_greengrass_denied_names_greengrass_and_its_call_while_the_jobs_keep_updating(
+    aws: GreengrassBackend, user: User
+) -> None:
+    seed_glass_cracks()
+    await user.open('/')
+    await refresh(user, 'Refreshed from AWS')
+    events = app.state.portal.clients.greengrass.meta.events
+    events.register('before-send.greengrassv2.ListComponents', greengrass_denied)
+    change_everything_meanwhile()
+
+    await refresh(user, f'Refresh failed — Greengrass components: AccessDeniedException: {GG_DENIED}')
+
+    await user.should_see(marker='stale-banner')
+    text = banner_text(user)
+    assert text.startswith(f'Greengrass components: AccessDeniedException: {GG_DENIED} (in ListComponents)')
+    assert 'data from ' in text and 'SageMaker' not in text
+    rows = rows_of(user, 'training-jobs')  # SageMaker's part came in all the same
+    assert set(rows) == {'glass-cracks', 'new-arrival'}
+    assert (rows['glass-cracks']['status'], rows['glass-cracks']['rollup']) == (
+        'Completed',
+        'Compilation failed',
+    )
+    await user.should_see('Last updated')
+    await user.should_not_see('Not refreshed from AWS yet')
+    ready = (await user.http_client.get('/readyz')).json()
+    assert ready['status'] == 'ready'  # SageMaker is fresh; the parts say what failed
+    assert ready['parts']['sagemaker']['ok'] is True
+    assert ready['parts']['components']['ok'] is False
+    error = ready['parts']['components']['error']
+    assert (error['code'], error['call']) == ('AccessDeniedException', 'ListComponents')
+
+    events.unregister('before-send.greengrassv2.ListComponents', greengrass_denied)
+    await refresh(user, 'Refreshed from AWS')
+    await user.should_not_see(marker='stale-banner')
+    ready = (await user.http_client.get('/readyz')).json()
+    assert ready['parts']['components'] == {
+        'ok': True,
+        'last_success': ready['parts']['components']['last_success'],
+        'error': None,
+    }
+
+
+@pytest.fixture
+def greengrass_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv('DDA_GREENGRASS_ENABLED', 'false')
+
+
+async def test_a_disabled_greengrass_shows_as_disabled_and_never_fails_the_refresh(
+    aws: GreengrassBackend, greengrass_off: None, user: User
+) -> None:
+    seed_glass_cracks()
+    events = app.state.portal.clients.greengrass.meta.events
+    events.register('before-send.greengrassv2.ListComponents', greengrass_denied)  # never asked
+    await user.open('/')
+    await refresh(user, 'Refreshed from AWS')
+    ready = (await user.http_client.get('/readyz')).json()
+    assert ready['status'] == 'ready'
+    assert ready['parts']['components'] == {'disabled': True}
+    assert ready['parts']['devices'] == {'disabled': True}
+    assert ready['parts']['sagemaker']['ok'] is True

@@ -1,0 +1,31 @@
+"""The parts of a refresh from AWS: each is pulled and committed on its own, so one failing hides no other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .problems import AwsProblem
+
+SAGEMAKER = 'sagemaker'  # training and compilation jobs (one part: compilation jobs link to training jobs)
+COMPONENTS = 'components'  # Greengrass component versions (linked to the attempts SageMaker's part wrote)
+DEVICES = 'devices'  # Greengrass core devices and what they run (their own, slower cadence)
+
+PARTS = (SAGEMAKER, COMPONENTS, DEVICES)  # in the order a refresh pulls them
+LABELS = {SAGEMAKER: 'SageMaker', COMPONENTS: 'Greengrass components', DEVICES: 'Greengrass devices'}
+
+
+def enabled_parts(greengrass_enabled: bool) -> tuple[str, ...]:
+    return PARTS if greengrass_enabled else (SAGEMAKER,)
+
+
+@dataclass(frozen=True)
+class RefreshProblem(AwsProblem):
+    """A refresh in which parts failed: the first failed part's code, message and call, and every failed
+    part's problem (the parts that did not fail were committed all the same)."""
+
+    parts: tuple[tuple[str, AwsProblem], ...] = ()
+
+    def __str__(self) -> str:
+        return '; '.join(
+            f'{LABELS.get(part, part)}: {problem.code}: {problem.where}' for part, problem in self.parts
+        )
