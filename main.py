@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 
 from nicegui import app, ui
 
@@ -52,9 +51,8 @@ def main() -> None:
         title='DDA Portal',
         reload=False,
         show=False,
-        # without sign-in nothing needs to outlive a restart, so a fresh secret will do
-        storage_secret=settings.storage_secret or secrets.token_urlsafe(32),
-        session_middleware_kwargs={'same_site': 'lax', 'max_age': 12 * 3600},
+        storage_secret=portal.storage_secret,  # the session middleware itself is added by create_app
+        proxy_headers=False,  # X-Forwarded-* count only from DDA_TRUSTED_PROXIES (dda_portal/forwarded.py)
         favicon='🔍',
         show_welcome_message=False,
     )

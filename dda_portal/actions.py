@@ -310,6 +310,18 @@ class Actions:
         """Run a refresh cycle now (or wait for the one under way); the AWS problem if it failed."""
         return await self.sync.run_once()
 
+    def signed_out(self) -> AwsProblem | None:
+        """Every read of AWS data checks the person at the moment it runs, like every action."""
+        if self.gate.current() is None:
+            return AwsProblem('SignedOut', 'Your session has ended; sign in again.')
+        return None
+
+    def _attempt_on_page(self, job_name: str, training_job: str) -> CompilationAttempt | None:
+        """The attempt, only when it belongs to the training job the page is about (a crafted event may name
+        any job)."""
+        attempt = self.store.attempt(job_name)
+        return attempt if attempt is not None and attempt.training_job_name == training_job else None
+
     async def training_logs(self, training_job: str) -> LogRead | AwsProblem:
         return await self._logs(TRAINING_LOG_GROUP, training_job, 5000)
 
@@ -325,6 +337,8 @@ class Actions:
         return log_text(result) if result.events else f'# {result.missing or "No log events."}\n'
 
     async def _logs(self, group: str, job_name: str, limit: int | None) -> LogRead | AwsProblem:
+        if signed_out := self.signed_out():
+            return signed_out
         result = await self.reads.read(self.logs.job_events, group, job_name, limit)
         if isinstance(result, AwsProblem):  # shown to the user with AWS's code and message
             log.info('Reading logs of %s failed: %s', job_name, result)
@@ -332,15 +346,20 @@ class Actions:
 
     async def object_sizes(self, uris: list[str]) -> dict[str, int | None] | AwsProblem:
         """Size in bytes of each S3 object (None where there is no object)."""
+        if signed_out := self.signed_out():
+            return signed_out
 
         def sizes() -> dict[str, int | None]:
             return {uri: self.s3.object_size(uri) for uri in uris}
 
         return await self.reads.read(sizes)
 
-    async def artifact_download_url(self, job_name: str) -> str | AwsProblem:
-        """A presigned URL for the compiled model, made now and valid for five minutes."""
-        attempt = self.store.attempt(job_name)
+    async def artifact_download_url(self, job_name: str, training_job: str) -> str | AwsProblem:
+        """A presigned URL for the compiled model of an attempt of `training_job`, made now and valid for
+        five minutes."""
+        if signed_out := self.signed_out():
+            return signed_out
+        attempt = self._attempt_on_page(job_name, training_job)
         if attempt is None or attempt.status != CompilationStatus.COMPLETED or not attempt.artifact:
             return AwsProblem('NotCompiled', 'This attempt has no compiled model to download.')
         uri = attempt.artifact
@@ -356,10 +375,13 @@ class Actions:
         """Why the person on whose page this runs may not `doing`, or None when they may."""
         return refusal(self.gate.current(), doing)
 
-    async def package(self, job_name: str) -> str | None:
-        """Package a completed compilation as a Greengrass component; why not, when it cannot."""
+    async def package(self, job_name: str, training_job: str) -> str | None:
+        """Package a completed compilation of `training_job` as a Greengrass component; why not, when it
+        cannot."""
         if refused := self.refusal('package models'):
             return refused
+        if self._attempt_on_page(job_name, training_job) is None:
+            return f'{job_name} is not a compilation of {training_job}.'
         result = await run.io_bound(self.packager.package, job_name, 'manual')
         training_job, problem = result or (None, 'The portal is shutting down.')
         if training_job:
@@ -399,10 +421,12 @@ class Actions:
         self.store.changed.emit(frozenset({training_job}))
         return outcome
 
-    async def stop_compilation(self, job_name: str) -> str | None:
-        """Stop a running attempt; AWS's code and message when it refuses."""
+    async def stop_compilation(self, job_name: str, training_job: str) -> str | None:
+        """Stop a running attempt of `training_job`; AWS's code and message when it refuses."""
         if refused := self.refusal('stop compilations'):
             return refused
+        if self._attempt_on_page(job_name, training_job) is None:
+            return f'{job_name} is not a compilation of {training_job}.'
         result = await run.io_bound(self.compiler.stop, job_name)
         training_job, problem = result or (None, 'The portal is shutting down.')
         if training_job:

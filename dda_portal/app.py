@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -11,6 +12,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi.responses import JSONResponse
 from nicegui import app
+from starlette.middleware.sessions import SessionMiddleware
 
 from . import auth, web_guards
 from .actions import Actions, Compiler, Packager
@@ -20,6 +22,7 @@ from .config import Settings, SettingsError
 from .domain.guidance import GuidanceBook
 from .domain.refresh import PARTS
 from .domain.targets import CatalogueError, TargetCatalog
+from .forwarded import ForwardedByTrustedProxy
 from .pages import fleet, training_job, training_jobs
 from .store import Freshness, Store, utcnow
 from .sync import Sync
@@ -38,6 +41,8 @@ class Portal:
     actions: Actions
     gate: Gate
     scheduler: AsyncIOScheduler = field(default_factory=AsyncIOScheduler)
+    # signs the session cookie; without sign-in nothing needs to outlive a restart, so a fresh one will do
+    storage_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     def every(self, seconds: float, job: Callable[[], Any], name: str) -> None:
         """Run `job` every `seconds` on NiceGUI's loop, never two at once, starting now."""
@@ -77,6 +82,7 @@ def create_app(settings: Settings) -> Portal:
 
     auth.register(gate)
     web_guards.register(settings)  # after the gate, so that its answers are guarded too
+    _sessions(portal)  # outermost: every layer inside sees the real client and the session
     training_jobs.register(store, actions)
     training_job.register(store, actions, catalog, GuidanceBook.load())
     fleet.register(store, actions, {t.id: t.display_name for t in catalog.values()})
@@ -89,6 +95,20 @@ def create_app(settings: Settings) -> Portal:
     app.on_shutdown(reads.shutdown)  # without waiting for calls AWS does not answer
     app.on_shutdown(SIGN_IN.shutdown)
     return portal
+
+
+def _sessions(portal: Portal) -> None:
+    """The session cookie (NiceGUI's storage finds this middleware and adds only its request tracking inside
+    it), and outside it who is really connecting, so that cookies are `Secure` behind a TLS proxy."""
+    if portal.settings.storage_secret:
+        portal.storage_secret = portal.settings.storage_secret
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=portal.storage_secret,
+        same_site='lax',
+        max_age=auth.SESSION_SECONDS,  # the server ends a sign-in 12 h after it began, whatever this says
+    )
+    app.add_middleware(ForwardedByTrustedProxy, networks=portal.settings.trusted_proxy_networks)
 
 
 def _health_routes(portal: Portal) -> None:

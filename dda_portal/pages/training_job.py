@@ -414,14 +414,14 @@ class _TrainingJobView:
 
     async def download(self, job_name: str) -> None:
         """The compiled model through a presigned URL made at this moment (never stored in the page)."""
-        url = await self.actions.artifact_download_url(job_name)
+        url = await self.actions.artifact_download_url(job_name, self.job.name)
         if isinstance(url, AwsProblem):
             ui.notify(f'Cannot download — {url}', type='negative', multi_line=True, close_button='Close')
             return
         ui.download.from_url(url)
 
     async def package(self, job_name: str) -> None:
-        problem = await self.actions.package(job_name)
+        problem = await self.actions.package(job_name, self.job.name)
         if problem:
             ui.notify(f'Not packaged — {problem}', type='negative', multi_line=True, close_button='Close')
         else:
@@ -642,7 +642,7 @@ class _TrainingJobView:
             )
 
             async def stop() -> None:
-                problem = await self.actions.stop_compilation(job_name)
+                problem = await self.actions.stop_compilation(job_name, self.job.name)
                 dialog.close()
                 if problem:
                     ui.notify(
