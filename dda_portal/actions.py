@@ -383,9 +383,9 @@ class Actions:
         if self._attempt_on_page(job_name, training_job) is None:
             return f'{job_name} is not a compilation of {training_job}.'
         result = await run.io_bound(self.packager.package, job_name, 'manual')
-        training_job, problem = result or (None, 'The portal is shutting down.')
-        if training_job:
-            self.store.changed.emit(frozenset({training_job}))
+        owner, problem = result or (None, 'The portal is shutting down.')
+        if owner:
+            self.store.changed.emit(frozenset({owner}))
         return problem
 
     async def retry_compilation(self, training_job: str, target_id: str) -> StartOutcome:
@@ -428,7 +428,7 @@ class Actions:
         if self._attempt_on_page(job_name, training_job) is None:
             return f'{job_name} is not a compilation of {training_job}.'
         result = await run.io_bound(self.compiler.stop, job_name)
-        training_job, problem = result or (None, 'The portal is shutting down.')
-        if training_job:
-            self.store.changed.emit(frozenset({training_job}))
+        owner, problem = result or (None, 'The portal is shutting down.')
+        if owner:
+            self.store.changed.emit(frozenset({owner}))
         return problem
