@@ -26,6 +26,7 @@ from moto.sagemaker.models import sagemaker_backends  # noqa: E402
 from dda_portal.aws.clients import AwsClients  # noqa: E402
 from dda_portal.config import Settings  # noqa: E402
 from dda_portal.demo import moto_patches  # noqa: E402
+from dda_portal.demo.greengrass import GreengrassServer  # noqa: E402
 from dda_portal.domain.linking import TAG_ORIGIN, TAG_TARGET, TAG_TRAINING_JOB  # noqa: E402
 from dda_portal.domain.naming import compilation_job_name  # noqa: E402
 from dda_portal.domain.targets import TargetCatalog  # noqa: E402
@@ -96,7 +97,9 @@ def measure(sync: Sync) -> tuple[int, float]:
 
 
 def run(count: int) -> tuple[int, tuple[int, float], tuple[int, float], tuple[int, float]]:
-    with tempfile.TemporaryDirectory() as folder, mock_aws():
+    # moto has no Greengrass v2: the demo's emulator answers ListComponents (one of the three steady calls)
+    with tempfile.TemporaryDirectory() as folder, mock_aws(), GreengrassServer() as greengrass:
+        os.environ['AWS_ENDPOINT_URL_GREENGRASSV2'] = greengrass.endpoint_url
         seed(count)
         url = f'sqlite:///{Path(folder) / "bench.db"}'
         sync = Sync(
