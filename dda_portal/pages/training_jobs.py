@@ -23,6 +23,7 @@ from nicegui import Event, background_tasks, run, ui
 
 from ..actions import Actions
 from ..domain.filters import ROLLUPS, TRAINING_STATUSES, ListedJob, ListFilter, rollup_counts
+from ..domain.problems import AwsProblem
 from ..domain.progress import estimate_remaining
 from ..domain.status import CompilationStatus, Rollup
 from ..store import CompilationAttempt, Store, TrainingJob
@@ -275,8 +276,15 @@ def read_job_records(store: Store) -> tuple[JobRecords, dict[str, list[float]]]:
 class TrainingJobsList:
     """The filter bar and the table of one open `/` page, and how they follow the store."""
 
-    def __init__(self, feed: ListFeed, jobs: JobRecords, query: Iterable[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        feed: ListFeed,
+        jobs: JobRecords,
+        query: Iterable[tuple[str, str]],
+        signed_out: Callable[[], AwsProblem | None] = lambda: None,
+    ) -> None:
         self.feed = feed
+        self.signed_out = signed_out  # the CSV is a read like any other: the person is checked when it runs
         self.entries: dict[str, Entry] = {}
         self.targets: dict[str, str] = {}  # every target some job has an attempt for: id → label
         self.highlight_until: dict[str, float] = {}
@@ -465,6 +473,9 @@ class TrainingJobsList:
         self.search.set_value('')
 
     def download_csv(self) -> None:
+        if problem := self.signed_out():
+            ui.notify(f'No CSV — {problem.message}', type='negative', close_button='Close')
+            return
         data = csv_text(self.ordered).encode('utf-8')
         ui.download.content(data, 'training-jobs.csv', 'text/csv')
 
@@ -591,7 +602,7 @@ def register(store: Store, actions: Actions) -> None:
             return
         with frame('Training jobs', store, actions):
             ui.label('Training jobs').classes('text-2xl font-bold')
-            TrainingJobsList(feed, jobs, request.query_params.multi_items())
+            TrainingJobsList(feed, jobs, request.query_params.multi_items(), actions.signed_out)
 
 
 def _status(word: str) -> CompilationStatus:

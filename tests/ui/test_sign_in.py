@@ -381,3 +381,14 @@ async def test_reads_of_aws_data_check_the_person_when_they_run(
         sizes = await actions.object_sizes(['s3://dda-models/out/model.tar.gz'])
     for refused in (logs, log_file, training_logs, url, sizes):
         assert getattr(refused, 'code', None) == 'SignedOut', refused
+
+
+async def test_the_csv_is_refused_once_the_session_has_ended(aws: None, accounts: None, user: User) -> None:
+    two_training_jobs()
+    await sign_in(user, 'alice', 'alice-secret-1')
+    await user.open('/')
+    session = session_id_of(user.client.request)
+    assert session is not None
+    app.storage.general.pop(_sign_in_key(session))  # signed out in another tab
+    user.find(marker='download-csv').click()
+    await user.should_see('No CSV — Your session has ended; sign in again.')
