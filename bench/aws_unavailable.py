@@ -37,16 +37,8 @@ sys.path.insert(0, str(ROOT))
 from argon2 import PasswordHasher  # noqa: E402
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  # noqa: E402
 
-from bench.common import moto_server, portal  # noqa: E402
+from bench.common import CHROMIUM_FLAGS, moto_server, portal  # noqa: E402
 
-CHROMIUM_FLAGS = [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-]
 PASSWORD = 'alice-secret-1'
 SIGNED_IN = 'alice · Data Scientist'
 

@@ -16,6 +16,16 @@ from typing import Any
 
 import httpx
 
+# headless Chromium as root on this kind of machine: no sandbox, no GPU, nothing fetched in the background
+CHROMIUM_FLAGS = [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+]
+
 ROOT = Path(__file__).resolve().parents[1]
 AWS_TEST_ENV = {
     'AWS_ACCESS_KEY_ID': 'testing',

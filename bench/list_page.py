@@ -65,7 +65,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common import cpu_seconds, has_table, moto_server, portal  # noqa: E402
+from common import CHROMIUM_FLAGS, cpu_seconds, has_table, moto_server, portal  # noqa: E402
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
@@ -79,14 +79,6 @@ from dda_portal.store import (  # noqa: E402
     utcnow,
 )
 
-CHROMIUM_FLAGS = [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-]
 TARGETS = {'jetson-xavier': 'NVIDIA Jetson Xavier', 'x86_64-cpu': 'x86_64 CPU', 'arm64-cpu': 'ARM64 CPU'}
 STATES = [CompilationStatus.COMPLETED] * 6 + [
     CompilationStatus.FAILED,
