@@ -11,10 +11,14 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from dda_portal.store import TrainingJobFacts
 
 # headless Chromium as root on this kind of machine: no sandbox, no GPU, nothing fetched in the background
 CHROMIUM_FLAGS = [
@@ -140,4 +144,28 @@ def has_table(data: dict[str, Any]) -> bool:
     return any(
         isinstance(element, dict) and 'rowsNumber' in ((element.get('props') or {}).get('pagination') or {})
         for element in data.values()
+    )
+
+
+def completed_training_job(name: str, now: datetime, bucket: str) -> TrainingJobFacts:
+    """A training job that completed a day ago, as a refresh would hand it to the store (store benches)."""
+    from dda_portal.store import TrainingJobFacts
+
+    created = now - timedelta(days=1)
+    return TrainingJobFacts(
+        name,
+        f'arn:{name}',
+        'Completed',
+        'Completed',
+        None,
+        created,
+        created,
+        created,
+        now,
+        'ml.g4dn.xlarge',
+        1,
+        f's3://{bucket}/{name}/model.tar.gz',
+        f's3://{bucket}/{name}/',
+        60,
+        60,
     )

@@ -29,13 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import event
 
+from bench.common import completed_training_job
 from dda_portal.domain.status import CompilationStatus
 from dda_portal.store import (
     CompilationAttempt,
     CompilationJobFacts,
     CycleResult,
     Store,
-    TrainingJobFacts,
     utcnow,
 )
 
@@ -63,25 +63,7 @@ def cycle(round_: int, jobs: int) -> CycleResult:
     for i in range(jobs):
         name = f'bench-{i:04d}'
         created = now - timedelta(days=1)
-        result.training_jobs.append(
-            TrainingJobFacts(
-                name,
-                f'arn:{name}',
-                'Completed',
-                'Completed',
-                None,
-                created,
-                created,
-                created,
-                now,
-                'ml.g4dn.xlarge',
-                1,
-                f's3://b/{name}/model.tar.gz',
-                f's3://b/{name}/',
-                60,
-                60,
-            )
-        )
+        result.training_jobs.append(completed_training_job(name, now, 'b'))
         for target in ('jetson-xavier', 'x86_64-cpu', 'arm64-cpu'):
             job = f'{name}-{target}-1'
             result.compilation_jobs.append(
@@ -116,7 +98,7 @@ def timed(action: Callable[[int], object], rounds: int) -> list[float]:
 
 
 def measure(store: Store, rounds: int) -> list[tuple[str, list[float]]]:
-    small = timed(lambda _: store.record_failure(utcnow(), 1, 'Bench', 'bench'), rounds)
+    small = timed(lambda _: store.record_cycle(utcnow(), 1, 0), rounds)
     big = timed(lambda i: store.apply(cycle(i, 100)), max(rounds // 5, 5))
     jobs = [j.name for j in store.training_jobs()]
 

@@ -30,7 +30,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,13 +41,13 @@ LIVE = ('Starting', 'In progress', 'Stopping', 'Completed')
 def worker(path: str, seed: int) -> None:
     """The child: writes through the Store until it is killed."""
     sys.path.insert(0, str(ROOT))
+    from bench.common import completed_training_job
     from dda_portal.domain.status import CompilationStatus
     from dda_portal.store import (
         CompilationAttempt,
         CompilationJobFacts,
         CycleResult,
         Store,
-        TrainingJobFacts,
         utcnow,
     )
 
@@ -61,26 +60,7 @@ def worker(path: str, seed: int) -> None:
         now = utcnow()
         cycle = CycleResult(started_at=now, aws_calls=0)
         for name in TRAINING_JOBS:
-            created = now - timedelta(days=1)
-            cycle.training_jobs.append(
-                TrainingJobFacts(
-                    name,
-                    f'arn:{name}',
-                    'Completed',
-                    'Completed',
-                    None,
-                    created,
-                    created,
-                    created,
-                    now,
-                    'ml.g4dn.xlarge',
-                    1,
-                    f's3://models/{name}/model.tar.gz',
-                    f's3://models/{name}/',
-                    60,
-                    60,
-                )
-            )
+            cycle.training_jobs.append(completed_training_job(name, now, 'models'))
         with store.session() as session:
             attempts = list(session.exec(CompilationAttempt.__table__.select()))  # type: ignore[attr-defined]
         for row in attempts:

@@ -566,29 +566,6 @@ class Store:
             session.merge(SyncState(key=key, value=value))
         return changed
 
-    def record_failure(self, started_at: datetime, aws_calls: int, code: str, message: str) -> None:
-        """A failed refresh writes nothing but its own record.
-
-        A store that cannot take the record (locked, disk full, read-only) is logged and otherwise ignored:
-        the refresh schedule must outlive it, and the next cycle records again.
-        """
-        try:
-            with self.session() as session, session.begin():
-                session.add(
-                    SyncCycle(
-                        started_at=started_at,
-                        finished_at=utcnow(),
-                        ok=False,
-                        aws_calls=aws_calls,
-                        error_code=code,
-                        error_message=message,
-                    )
-                )
-        except SQLAlchemyError as error:
-            log.warning('Could not record the failed refresh (%s: %s): %s', code, message, _reason(error))
-            return
-        self._freshness = self._read_freshness()
-
     def write_problem(self) -> str | None:
         """None when the database takes a write now (one short transaction on health_probe), else why not.
 

@@ -39,12 +39,6 @@ class SageMakerGateway:
     def __init__(self, clients: AwsClients) -> None:
         self.client = clients.sagemaker
 
-    def training_jobs_modified_after(self, after: datetime) -> Iterator[dict[str, Any]]:
-        return self._modified_after('list_training_jobs', 'TrainingJobSummaries', after)
-
-    def compilation_jobs_modified_after(self, after: datetime) -> Iterator[dict[str, Any]]:
-        return self._modified_after('list_compilation_jobs', 'CompilationJobSummaries', after)
-
     def training_jobs_listing(self, after: datetime) -> Listing:
         return self._listing('list_training_jobs', 'TrainingJobSummaries', after)
 
@@ -59,10 +53,6 @@ class SageMakerGateway:
                 answered = aws_time(page)
             summaries += page.get(key, [])
         return Listing(summaries, answered)
-
-    def _modified_after(self, operation: str, key: str, after: datetime) -> Iterator[dict[str, Any]]:
-        for page in self._pages(operation, after):
-            yield from page.get(key, [])
 
     def _pages(self, operation: str, after: datetime) -> Iterator[dict[str, Any]]:
         yield from self.client.get_paginator(operation).paginate(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import dda_portal.store
-from dda_portal.store import Store, utcnow
+from dda_portal.store import Store
 
 
 @contextmanager
@@ -40,17 +39,3 @@ def test_write_probe_names_the_lock_and_recovers(store: Store, tmp_path: Path) -
     with write_locked(tmp_path / 'portal.db'):
         assert store.write_problem() == 'database is locked'
     assert store.write_problem() is None
-
-
-def test_failed_refresh_the_store_cannot_record_is_a_warning(
-    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    with write_locked(tmp_path / 'portal.db'), caplog.at_level(logging.WARNING):
-        store.record_failure(utcnow(), 3, 'ThrottlingException', 'ListTrainingJobs')  # does not raise
-    warnings = [r for r in caplog.records if 'Could not record the failed refresh' in r.getMessage()]
-    assert warnings and warnings[0].levelno == logging.WARNING
-    assert 'database is locked' in warnings[0].getMessage()
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert store.last_cycles() == []
-    store.record_failure(utcnow(), 3, 'ThrottlingException', 'ListTrainingJobs')
-    assert [c.error_code for c in store.last_cycles()] == ['ThrottlingException']
