@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -178,42 +178,39 @@ class Sync:
         self.store.forget_follow_ups(due - later)
         return frozenset(acted)
 
+    def _unpackaged(self, changed: frozenset[str]) -> Iterator[tuple[str, CompilationAttempt]]:
+        """Each completed compilation of these training jobs that has no component yet."""
+        for name in changed:
+            for attempt in self.store.latest_attempts(name):
+                if attempt.status != CompilationStatus.COMPLETED or not attempt.artifact:
+                    continue
+                if self.store.component_for_attempt(attempt.job_name) is None:
+                    yield name, attempt
+
     def _packaging_due(self, changed: frozenset[str]) -> set[str]:
         """Training jobs with a completed compilation that has no component yet."""
-        return {
-            name
-            for name in changed
-            for attempt in self.store.latest_attempts(name)
-            if attempt.status == CompilationStatus.COMPLETED
-            and attempt.artifact
-            and self.store.component_for_attempt(attempt.job_name) is None
-        }
+        return {name for name, _ in self._unpackaged(changed)}
 
     def _auto_package(self, changed: frozenset[str]) -> tuple[set[str], set[str]]:
         """Completed compilations without a component get one (the store allows one per attempt); returns
         the training jobs packaged and those whose packaging Greengrass did not answer (tried again later)."""
         packaged: set[str] = set()
         unanswered: set[str] = set()
-        for name in changed:
-            for attempt in self.store.latest_attempts(name):
-                if attempt.status != CompilationStatus.COMPLETED or not attempt.artifact:
-                    continue
-                if self.store.component_for_attempt(attempt.job_name) is not None:
-                    continue
-                owner, problem = self.packager.package(attempt.job_name, 'auto')
-                if problem:
-                    # "CODE: message": throttled, failing or unreachable Greengrass is asked again later
-                    again = AwsProblem(problem.partition(':')[0], problem).transient
-                    if again:
-                        unanswered.add(name)
-                    log.warning(
-                        'Automatic packaging of %s refused: %s%s',
-                        attempt.job_name,
-                        problem,
-                        ' (tried again at the next refresh)' if again else '',
-                    )
-                elif owner:
-                    packaged.add(owner)
+        for name, attempt in list(self._unpackaged(changed)):
+            owner, problem = self.packager.package(attempt.job_name, 'auto')
+            if problem:
+                # "CODE: message": throttled, failing or unreachable Greengrass is asked again later
+                again = AwsProblem(problem.partition(':')[0], problem).transient
+                if again:
+                    unanswered.add(name)
+                log.warning(
+                    'Automatic packaging of %s refused: %s%s',
+                    attempt.job_name,
+                    problem,
+                    ' (tried again at the next refresh)' if again else '',
+                )
+            elif owner:
+                packaged.add(owner)
         return packaged, unanswered
 
     def _fail_unconfirmed(self) -> set[str]:
