@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 if TYPE_CHECKING:
-    from dda_portal.store import TrainingJobFacts
+    from dda_portal.queries.refresh import TrainingJobFacts
 
 # headless Chromium as root on this kind of machine: no sandbox, no GPU, nothing fetched in the background
 CHROMIUM_FLAGS = [
@@ -149,7 +149,7 @@ def has_table(data: dict[str, Any]) -> bool:
 
 def completed_training_job(name: str, now: datetime, bucket: str) -> TrainingJobFacts:
     """A training job that completed a day ago, as a refresh would hand it to the store (store benches)."""
-    from dda_portal.store import TrainingJobFacts
+    from dda_portal.queries.refresh import TrainingJobFacts
 
     created = now - timedelta(days=1)
     return TrainingJobFacts(

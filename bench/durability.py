@@ -30,14 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import event
 
 from bench.common import completed_training_job
+from dda_portal import queries
+from dda_portal.domain.clock import utcnow
 from dda_portal.domain.status import CompilationStatus
-from dda_portal.store import (
-    CompilationAttempt,
-    CompilationJobFacts,
-    CycleResult,
-    Store,
-    utcnow,
-)
+from dda_portal.queries.refresh import CompilationJobFacts, CycleResult
+from dda_portal.store import Store
+from dda_portal.tables import CompilationAttempt
 
 
 def store_with(path: Path, synchronous: str) -> Store:
@@ -100,11 +98,16 @@ def timed(action: Callable[[int], object], rounds: int) -> list[float]:
 def measure(store: Store, rounds: int) -> list[tuple[str, list[float]]]:
     small = timed(lambda _: store.record_cycle(utcnow(), 1, 0), rounds)
     big = timed(lambda i: store.apply(cycle(i, 100)), max(rounds // 5, 5))
-    jobs = [j.name for j in store.training_jobs()]
+    jobs = [j.name for j in store.read(queries.jobs.training_jobs)]
 
     def reserve(i: int) -> None:
-        decision = store.reserve_attempt(
-            jobs[i % len(jobs)], f'bench-{i}', 'bench', lambda n: f'r-{i}-{n}', 'portal'
+        decision = store.write(
+            queries.attempts.reserve_attempt,
+            jobs[i % len(jobs)],
+            f'bench-{i}',
+            'bench',
+            lambda n: f'r-{i}-{n}',
+            'portal',
         )
         assert isinstance(decision, CompilationAttempt), decision
 

@@ -32,6 +32,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from dda_portal import queries
+
 ROOT = Path(__file__).resolve().parents[1]
 TRAINING_JOBS = [f'line{i}-defects' for i in range(8)]
 TARGETS = ['jetson-xavier', 'x86_64-cpu', 'x86_64-cuda', 'arm64-cpu']
@@ -42,14 +44,11 @@ def worker(path: str, seed: int) -> None:
     """The child: writes through the Store until it is killed."""
     sys.path.insert(0, str(ROOT))
     from bench.common import completed_training_job
+    from dda_portal.domain.clock import utcnow
     from dda_portal.domain.status import CompilationStatus
-    from dda_portal.store import (
-        CompilationAttempt,
-        CompilationJobFacts,
-        CycleResult,
-        Store,
-        utcnow,
-    )
+    from dda_portal.queries.refresh import CompilationJobFacts, CycleResult
+    from dda_portal.store import Store
+    from dda_portal.tables import CompilationAttempt
 
     chance = random.Random(seed)
     store = Store(f'sqlite:///{path}')
@@ -91,13 +90,22 @@ def worker(path: str, seed: int) -> None:
         print('applied', step, flush=True)
         for _ in range(3):
             job, target = chance.choice(TRAINING_JOBS), chance.choice(TARGETS)
-            reserved = store.reserve_attempt(
-                job, target, target, lambda n, j=job, t=target: f'{j}-{t}-{n}', 'portal'
+            reserved = store.write(
+                queries.attempts.reserve_attempt,
+                job,
+                target,
+                target,
+                lambda n, j=job, t=target: f'{j}-{t}-{n}',
+                'portal',
             )
             if isinstance(reserved, CompilationAttempt):
                 print('reserved', reserved.job_name, flush=True)
-                store.confirm_attempt(
-                    reserved.job_name, f'arn:aws:sagemaker:::{reserved.job_name}', 'PYTORCH', 900
+                store.write(
+                    queries.attempts.confirm_attempt,
+                    reserved.job_name,
+                    f'arn:aws:sagemaker:::{reserved.job_name}',
+                    'PYTORCH',
+                    900,
                 )
                 print('confirmed', reserved.job_name, flush=True)
         if step % 5 == 0:

@@ -69,15 +69,12 @@ from common import CHROMIUM_FLAGS, cpu_seconds, has_table, moto_server, portal  
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
+from dda_portal import queries  # noqa: E402
+from dda_portal.domain.clock import utcnow  # noqa: E402
 from dda_portal.domain.filters import ListFilter, rollup_counts  # noqa: E402
 from dda_portal.domain.status import CompilationStatus  # noqa: E402
-from dda_portal.store import (  # noqa: E402
-    CompilationJobFacts,
-    CycleResult,
-    Store,
-    TrainingJobFacts,
-    utcnow,
-)
+from dda_portal.queries.refresh import CompilationJobFacts, CycleResult, TrainingJobFacts  # noqa: E402
+from dda_portal.store import Store  # noqa: E402
 
 TARGETS = {'jetson-xavier': 'NVIDIA Jetson Xavier', 'x86_64-cpu': 'x86_64 CPU', 'arm64-cpu': 'ARM64 CPU'}
 STATES = [CompilationStatus.COMPLETED] * 6 + [
@@ -335,7 +332,7 @@ def bench_live(
         database = f'sqlite:///{work / "live.db"}'
         store = Store(database)
         store.apply(synthetic_cycle(jobs))
-        shared, per_tab = handler_cost(store, store.training_jobs()[0].name)
+        shared, per_tab = handler_cost(store, store.read(queries.jobs.training_jobs)[0].name)
         with portal(database, endpoint, work) as (url, pid):
             if tab_counts:
                 print(f'\nOne live update to N Chromium tabs of `/` ({jobs:,} training jobs; medians of 3)')

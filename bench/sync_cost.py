@@ -27,11 +27,12 @@ from dda_portal.aws.clients import AwsClients  # noqa: E402
 from dda_portal.config import Settings  # noqa: E402
 from dda_portal.demo import moto_patches  # noqa: E402
 from dda_portal.demo.greengrass import GreengrassServer  # noqa: E402
+from dda_portal.domain.clock import utcnow  # noqa: E402
 from dda_portal.domain.linking import TAG_ORIGIN, TAG_TARGET, TAG_TRAINING_JOB  # noqa: E402
 from dda_portal.domain.naming import compilation_job_name  # noqa: E402
 from dda_portal.domain.targets import TargetCatalog  # noqa: E402
-from dda_portal.store import Store, utcnow  # noqa: E402
-from dda_portal.sync import Sync  # noqa: E402
+from dda_portal.services.sync import Sync  # noqa: E402
+from dda_portal.store import Store  # noqa: E402
 
 TARGETS = ('jetson-xavier', 'x86_64-cpu', 'arm64-cpu')
 ROLE = 'arn:aws:iam::123456789012:role/bench'

@@ -15,17 +15,21 @@ from nicegui import app
 from starlette.middleware.sessions import SessionMiddleware
 
 from . import auth, web_guards
-from .actions import Actions, Compiler, Packager
 from .auth import Gate
 from .aws.clients import AwsClients
 from .config import Settings, SettingsError
+from .domain.clock import utcnow
 from .domain.guidance import GuidanceBook
 from .domain.refresh import PARTS
 from .domain.targets import CatalogueError, TargetCatalog
 from .forwarded import ForwardedByTrustedProxy
 from .pages import fleet, training_job, training_jobs
-from .store import Freshness, Store, utcnow
-from .sync import Sync
+from .queries.refresh import Freshness
+from .services.actions import Actions
+from .services.compiler import Compiler
+from .services.packager import Packager
+from .services.sync import Sync
+from .store import Store
 from .workers import SIGN_IN, PageReads
 
 log = logging.getLogger(__name__)

@@ -47,6 +47,16 @@ def may_start(
     return StartDecision(True, f'Retry after attempt {latest_attempt} {latest.lower()}.', latest_attempt + 1)
 
 
+def may_auto_compile(status: str, first_seen_status: str, auto_compiled_at: datetime | None) -> bool:
+    """Automatic compilation happens once per training job, ever, and only for a job the portal saw reach
+    Completed (one that was Completed when first seen is history, not news)."""
+    return (
+        status == TrainingStatus.COMPLETED
+        and first_seen_status != TrainingStatus.COMPLETED
+        and auto_compiled_at is None
+    )
+
+
 @dataclass(frozen=True)
 class CompileInputs:
     """What a compilation job is made from, beyond the model and the target."""

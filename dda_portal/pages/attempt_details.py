@@ -5,12 +5,13 @@ from __future__ import annotations
 import humanize
 from nicegui import ui
 
-from ..actions import Actions
 from ..domain.attempts import timings
+from ..domain.clock import utcnow
 from ..domain.guidance import GuidanceBook
 from ..domain.problems import AwsProblem
 from ..domain.status import CompilationStatus
-from ..store import CompilationAttempt, utcnow
+from ..services.actions import Actions
+from ..tables import CompilationAttempt
 from .widgets import LogView, format_duration, format_time, status_badge
 
 ORIGINS = {

@@ -7,10 +7,13 @@ from typing import Any
 
 from nicegui import ui
 
-from ..actions import Actions
+from .. import queries
+from ..domain.clock import utcnow
 from ..domain.console import ConsoleLinks
 from ..domain.greengrass import device_health
-from ..store import ComponentVersion, CoreDevice, InstalledComponent, Store, utcnow
+from ..services.actions import Actions
+from ..store import Store
+from ..tables import ComponentVersion, CoreDevice, InstalledComponent
 from .layout import frame
 from .widgets import ago, format_time, status_cell, status_fields
 
@@ -108,7 +111,7 @@ def device_row(device: CoreDevice, installed: list[InstalledComponent]) -> dict[
 
 def running_devices(store: Store) -> dict[tuple[str, str], list[str]]:
     where: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for item in store.installations():
+    for item in store.read(queries.fleet.installations):
         where[(item.component_name, item.component_version)].append(item.thing_name)
     return where
 
@@ -128,7 +131,7 @@ def register(store: Store, actions: Actions, target_labels: dict[str, str]) -> N
                     component_row(
                         c, where[(c.component_name, c.component_version)], actions.console, target_labels
                     )
-                    for c in store.components()
+                    for c in store.read(queries.fleet.components)
                 ]
 
             table = (
@@ -155,9 +158,9 @@ def register(store: Store, actions: Actions, target_labels: dict[str, str]) -> N
 
             def rows() -> list[dict[str, Any]]:
                 by_device: dict[str, list[InstalledComponent]] = defaultdict(list)
-                for item in store.installations():
+                for item in store.read(queries.fleet.installations):
                     by_device[item.thing_name].append(item)
-                return [device_row(d, by_device[d.thing_name]) for d in store.devices()]
+                return [device_row(d, by_device[d.thing_name]) for d in store.read(queries.fleet.devices)]
 
             table = (
                 ui.table(

@@ -7,10 +7,11 @@ from contextlib import contextmanager
 
 from nicegui import ui
 
-from ..actions import Actions
 from ..auth import person_badge
 from ..domain.refresh import LABELS
-from ..store import Freshness, Store
+from ..queries.refresh import Freshness
+from ..services.actions import Actions
+from ..store import Store
 from .widgets import ago, format_time
 
 NAVIGATION = [('Training jobs', '/'), ('Components', '/components'), ('Devices', '/devices')]

@@ -7,15 +7,19 @@ from urllib.parse import quote
 
 from nicegui import ui
 
-from ..actions import Actions
+from .. import queries
 from ..domain.attempts import FRAMEWORKS, MAX_SHAPE_TEXT, InvalidInput, may_start, parse_input_shape
+from ..domain.changes import Changed
+from ..domain.clock import utcnow
 from ..domain.greengrass import device_health, missing_architectures
 from ..domain.guidance import GuidanceBook
 from ..domain.problems import AwsProblem
 from ..domain.progress import estimate_remaining
 from ..domain.status import CompilationStatus, TrainingStatus
 from ..domain.targets import TargetCatalog
-from ..store import CompilationAttempt, Store, TrainingJob, utcnow
+from ..services.actions import Actions
+from ..store import Store
+from ..tables import CompilationAttempt, TrainingJob
 from .attempt_details import AttemptDetails
 from .layout import frame
 from .widgets import (
@@ -238,7 +242,7 @@ def _overview_facts(job: TrainingJob) -> list[tuple[str, str]]:
 def register(store: Store, actions: Actions, catalog: TargetCatalog, guidance: GuidanceBook) -> None:
     @ui.page('/training-jobs/{name}')
     def training_job_page(name: str, tab: str = 'overview') -> None:
-        job = store.training_job(name)
+        job = store.read(queries.jobs.training_job, name)
         if job is None:
             ui.status_code(404)
             with frame('Not found', store, actions):
@@ -393,11 +397,17 @@ class _TrainingJobView:
             self.history_table.on('details', lambda e: self.show_details(str(e.args.get('job_name', ''))))
 
     def history_rows(self) -> list[dict[str, Any]]:
-        attempts = sorted(self.store.attempts_for(self.job.name), key=lambda a: (a.target_label, -a.attempt))
+        attempts = sorted(
+            self.store.read(queries.jobs.attempts_for, self.job.name),
+            key=lambda a: (a.target_label, -a.attempt),
+        )
         return [history_row(a) for a in attempts]
 
     def show_details(self, job_name: str) -> None:
-        attempt = next((a for a in self.store.attempts_for(self.job.name) if a.job_name == job_name), None)
+        attempt = next(
+            (a for a in self.store.read(queries.jobs.attempts_for, self.job.name) if a.job_name == job_name),
+            None,
+        )
         if attempt is None:
             ui.notify('That attempt is no longer known.', type='warning')
             return
@@ -443,11 +453,11 @@ class _TrainingJobView:
     @ui.refreshable_method
     def components(self) -> None:
         """Greengrass component versions packaged from this job's compiled models, and where they run."""
-        devices = {d.thing_name: d for d in self.store.devices()}
+        devices = {d.thing_name: d for d in self.store.read(queries.fleet.devices)}
         where: dict[tuple[str, str], list[Any]] = {}
-        for item in self.store.installations():
+        for item in self.store.read(queries.fleet.installations):
             where.setdefault((item.component_name, item.component_version), []).append(item)
-        versions = self.store.components(self.job.name)
+        versions = self.store.read(queries.fleet.components, self.job.name)
         if not versions:
             ui.label(
                 'No Greengrass component has been packaged from this training job yet; use Package on a '
@@ -494,10 +504,12 @@ class _TrainingJobView:
         """Fleet architectures that have no compiled model of this job yet."""
         compiled = [
             self.catalog[a.target_id].greengrass_architecture
-            for a in self.store.latest_attempts(self.job.name)
+            for a in self.store.read(queries.jobs.latest_attempts, self.job.name)
             if a.status == CompilationStatus.COMPLETED and a.target_id in self.catalog
         ]
-        missing = missing_architectures([d.architecture or '' for d in self.store.devices()], compiled)
+        missing = missing_architectures(
+            [d.architecture or '' for d in self.store.read(queries.fleet.devices)], compiled
+        )
         return f'Fleet architectures with no compiled model yet: {", ".join(missing)}.' if missing else ''
 
     @ui.refreshable_method
@@ -528,9 +540,9 @@ class _TrainingJobView:
         if isinstance(defaults, AwsProblem):
             note = f"Could not read the training job's tags ({defaults}); showing the configured defaults."
             defaults = self.actions.compiler.configured_defaults()
-        latest = {a.target_id: a for a in self.store.latest_attempts(self.job.name)}
+        latest = {a.target_id: a for a in self.store.read(queries.jobs.latest_attempts, self.job.name)}
         fleet: dict[str, int] = {}
-        for device in self.store.devices():
+        for device in self.store.read(queries.fleet.devices):
             fleet[device.architecture or ''] = fleet.get(device.architecture or '', 0) + 1
         with (
             self.dialogs,
@@ -663,10 +675,14 @@ class _TrainingJobView:
         dialog.open()
 
     def compilation_rows(self) -> list[dict[str, Any]]:
-        attempts = sorted(self.store.latest_attempts(self.job.name), key=lambda a: a.target_label)
+        attempts = sorted(
+            self.store.read(queries.jobs.latest_attempts, self.job.name), key=lambda a: a.target_label
+        )
         self.attempts = {a.target_id: a for a in attempts}
-        self.durations = self.store.completed_durations_by_target()
-        self.packages = {c.compilation_job_name: c for c in self.store.components(self.job.name)}
+        self.durations = self.store.read(queries.jobs.completed_durations_by_target)
+        self.packages = {
+            c.compilation_job_name: c for c in self.store.read(queries.fleet.components, self.job.name)
+        }
         return [self.row_for(a) for a in attempts]
 
     def row_for(self, attempt: CompilationAttempt) -> dict[str, Any]:
@@ -685,10 +701,10 @@ class _TrainingJobView:
         if tab == 'logs':
             self.open_logs()
 
-    def on_change(self, changed: frozenset[str]) -> None:
-        if self.job.name not in changed:
+    def on_change(self, changed: Changed) -> None:
+        if self.job.name not in changed.training_jobs:
             return
-        job = self.store.training_job(self.job.name)
+        job = self.store.read(queries.jobs.training_job, self.job.name)
         if job is None:
             return
         self.job = job

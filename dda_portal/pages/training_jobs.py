@@ -21,12 +21,15 @@ from typing import Any
 from fastapi import Request
 from nicegui import Event, background_tasks, run, ui
 
-from ..actions import Actions
+from .. import queries
+from ..domain.changes import Changed
 from ..domain.filters import ROLLUPS, TRAINING_STATUSES, ListedJob, ListFilter, rollup_counts
 from ..domain.problems import AwsProblem
 from ..domain.progress import estimate_remaining
 from ..domain.status import CompilationStatus, Rollup
-from ..store import CompilationAttempt, Store, TrainingJob
+from ..services.actions import Actions
+from ..store import Store
+from ..tables import CompilationAttempt, TrainingJob
 from .layout import frame
 from .widgets import elapsed, format_duration, format_time, look_of, status_cell, status_fields
 
@@ -183,8 +186,8 @@ class Change:
 
     def __init__(self, store: Store, names: frozenset[str]) -> None:
         self.names = names
-        self.jobs = store.training_jobs_named(names)
-        self.latest = store.latest_attempts_by_training_job(names)
+        self.jobs = store.read(queries.jobs.training_jobs_named, names)
+        self.latest = store.read(queries.jobs.latest_attempts_by_training_job, names)
 
 
 class ListFeed:
@@ -232,7 +235,8 @@ class ListFeed:
         finally:
             self._reading = None
 
-    def _follow(self, names: frozenset[str]) -> None:
+    def _follow(self, changed: Changed) -> None:
+        names = changed.training_jobs
         if not names:
             return
         if self._missed is not None:
@@ -261,16 +265,16 @@ class ListFeed:
             background_tasks.create(self._read_durations(), name='compilation durations')
 
     async def _read_durations(self) -> None:
-        durations = await run.io_bound(self.store.completed_durations_by_target)
+        durations = await self.store.fetch(queries.jobs.completed_durations_by_target)
         if durations is not None:
             self.durations = durations
 
 
 def read_job_records(store: Store) -> tuple[JobRecords, dict[str, list[float]]]:
     """Every training job with its latest attempts, and the compilation history (three queries)."""
-    latest = store.latest_attempts_by_training_job()
-    jobs = {job.name: (job, latest.get(job.name, [])) for job in store.training_jobs()}
-    return jobs, store.completed_durations_by_target()
+    latest = store.read(queries.jobs.latest_attempts_by_training_job)
+    jobs = {job.name: (job, latest.get(job.name, [])) for job in store.read(queries.jobs.training_jobs)}
+    return jobs, store.read(queries.jobs.completed_durations_by_target)
 
 
 class TrainingJobsList:

@@ -8,10 +8,10 @@ from typing import Any
 import humanize
 from nicegui import ui
 
+from ..domain.clock import utcnow
 from ..domain.logs import LogRead
 from ..domain.problems import AwsProblem
 from ..domain.status import LOOKS, Look
-from ..store import utcnow
 
 _NO_LOOK = Look('help', 'grey')
 

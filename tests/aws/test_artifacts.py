@@ -88,12 +88,14 @@ def test_object_sizes_from_s3_head_object() -> None:
 async def test_download_link_is_presigned_at_click_and_serves_the_compiled_model(database_url: str) -> None:
     import requests
 
-    from dda_portal.actions import Actions, Compiler
     from dda_portal.auth import Gate
     from dda_portal.config import Settings
+    from dda_portal.domain.clock import utcnow
     from dda_portal.domain.targets import TargetCatalog
-    from dda_portal.store import Store, utcnow
-    from dda_portal.sync import Sync
+    from dda_portal.services.actions import Actions
+    from dda_portal.services.compiler import Compiler
+    from dda_portal.services.sync import Sync
+    from dda_portal.store import Store
     from tests.factories import backend, create_compilation_job, create_training_job
 
     s3 = boto3.client('s3', region_name='us-east-1')

@@ -8,14 +8,16 @@ from collections.abc import Iterator
 import pytest
 from botocore.exceptions import ClientError
 
-from dda_portal.actions import Compiler
+from dda_portal import queries
 from dda_portal.aws.clients import AwsClients
 from dda_portal.config import Settings
 from dda_portal.demo.simulator import DemoSimulator
 from dda_portal.domain.attempts import check_inputs
+from dda_portal.domain.clock import utcnow
 from dda_portal.domain.targets import TargetCatalog
-from dda_portal.store import Store, utcnow
-from dda_portal.sync import Sync
+from dda_portal.services.compiler import Compiler
+from dda_portal.services.sync import Sync
+from dda_portal.store import Store
 from tests.factories import (
     ROLE,
     backend,
@@ -79,12 +81,12 @@ def test_start_creates_one_job_per_target_with_tags_and_target_config(database_u
         'dda-portal:origin': 'manual',
     }
     # the rows are there before any refresh, as Starting
-    latest = {a.target_id: a for a in compiler.store.latest_attempts('bottle-caps')}
+    latest = {a.target_id: a for a in compiler.store.read(queries.jobs.latest_attempts, 'bottle-caps')}
     assert {t: (a.status, a.origin) for t, a in latest.items()} == {
         'jetson-xavier': ('Starting', 'manual'),
         'x86_64-cpu': ('Starting', 'manual'),
     }
-    assert compiler.store.training_job('bottle-caps').rollup == 'Compiling'  # type: ignore[union-attr]
+    assert compiler.store.read(queries.jobs.training_job, 'bottle-caps').rollup == 'Compiling'  # type: ignore[union-attr]
 
 
 @pytest.mark.usefixtures('aws')
@@ -125,7 +127,7 @@ def test_two_simultaneous_requests_create_exactly_one_job(database_url: str) -> 
     assert list(aws_jobs()) == ['bottle-caps-x86-64-cpu-1']
     assert sum(len(o.started) for o in outcomes) == 1
     assert sum(len(o.refused) for o in outcomes) == 3
-    assert len(compiler.store.attempts_for('bottle-caps')) == 1
+    assert len(compiler.store.read(queries.jobs.attempts_for, 'bottle-caps')) == 1
 
 
 @pytest.mark.usefixtures('aws')
@@ -140,7 +142,7 @@ def test_retry_after_failure_is_attempt_two_and_history_stays(database_url: str)
     outcome = compiler.start('weld', ['x86_64-cpu'], INPUTS, 'manual')
 
     assert outcome.started == ['weld-x86-64-cpu-2']
-    attempts = compiler.store.attempts_for('weld')
+    attempts = compiler.store.read(queries.jobs.attempts_for, 'weld')
     assert [(a.attempt, a.status) for a in attempts] == [(1, 'Failed'), (2, 'Starting')]
 
 
@@ -201,8 +203,8 @@ def test_aws_refusal_is_reported_and_nothing_half_written_stays(
     outcome = compiler.start('paint', ['x86_64-cpu'], INPUTS, 'manual')
 
     assert outcome.refused == {'x86_64-cpu': f'{code}: {message}'}
-    assert compiler.store.attempts_for('paint') == []
-    assert compiler.store.training_job('paint').rollup == 'Not compiled'  # type: ignore[union-attr]
+    assert compiler.store.read(queries.jobs.attempts_for, 'paint') == []
+    assert compiler.store.read(queries.jobs.training_job, 'paint').rollup == 'Not compiled'  # type: ignore[union-attr]
 
 
 @pytest.mark.usefixtures('aws')
@@ -267,18 +269,23 @@ def test_reservation_lost_in_a_crash_is_marked_failed_not_left_starting(
     create_training_job('crashy')
     sync, compiler = portal(database_url)
     sync.pull_and_apply(utcnow())
-    reserved = compiler.store.reserve_attempt(
-        'crashy', 'x86_64-cpu', 'x86_64 CPU', lambda n: f'crashy-x86-64-cpu-{n}', 'manual'
+    reserved = compiler.store.write(
+        queries.attempts.reserve_attempt,
+        'crashy',
+        'x86_64-cpu',
+        'x86_64 CPU',
+        lambda n: f'crashy-x86-64-cpu-{n}',
+        'manual',
     )
     assert not isinstance(reserved, type(None))
     from datetime import timedelta
 
-    import dda_portal.sync as sync_module
+    import dda_portal.services.sync as sync_module
 
     monkeypatch.setattr(sync_module, 'utcnow', lambda: utcnow() + timedelta(minutes=5))
     changed = sync.act(frozenset())
     assert changed == {'crashy'}
-    attempt = compiler.store.latest_attempts('crashy')[0]
+    attempt = compiler.store.read(queries.jobs.latest_attempts, 'crashy')[0]
     assert attempt.status == 'Failed'
     assert 'stopped before SageMaker accepted' in (attempt.failure_reason or '')
     assert compiler.start('crashy', ['x86_64-cpu'], INPUTS, 'manual').started == ['crashy-x86-64-cpu-2']
@@ -307,10 +314,10 @@ def test_stop_moves_a_running_attempt_to_stopping_then_stopped(
 
     assert (training_job, problem) == ('cracks', None)
     assert backend().compilation_jobs[name].compilation_job_status == 'STOPPING'
-    assert compiler.store.latest_attempts('cracks')[0].status == 'Stopping'
+    assert compiler.store.read(queries.jobs.latest_attempts, 'cracks')[0].status == 'Stopping'
     stop_emulation.step()
     sync.pull_and_apply(utcnow())
-    assert compiler.store.latest_attempts('cracks')[0].status == 'Stopped'
+    assert compiler.store.read(queries.jobs.latest_attempts, 'cracks')[0].status == 'Stopped'
     # a stopped target may be started again, as attempt 2
     assert compiler.start('cracks', ['arm64-cpu'], INPUTS, 'manual').started == ['cracks-arm64-cpu-2']
 
@@ -325,4 +332,4 @@ def test_stopping_a_finished_job_reports_aws_refusal(
     training_job, problem = compiler.stop('cracks-arm64-cpu-1')
     assert training_job is None
     assert problem is not None and problem.startswith('ValidationException: ')
-    assert compiler.store.latest_attempts('cracks')[0].status == 'Completed'
+    assert compiler.store.read(queries.jobs.latest_attempts, 'cracks')[0].status == 'Completed'

@@ -21,24 +21,26 @@ from moto.server import ThreadedMotoServer
 from sqlalchemy import update
 from sqlmodel import select
 
-from dda_portal.actions import Compiler
+from dda_portal import queries
 from dda_portal.aws.clients import AwsClients
 from dda_portal.config import Settings
 from dda_portal.demo.greengrass import GreengrassBackend
 from dda_portal.domain.attempts import check_inputs
+from dda_portal.domain.changes import Changed
+from dda_portal.domain.clock import utcnow
 from dda_portal.domain.targets import TargetCatalog
-from dda_portal.store import (
+from dda_portal.services.compiler import Compiler
+from dda_portal.services.sync import COMPILATION_WATERMARK, TRAINING_WATERMARK, Sync
+from dda_portal.store import Store
+from dda_portal.tables import (
     CompilationAttempt,
     ComponentVersion,
     CoreDevice,
     InstalledComponent,
-    Store,
     SyncFollowUp,
     SyncState,
     TrainingJob,
-    utcnow,
 )
-from dda_portal.sync import COMPILATION_WATERMARK, TRAINING_WATERMARK, Sync
 from tests.factories import (
     DENIED,
     ROLE,
@@ -139,16 +141,18 @@ def register(client: Any, event: str, hook: Callable[..., Any]) -> Callable[[], 
 
 
 def assert_meanwhile_changes_applied(store: Store) -> None:
-    attempt = store.latest_attempts('glass-cracks')[0]
+    attempt = store.read(queries.jobs.latest_attempts, 'glass-cracks')[0]
     assert (attempt.status, attempt.failure_reason) == ('Failed', UNTAR)
-    assert store.training_job('glass-cracks').status == 'Completed'  # type: ignore[union-attr]
-    assert store.training_job('new-arrival') is not None
+    assert store.read(queries.jobs.training_job, 'glass-cracks').status == 'Completed'  # type: ignore[union-attr]
+    assert store.read(queries.jobs.training_job, 'new-arrival') is not None
 
 
 async def assert_failed_cycle_wrote_nothing(sync: Sync, code: str, message: str) -> None:
     """Runs one refresh under the fault: AWS's code and message come back and only the failure is recorded."""
     before = snapshot(sync.store)
-    watermarks = [sync.store.watermark(key) for key in (TRAINING_WATERMARK, COMPILATION_WATERMARK)]
+    watermarks = [
+        sync.store.read(queries.refresh.watermark, key) for key in (TRAINING_WATERMARK, COMPILATION_WATERMARK)
+    ]
     last_success = sync.store.freshness().last_success
     assert last_success is not None
 
@@ -156,7 +160,9 @@ async def assert_failed_cycle_wrote_nothing(sync: Sync, code: str, message: str)
 
     assert problem is not None and (problem.code, problem.message) == (code, message)
     # the next cycle asks again for everything modified since the last good one
-    assert [sync.store.watermark(key) for key in (TRAINING_WATERMARK, COMPILATION_WATERMARK)] == watermarks
+    assert [
+        sync.store.read(queries.refresh.watermark, key) for key in (TRAINING_WATERMARK, COMPILATION_WATERMARK)
+    ] == watermarks
     assert snapshot(sync.store) == before  # no row, rollup or follow-up moved either
     freshness = sync.store.freshness()
     assert freshness.last_success == last_success  # the banner's "Showing data from …"
@@ -217,7 +223,9 @@ async def test_the_schedule_keeps_refreshing_while_aws_throttles_and_recovers_on
 
         async def cycles_until(done: Callable[[list[bool]], bool]) -> list[bool]:
             for _ in range(400):
-                outcomes = [cycle.ok for cycle in reversed(sync.store.last_cycles(1000))]
+                outcomes = [
+                    cycle.ok for cycle in reversed(sync.store.read(queries.refresh.last_cycles, 1000))
+                ]
                 if done(outcomes):
                     return outcomes
                 await asyncio.sleep(0.05)
@@ -368,7 +376,7 @@ async def test_an_unknown_compilation_status_is_shown_as_unknown_and_blocks_a_se
 
     assert await sync.run_once() is None
 
-    attempt = sync.store.latest_attempts('odd-one')[0]
+    attempt = sync.store.read(queries.jobs.latest_attempts, 'odd-one')[0]
     assert attempt.status == 'Unknown'
     # it may still be running in AWS: no second job for the same target while its state is unknown
     outcome = sync.compiler.start('odd-one', ['x86_64-cpu'], INPUTS, 'manual')
@@ -377,7 +385,7 @@ async def test_an_unknown_compilation_status_is_shown_as_unknown_and_blocks_a_se
 
     set_compilation_status('odd-one-x86-64-cpu-1', 'COMPLETED')
     assert await sync.run_once() is None
-    assert sync.store.latest_attempts('odd-one')[0].status == 'Completed'
+    assert sync.store.read(queries.jobs.latest_attempts, 'odd-one')[0].status == 'Completed'
 
 
 @pytest.mark.usefixtures('aws')
@@ -404,9 +412,9 @@ async def test_missing_status_fields_from_aws_are_stored_as_unknown_without_fail
 
     assert await sync.run_once() is None
 
-    job = sync.store.training_job('bare-facts')
+    job = sync.store.read(queries.jobs.training_job, 'bare-facts')
     assert job is not None and (job.status, job.rollup) == ('Unknown', 'Not compiled')
-    [attempt] = sync.store.attempts_for('bare-facts')
+    [attempt] = sync.store.read(queries.jobs.attempts_for, 'bare-facts')
     assert (attempt.status, attempt.target_id, attempt.artifact) == ('Unknown', 'unknown', None)
 
 
@@ -421,7 +429,7 @@ async def test_an_unknown_training_status_is_not_compiled_automatically_until_aw
 
     assert await sync.run_once() is None
 
-    assert sync.store.training_job('mystery').status == 'Unknown'  # type: ignore[union-attr]
+    assert sync.store.read(queries.jobs.training_job, 'mystery').status == 'Unknown'  # type: ignore[union-attr]
     assert backend().compilation_jobs == {}
     set_training_status('mystery', 'Completed')
     assert await sync.run_once() is None
@@ -465,7 +473,7 @@ def test_a_restart_after_sagemaker_accepted_but_before_the_store_confirmed_start
 
     # the accepted job is adopted, not duplicated; the target the crash never reached is compiled now
     assert sagemaker_jobs() == {'cracks-jetson-xavier-1', 'cracks-x86-64-cpu-1'}
-    attempts = {a.target_id: a for a in restarted.store.attempts_for('cracks')}
+    attempts = {a.target_id: a for a in restarted.store.read(queries.jobs.attempts_for, 'cracks')}
     assert {t: (a.job_name, a.status) for t, a in attempts.items()} == {
         'jetson-xavier': ('cracks-jetson-xavier-1', 'Completed'),
         'x86_64-cpu': ('cracks-x86-64-cpu-1', 'Completed'),
@@ -496,11 +504,13 @@ def test_an_accepted_job_not_yet_listed_after_a_restart_is_not_marked_failed(dat
 
     hide = register(restarted.clients.sagemaker, 'after-call.sagemaker.ListCompilationJobs', not_listed_yet)
     restarted.cycle(utcnow())
-    assert restarted.store.latest_attempts('cracks')[0].status == 'Starting'  # SageMaker has it: kept
+    assert (
+        restarted.store.read(queries.jobs.latest_attempts, 'cracks')[0].status == 'Starting'
+    )  # SageMaker has it: kept
 
     hide()
     restarted.cycle(utcnow())
-    assert restarted.store.latest_attempts('cracks')[0].status == 'Completed'
+    assert restarted.store.read(queries.jobs.latest_attempts, 'cracks')[0].status == 'Completed'
     assert sagemaker_jobs() == {'cracks-arm64-cpu-1'}
 
 
@@ -523,12 +533,12 @@ def test_a_restart_before_sagemaker_accepted_marks_the_reservation_failed_and_cr
     restarted = make_sync(database_url, auto_compile_targets='x86_64-cpu')
     restarted.cycle(utcnow())
     # too recent to tell a crash from a slow answer: left as it is, and nothing is started twice
-    assert restarted.store.latest_attempts('cracks')[0].status == 'Starting'
+    assert restarted.store.read(queries.jobs.latest_attempts, 'cracks')[0].status == 'Starting'
     assert sagemaker_jobs() == set()
 
     age_reservations(restarted.store)
     restarted.cycle(utcnow())
-    attempt = restarted.store.latest_attempts('cracks')[0]
+    attempt = restarted.store.read(queries.jobs.latest_attempts, 'cracks')[0]
     assert (attempt.job_name, attempt.status) == ('cracks-x86-64-cpu-1', 'Failed')
     assert 'stopped before SageMaker accepted' in (attempt.failure_reason or '')
     assert sagemaker_jobs() == set()
@@ -561,8 +571,13 @@ async def test_a_failure_after_the_commit_still_tells_the_pages_what_changed(dat
     create_training_job('crashed-once')
     sync = make_sync(database_url)
     assert await sync.run_once() is None
-    reserved = sync.store.reserve_attempt(
-        'crashed-once', 'x86_64-cpu', 'x86_64 CPU', lambda n: f'crashed-once-x86-64-cpu-{n}', 'manual'
+    reserved = sync.store.write(
+        queries.attempts.reserve_attempt,
+        'crashed-once',
+        'x86_64-cpu',
+        'x86_64 CPU',
+        lambda n: f'crashed-once-x86-64-cpu-{n}',
+        'manual',
     )
     assert isinstance(reserved, CompilationAttempt)
     age_reservations(sync.store)  # left unconfirmed by an earlier crash: the cycle asks SageMaker about it
@@ -572,14 +587,14 @@ async def test_a_failure_after_the_commit_still_tells_the_pages_what_changed(dat
         retries_exhausted('ThrottlingException', 'Rate exceeded'),
     )
     set_training_status('cracks', 'Completed')
-    told: list[frozenset[str]] = []
+    told: list[Changed] = []
     sync.store.changed.subscribe(told.append)
 
     problem = await sync.run_once()
 
     assert problem is not None and problem.code == 'ThrottlingException'
-    assert sync.store.training_job('cracks').status == 'Completed'  # type: ignore[union-attr]
-    assert any('cracks' in names for names in told)  # open pages show what the store now holds
+    assert sync.store.read(queries.jobs.training_job, 'cracks').status == 'Completed'  # type: ignore[union-attr]
+    assert any('cracks' in changed.training_jobs for changed in told)  # open pages see what the store holds
 
 
 @pytest.mark.usefixtures('aws')
@@ -612,12 +627,12 @@ def test_automatic_compilation_throttled_by_aws_is_tried_again_at_the_next_refre
 
     sync.cycle(utcnow())
     assert sagemaker_jobs() == {'cracks-jetson-xavier-1'}  # x86_64 was throttled
-    assert sync.store.follow_ups() == {'cracks'}  # so the job is not done with
+    assert sync.store.read(queries.refresh.follow_ups) == {'cracks'}  # so the job is not done with
 
     allow()
     sync.cycle(utcnow())
     assert sagemaker_jobs() == {'cracks-jetson-xavier-1', 'cracks-x86-64-cpu-1'}
-    assert sync.store.follow_ups() == set()
+    assert sync.store.read(queries.refresh.follow_ups) == set()
     sync.cycle(utcnow())
     assert sagemaker_jobs() == {'cracks-jetson-xavier-1', 'cracks-x86-64-cpu-1'}  # and only once
 
@@ -635,8 +650,10 @@ def test_automatic_compilation_refused_for_good_is_not_tried_again(database_url:
     )
     sync.cycle(utcnow())
     sync.cycle(utcnow())
-    assert sagemaker_jobs() == set() and sync.store.follow_ups() == set()
-    assert sync.store.latest_attempts('cracks') == []  # the refused reservation left nothing behind
+    assert sagemaker_jobs() == set() and sync.store.read(queries.refresh.follow_ups) == set()
+    assert (
+        sync.store.read(queries.jobs.latest_attempts, 'cracks') == []
+    )  # the refused reservation left nothing behind
 
 
 def throttle_once_for(job_name: str) -> Callable[..., tuple[AWSResponse, dict[str, Any]] | None]:

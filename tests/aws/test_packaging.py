@@ -8,13 +8,15 @@ import threading
 import boto3
 import pytest
 
-from dda_portal.actions import Packager
+from dda_portal import queries
 from dda_portal.aws.clients import AwsClients
 from dda_portal.config import Settings
 from dda_portal.demo.greengrass import GreengrassBackend
+from dda_portal.domain.clock import utcnow
 from dda_portal.domain.targets import TargetCatalog
-from dda_portal.store import Store, utcnow
-from dda_portal.sync import Sync
+from dda_portal.services.packager import Packager
+from dda_portal.services.sync import Sync
+from dda_portal.store import Store
 from tests.factories import backend, create_compilation_job, create_training_job, set_compilation_status
 
 ARTIFACT = 's3://dda-models/compiled/weld-jetson-xavier-1/model-LINUX_ARM64_NVIDIA.tar.gz'
@@ -55,7 +57,7 @@ def test_package_creates_one_tagged_version_pointing_at_the_compiled_model(
     tags = client.list_tags_for_resource(resourceArn=version_arn)['tags']
     assert tags['dda-portal:compilation-job'] == 'weld-jetson-xavier-1'
     assert tags['dda-portal:training-job'] == 'weld'
-    [stored] = packager.store.components('weld')
+    [stored] = packager.store.read(queries.fleet.components, 'weld')
     assert (stored.arn, stored.state, stored.compilation_job_name) == (
         version_arn,
         'Requested',
@@ -89,7 +91,7 @@ def test_packaging_twice_makes_no_second_version(database_url: str, aws: Greengr
         == 1
     )
     sync.pull_and_apply(utcnow())  # the refresh sees the same version and does not duplicate it
-    assert len(packager.store.components('weld')) == 1
+    assert len(packager.store.read(queries.fleet.components, 'weld')) == 1
 
 
 def test_a_new_attempt_gets_the_next_version(database_url: str, aws: GreengrassBackend) -> None:
@@ -102,7 +104,10 @@ def test_a_new_attempt_gets_the_next_version(database_url: str, aws: GreengrassB
     sync.pull_and_apply(utcnow())
     _, problem = packager.package('weld-jetson-xavier-2', 'manual')
     assert problem is None
-    assert sorted(c.component_version for c in packager.store.components('weld')) == ['1.0.0', '2.0.0']
+    assert sorted(c.component_version for c in packager.store.read(queries.fleet.components, 'weld')) == [
+        '1.0.0',
+        '2.0.0',
+    ]
 
 
 def test_only_completed_compilations_are_packaged(database_url: str, aws: GreengrassBackend) -> None:
@@ -129,7 +134,7 @@ def test_greengrass_refusal_is_reported_and_leaves_nothing(
 
     monkeypatch.setattr(packager.greengrass, 'create_component_version', refuse)
     assert packager.package('weld-jetson-xavier-1', 'manual') == (None, 'AccessDeniedException: not allowed')
-    assert packager.store.components() == []
+    assert packager.store.read(queries.fleet.components) == []
     monkeypatch.undo()
     assert packager.package('weld-jetson-xavier-1', 'manual') == ('weld', None)  # a later try works
 

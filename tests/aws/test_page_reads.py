@@ -9,14 +9,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from dda_portal.actions import Actions, Compiler
 from dda_portal.auth import Gate
 from dda_portal.aws.clients import AwsClients
 from dda_portal.config import Settings
 from dda_portal.domain.problems import AwsProblem
 from dda_portal.domain.targets import TargetCatalog
+from dda_portal.services.actions import Actions
+from dda_portal.services.compiler import Compiler
+from dda_portal.services.sync import Sync
 from dda_portal.store import Store
-from dda_portal.sync import Sync
 from dda_portal.workers import PageReads
 
 

@@ -7,12 +7,14 @@ from datetime import timedelta
 import pytest
 from botocore.exceptions import ClientError
 
+from dda_portal import queries
 from dda_portal.aws.clients import AwsClients
 from dda_portal.config import Settings
+from dda_portal.domain.clock import utcnow
 from dda_portal.domain.linking import TAG_ORIGIN, TAG_TARGET, TAG_TRAINING_JOB
 from dda_portal.domain.targets import TargetCatalog
-from dda_portal.store import Store, utcnow
-from dda_portal.sync import Sync
+from dda_portal.services.sync import Sync
+from dda_portal.store import Store
 from tests.factories import (
     backend,
     create_compilation_job,
@@ -76,10 +78,10 @@ def test_backfill_links_every_compilation_job_and_rolls_up(database_url: str) ->
     changed, _, _ = cycle(sync)
 
     assert changed == {'bottle-caps'}
-    job = sync.store.training_job('bottle-caps')
+    job = sync.store.read(queries.jobs.training_job, 'bottle-caps')
     assert job is not None
     assert (job.rollup, job.targets_compiled, job.targets_total) == ('Compiling', 1, 3)
-    latest = {a.target_id: a for a in sync.store.latest_attempts('bottle-caps')}
+    latest = {a.target_id: a for a in sync.store.read(queries.jobs.latest_attempts, 'bottle-caps')}
     assert latest['x86_64-cpu'].status == 'Failed'
     assert latest['x86_64-cpu'].failure_reason == UNTAR
     assert latest['jetson-xavier'].artifact == 's3://dda-models/compiled/bottle-caps-jetson-xavier-1/'
@@ -93,15 +95,15 @@ def test_state_change_in_aws_appears_after_next_cycle(database_url: str) -> None
     create_compilation_job('weld-seams-x86-64-cpu-1', 'weld-seams', 'x86_64-cpu', 'INPROGRESS')
     sync = make_sync(database_url)
     cycle(sync)
-    assert sync.store.latest_attempts('weld-seams')[0].status == 'In progress'
+    assert sync.store.read(queries.jobs.latest_attempts, 'weld-seams')[0].status == 'In progress'
 
     set_compilation_status('weld-seams-x86-64-cpu-1', 'FAILED', UNTAR)
     changed, _, operations = cycle(sync)
 
     assert changed == {'weld-seams'}
-    attempt = sync.store.latest_attempts('weld-seams')[0]
+    attempt = sync.store.read(queries.jobs.latest_attempts, 'weld-seams')[0]
     assert (attempt.status, attempt.failure_reason) == ('Failed', UNTAR)
-    assert sync.store.training_job('weld-seams').rollup == 'Compilation failed'  # type: ignore[union-attr]
+    assert sync.store.read(queries.jobs.training_job, 'weld-seams').rollup == 'Compilation failed'  # type: ignore[union-attr]
     assert operations.get('DescribeCompilationJob') == 1
     assert 'DescribeTrainingJob' not in operations
 
@@ -111,11 +113,11 @@ def test_training_job_reaching_completed_is_picked_up(database_url: str) -> None
     create_training_job('paint-drips', status='InProgress')
     sync = make_sync(database_url)
     cycle(sync)
-    assert sync.store.training_job('paint-drips').status == 'In progress'  # type: ignore[union-attr]
+    assert sync.store.read(queries.jobs.training_job, 'paint-drips').status == 'In progress'  # type: ignore[union-attr]
     set_training_status('paint-drips', 'Completed')
     changed, _, _ = cycle(sync)
     assert changed == {'paint-drips'}
-    assert sync.store.training_job('paint-drips').status == 'Completed'  # type: ignore[union-attr]
+    assert sync.store.read(queries.jobs.training_job, 'paint-drips').status == 'Completed'  # type: ignore[union-attr]
 
 
 @pytest.mark.usefixtures('aws')
@@ -126,9 +128,9 @@ def test_jobs_the_portal_did_not_create_are_linked_by_uri_and_name(database_url:
     create_compilation_job('orphan-model', 'nobody', 'x86_64-cpu', input_uri='s3://else/where/model.tar.gz')
     sync = make_sync(database_url)
     cycle(sync)
-    linked = {a.job_name for a in sync.store.attempts_for('scratch-detector')}
+    linked = {a.job_name for a in sync.store.read(queries.jobs.attempts_for, 'scratch-detector')}
     assert linked == {'scratch-detector-nano', 'nightly-build-77'}
-    assert all(a.origin == 'external' for a in sync.store.attempts_for('scratch-detector'))
+    assert all(a.origin == 'external' for a in sync.store.read(queries.jobs.attempts_for, 'scratch-detector'))
 
 
 @pytest.mark.usefixtures('aws')
@@ -139,11 +141,13 @@ def test_compilation_job_seen_before_its_training_job_is_linked_later(database_u
     backend().compilation_jobs['late-arrival-x86-64-cpu-1'].last_modified_time = naive_utc()
     sync = make_sync(database_url)
     cycle(sync)
-    assert sync.store.training_job('late-arrival') is None
+    assert sync.store.read(queries.jobs.training_job, 'late-arrival') is None
     set_training_status('late-arrival', 'Completed')  # touched again: now inside the window
     changed, _, _ = cycle(sync)
     assert 'late-arrival' in changed
-    assert [a.job_name for a in sync.store.attempts_for('late-arrival')] == ['late-arrival-x86-64-cpu-1']
+    assert [a.job_name for a in sync.store.read(queries.jobs.attempts_for, 'late-arrival')] == [
+        'late-arrival-x86-64-cpu-1'
+    ]
 
 
 def steady_state_calls(database_url: str, jobs: int) -> dict[str, int]:
@@ -186,7 +190,7 @@ async def test_failed_cycle_changes_nothing_and_is_recorded(
     problem = await sync.run_once()
 
     assert problem is not None and (problem.code, problem.message) == ('ThrottlingException', 'Rate exceeded')
-    assert sync.store.latest_attempts('glass-cracks')[0].status == 'In progress'
+    assert sync.store.read(queries.jobs.latest_attempts, 'glass-cracks')[0].status == 'In progress'
     freshness = sync.store.freshness()
     assert freshness.last_failure is not None
     assert freshness.last_failure.error_code == 'ThrottlingException'
@@ -194,7 +198,7 @@ async def test_failed_cycle_changes_nothing_and_is_recorded(
 
     monkeypatch.undo()
     assert await sync.run_once() is None  # recovers by itself once AWS answers again
-    assert sync.store.latest_attempts('glass-cracks')[0].status == 'Completed'
+    assert sync.store.read(queries.jobs.latest_attempts, 'glass-cracks')[0].status == 'Completed'
     assert sync.store.freshness().last_failure is None
 
 
@@ -204,9 +208,11 @@ def test_store_survives_a_restart(database_url: str) -> None:
     create_compilation_job('restart-me-arm64-cpu-1', 'restart-me', 'arm64-cpu')
     cycle(make_sync(database_url))
     reopened = Store(database_url)
-    assert reopened.training_job('restart-me') is not None
+    assert reopened.read(queries.jobs.training_job, 'restart-me') is not None
     assert reopened.freshness().last_success is not None
-    assert [a.job_name for a in reopened.attempts_for('restart-me')] == ['restart-me-arm64-cpu-1']
+    assert [a.job_name for a in reopened.read(queries.jobs.attempts_for, 'restart-me')] == [
+        'restart-me-arm64-cpu-1'
+    ]
 
 
 @pytest.mark.usefixtures('aws')
@@ -217,5 +223,5 @@ def test_history_is_kept_when_aws_forgets_a_job(database_url: str) -> None:
     cycle(sync)
     del backend().compilation_jobs['forgetful-x86-64-cpu-1']
     cycle(sync)
-    attempts = sync.store.attempts_for('forgetful')
+    attempts = sync.store.read(queries.jobs.attempts_for, 'forgetful')
     assert [(a.job_name, a.status) for a in attempts] == [('forgetful-x86-64-cpu-1', 'Failed')]

@@ -1,7 +1,7 @@
 """The refresh goes by AWS's clock, not the portal's: with the portal's clock 10 minutes ahead of or behind
 AWS's (moto keeps real time), no change is missed and a quiet account is not listed again and again.
 
-The portal's clock is what `dda_portal.sync.utcnow` and `dda_portal.store.utcnow` say; moto's job times and
+The portal's clock is what `services.sync.utcnow` and `queries.refresh.utcnow` say; moto's job times and
 its HTTP `Date` are real time."""
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from dda_portal import store as store_module
-from dda_portal import sync as sync_module
-from dda_portal.store import utcnow
-from dda_portal.sync import Sync
+from dda_portal import queries
+from dda_portal.domain.clock import utcnow
+from dda_portal.queries import refresh as store_module
+from dda_portal.services import sync as sync_module
+from dda_portal.services.sync import Sync
 from tests.aws.test_faults import make_sync
 from tests.factories import backend, create_training_job, naive_utc, set_training_status
 
@@ -60,12 +61,12 @@ def test_portal_clock_ten_minutes_ahead_still_sees_a_training_job_complete_and_c
     create_training_job('cracks', status='InProgress')
     sync = make_sync(database_url, auto_compile_targets='x86_64-cpu')  # overlap: the default 300 s
     sync.cycle(sync_module.utcnow())
-    assert sync.store.training_job('cracks').status == 'In progress'  # type: ignore[union-attr]
+    assert sync.store.read(queries.jobs.training_job, 'cracks').status == 'In progress'  # type: ignore[union-attr]
 
     set_training_status('cracks', 'Completed')  # a moment later by AWS's clock, 10 min before the portal's
     sync.cycle(sync_module.utcnow())
 
-    assert sync.store.training_job('cracks').status == 'Completed'  # type: ignore[union-attr]
+    assert sync.store.read(queries.jobs.training_job, 'cracks').status == 'Completed'  # type: ignore[union-attr]
     assert set(backend().compilation_jobs) == {'cracks-x86-64-cpu-1'}  # automatic compilation triggered
     sync.cycle(sync_module.utcnow())
     steady = operations(sync, lambda: sync.pull_and_apply(sync_module.utcnow()))
@@ -81,7 +82,7 @@ def test_portal_clock_ten_minutes_behind_misses_nothing_and_lists_a_quiet_accoun
     backend().training_jobs['seams'].last_modified_time = naive_utc() - timedelta(minutes=2)
     sync = make_sync(database_url, sync_overlap_seconds=60)
     sync.pull_and_apply(sync_module.utcnow())  # the first look back (DDA_HISTORY_DAYS) finds it
-    assert sync.store.training_job('seams') is not None
+    assert sync.store.read(queries.jobs.training_job, 'seams') is not None
     pages = listed(sync)
 
     quiet = operations(sync, lambda: sync.pull_and_apply(sync_module.utcnow()))
@@ -91,7 +92,7 @@ def test_portal_clock_ten_minutes_behind_misses_nothing_and_lists_a_quiet_accoun
     set_training_status('seams', 'Completed')
     moved = operations(sync, lambda: sync.pull_and_apply(sync_module.utcnow()))
     assert moved.get('DescribeTrainingJob') == 1
-    assert sync.store.training_job('seams').status == 'Completed'  # type: ignore[union-attr]
+    assert sync.store.read(queries.jobs.training_job, 'seams').status == 'Completed'  # type: ignore[union-attr]
     again = operations(sync, lambda: sync.pull_and_apply(sync_module.utcnow()))
     assert 'DescribeTrainingJob' not in again  # described once, not at every refresh
 
@@ -100,7 +101,7 @@ def test_portal_clock_ten_minutes_behind_misses_nothing_and_lists_a_quiet_accoun
 def test_a_listing_without_anything_new_keeps_the_watermark(database_url: str) -> None:
     sync = make_sync(database_url)
     sync.pull_and_apply(utcnow())  # an empty account: AWS's Date is still the watermark
-    first = sync.store.watermark(sync_module.TRAINING_WATERMARK)
+    first = sync.store.read(queries.refresh.watermark, sync_module.TRAINING_WATERMARK)
     assert first is not None
 
     def no_date(http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
@@ -108,10 +109,10 @@ def test_a_listing_without_anything_new_keeps_the_watermark(database_url: str) -
 
     sync.clients.sagemaker.meta.events.register('after-call.sagemaker.ListTrainingJobs', no_date)
     sync.pull_and_apply(utcnow() + timedelta(hours=1))  # no Date, nothing listed: nothing to go by
-    assert sync.store.watermark(sync_module.TRAINING_WATERMARK) == first
+    assert sync.store.read(queries.refresh.watermark, sync_module.TRAINING_WATERMARK) == first
     create_training_job('late')
     sync.pull_and_apply(utcnow())
     newest = backend().training_jobs['late'].last_modified_time  # AWS's answer has it to the millisecond
-    watermark = sync.store.watermark(sync_module.TRAINING_WATERMARK)
+    watermark = sync.store.read(queries.refresh.watermark, sync_module.TRAINING_WATERMARK)
     assert watermark is not None
     assert watermark.replace(tzinfo=None) == newest.replace(microsecond=newest.microsecond // 1000 * 1000)

@@ -9,12 +9,14 @@ from datetime import timedelta
 import boto3
 import pytest
 
+from dda_portal import queries
 from dda_portal.aws.clients import AwsClients
 from dda_portal.config import Settings
 from dda_portal.demo.greengrass import GreengrassBackend
+from dda_portal.domain.clock import utcnow
 from dda_portal.domain.targets import TargetCatalog
-from dda_portal.store import Store, utcnow
-from dda_portal.sync import Sync
+from dda_portal.services.sync import Sync
+from dda_portal.store import Store
 from tests.factories import backend, create_compilation_job, create_training_job
 
 ARTIFACT = 's3://dda-models/compiled/weld-jetson-xavier-1/model-LINUX_ARM64_NVIDIA.tar.gz'
@@ -69,13 +71,13 @@ def test_components_link_to_attempts_by_tag_or_by_artifact(database_url: str) ->
     changed = sync.pull_and_apply(utcnow())
 
     assert 'weld' in changed
-    linked = {c.component_name: c for c in sync.store.components('weld')}
+    linked = {c.component_name: c for c in sync.store.read(queries.fleet.components, 'weld')}
     assert set(linked) == {'model-weld-jetson-xavier', 'model-weld-tagged'}
     assert all(
         c.compilation_job_name == 'weld-jetson-xavier-1' and c.target_id == 'jetson-xavier'
         for c in linked.values()
     )
-    assert {c.component_name for c in sync.store.components()} >= {'unrelated-thing'}
+    assert {c.component_name for c in sync.store.read(queries.fleet.components)} >= {'unrelated-thing'}
     assert linked['model-weld-jetson-xavier'].state == 'Requested'
 
 
@@ -91,7 +93,7 @@ def test_unsettled_versions_are_followed_until_deployable(database_url: str, aws
     sync.clients.counter.by_operation.clear()
     changed = sync.pull_and_apply(utcnow())
     assert changed == {'weld'}
-    assert sync.store.components('weld')[0].state == 'Deployable'
+    assert sync.store.read(queries.fleet.components, 'weld')[0].state == 'Deployable'
     assert sync.clients.counter.by_operation.get('DescribeComponent') == 1
     sync.clients.counter.by_operation.clear()
     sync.pull_and_apply(utcnow())
@@ -108,9 +110,9 @@ def test_device_inventory_runs_on_its_own_cadence(database_url: str, aws: Greeng
     emulator.install('line1-jetson', 'aws.greengrass.Nucleus', '2.12.0', reported_at=now)
     sync = make_sync(database_url)
     sync.pull_and_apply(now)
-    devices = {d.thing_name: d for d in sync.store.devices()}
+    devices = {d.thing_name: d for d in sync.store.read(queries.fleet.devices)}
     assert (devices['line1-jetson'].architecture, devices['line2-ipc'].status) == ('aarch64', 'UNHEALTHY')
-    assert [(i.thing_name, i.component_name) for i in sync.store.installations()] == [
+    assert [(i.thing_name, i.component_name) for i in sync.store.read(queries.fleet.installations)] == [
         ('line1-jetson', 'aws.greengrass.Nucleus')
     ]
 

@@ -15,12 +15,14 @@ from typing import Any
 import boto3
 import pytest
 
+from dda_portal import queries
 from dda_portal import store as store_module
 from dda_portal.demo.greengrass import GreengrassBackend
+from dda_portal.domain.clock import utcnow
 from dda_portal.domain.refresh import RefreshProblem
 from dda_portal.pages.layout import stale_text
-from dda_portal.store import Store, utcnow
-from dda_portal.sync import Sync
+from dda_portal.services.sync import Sync
+from dda_portal.store import Store
 from tests.aws.test_faults import aws_answers, make_sync, register, retries_exhausted
 from tests.aws.test_sync_greengrass import recipe
 from tests.factories import (
@@ -59,16 +61,16 @@ def banner(sync: Sync) -> str:
 
 def assert_glass_cracks_moved_on(store: Store) -> None:
     """What change_everything_meanwhile did in SageMaker is in the store, rollups included."""
-    job = store.training_job('glass-cracks')
+    job = store.read(queries.jobs.training_job, 'glass-cracks')
     assert job is not None and (job.status, job.rollup, job.targets_compiled, job.targets_total) == (
         'Completed',
         'Compilation failed',
         0,
         1,
     )
-    attempt = store.latest_attempts('glass-cracks')[0]
+    attempt = store.read(queries.jobs.latest_attempts, 'glass-cracks')[0]
     assert attempt.status == 'Failed'
-    assert store.training_job('new-arrival') is not None
+    assert store.read(queries.jobs.training_job, 'new-arrival') is not None
 
 
 async def test_greengrass_denied_keeps_training_and_compilation_jobs_updating_and_the_banner_names_it(
@@ -89,7 +91,7 @@ async def test_greengrass_denied_keeps_training_and_compilation_jobs_updating_an
     assert (problem.code, problem.operation) == ('AccessDeniedException', 'ListComponents')
     assert str(problem) == f'Greengrass components: AccessDeniedException: {GG_DENIED} (in ListComponents)'
     assert_glass_cracks_moved_on(sync.store)
-    arrival = sync.store.training_job('new-arrival')
+    arrival = sync.store.read(queries.jobs.training_job, 'new-arrival')
     assert arrival is not None and (arrival.rollup, arrival.targets_total) == ('Compiling', 1)
     freshness = sync.store.freshness()
     sagemaker, components = freshness.parts['sagemaker'], freshness.parts['components']
@@ -103,7 +105,7 @@ async def test_greengrass_denied_keeps_training_and_compilation_jobs_updating_an
     text = banner(sync)
     assert text.startswith(f'Greengrass components: AccessDeniedException: {GG_DENIED} (in ListComponents)')
     assert 'data from ' in text and 'SageMaker' not in text
-    assert sync.store.last_cycles(1)[0].ok is False  # one row per cycle, as before
+    assert sync.store.read(queries.refresh.last_cycles, 1)[0].ok is False  # one row per cycle, as before
 
     grant()
     assert await sync.run_once() is None
@@ -126,8 +128,8 @@ async def test_devices_failing_alone_leave_jobs_and_components_updating_until_th
     problem = await sync.run_once()
 
     assert isinstance(problem, RefreshProblem) and [p for p, _ in problem.parts] == ['devices']
-    assert sync.store.devices() == []
-    assert sync.store.training_job('glass-cracks') is not None
+    assert sync.store.read(queries.fleet.devices) == []
+    assert sync.store.read(queries.jobs.training_job, 'glass-cracks') is not None
     devices = sync.store.freshness().parts['devices']
     assert (devices.error_code, devices.error_call, devices.last_success) == (
         'AccessDeniedException',
@@ -144,11 +146,11 @@ async def test_devices_failing_alone_leave_jobs_and_components_updating_until_th
 
     assert await sync.run_once() is not None  # devices still denied
     assert_glass_cracks_moved_on(sync.store)
-    assert {c.component_name for c in sync.store.components()} == {'model-extra'}
+    assert {c.component_name for c in sync.store.read(queries.fleet.components)} == {'model-extra'}
 
     deny()
     assert await sync.run_once() is None
-    assert [d.thing_name for d in sync.store.devices()] == ['line1-jetson']
+    assert [d.thing_name for d in sync.store.read(queries.fleet.devices)] == ['line1-jetson']
     assert sync.store.freshness().parts['devices'].failed_at is None
     assert banner(sync) == ''
 
@@ -173,10 +175,12 @@ async def test_sagemaker_failing_alone_leaves_greengrass_updating_and_last_updat
 
     assert isinstance(problem, RefreshProblem) and [p for p, _ in problem.parts] == ['sagemaker']
     assert problem.operation == 'ListTrainingJobs'
-    assert sync.store.training_job('glass-cracks').status == 'In progress'  # type: ignore[union-attr]
-    assert sync.store.training_job('new-arrival') is None
-    assert {c.component_name for c in sync.store.components()} == {'model-while-sagemaker-is-down'}
-    assert [d.thing_name for d in sync.store.devices()] == ['line2-ipc']
+    assert sync.store.read(queries.jobs.training_job, 'glass-cracks').status == 'In progress'  # type: ignore[union-attr]
+    assert sync.store.read(queries.jobs.training_job, 'new-arrival') is None
+    assert {c.component_name for c in sync.store.read(queries.fleet.components)} == {
+        'model-while-sagemaker-is-down'
+    }
+    assert [d.thing_name for d in sync.store.read(queries.fleet.devices)] == ['line2-ipc']
     freshness = sync.store.freshness()
     assert freshness.last_success == sagemaker_success  # "Last updated" is SageMaker's age
     assert freshness.parts['components'].last_success > sagemaker_success  # type: ignore[operator]
@@ -230,7 +234,7 @@ async def test_a_greengrass_endpoint_answering_html_404_fails_only_greengrass(
     assert isinstance(problem, RefreshProblem)
     assert [part for part, _ in problem.parts] == ['components', 'devices']
     assert (problem.code, problem.operation) == ('HTTP404', 'ListComponents')
-    assert sync.store.training_job('glass-cracks') is not None  # SageMaker's part came in
+    assert sync.store.read(queries.jobs.training_job, 'glass-cracks') is not None  # SageMaker's part came in
     components = sync.store.freshness().parts['components']
     assert (components.error_code, components.error_call) == ('HTTP404', 'ListComponents')
     assert components.error_message == 'The AWS endpoint answered HTTP 404 without an AWS error.'
@@ -262,15 +266,15 @@ async def test_automatic_compilation_runs_while_greengrass_is_down_and_packaging
     }
     set_compilation_status('cracks-x86-64-cpu-1', 'COMPLETED')
     assert await sync.run_once() is not None
-    assert sync.store.latest_attempts('cracks')[0].status == 'Completed'
-    assert sync.store.components('cracks') == []
-    assert sync.store.follow_ups() == {'cracks'}  # packaging is not lost, only waits
+    assert sync.store.read(queries.jobs.latest_attempts, 'cracks')[0].status == 'Completed'
+    assert sync.store.read(queries.fleet.components, 'cracks') == []
+    assert sync.store.read(queries.refresh.follow_ups) == {'cracks'}  # packaging is not lost, only waits
 
     grant()
     assert await sync.run_once() is None
-    [component] = sync.store.components('cracks')
+    [component] = sync.store.read(queries.fleet.components, 'cracks')
     assert component.compilation_job_name == 'cracks-x86-64-cpu-1'
-    assert sync.store.follow_ups() == set()
+    assert sync.store.read(queries.refresh.follow_ups) == set()
 
 
 @pytest.mark.usefixtures('aws')
@@ -295,5 +299,5 @@ async def test_a_locked_database_is_a_warning_and_the_refresh_goes_on_once_it_is
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert any('Could not record' in r.getMessage() for r in caplog.records)
     assert await sync.run_once() is None
-    assert sync.store.training_job('locked-out') is not None
+    assert sync.store.read(queries.jobs.training_job, 'locked-out') is not None
     assert sync.store.freshness().parts['sagemaker'].failed_at is None

@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
+from dda_portal import queries
 from dda_portal.aws.clients import AwsClients
 from dda_portal.config import Settings
 from dda_portal.demo.common import (
@@ -20,9 +21,10 @@ from dda_portal.demo.common import (
 )
 from dda_portal.demo.seed import DemoInventory
 from dda_portal.domain import linking
+from dda_portal.domain.clock import utcnow
 from dda_portal.domain.targets import TargetCatalog
-from dda_portal.store import Store, utcnow
-from dda_portal.sync import Sync
+from dda_portal.services.sync import Sync
+from dda_portal.store import Store
 
 ALL_STATUSES = {'STARTING', 'INPROGRESS', 'STOPPING', 'STOPPED', 'COMPLETED', 'FAILED'}
 
@@ -217,25 +219,27 @@ def synced(inventory: DemoInventory, tmp_path: Path) -> Store:
 
 
 def test_the_portal_sync_sees_the_intended_picture(inventory: DemoInventory, synced: Store) -> None:
-    rollups = {job.name: job.rollup for job in synced.training_jobs()}
+    rollups = {job.name: job.rollup for job in synced.read(queries.jobs.training_jobs)}
 
     assert set(rollups) == set(inventory.training_jobs)
     assert rollups[inventory.fully_compiled] == 'Compiled'
     assert rollups[inventory.not_compiled] == 'Not compiled'
     assert rollups[inventory.compiling] == 'Compiling'
     assert rollups[inventory.compilation_failed] == 'Compilation failed'
-    assert synced.training_job(inventory.fully_compiled).targets_compiled == 4  # type: ignore[union-attr]
+    assert synced.read(queries.jobs.training_job, inventory.fully_compiled).targets_compiled == 4  # type: ignore[union-attr]
 
     failed, completed = inventory.retried
     owner = inventory.compilation_owners[failed]
     history = [
         (a.job_name, a.attempt, a.status)
-        for a in synced.attempts_for(owner)
+        for a in synced.read(queries.jobs.attempts_for, owner)
         if a.target_id == 'jetson-xavier'
     ]
     assert history == [(failed, 1, 'Failed'), (completed, 2, 'Completed')]
 
-    attempts = {a.job_name: a for job in inventory.training_jobs for a in synced.attempts_for(job)}
+    attempts = {
+        a.job_name: a for job in inventory.training_jobs for a in synced.read(queries.jobs.attempts_for, job)
+    }
     assert set(attempts) == set(inventory.compilation_jobs)
     for name, attempt in attempts.items():
         assert attempt.training_job_name == inventory.compilation_owners[name]

@@ -12,6 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from dda_portal import queries
 from dda_portal.aws.clients import AwsClients
 from dda_portal.config import Settings
 from dda_portal.demo.common import COMPILATION_LOG_GROUP, NEO_FAILURES, TRAINING_LOG_GROUP, backend, split_s3
@@ -25,9 +26,10 @@ from dda_portal.demo.greengrass.models import utc
 from dda_portal.demo.seed import DemoInventory
 from dda_portal.demo.simulator import DEFAULT_INSTALL_DELAY, DemoSimulator, install_delay_for
 from dda_portal.domain import linking
+from dda_portal.domain.clock import utcnow
 from dda_portal.domain.targets import TargetCatalog
-from dda_portal.store import Store, utcnow
-from dda_portal.sync import Sync
+from dda_portal.services.sync import Sync
+from dda_portal.store import Store
 
 
 def client(service: str) -> Any:
@@ -253,17 +255,17 @@ def test_portal_sync_picks_up_each_transition(inventory: DemoInventory, tmp_path
 
     def status() -> str:
         sync.pull_and_apply(utcnow())
-        return next(a.status for a in store.attempts_for(owner) if a.job_name == name)
+        return next(a.status for a in store.read(queries.jobs.attempts_for, owner) if a.job_name == name)
 
     assert status() == 'Starting'
-    assert store.training_job(training_job).status == 'In progress'  # type: ignore[union-attr]
+    assert store.read(queries.jobs.training_job, training_job).status == 'In progress'  # type: ignore[union-attr]
     simulator.step()
     assert status() == 'In progress'
-    assert store.training_job(owner).rollup == 'Compiling'  # type: ignore[union-attr]
+    assert store.read(queries.jobs.training_job, owner).rollup == 'Compiling'  # type: ignore[union-attr]
     simulator.step()
     assert status() == {'COMPLETED': 'Completed', 'FAILED': 'Failed'}[simulator.outcome(name)[0]]
-    assert store.training_job(owner).rollup != 'Compiling'  # type: ignore[union-attr]
-    assert store.training_job(training_job).status == 'Completed'  # type: ignore[union-attr]
+    assert store.read(queries.jobs.training_job, owner).rollup != 'Compiling'  # type: ignore[union-attr]
+    assert store.read(queries.jobs.training_job, training_job).status == 'Completed'  # type: ignore[union-attr]
 
 
 # ---- the Greengrass fleet --------------------------------------------------------------------------------

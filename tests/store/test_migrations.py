@@ -15,10 +15,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-from dda_portal import migrations
+from dda_portal import migrations, queries
 from dda_portal.domain.attempts import StartDecision
 from dda_portal.migrations import UnusableDatabase
-from dda_portal.store import CompilationAttempt, Store
+from dda_portal.store import Store
+from dda_portal.tables import CompilationAttempt
 from tests.store.databases import FIXTURES, RELEASES, rows, sha256
 
 PARTIAL_INDEXES = {
@@ -74,13 +75,23 @@ def test_upgrade_creates_every_index_with_its_where_clause(old_database: Path) -
 
 def test_guards_hold_after_the_upgrade(old_database: Path) -> None:
     store = open_store(old_database)
-    job = next(j for j in store.training_jobs() if j.status == 'Completed')
-    reserved = store.reserve_attempt(
-        job.name, 'jetson_nano', 'Jetson Nano', lambda n: f'{job.name}-nano-{n}', 'portal'
+    job = next(j for j in store.read(queries.jobs.training_jobs) if j.status == 'Completed')
+    reserved = store.write(
+        queries.attempts.reserve_attempt,
+        job.name,
+        'jetson_nano',
+        'Jetson Nano',
+        lambda n: f'{job.name}-nano-{n}',
+        'portal',
     )
     assert isinstance(reserved, CompilationAttempt)
-    again = store.reserve_attempt(
-        job.name, 'jetson_nano', 'Jetson Nano', lambda n: f'{job.name}-nano-{n}', 'portal'
+    again = store.write(
+        queries.attempts.reserve_attempt,
+        job.name,
+        'jetson_nano',
+        'Jetson Nano',
+        lambda n: f'{job.name}-nano-{n}',
+        'portal',
     )
     assert isinstance(again, StartDecision) and not again.allowed
     store.engine.dispose()
@@ -99,18 +110,18 @@ def test_guards_hold_after_the_upgrade(old_database: Path) -> None:
 def test_upgraded_portal_shows_the_history(old_database: Path) -> None:
     before = rows(old_database)
     store = open_store(old_database)
-    jobs = store.training_jobs()
+    jobs = store.read(queries.jobs.training_jobs)
     assert {j.name for j in jobs} == {r['name'] for r in before['training_job']}
-    attempts = [a for j in jobs for a in store.attempts_for(j.name)]
+    attempts = [a for j in jobs for a in store.read(queries.jobs.attempts_for, j.name)]
     linked = [r for r in before['compilation_attempt'] if r['training_job_name']]
     assert sorted(a.job_name for a in attempts) == sorted(r['job_name'] for r in linked)
     assert {'Failed', 'Stopped', 'Completed'} <= {a.status for a in attempts}
     failed = next(a for a in attempts if a.status == 'Failed')
     assert failed.failure_reason
-    latest = store.latest_attempts_by_training_job()
+    latest = store.read(queries.jobs.latest_attempts_by_training_job)
     assert sum(len(v) for v in latest.values()) >= len(jobs) // 2
-    assert len(store.components()) == len(before.get('component_version', []))
-    assert len(store.devices()) == len(before.get('core_device', []))
+    assert len(store.read(queries.fleet.components)) == len(before.get('component_version', []))
+    assert len(store.read(queries.fleet.devices)) == len(before.get('core_device', []))
     store.engine.dispose()
 
 
@@ -153,7 +164,7 @@ def test_fresh_file_gets_the_newest_revision_and_no_backup(tmp_path: Path) -> No
 def test_in_memory_database_still_works() -> None:
     store = Store('sqlite://')
     assert store.upgraded.after == migrations.head()
-    assert store.training_jobs() == []
+    assert store.read(queries.jobs.training_jobs) == []
     assert store.write_problem() is None
 
 

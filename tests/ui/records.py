@@ -6,8 +6,10 @@ from datetime import timedelta
 
 from nicegui import app
 
+from dda_portal.domain.clock import utcnow
 from dda_portal.domain.status import CompilationStatus
-from dda_portal.store import CompilationJobFacts, CycleResult, Store, TrainingJobFacts, utcnow
+from dda_portal.queries.refresh import CompilationJobFacts, CycleResult, TrainingJobFacts
+from dda_portal.store import Store
 
 LABELS = {'jetson-xavier': 'NVIDIA Jetson Xavier', 'x86_64-cpu': 'x86_64 CPU', 'arm64-cpu': 'ARM64 CPU'}
 

@@ -8,7 +8,7 @@ import pytest
 from nicegui import app, ui
 from nicegui.testing import User
 
-from dda_portal.store import utcnow
+from dda_portal.domain.clock import utcnow
 from tests.factories import ROLE, backend, create_compilation_job, create_training_job
 
 

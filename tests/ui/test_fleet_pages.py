@@ -12,7 +12,7 @@ from nicegui import app, ui
 from nicegui.testing import User
 
 from dda_portal.demo.greengrass import GreengrassBackend
-from dda_portal.store import utcnow
+from dda_portal.domain.clock import utcnow
 from tests.factories import ROLE, backend, create_compilation_job, create_training_job
 
 ARTIFACT = 's3://dda-models/compiled/weld-jetson-xavier-1/model.tar.gz'

@@ -13,9 +13,11 @@ from nicegui import ui
 from nicegui.functions.navigate import History
 from nicegui.testing import User
 
+from dda_portal.domain.clock import utcnow
 from dda_portal.domain.status import CompilationStatus as C
 from dda_portal.pages import training_jobs
-from dda_portal.store import CycleResult, Store, utcnow
+from dda_portal.queries.refresh import CycleResult
+from dda_portal.store import Store
 from tests.ui.records import compilation, training, write
 
 UNTAR = (

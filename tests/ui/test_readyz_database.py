@@ -7,7 +7,8 @@ import sqlite3
 from nicegui import app
 from nicegui.testing import User
 
-from dda_portal.store import CycleResult, utcnow
+from dda_portal.domain.clock import utcnow
+from dda_portal.queries.refresh import CycleResult
 
 
 async def test_readyz_is_not_ready_while_the_database_is_locked(user: User) -> None:

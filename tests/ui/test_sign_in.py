@@ -12,9 +12,10 @@ import pytest
 from nicegui import Client, app, core, ui
 from nicegui.testing import User
 
+from dda_portal import queries
 from dda_portal.auth import _sign_in_key, hash_password, session_id_of
+from dda_portal.domain.clock import utcnow
 from dda_portal.domain.status import CompilationStatus as C
-from dda_portal.store import utcnow
 from tests.factories import ROLE, backend, create_compilation_job, create_training_job
 
 HASHES = {'alice': hash_password('alice-secret-1'), 'bob': hash_password('bob-secret-1')}
@@ -150,7 +151,7 @@ async def test_an_operator_cannot_start_a_compilation_even_by_calling_the_handle
     assert stopped is not None and 'Only a Data Scientist may stop' in stopped
     assert packaged is not None and 'Only a Data Scientist may package' in packaged
     assert set(backend().compilation_jobs) == {'bottle-caps-x86-64-cpu-1'}  # nothing reached SageMaker
-    assert [a.attempt for a in app.state.portal.store.attempts_for('bottle-caps')] == [1]
+    assert [a.attempt for a in app.state.portal.store.read(queries.jobs.attempts_for, 'bottle-caps')] == [1]
 
 
 async def test_a_data_scientist_can_retry(aws: None, accounts: None, user: User) -> None:
@@ -358,8 +359,8 @@ async def test_a_crafted_event_cannot_act_on_another_training_jobs_compilations(
     table.trigger('download', {'job_name': 'gaskets-arm64-cpu-1'})
     await user.should_see('Cannot download — NotCompiled')
 
-    assert store.attempt('gaskets-jetson-xavier-1').status == C.IN_PROGRESS  # untouched
-    assert store.components() == []  # nothing reached Greengrass
+    assert store.read(queries.jobs.attempt, 'gaskets-jetson-xavier-1').status == C.IN_PROGRESS  # untouched
+    assert store.read(queries.fleet.components) == []  # nothing reached Greengrass
     assert backend().compilation_jobs['gaskets-jetson-xavier-1'].compilation_job_status == 'INPROGRESS'
 
 

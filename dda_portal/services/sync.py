@@ -1,10 +1,9 @@
-"""The refresh job: one cycle = each part (SageMaker, Greengrass components, devices) pulled from AWS and
-committed on its own, then act on what was committed, then emit."""
+"""The refresh: one cycle = each part (SageMaker, Greengrass components, devices) pulled from AWS and
+committed on its own, then act on what was committed (automatic compilation and packaging), then emit."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -15,30 +14,23 @@ from typing import Any
 from botocore.exceptions import ClientError
 from nicegui import run
 
-from .actions import Compiler, Packager
-from .aws.clients import AwsClients, problem_from
-from .aws.greengrass import GreengrassGateway
-from .aws.sagemaker import Listing, SageMakerGateway
-from .config import Settings
-from .domain import linking
-from .domain.greengrass import component_state_from_aws
-from .domain.problems import AwsProblem
-from .domain.refresh import COMPONENTS, DEVICES, LABELS, SAGEMAKER, RefreshProblem, enabled_parts
-from .domain.status import CompilationStatus, compilation_status_from_aws, training_status_from_aws
-from .domain.targets import RecognisedTarget, TargetCatalog
-from .store import (
-    CompilationAttempt,
-    CompilationJobFacts,
-    ComponentVersion,
-    CoreDevice,
-    CycleResult,
-    InstalledComponent,
-    Store,
-    TrainingJob,
-    TrainingJobFacts,
-    as_utc,
-    utcnow,
-)
+from .. import queries
+from ..aws.clients import AwsClients, problem_from
+from ..aws.facts import artifact_uris, compilation_facts, component_facts, training_facts
+from ..aws.greengrass import GreengrassGateway
+from ..aws.sagemaker import Listing, SageMakerGateway
+from ..config import Settings
+from ..domain.changes import NOTHING, Changed
+from ..domain.clock import as_utc, utcnow
+from ..domain.problems import AwsProblem
+from ..domain.refresh import COMPONENTS, DEVICES, LABELS, SAGEMAKER, RefreshProblem, enabled_parts
+from ..domain.status import CompilationStatus
+from ..domain.targets import TargetCatalog
+from ..queries.refresh import CycleResult
+from ..store import Store
+from ..tables import CompilationAttempt, CoreDevice, InstalledComponent, TrainingJob
+from .compiler import Compiler
+from .packager import Packager
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +46,7 @@ DEVICES_WATERMARK = 'core_devices'
 class Refreshed:
     """What the parts of one refresh did: the training jobs they changed and the parts that failed."""
 
-    changed: frozenset[str] = frozenset()
+    changed: Changed = NOTHING
     failures: list[tuple[str, AwsProblem]] = field(default_factory=list)
 
     @property
@@ -110,7 +102,7 @@ class Sync:
         """Never raises: a failure is returned, logged and recorded, and the schedule goes on."""
         started = utcnow()
         calls_before = self.clients.counter.total
-        changed: frozenset[str] = frozenset()
+        changed = NOTHING
         problem: AwsProblem | None = None
         try:
             refreshed = await run.io_bound(self.refresh_parts, started)
@@ -119,8 +111,8 @@ class Sync:
             changed, problem = refreshed.changed, refreshed.problem
             failed = {part for part, _ in refreshed.failures}
             # acts on what the parts committed, whichever failed (packaging waits for Greengrass)
-            acted = await run.io_bound(self.act, changed, COMPONENTS in failed)
-            changed |= acted or frozenset()
+            acted = await run.io_bound(self.act, changed.training_jobs, COMPONENTS in failed)
+            changed |= Changed.jobs(*(acted or ()))
         except Exception as error:  # a failed act is retried at the next refresh (its follow-ups stay)
             problem = problem or self._problem(error)
             log.warning('Acting on the refresh failed: %s', self._problem(error))
@@ -129,7 +121,13 @@ class Sync:
             log.warning('Refresh failed after %d AWS calls: %s', calls, problem)
         outcome = (problem.code, problem.where) if problem is not None else None
         await run.io_bound(
-            self._safely, 'the refresh', self.store.record_cycle, started, calls, len(changed), outcome
+            self._safely,
+            'the refresh',
+            self.store.record_cycle,
+            started,
+            calls,
+            len(changed.training_jobs),
+            outcome,
         )
         self.store.changed.emit(changed)  # what the parts committed, even when another failed
         return problem
@@ -138,7 +136,8 @@ class Sync:
         """Pull, commit, then act on what changed (blocking; runs in a worker thread)."""
         refreshed = self.refresh_parts(started)
         failed = {part for part, _ in refreshed.failures}
-        return refreshed.changed | self.act(refreshed.changed, COMPONENTS in failed)
+        jobs = refreshed.changed.training_jobs
+        return jobs | self.act(jobs, COMPONENTS in failed)
 
     def act(self, changed: frozenset[str], greengrass_failed: bool = False) -> frozenset[str]:
         """Automatic compilation of training jobs that just reached Completed; tidy unconfirmed attempts.
@@ -146,14 +145,16 @@ class Sync:
         Acts on this cycle's changes and on those an earlier cycle committed but did not finish acting on
         (the portal stopped, or the act failed): the store keeps them until the act completes.
         """
-        due = changed | self.store.follow_ups()
+        due = changed | self.store.read(queries.refresh.follow_ups)
         acted: set[str] = set()
         later: set[str] = set()  # AWS said "not now": tried again at the next refresh
         auto_targets = [t for t in self.settings.auto_compile_target_ids if t in self.catalog]
-        for name in self.store.auto_compile_candidates(due) if auto_targets else []:
+        for name in self.store.read(queries.jobs.auto_compile_candidates, due) if auto_targets else []:
             acted.add(name)
             # targets someone else already compiled (or tried), or an interrupted act reserved, are left alone
-            targets = [t for t in auto_targets if self.store.latest_attempt(name, t) is None]
+            targets = [
+                t for t in auto_targets if self.store.read(queries.jobs.latest_attempt, name, t) is None
+            ]
             if targets:
                 outcome = self.compiler.start(name, targets, None, 'auto')
                 for target, reason in outcome.refused.items():
@@ -166,7 +167,7 @@ class Sync:
                     continue
             # claimed once every target was tried (once per job, even across restarts): a restart half-way
             # through tries the targets it had not reached
-            self.store.claim_auto_compile(name)
+            self.store.write(queries.attempts.claim_auto_compile, name)
         acted |= self._fail_unconfirmed()
         if self.settings.auto_package and self.settings.greengrass_enabled:
             if greengrass_failed:  # Greengrass cannot take it now: the follow-ups stay for the next refresh
@@ -175,16 +176,16 @@ class Sync:
                 packaged, unanswered = self._auto_package(due)
                 acted |= packaged
                 later |= unanswered
-        self.store.forget_follow_ups(due - later)
+        self.store.write(queries.refresh.forget_follow_ups, due - later)
         return frozenset(acted)
 
     def _unpackaged(self, changed: frozenset[str]) -> Iterator[tuple[str, CompilationAttempt]]:
         """Each completed compilation of these training jobs that has no component yet."""
         for name in changed:
-            for attempt in self.store.latest_attempts(name):
+            for attempt in self.store.read(queries.jobs.latest_attempts, name):
                 if attempt.status != CompilationStatus.COMPLETED or not attempt.artifact:
                     continue
-                if self.store.component_for_attempt(attempt.job_name) is None:
+                if self.store.read(queries.fleet.component_for_attempt, attempt.job_name) is None:
                     yield name, attempt
 
     def _packaging_due(self, changed: frozenset[str]) -> set[str]:
@@ -216,18 +217,20 @@ class Sync:
     def _fail_unconfirmed(self) -> set[str]:
         """Attempts reserved before a crash whose job SageMaker never received are marked Failed."""
         failed: set[str] = set()
-        for attempt in self.store.unconfirmed_attempts(utcnow() - timedelta(minutes=2)):
+        for attempt in self.store.read(queries.jobs.unconfirmed_attempts, utcnow() - timedelta(minutes=2)):
             if self.sagemaker.describe_compilation_job(attempt.job_name) is not None:
                 continue  # it exists: the next listing fills it in
             reason = 'The portal stopped before SageMaker accepted this compilation job; start it again.'
-            owner = self.store.set_attempt_status(attempt.job_name, CompilationStatus.FAILED, reason)
+            owner = self.store.write(
+                queries.attempts.set_attempt_status, attempt.job_name, CompilationStatus.FAILED, reason
+            )
             if owner:
                 failed.add(owner)
         return failed
 
     def pull_and_apply(self, started: datetime) -> frozenset[str]:
         """Every part pulled and committed on its own (blocking); the training jobs that changed."""
-        return self.refresh_parts(started).changed
+        return self.refresh_parts(started).changed.training_jobs
 
     def refresh_parts(self, started: datetime) -> Refreshed:
         """Each part pulled and committed in its own transaction, SageMaker first (components link to the
@@ -237,7 +240,7 @@ class Sync:
             COMPONENTS: self._pull_components,
             DEVICES: self._pull_devices,
         }
-        changed: set[str] = set()
+        changed = NOTHING
         failures: list[tuple[str, AwsProblem]] = []
         for part in self.parts:
             result = CycleResult(started_at=started, aws_calls=0)
@@ -261,7 +264,7 @@ class Sync:
                     problem.message,
                     problem.operation,
                 )
-        return Refreshed(frozenset(changed), failures)
+        return Refreshed(changed, failures)
 
     def pull(self, started: datetime) -> CycleResult:
         """Every enabled part read into one result (nothing written)."""
@@ -295,7 +298,7 @@ class Sync:
 
     def _pull_components(self, result: CycleResult) -> bool:
         """New component versions and those Greengrass is still working on; settled ones are not re-read."""
-        known = {c.arn for c in self.store.components()}
+        known = {c.arn for c in self.store.read(queries.fleet.components)}
         wanted: list[str] = []
         for component in self.greengrass.components():
             if (component.get('latestVersion') or {}).get('arn') in known:
@@ -305,7 +308,7 @@ class Sync:
                 for v in self.greengrass.component_versions(component['arn'])
                 if v['arn'] not in known
             ]
-        wanted += self.store.unsettled_component_arns()
+        wanted += self.store.read(queries.fleet.unsettled_component_arns)
         for arn in dict.fromkeys(wanted):
             described = self.greengrass.describe_component(arn)
             if described is None:
@@ -320,7 +323,7 @@ class Sync:
     def _pull_devices(self, result: CycleResult) -> bool:
         """The whole fleet, on its own slower cadence (a large fleet costs one call per device); False when
         the inventory is not due (a failed one is due again at the next refresh)."""
-        last = self.store.watermark(DEVICES_WATERMARK)
+        last = self.store.read(queries.refresh.watermark, DEVICES_WATERMARK)
         if (
             last is not None
             and (result.started_at - last).total_seconds() < self.settings.device_refresh_seconds
@@ -357,7 +360,7 @@ class Sync:
         """`LastModifiedTimeAfter` for a listing: the watermark the last good listing left (AWS's clock) minus
         the overlap for AWS's eventual consistency. The very first listing has nothing of AWS's to go by, so
         it looks back DDA_HISTORY_DAYS from the portal's clock (days: its skew hardly matters)."""
-        watermark = self.store.watermark(key)
+        watermark = self.store.read(queries.refresh.watermark, key)
         if watermark is None:
             return utcnow() - timedelta(days=self.settings.history_days)
         return watermark - timedelta(seconds=self.settings.sync_overlap_seconds)
@@ -382,7 +385,7 @@ class Sync:
     ) -> tuple[list[str], set[str]]:
         """Names whose LastModifiedTime differs from the store's, and the names the store does not know."""
         names = [s[name_key] for s in summaries]
-        known = self.store.known_modification_times(table, names)
+        known = self.store.read(queries.jobs.known_modification_times, table, names)
         changed = [
             s[name_key] for s in summaries if known.get(s[name_key]) != as_utc(s.get('LastModifiedTime'))
         ]
@@ -408,89 +411,3 @@ class Sync:
             tags = self.sagemaker.tags(described['CompilationJobArn']) if name in new else {}
             result.compilation_jobs.append(compilation_facts(described, tags, self.catalog))
         self._watermark(listing, result, COMPILATION_WATERMARK)
-
-
-def _required_time(value: Any) -> datetime:
-    converted = as_utc(value)
-    return converted if converted is not None else utcnow()
-
-
-def training_facts(described: dict[str, Any]) -> TrainingJobFacts:
-    name = described['TrainingJobName']
-    resources = described.get('ResourceConfig') or {}
-    output_path = (described.get('OutputDataConfig') or {}).get('S3OutputPath')
-    return TrainingJobFacts(
-        name=name,
-        arn=described.get('TrainingJobArn', ''),
-        status=training_status_from_aws(described.get('TrainingJobStatus')).value,
-        secondary_status=described.get('SecondaryStatus'),
-        failure_reason=described.get('FailureReason') or None,
-        created_at=_required_time(described.get('CreationTime')),
-        started_at=as_utc(described.get('TrainingStartTime')),
-        ended_at=as_utc(described.get('TrainingEndTime')),
-        last_modified=_required_time(described.get('LastModifiedTime')),
-        instance_type=resources.get('InstanceType'),
-        instance_count=resources.get('InstanceCount'),
-        model_artifact=(described.get('ModelArtifacts') or {}).get('S3ModelArtifacts'),
-        output_prefix=linking.output_prefix(output_path, name) if output_path else None,
-        billable_seconds=described.get('BillableTimeInSeconds'),
-        training_seconds=described.get('TrainingTimeInSeconds'),
-    )
-
-
-def compilation_facts(
-    described: dict[str, Any], tags: dict[str, str], catalog: TargetCatalog
-) -> CompilationJobFacts:
-    status = compilation_status_from_aws(described.get('CompilationJobStatus'))
-    target = catalog.recognise(described.get('OutputConfig'))
-    tagged_target = tags.get(linking.TAG_TARGET)
-    if tagged_target is not None and tagged_target in catalog:
-        target = RecognisedTarget(tagged_target, catalog.display_name(tagged_target), True)
-    input_config = described.get('InputConfig') or {}
-    return CompilationJobFacts(
-        name=described['CompilationJobName'],
-        arn=described.get('CompilationJobArn', ''),
-        status=status,
-        failure_reason=described.get('FailureReason') or None,
-        created_at=_required_time(described.get('CreationTime')),
-        started_at=as_utc(described.get('CompilationStartTime')),
-        ended_at=as_utc(described.get('CompilationEndTime')),
-        last_modified=_required_time(described.get('LastModifiedTime')),
-        # SageMaker fills ModelArtifacts only once the compiled model is written
-        artifact=(described.get('ModelArtifacts') or {}).get('S3ModelArtifacts')
-        if status is CompilationStatus.COMPLETED
-        else None,
-        input_uri=input_config.get('S3Uri'),
-        framework=input_config.get('Framework'),
-        max_runtime_seconds=(described.get('StoppingCondition') or {}).get('MaxRuntimeInSeconds'),
-        target_id=target.id,
-        target_label=target.label,
-        tags=tags,
-    )
-
-
-def component_facts(described: dict[str, Any], artifact_uri: str | None) -> ComponentVersion:
-    status = described.get('status') or {}
-    errors = status.get('errors') or {}
-    platforms = described.get('platforms') or [{}]
-    return ComponentVersion(
-        arn=described['arn'],
-        component_name=described.get('componentName', ''),
-        component_version=described.get('componentVersion', ''),
-        state=component_state_from_aws(status.get('componentState')).value,
-        message=status.get('message') or None,
-        errors=json.dumps(errors) if errors else None,
-        created_at=as_utc(described.get('creationTimestamp')),
-        architecture=((platforms[0] or {}).get('attributes') or {}).get('architecture'),
-        artifact_uri=artifact_uri,
-        origin='portal' if (described.get('tags') or {}).get(linking.TAG_ORIGIN) else 'external',
-    )
-
-
-def artifact_uris(recipe: dict[str, Any]) -> list[str]:
-    return [
-        uri
-        for manifest in recipe.get('Manifests') or []
-        for artifact in manifest.get('Artifacts') or []
-        if (uri := artifact.get('URI') or artifact.get('Uri'))
-    ]

@@ -1,0 +1,13 @@
+"""Reads and writes of the store as plain functions taking a session.
+
+Run them with `Store.read`, `Store.write` (blocking) or `await Store.fetch` (pages).
+
+- `jobs`: training jobs and their compilation attempts, as pages and services read them;
+- `attempts`: the attempts the portal starts, stops and claims (writes);
+- `fleet`: Greengrass component versions, core devices and what they run;
+- `refresh`: what a refresh writes, its bookkeeping (cycles, parts, watermarks, follow-ups) and freshness.
+"""
+
+from . import attempts, fleet, jobs, refresh
+
+__all__ = ['attempts', 'fleet', 'jobs', 'refresh']

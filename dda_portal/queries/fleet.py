@@ -1,0 +1,239 @@
+"""Greengrass component versions, core devices and the components they run."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from ..domain.changes import Changed
+from ..domain.clock import as_utc
+from ..domain.greengrass import TAG_COMPILATION_JOB, ComponentState
+from ..tables import CompilationAttempt, ComponentVersion, CoreDevice, InstalledComponent
+from .jobs import CHUNK, attempt
+
+Release = tuple[str, str]  # (component name, component version)
+
+
+def components(session: Session, training_job: str | None = None) -> list[ComponentVersion]:
+    """Component versions (of one training job, or all), newest first."""
+    query = select(ComponentVersion).order_by(col(ComponentVersion.created_at).desc())
+    if training_job is not None:
+        query = query.where(ComponentVersion.training_job_name == training_job)
+    return list(session.exec(query))
+
+
+def components_by_arn(session: Session, arns: Iterable[str]) -> list[ComponentVersion]:
+    ordered = sorted(set(arns))
+    found: list[ComponentVersion] = []
+    for start in range(0, len(ordered), CHUNK):
+        query = select(ComponentVersion).where(col(ComponentVersion.arn).in_(ordered[start : start + CHUNK]))
+        found.extend(session.exec(query))
+    return found
+
+
+def component_versions_named(session: Session, name: str) -> list[str]:
+    """The versions of one component name (to pick the next one)."""
+    query = select(ComponentVersion.component_version).where(ComponentVersion.component_name == name)
+    return list(session.exec(query))
+
+
+def component_for_attempt(session: Session, job_name: str) -> ComponentVersion | None:
+    query = select(ComponentVersion).where(ComponentVersion.compilation_job_name == job_name)
+    return session.exec(query).first()
+
+
+def reserve_component(session: Session, pending: ComponentVersion) -> bool:
+    """Hold the attempt's one package before Greengrass is asked; False when it exists already (write)."""
+    session.add(pending)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
+def settle_component(session: Session, pending_arn: str, created: ComponentVersion | None) -> None:
+    """Replace the reservation by what Greengrass created, or drop it when Greengrass refused (write)."""
+    pending = session.get(ComponentVersion, pending_arn)
+    if pending is not None:
+        session.delete(pending)
+        session.flush()
+    if created is not None:
+        session.merge(created)
+
+
+def unsettled_component_arns(session: Session) -> list[str]:
+    """Versions Greengrass is still working on (Requested, Initiated)."""
+    query = select(ComponentVersion.arn).where(
+        col(ComponentVersion.state).in_([ComponentState.REQUESTED, ComponentState.INITIATED])
+    )
+    return list(session.exec(query))
+
+
+def devices(session: Session, names: Iterable[str] | None = None) -> list[CoreDevice]:
+    """Core devices by name (all of them when None)."""
+    if names is None:
+        return list(session.exec(select(CoreDevice).order_by(col(CoreDevice.thing_name))))
+    ordered = sorted(set(names))
+    found: list[CoreDevice] = []
+    for start in range(0, len(ordered), CHUNK):
+        query = select(CoreDevice).where(col(CoreDevice.thing_name).in_(ordered[start : start + CHUNK]))
+        found.extend(session.exec(query))
+    return found
+
+
+def installations(session: Session, devices: Iterable[str] | None = None) -> list[InstalledComponent]:
+    """What the devices (all of them when None) run, by device."""
+    if devices is None:
+        query = select(InstalledComponent).order_by(
+            col(InstalledComponent.thing_name), col(InstalledComponent.id)
+        )
+        return list(session.exec(query))
+    ordered = sorted(set(devices))
+    found: list[InstalledComponent] = []
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
+        query = (
+            select(InstalledComponent)
+            .where(col(InstalledComponent.thing_name).in_(chunk))
+            .order_by(col(InstalledComponent.thing_name), col(InstalledComponent.id))
+        )
+        found.extend(session.exec(query))
+    return found
+
+
+def running_devices(session: Session, releases: Iterable[Release] | None = None) -> dict[Release, list[str]]:
+    """The devices running each (component name, version), in name order (of all releases when None)."""
+    wanted = None if releases is None else set(releases)
+    where: dict[Release, list[str]] = defaultdict(list)
+    query = select(
+        InstalledComponent.component_name, InstalledComponent.component_version, InstalledComponent.thing_name
+    ).order_by(col(InstalledComponent.thing_name))
+    if wanted is not None:
+        names = sorted({name for name, _ in wanted})
+        if not names:
+            return {}
+        query = query.where(col(InstalledComponent.component_name).in_(names))
+    for name, version, thing in session.exec(query):
+        if wanted is None or (name, version) in wanted:
+            where[(name, version)].append(thing)
+    return dict(where)
+
+
+def upsert_component(session: Session, version: ComponentVersion, tags: dict[str, str]) -> Changed:
+    """A component version as Greengrass describes it, linked to its attempt when new."""
+    row = session.get(ComponentVersion, version.arn)
+    if row is None:
+        owner = _attempt_for_component(session, tags, version.artifact_uri)
+        if owner is not None:
+            version.compilation_job_name = owner.job_name
+            version.training_job_name = owner.training_job_name
+            version.target_id = owner.target_id
+        session.add(version)
+        return Changed(frozenset(_names(version.training_job_name)), frozenset({version.arn}))
+    if (row.state, row.message, row.errors) == (version.state, version.message, version.errors):
+        return Changed()
+    row.state, row.message, row.errors = version.state, version.message, version.errors
+    return Changed(frozenset(_names(row.training_job_name)), frozenset({row.arn}))
+
+
+def replace_inventory(
+    session: Session, reported: list[CoreDevice], installed: list[InstalledComponent]
+) -> Changed:
+    """The fleet as Greengrass reports it now (a full inventory). Only devices whose facts or components
+    differ are rewritten; they, the component versions they run or ran, and those versions' training jobs
+    are what changed."""
+    old_devices = {d.thing_name: d for d in session.exec(select(CoreDevice))}
+    old_installed: dict[str, list[InstalledComponent]] = defaultdict(list)
+    for item in installations(session):
+        old_installed[item.thing_name].append(item)
+    new_installed: dict[str, list[InstalledComponent]] = defaultdict(list)
+    for item in installed:
+        new_installed[item.thing_name].append(item)
+    reported_names = {d.thing_name for d in reported}
+    changed: set[str] = set()
+    for device in reported:
+        old = old_devices.get(device.thing_name)
+        if (
+            old is None
+            or _device_facts(old) != _device_facts(device)
+            or _installed_facts(old_installed.get(device.thing_name, []))
+            != _installed_facts(new_installed.get(device.thing_name, []))
+        ):
+            changed.add(device.thing_name)
+            session.merge(device)
+    gone = set(old_devices) - reported_names
+    for name in gone:
+        session.delete(old_devices[name])
+    changed |= gone
+    releases: set[Release] = set()
+    for name in changed:
+        for item in old_installed.get(name, []):
+            releases.add((item.component_name, item.component_version))
+            session.delete(item)
+        for item in new_installed.get(name, []):
+            releases.add((item.component_name, item.component_version))
+            session.add(item)
+    session.flush()
+    if not releases:
+        return Changed(devices=frozenset(changed))
+    owners = session.exec(
+        select(
+            ComponentVersion.arn,
+            ComponentVersion.training_job_name,
+            ComponentVersion.component_name,
+            ComponentVersion.component_version,
+        ).where(col(ComponentVersion.component_name).in_(sorted({name for name, _ in releases})))
+    )
+    jobs: set[str] = set()
+    arns: set[str] = set()
+    for arn, owner, name, version in owners:
+        if (name, version) in releases:
+            arns.add(arn)
+            jobs.update(_names(owner))
+    return Changed(frozenset(jobs), frozenset(arns), frozenset(changed))
+
+
+def _device_facts(device: CoreDevice) -> tuple[Any, ...]:
+    return (device.status, device.architecture, device.platform, as_utc(device.last_status_update))
+
+
+def _installed_facts(items: list[InstalledComponent]) -> list[tuple[Any, ...]]:
+    return sorted(
+        (
+            i.component_name,
+            i.component_version,
+            i.lifecycle_state or '',
+            _iso(i.last_status_change),
+            _iso(i.last_reported),
+        )
+        for i in items
+    )
+
+
+def _iso(value: datetime | None) -> str:
+    moment = as_utc(value)
+    return moment.isoformat() if moment is not None else ''
+
+
+def _names(name: str | None) -> set[str]:
+    return {name} if name else set()
+
+
+def _attempt_for_component(
+    session: Session, tags: dict[str, str], artifact_uri: str | None
+) -> CompilationAttempt | None:
+    """A component belongs to the attempt its tag names, else to the attempt whose compiled model it ships."""
+    tagged = tags.get(TAG_COMPILATION_JOB)
+    if tagged and (found := attempt(session, tagged)) is not None:
+        return found
+    if artifact_uri:
+        query = select(CompilationAttempt).where(CompilationAttempt.artifact == artifact_uri)
+        return session.exec(query).first()
+    return None

@@ -1,0 +1,164 @@
+"""Training jobs and their compilation attempts, read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from ..domain.attempts import may_auto_compile
+from ..domain.clock import as_utc
+from ..domain.status import CompilationStatus
+from ..tables import CompilationAttempt, TrainingJob
+
+CHUNK = 500  # names per IN (…): well under SQLite's 32,766 bound parameters
+
+
+def training_jobs(session: Session) -> list[TrainingJob]:
+    """Every training job, newest first."""
+    return list(session.exec(select(TrainingJob).order_by(col(TrainingJob.created_at).desc())))
+
+
+def training_jobs_named(session: Session, names: Iterable[str]) -> list[TrainingJob]:
+    ordered = sorted(set(names))
+    found: list[TrainingJob] = []
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
+        found.extend(session.exec(select(TrainingJob).where(col(TrainingJob.name).in_(chunk))))
+    return found
+
+
+def training_job(session: Session, name: str) -> TrainingJob | None:
+    return session.get(TrainingJob, name)
+
+
+def attempts_for(session: Session, training_job: str) -> list[CompilationAttempt]:
+    """Every attempt of the training job, by target and attempt number."""
+    query = (
+        select(CompilationAttempt)
+        .where(CompilationAttempt.training_job_name == training_job)
+        .order_by(col(CompilationAttempt.target_id), col(CompilationAttempt.attempt))
+    )
+    return list(session.exec(query))
+
+
+def latest_attempts(session: Session, training_job: str) -> list[CompilationAttempt]:
+    """The latest attempt of each target of the training job."""
+    latest: dict[str, CompilationAttempt] = {}
+    for attempt in attempts_for(session, training_job):
+        latest[attempt.target_id] = attempt
+    return list(latest.values())
+
+
+def attempt(session: Session, job_name: str) -> CompilationAttempt | None:
+    """The attempt of this compilation job name."""
+    return session.exec(select(CompilationAttempt).where(CompilationAttempt.job_name == job_name)).first()
+
+
+def latest_attempt(session: Session, training_job: str, target_id: str) -> CompilationAttempt | None:
+    query = (
+        select(CompilationAttempt)
+        .where(
+            CompilationAttempt.training_job_name == training_job, CompilationAttempt.target_id == target_id
+        )
+        .order_by(col(CompilationAttempt.attempt).desc())
+        .limit(1)
+    )
+    return session.exec(query).first()
+
+
+def next_attempt_number(session: Session, training_job: str, target_id: str) -> int:
+    query = select(func.max(CompilationAttempt.attempt)).where(
+        CompilationAttempt.training_job_name == training_job, CompilationAttempt.target_id == target_id
+    )
+    return (session.exec(query).first() or 0) + 1
+
+
+def latest_attempts_by_training_job(
+    session: Session, training_jobs: Iterable[str] | None = None
+) -> dict[str, list[CompilationAttempt]]:
+    """The latest attempt of each target, for many training jobs at once (all of them when None).
+
+    One query (per CHUNK names when names are given); each job's attempts are ordered by target label.
+    """
+    chunks: list[list[str] | None] = [None]
+    if training_jobs is not None:
+        names = sorted(set(training_jobs))
+        chunks = [names[start : start + CHUNK] for start in range(0, len(names), CHUNK)]
+    attempt_ = CompilationAttempt
+    result: dict[str, list[CompilationAttempt]] = {}
+    for chunk in chunks:
+        newest_first = func.row_number().over(
+            partition_by=(col(attempt_.training_job_name), col(attempt_.target_id)),
+            order_by=(col(attempt_.attempt).desc(), col(attempt_.id).desc()),
+        )
+        ranked = select(attempt_.id, newest_first.label('rank')).where(
+            col(attempt_.training_job_name).is_not(None)
+        )
+        if chunk is not None:
+            ranked = ranked.where(col(attempt_.training_job_name).in_(chunk))
+        latest = ranked.subquery()
+        query = (
+            select(attempt_)
+            .join(latest, col(attempt_.id) == latest.c.id)
+            .where(latest.c.rank == 1)
+            .order_by(col(attempt_.target_label), col(attempt_.target_id))
+        )
+        for row in session.exec(query):
+            result.setdefault(row.training_job_name or '', []).append(row)
+    return result
+
+
+def completed_durations_by_target(session: Session, newest_per_target: int = 200) -> dict[str, list[float]]:
+    """Seconds from start to end of the Completed attempts of each target id (the newest ones first)."""
+    attempt_ = CompilationAttempt
+    query = (
+        select(attempt_.target_id, attempt_.started_at, attempt_.ended_at)
+        .where(
+            attempt_.status == CompilationStatus.COMPLETED,
+            col(attempt_.started_at).is_not(None),
+            col(attempt_.ended_at).is_not(None),
+        )
+        .order_by(col(attempt_.ended_at).desc())
+    )
+    result: dict[str, list[float]] = {}
+    for target_id, started, ended in session.exec(query):
+        durations = result.setdefault(target_id, [])
+        if len(durations) < newest_per_target and started and ended:
+            durations.append((as_utc(ended) - as_utc(started)).total_seconds())  # type: ignore[operator]
+    return result
+
+
+def known_modification_times(
+    session: Session, table: type[TrainingJob] | type[CompilationAttempt], names: Sequence[str]
+) -> dict[str, datetime]:
+    """LastModifiedTime the store holds for these jobs (absent when unknown)."""
+    key = TrainingJob.name if table is TrainingJob else CompilationAttempt.job_name
+    result: dict[str, datetime] = {}
+    for start in range(0, len(names), CHUNK):
+        chunk = names[start : start + CHUNK]
+        query = select(key, table.last_modified).where(col(key).in_(chunk))  # type: ignore[call-overload]
+        result.update({name: modified for name, modified in session.exec(query)})
+    return result
+
+
+def unconfirmed_attempts(session: Session, older_than: datetime) -> list[CompilationAttempt]:
+    """Attempts reserved but never confirmed by AWS (the portal stopped in between)."""
+    query = select(CompilationAttempt).where(
+        col(CompilationAttempt.reserved).is_(True),
+        CompilationAttempt.arn == '',
+        CompilationAttempt.status == CompilationStatus.STARTING,
+        col(CompilationAttempt.created_at) < older_than,
+    )
+    return list(session.exec(query))
+
+
+def auto_compile_candidates(session: Session, names: Iterable[str]) -> list[str]:
+    """Of these training jobs, those automatic compilation is due for (domain.attempts.may_auto_compile)."""
+    return [
+        job.name
+        for job in training_jobs_named(session, names)
+        if may_auto_compile(job.status, job.first_seen_status, job.auto_compiled_at)
+    ]

@@ -1,0 +1,296 @@
+"""What a refresh writes (one transaction per part) and its bookkeeping: cycles, parts, watermarks,
+follow-ups, and the freshness every page shows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from ..domain import linking
+from ..domain.changes import Changed
+from ..domain.clock import utcnow
+from ..domain.refresh import SAGEMAKER
+from ..domain.status import CompilationStatus, TrainingStatus
+from ..tables import (
+    CompilationAttempt,
+    ComponentVersion,
+    CoreDevice,
+    InstalledComponent,
+    SyncCycle,
+    SyncFollowUp,
+    SyncPart,
+    SyncState,
+    TrainingJob,
+)
+from .attempts import recompute_rollup
+from .fleet import replace_inventory, upsert_component
+from .jobs import CHUNK, attempt, next_attempt_number
+
+KEEP_SYNC_CYCLES = 2000
+
+
+@dataclass
+class TrainingJobFacts:
+    """One training job as described by SageMaker, already in the portal's words."""
+
+    name: str
+    arn: str
+    status: TrainingStatus
+    secondary_status: str | None
+    failure_reason: str | None
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    last_modified: datetime
+    instance_type: str | None
+    instance_count: int | None
+    model_artifact: str | None
+    output_prefix: str | None
+    billable_seconds: int | None
+    training_seconds: int | None
+
+
+@dataclass
+class CompilationJobFacts:
+    """One compilation job as described by SageMaker, with its target recognised."""
+
+    name: str
+    arn: str
+    status: CompilationStatus
+    failure_reason: str | None
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    last_modified: datetime
+    artifact: str | None
+    input_uri: str | None
+    framework: str | None
+    max_runtime_seconds: int | None
+    target_id: str
+    target_label: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class CycleResult:
+    """What one refresh (or one part of it) read from AWS, to be written in one transaction."""
+
+    started_at: datetime
+    aws_calls: int
+    training_jobs: list[TrainingJobFacts] = field(default_factory=list)
+    compilation_jobs: list[CompilationJobFacts] = field(default_factory=list)
+    gone_compilation_jobs: list[str] = field(default_factory=list)
+    watermarks: dict[str, datetime] = field(default_factory=dict)
+    component_versions: list[ComponentVersion] = field(default_factory=list)
+    component_tags: dict[str, dict[str, str]] = field(default_factory=dict)  # version ARN → tags
+    devices: list[CoreDevice] | None = None  # a full inventory when the device refresh was due
+    installed: list[InstalledComponent] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How old the data on screen is, and whether the last refresh (or a part of it) failed."""
+
+    last_success: datetime | None  # SageMaker's part: the training and compilation jobs shown
+    last_failure: SyncCycle | None
+    parts: dict[str, SyncPart] = field(default_factory=dict)
+    last_full_refresh: datetime | None = None  # the last refresh in which every part succeeded
+
+
+class _SessionLookup(linking.TrainingJobLookup):
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def training_job_exists(self, name: str) -> bool:
+        return self.session.get(TrainingJob, name) is not None
+
+    def training_job_by_model_artifact(self, s3_uri: str) -> str | None:
+        query = select(TrainingJob.name).where(TrainingJob.model_artifact == s3_uri)
+        return self.session.exec(query).first()
+
+    def training_job_by_output_prefix(self, s3_prefix: str) -> str | None:
+        query = select(TrainingJob.name).where(TrainingJob.output_prefix == s3_prefix)
+        return self.session.exec(query).first()
+
+
+def write_cycle(session: Session, cycle: CycleResult) -> Changed:
+    """Everything a refresh (or a part of it) read; what changed. Changed training jobs are queued as
+    follow-ups in the same transaction (the refresh acts on them: automatic compilation and packaging)."""
+    jobs: set[str] = set()
+    for facts in cycle.training_jobs:
+        jobs.add(facts.name)
+        _upsert_training_job(session, facts)
+    session.flush()
+    lookup = _SessionLookup(session)
+    for job in sorted(cycle.compilation_jobs, key=lambda j: j.created_at):
+        if owner := _upsert_attempt(session, job, lookup):
+            jobs.add(owner)
+    if cycle.training_jobs:
+        jobs |= _link_orphans(session, lookup)
+    for name in cycle.gone_compilation_jobs:
+        found = attempt(session, name)
+        if found and found.in_aws:
+            found.in_aws = False
+            if found.training_job_name:
+                jobs.add(found.training_job_name)
+    session.flush()
+    for name in jobs:
+        recompute_rollup(session, name)
+    changed = Changed(training_jobs=frozenset(jobs))
+    for version in cycle.component_versions:
+        changed |= upsert_component(session, version, cycle.component_tags.get(version.arn, {}))
+    if cycle.devices is not None:
+        changed |= replace_inventory(session, cycle.devices, cycle.installed)
+    for name in changed.training_jobs:
+        session.merge(SyncFollowUp(training_job_name=name, queued_at=cycle.started_at))
+    for key, value in cycle.watermarks.items():
+        session.merge(SyncState(key=key, value=value))
+    return changed
+
+
+def mark_part_succeeded(session: Session, part: str) -> None:
+    row = session.get(SyncPart, part) or SyncPart(part=part)
+    row.last_success = utcnow()
+    row.failed_at = row.error_code = row.error_message = row.error_call = None
+    session.add(row)
+
+
+def mark_part_failed(
+    session: Session, part: str, failed_at: datetime, code: str, message: str, call: str
+) -> None:
+    """A part that failed writes nothing but this; its last good data and last success stay."""
+    row = session.get(SyncPart, part) or SyncPart(part=part)
+    row.failed_at, row.error_code, row.error_message = failed_at, code, message
+    row.error_call = call or None
+    session.add(row)
+
+
+def add_cycle(
+    session: Session,
+    started_at: datetime,
+    aws_calls: int,
+    changed_training_jobs: int,
+    error: tuple[str, str] | None = None,
+) -> None:
+    """One row per refresh: ok when every part (and the acting on it) succeeded, else the first error."""
+    session.add(
+        SyncCycle(
+            started_at=started_at,
+            finished_at=utcnow(),
+            ok=error is None,
+            aws_calls=aws_calls,
+            changed_training_jobs=changed_training_jobs,
+            error_code=error[0] if error else None,
+            error_message=error[1] if error else None,
+        )
+    )
+    newest = session.exec(select(func.max(SyncCycle.id))).first() or 0
+    if newest > KEEP_SYNC_CYCLES and newest % 100 == 0:
+        for old in session.exec(select(SyncCycle).where(col(SyncCycle.id) <= newest - KEEP_SYNC_CYCLES)):
+            session.delete(old)
+
+
+def freshness(session: Session) -> Freshness:
+    last_ok = session.exec(select(func.max(SyncCycle.finished_at)).where(col(SyncCycle.ok).is_(True))).first()
+    last = session.exec(select(SyncCycle).order_by(col(SyncCycle.id).desc()).limit(1)).first()
+    parts = {row.part: row for row in session.exec(select(SyncPart))}
+    full = last_ok
+    sagemaker = parts.get(SAGEMAKER)
+    if sagemaker is not None and sagemaker.last_success is not None:
+        last_ok = sagemaker.last_success  # the data on screen is as old as SageMaker's part
+    failure = last if last and not last.ok else None
+    return Freshness(last_success=last_ok, last_failure=failure, parts=parts, last_full_refresh=full)
+
+
+def last_cycles(session: Session, limit: int = 10) -> list[SyncCycle]:
+    return list(session.exec(select(SyncCycle).order_by(col(SyncCycle.id).desc()).limit(limit)))
+
+
+def watermark(session: Session, key: str) -> datetime | None:
+    state = session.get(SyncState, key)
+    return state.value if state else None
+
+
+def follow_ups(session: Session) -> frozenset[str]:
+    """Training jobs with committed changes the refresh has not finished acting on."""
+    return frozenset(session.exec(select(SyncFollowUp.training_job_name)))
+
+
+def forget_follow_ups(session: Session, names: Iterable[str]) -> None:
+    """The refresh acted on these (write)."""
+    ordered = sorted(names)
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
+        for row in session.exec(select(SyncFollowUp).where(col(SyncFollowUp.training_job_name).in_(chunk))):
+            session.delete(row)
+
+
+def _upsert_training_job(session: Session, facts: TrainingJobFacts) -> None:
+    row = session.get(TrainingJob, facts.name)
+    values: dict[str, Any] = {k: getattr(facts, k) for k in facts.__dataclass_fields__}
+    if row is None:
+        session.add(TrainingJob(**values, first_seen_status=facts.status))
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+
+
+def _upsert_attempt(
+    session: Session, job: CompilationJobFacts, lookup: linking.TrainingJobLookup
+) -> str | None:
+    row = attempt(session, job.name)
+    values: dict[str, Any] = {
+        'arn': job.arn,
+        'status': job.status,
+        'failure_reason': job.failure_reason or None,
+        'created_at': job.created_at,
+        'started_at': job.started_at,
+        'ended_at': job.ended_at,
+        'last_modified': job.last_modified,
+        'artifact': job.artifact,
+        'input_uri': job.input_uri,
+        'framework': job.framework,
+        'max_runtime_seconds': job.max_runtime_seconds,
+        'in_aws': True,
+    }
+    if row is not None:
+        for key, value in values.items():
+            setattr(row, key, value)
+        return row.training_job_name
+    owner = linking.owner_of(job.name, job.tags, job.input_uri, lookup)
+    row = CompilationAttempt(
+        job_name=job.name,
+        training_job_name=owner,
+        target_id=job.target_id,
+        target_label=job.target_label,
+        origin=job.tags.get(linking.TAG_ORIGIN, 'external'),
+        **values,
+    )
+    if owner:
+        row.attempt = next_attempt_number(session, owner, job.target_id)
+    session.add(row)
+    session.flush()
+    return owner
+
+
+def _link_orphans(session: Session, lookup: linking.TrainingJobLookup) -> set[str]:
+    """Compilation jobs seen before their training job get linked once it arrives."""
+    changed: set[str] = set()
+    orphans = session.exec(
+        select(CompilationAttempt)
+        .where(col(CompilationAttempt.training_job_name).is_(None))
+        .order_by(col(CompilationAttempt.created_at))
+    )
+    for orphan in list(orphans):
+        owner = linking.owner_of(orphan.job_name, {}, orphan.input_uri, lookup)
+        if owner:
+            orphan.training_job_name = owner
+            orphan.attempt = next_attempt_number(session, owner, orphan.target_id)
+            session.flush()
+            changed.add(owner)
+    return changed

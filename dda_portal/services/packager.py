@@ -1,0 +1,101 @@
+"""Packages a completed compilation as an AWS IoT Greengrass v2 component version, once per attempt."""
+
+from __future__ import annotations
+
+from .. import queries
+from ..aws.clients import AwsClients, problem_from
+from ..aws.greengrass import GreengrassGateway
+from ..config import Settings
+from ..domain import linking
+from ..domain.clock import as_utc, utcnow
+from ..domain.greengrass import (
+    TAG_COMPILATION_JOB,
+    ComponentState,
+    component_name,
+    component_state_from_aws,
+    model_recipe,
+    next_version,
+)
+from ..domain.status import CompilationStatus
+from ..domain.targets import TargetCatalog
+from ..store import Store
+from ..tables import ComponentVersion
+
+
+class Packager:
+    """Makes a Greengrass component version from a completed compilation attempt, once per attempt."""
+
+    def __init__(self, settings: Settings, store: Store, clients: AwsClients, catalog: TargetCatalog) -> None:
+        self.settings = settings
+        self.store = store
+        self.catalog = catalog
+        self.greengrass = GreengrassGateway(clients)
+
+    def package(self, job_name: str, origin: str) -> tuple[str | None, str | None]:
+        """Blocking; (training job, None) when a version was created, else (None, why not)."""
+        attempt = self.store.read(queries.jobs.attempt, job_name)
+        if attempt is None or attempt.status != CompilationStatus.COMPLETED or not attempt.artifact:
+            return None, 'Only a completed compilation with a compiled model can be packaged.'
+        if attempt.target_id not in self.catalog or not attempt.training_job_name:
+            return None, 'The target of this compilation is not in the catalogue.'
+        existing = self.store.read(queries.fleet.component_for_attempt, job_name)
+        if existing is not None:
+            return None, f'Already packaged as {existing.component_name} {existing.component_version}.'
+        target = self.catalog[attempt.target_id]
+        name = component_name(self.settings.component_name_template, attempt.training_job_name, target.id)
+        version = next_version(
+            c.component_version for c in self.store.read(queries.fleet.components) if c.component_name == name
+        )
+        pending = ComponentVersion(
+            arn=f'pending:{job_name}',
+            component_name=name,
+            component_version=version,
+            state=ComponentState.REQUESTED,
+            created_at=utcnow(),
+            compilation_job_name=job_name,
+            training_job_name=attempt.training_job_name,
+            target_id=target.id,
+            architecture=target.greengrass_architecture,
+            artifact_uri=attempt.artifact,
+            origin='portal',
+        )
+        if not self.store.write(queries.fleet.reserve_component, pending):
+            return None, 'This compilation is being packaged already.'
+        recipe = model_recipe(
+            name,
+            version,
+            attempt.artifact,
+            target.greengrass_architecture,
+            f'{target.display_name} model compiled by {job_name}',
+        )
+        tags = {
+            TAG_COMPILATION_JOB: job_name,
+            linking.TAG_TRAINING_JOB: attempt.training_job_name,
+            linking.TAG_TARGET: target.id,
+            linking.TAG_ORIGIN: origin,
+        }
+        try:
+            created = self.greengrass.create_component_version(recipe, tags)
+        except Exception as error:
+            self.store.write(queries.fleet.settle_component, pending.arn, None)
+            return None, str(problem_from(error))
+        status = created.get('status') or {}
+        self.store.write(
+            queries.fleet.settle_component,
+            pending.arn,
+            ComponentVersion(
+                arn=created['arn'],
+                component_name=name,
+                component_version=version,
+                state=component_state_from_aws(status.get('componentState')),
+                message=status.get('message'),
+                created_at=as_utc(created.get('creationTimestamp')),
+                compilation_job_name=job_name,
+                training_job_name=attempt.training_job_name,
+                target_id=target.id,
+                architecture=target.greengrass_architecture,
+                artifact_uri=attempt.artifact,
+                origin='portal',
+            ),
+        )
+        return attempt.training_job_name, None

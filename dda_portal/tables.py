@@ -1,0 +1,221 @@
+"""The store's tables (SQLModel): one class per table, statuses typed as the domain's enums.
+
+Schema changes go through a migration in `migrations/versions/` (a test compares these classes with them).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Index, String, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from .domain.clock import utcnow
+from .domain.greengrass import ComponentState
+from .domain.status import ACTIVE_COMPILATION, CompilationStatus, Rollup, TrainingStatus
+
+# in the enum's order: the index's WHERE clause is the same text in every process (and in the baseline)
+LIVE_STATUSES_SQL = ', '.join(
+    f"'{s.value}'" for s in CompilationStatus if s in ACTIVE_COMPILATION or s is CompilationStatus.COMPLETED
+)
+
+
+class StoredEnum(TypeDecorator[StrEnum]):
+    """A StrEnum kept as its word (VARCHAR, as the baseline made it); a word this code does not know reads as
+    the enum's UNKNOWN member, so an old or hand-edited row never breaks a page."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
+        if value is None:
+            return None
+        try:
+            return self.enum(value)
+        except ValueError:
+            return self.enum['UNKNOWN']
+
+    @property
+    def python_type(self) -> type[StrEnum]:
+        return self.enum
+
+
+class TrainingJob(SQLModel, table=True):
+    __tablename__ = 'training_job'
+
+    name: str = Field(primary_key=True)
+    arn: str = ''
+    status: TrainingStatus = Field(sa_type=StoredEnum(TrainingStatus), index=True)
+    secondary_status: str | None = None
+    failure_reason: str | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    last_modified: datetime
+    instance_type: str | None = None
+    instance_count: int | None = None
+    model_artifact: str | None = Field(default=None, index=True)
+    output_prefix: str | None = Field(default=None, index=True)
+    billable_seconds: int | None = None
+    training_seconds: int | None = None
+    first_seen_at: datetime = Field(default_factory=utcnow)
+    first_seen_status: TrainingStatus = Field(
+        default=TrainingStatus.UNKNOWN, sa_type=StoredEnum(TrainingStatus)
+    )
+    # derived from the attempts on every write, so the list page needs no join
+    rollup: Rollup = Field(default=Rollup.NOT_COMPILED, sa_type=StoredEnum(Rollup), index=True)
+    targets_compiled: int = 0
+    targets_total: int = 0
+    auto_compiled_at: datetime | None = None
+
+
+class CompilationAttempt(SQLModel, table=True):
+    __tablename__ = 'compilation_attempt'
+    # never two live attempts the portal started for one (training job, target): a second click, tab or
+    # colleague loses here even if it got past the checks before
+    __table_args__ = (
+        Index(
+            'one_live_attempt_per_target',
+            'training_job_name',
+            'target_id',
+            unique=True,
+            sqlite_where=text(f'reserved AND status IN ({LIVE_STATUSES_SQL})'),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_name: str = Field(unique=True)
+    arn: str = ''
+    training_job_name: str | None = Field(default=None, index=True)
+    target_id: str = Field(index=True)
+    target_label: str
+    attempt: int = 1
+    status: CompilationStatus = Field(sa_type=StoredEnum(CompilationStatus))
+    failure_reason: str | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    last_modified: datetime
+    artifact: str | None = None
+    input_uri: str | None = None
+    framework: str | None = None
+    max_runtime_seconds: int | None = None
+    origin: str = 'external'
+    reserved: bool = False  # started by this portal (covered by the one-live-attempt constraint)
+    in_aws: bool = True
+
+
+class ComponentVersion(SQLModel, table=True):
+    """A Greengrass v2 component version, linked to the compilation attempt it packages when known."""
+
+    __tablename__ = 'component_version'
+    # one package per attempt made by this portal, however many clicks or restarts
+    __table_args__ = (
+        Index(
+            'one_package_per_attempt',
+            'compilation_job_name',
+            unique=True,
+            sqlite_where=text("origin = 'portal'"),
+        ),
+    )
+
+    arn: str = Field(primary_key=True)
+    component_name: str = Field(index=True)
+    component_version: str
+    state: ComponentState = Field(sa_type=StoredEnum(ComponentState))
+    message: str | None = None
+    errors: str | None = None  # JSON object: artifact URI → reason
+    created_at: datetime | None = None
+    compilation_job_name: str | None = Field(default=None, index=True)
+    training_job_name: str | None = Field(default=None, index=True)
+    target_id: str | None = None
+    architecture: str | None = None
+    artifact_uri: str | None = None
+    origin: str = 'external'
+
+
+class CoreDevice(SQLModel, table=True):
+    __tablename__ = 'core_device'
+
+    thing_name: str = Field(primary_key=True)
+    status: str | None = None
+    architecture: str | None = None
+    platform: str | None = None
+    last_status_update: datetime | None = None
+    refreshed_at: datetime
+
+
+class InstalledComponent(SQLModel, table=True):
+    __tablename__ = 'installed_component'
+
+    id: int | None = Field(default=None, primary_key=True)
+    thing_name: str = Field(index=True)
+    component_name: str = Field(index=True)
+    component_version: str
+    lifecycle_state: str | None = None
+    last_status_change: datetime | None = None
+    last_reported: datetime | None = None
+
+
+class SyncCycle(SQLModel, table=True):
+    __tablename__ = 'sync_cycle'
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime
+    finished_at: datetime
+    ok: bool
+    aws_calls: int = 0
+    changed_training_jobs: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+class SyncState(SQLModel, table=True):
+    __tablename__ = 'sync_state'
+
+    key: str = Field(primary_key=True)
+    value: datetime
+
+
+class SyncFollowUp(SQLModel, table=True):
+    """A training job whose changes a refresh committed and has not finished acting on yet (automatic
+    compilation and packaging): kept in the same transaction as the changes, so a restart loses none."""
+
+    __tablename__ = 'sync_follow_up'
+
+    training_job_name: str = Field(primary_key=True)
+    queued_at: datetime
+
+
+class SyncPart(SQLModel, table=True):
+    """How each part of the refresh (SageMaker, Greengrass components, devices) last went: its last
+    success, and its failure since then (cleared by its next success)."""
+
+    __tablename__ = 'sync_part'
+
+    part: str = Field(primary_key=True)
+    last_success: datetime | None = None
+    failed_at: datetime | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    error_call: str | None = None  # the AWS operation that failed, when known
+
+
+class HealthProbe(SQLModel, table=True):
+    """One row /readyz rewrites: proof that the database file takes writes."""
+
+    __tablename__ = 'health_probe'
+
+    id: int | None = Field(default=None, primary_key=True)
+    checked_at: datetime
