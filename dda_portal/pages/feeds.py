@@ -1,0 +1,143 @@
+"""Shared feeds: how every page follows the store.
+
+A feed subscribes once to `Store.changed`. For each change it takes the keys it cares about (training job
+names, component ARNs, device names), keeps those some open tab shows, reads them once in the store's read
+threads (never on the event loop) and hands the result to the tabs that show them. A change none of its
+keys touched costs nothing, and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from nicegui import Event, background_tasks
+from sqlmodel import Session
+
+from .. import queries
+from ..domain.changes import Changed
+from ..store import Store
+
+log = logging.getLogger(__name__)
+
+K = TypeVar('K')
+R = TypeVar('R')
+
+READ_TRIES = 3
+EVERY_KEY: Any = object()  # a tab that shows every key of its feed (the components and devices tables)
+
+
+class Feed(Generic[K, R]):
+    """One page kind's shared view of the store changes (see the module's docstring).
+
+    `keys_of` picks this feed's keys from a change; `read(session, keys)` reads them (in a store thread).
+    Reads run one at a time in the order of the changes; changes that arrive during a read are merged
+    into the next one.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        name: str,
+        keys_of: Callable[[Changed], frozenset[K]],
+        read: Callable[[Session, frozenset[K]], R],
+    ) -> None:
+        self.store = store
+        self.name = name
+        self.keys_of = keys_of
+        self.read = read
+        self._tabs: dict[Any, Event[frozenset[K], R]] = {}  # a key (or EVERY_KEY) → the tabs showing it
+        self._pending: set[K] = set()
+        self._reading: asyncio.Task[None] | None = None
+        self.reads = 0  # how many reads the feed made (the benches and tests look)
+        store.changed.subscribe(self._follow, unsubscribe_on_delete=False)  # for the app's lifetime
+
+    def follow(self, key: Any, tab: Callable[[frozenset[K], R], Any]) -> None:
+        """Call `tab(keys, data)` in the current page's context whenever `key` (or, with EVERY_KEY, any of
+        this feed's keys) changes; ends when the page's client goes."""
+        event = self._tabs.get(key)
+        if event is None:
+            event = self._tabs[key] = Event()
+        event.subscribe(tab)
+
+    def watched(self, keys: frozenset[K]) -> frozenset[K]:
+        """Of these keys, those some open tab shows."""
+        self._tabs = {key: event for key, event in self._tabs.items() if event.callbacks}
+        if EVERY_KEY in self._tabs:
+            return keys
+        return frozenset(key for key in keys if key in self._tabs)
+
+    def _follow(self, changed: Changed) -> None:
+        keys = self.watched(self.keys_of(changed))
+        if not keys:
+            return
+        self._pending |= keys
+        if self._reading is None:
+            self._reading = background_tasks.create(self._read_pending(), name=f'feed {self.name}')
+
+    async def _read_pending(self) -> None:
+        failures = 0
+        try:
+            while self._pending:
+                keys, self._pending = frozenset(self._pending), set()
+                try:
+                    data = await self.store.fetch(self.read, keys)
+                except Exception as error:  # the database is busy or gone: try again, then wait for a change
+                    failures += 1
+                    log.warning('%s could not read %d changed keys: %s', self.name, len(keys), error)
+                    self._pending |= keys
+                    if failures >= READ_TRIES:
+                        return
+                    await asyncio.sleep(failures)
+                    continue
+                self.reads += 1
+                self._hand_out(keys, data)
+        finally:
+            self._reading = None
+
+    def _hand_out(self, keys: frozenset[K], data: R) -> None:
+        every = self._tabs.get(EVERY_KEY)
+        if every is not None:
+            every.emit(keys, data)
+        for key in keys:
+            event = self._tabs.get(key)
+            if event is not None:
+                event.emit(frozenset({key}), data)
+
+
+class Durations:
+    """How long earlier compilations took, per target (for the estimates): read off the loop when the app
+    starts and again, at most every `every_seconds`, after changes to training jobs; shared by all pages."""
+
+    def __init__(self, store: Store, every_seconds: float = 30.0) -> None:
+        self.store = store
+        self.every_seconds = every_seconds
+        self.by_target: dict[str, list[float]] = {}
+        self._read_at = float('-inf')
+        self._reading: asyncio.Task[None] | None = None
+        store.changed.subscribe(self._follow, unsubscribe_on_delete=False)
+
+    async def current(self) -> dict[str, list[float]]:
+        if self._read_at == float('-inf'):
+            await self._read()
+        return self.by_target
+
+    def _follow(self, changed: Changed) -> None:
+        if changed.training_jobs and self._reading is None:
+            self._reading = background_tasks.create(self._read_later(), name='compilation durations')
+
+    async def _read_later(self) -> None:
+        try:
+            wait = self._read_at + self.every_seconds - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await self._read()
+        finally:
+            self._reading = None
+
+    async def _read(self) -> None:
+        self.by_target = await self.store.fetch(queries.jobs.completed_durations_by_target)
+        self._read_at = time.monotonic()
