@@ -5,13 +5,13 @@ from __future__ import annotations
 import humanize
 from nicegui import ui
 
-from ..actions import Actions
-from ..domain.attempts import timings
-from ..domain.guidance import GuidanceBook
-from ..domain.problems import AwsProblem
-from ..domain.status import CompilationStatus
-from ..store import CompilationAttempt, utcnow
-from .widgets import LogView, format_duration, format_time, status_badge
+from ...actions import Actions
+from ...domain.attempts import timings
+from ...domain.guidance import GuidanceBook
+from ...domain.problems import AwsProblem
+from ...domain.status import CompilationStatus
+from ...store import CompilationAttempt, utcnow
+from ..widgets import LogView, format_duration, format_time, status_badge
 
 ORIGINS = {
     'manual': 'started from the portal',
