@@ -163,7 +163,8 @@ def page_load_work(store: Store) -> tuple[list[Any], list[dict[str, Any]]]:
 
     (Later pages start from what the first one read: they skip the store.)
     """
-    from dda_portal.pages.training_jobs import Entry, read_job_records, sort_like_table, training_job_row
+    from dda_portal.pages.training_jobs.columns import training_job_row
+    from dda_portal.pages.training_jobs.feed import Entry, read_job_records, sort_like_table
 
     jobs, durations = read_job_records(store)
     entries = [Entry(job, latest) for job, latest in jobs.values()]
@@ -179,7 +180,8 @@ def handler_cost(store: Store, changed: str) -> tuple[float, float]:
     """
     from nicegui import json as nicegui_json
 
-    from dda_portal.pages.training_jobs import Change, Entry, sort_like_table, training_job_row
+    from dda_portal.pages.training_jobs.columns import training_job_row
+    from dda_portal.pages.training_jobs.feed import Change, Entry, sort_like_table
 
     entries, _ = page_load_work(store)
     by_name = {e.job.name: e for e in entries}
@@ -255,7 +257,7 @@ def page_times(browser: Browser, url: str, count: int, failed: int, first_name: 
 def bench_pages(browser: Browser, sizes: list[int], work: Path) -> None:
     from nicegui import json as nicegui_json
 
-    from dda_portal.pages.training_jobs import training_job_row
+    from dda_portal.pages.training_jobs.columns import training_job_row
 
     print('\nTraining-jobs list, one tab (browser ms are medians of 3 runs after a warm-up)')
     print(

@@ -1,4 +1,4 @@
-"""Small reusable pieces: the one status badge, time and duration formatting, table cell templates."""
+"""Small reusable pieces: the one status badge, time and duration formatting, and the log view."""
 
 from __future__ import annotations
 
@@ -11,13 +11,7 @@ from nicegui import ui
 from ..domain.clock import utcnow
 from ..domain.logs import LogRead
 from ..domain.problems import AwsProblem
-from ..domain.status import LOOKS, Look
-
-_NO_LOOK = Look('help', 'grey')
-
-
-def look_of(word: str) -> Look:
-    return LOOKS.get(word, _NO_LOOK)
+from .tables import column, look_of
 
 
 def status_badge(word: str) -> ui.row:
@@ -27,22 +21,6 @@ def status_badge(word: str) -> ui.row:
         ui.icon(look.icon, color=look.color, size='sm').props('aria-hidden=true')
         ui.label(word)
     return row
-
-
-def status_cell(field: str) -> str:
-    """Quasar body-cell template showing `row[field]` with its icon (`row[field + '_icon']`, `_color`)."""
-    return rf"""
-<q-td :props="props">
-  <span class="inline-flex items-center gap-1 whitespace-nowrap" :data-status="props.row.{field}">
-    <q-icon :name="props.row.{field}_icon" :color="props.row.{field}_color" size="sm" aria-hidden="true"/>
-    <span>{{{{ props.row.{field} }}}}</span>
-  </span>
-</q-td>"""
-
-
-def status_fields(field: str, word: str) -> dict[str, str]:
-    look = look_of(word)
-    return {field: word, f'{field}_icon': look.icon, f'{field}_color': look.color}
 
 
 def format_time(value: datetime | None) -> str:
@@ -76,15 +54,11 @@ def ago(value: datetime | None) -> str:
 
 
 LOG_COLUMNS: list[dict[str, Any]] = [
-    {'name': 'time', 'label': 'Time', 'field': 'time', 'align': 'left', 'style': 'white-space: nowrap'},
-    {'name': 'stream', 'label': 'Stream', 'field': 'stream', 'align': 'left'},
-    {
-        'name': 'message',
-        'label': 'Message',
-        'field': 'message',
-        'align': 'left',
-        'style': 'white-space: pre-wrap; word-break: break-word; font-family: monospace',
-    },
+    column('time', 'Time', style='white-space: nowrap'),
+    column('stream', 'Stream'),
+    column(
+        'message', 'Message', style='white-space: pre-wrap; word-break: break-word; font-family: monospace'
+    ),
 ]
 
 

@@ -15,7 +15,7 @@ from nicegui.testing import User
 
 from dda_portal.domain.clock import utcnow
 from dda_portal.domain.status import CompilationStatus as C
-from dda_portal.pages import training_jobs
+from dda_portal.pages.training_jobs import feed, view
 from dda_portal.queries.refresh import CycleResult
 from dda_portal.store import Store
 from tests.ui.records import compilation, training, write
@@ -406,7 +406,7 @@ async def test_odd_requests_from_the_browser_are_ignored(user: User) -> None:
 async def test_a_row_whose_rollup_changed_is_highlighted_for_a_moment(
     user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(training_jobs, 'HIGHLIGHT_SECONDS', 0.3)
+    monkeypatch.setattr(view, 'HIGHLIGHT_SECONDS', 0.3)
     seed()
     await user.open('/')
     write(compilation('busy-bottle', 'x86_64-cpu', C.IN_PROGRESS))  # still Compiling: no highlight
@@ -455,7 +455,7 @@ async def test_new_targets_appear_in_the_target_filter(user: User) -> None:
 async def test_a_change_while_the_page_loads_is_not_lost(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
     seed()
     loop = asyncio.get_running_loop()
-    read = training_jobs.read_job_records
+    read = feed.read_job_records
 
     def read_then_change(store: Store) -> Any:
         snapshot = read(store)  # what the page starts from does not have the change
@@ -466,7 +466,7 @@ async def test_a_change_while_the_page_loads_is_not_lost(user: User, monkeypatch
         time.sleep(0.3)  # the refresh tells the pages while this page is still loading
         return snapshot
 
-    monkeypatch.setattr(training_jobs, 'read_job_records', read_then_change)
+    monkeypatch.setattr(feed, 'read_job_records', read_then_change)
     await user.open('/')
     assert rows(user)['untouched-bottle']['rollup'] == 'Compilation failed'
 

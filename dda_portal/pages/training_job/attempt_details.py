@@ -5,14 +5,14 @@ from __future__ import annotations
 import humanize
 from nicegui import ui
 
-from ..domain.attempts import timings
-from ..domain.clock import utcnow
-from ..domain.guidance import GuidanceBook
-from ..domain.problems import AwsProblem
-from ..domain.status import CompilationStatus
-from ..services.actions import Actions
-from ..tables import CompilationAttempt
-from .widgets import LogView, format_duration, format_time, status_badge
+from ...domain.attempts import timings
+from ...domain.clock import utcnow
+from ...domain.guidance import GuidanceBook
+from ...domain.problems import AwsProblem
+from ...domain.status import CompilationStatus
+from ...services.actions import Actions
+from ...tables import CompilationAttempt
+from ..widgets import LogView, format_duration, format_time, status_badge
 
 ORIGINS = {
     'manual': 'started from the portal',

@@ -1,0 +1,174 @@
+"""What one training job's page shows as text: its overview facts, and the compilation and history tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...domain.guidance import GuidanceBook
+from ...domain.progress import estimate_remaining
+from ...domain.status import CompilationStatus
+from ...tables import CompilationAttempt, TrainingJob
+from ..tables import column, status_fields
+from ..widgets import elapsed, format_duration, format_time
+
+REASON_STYLE = 'white-space: pre-wrap; word-break: break-word; min-width: 16rem'
+
+COMPILATION_COLUMNS: list[dict[str, Any]] = [
+    column('target', 'Target', sortable=True, style='white-space: nowrap'),
+    column('status', 'Status', sortable=True),
+    column('attempt', 'Attempt'),
+    column('started', 'Started', sortable=True),
+    column('duration', 'Duration', style='white-space: nowrap'),
+    # S3 URIs and component names break anywhere; a minimum width keeps them readable, not a letter a line
+    column('artifact', 'Artifact', style='min-width: 16rem'),
+    column('component', 'Component', style='min-width: 14rem'),
+    column('reason', 'Failure reason', style=REASON_STYLE),
+    column('actions', '', field='job_name', align='right'),
+]
+
+ACTIONS_CELL = r"""
+<q-td :props="props" class="whitespace-nowrap">
+  <q-btn flat dense no-caps icon="info" label="Details" @click="() => $parent.$emit('details', props.row)"/>
+  <q-btn v-if="props.row.can_retry" flat dense no-caps icon="replay" label="Retry" color="primary"
+         @click="() => $parent.$emit('retry', props.row)"/>
+  <q-btn v-if="props.row.can_stop" flat dense no-caps icon="stop" label="Stop" color="negative"
+         @click="() => $parent.$emit('stop', props.row)"/>
+</q-td>"""
+
+DURATION_CELL = r"""
+<q-td :props="props" class="whitespace-nowrap">
+  <div>{{ props.row.duration }}</div>
+  <template v-if="props.row.running">
+    <q-linear-progress v-if="props.row.progress !== null" :value="props.row.progress" rounded size="6px"
+                       class="q-mt-xs" style="min-width: 6rem" aria-label="estimated progress"/>
+    <q-linear-progress v-else indeterminate rounded size="6px" class="q-mt-xs" style="min-width: 6rem"
+                       aria-label="running"/>
+    <div class="text-xs text-grey-8">{{ props.row.estimate }}</div>
+  </template>
+</q-td>"""
+
+REASON_CELL = r"""
+<q-td :props="props" style="white-space: pre-wrap; word-break: break-word; min-width: 16rem">
+  <div>{{ props.row.reason }}</div>
+  <div v-if="props.row.cause" class="text-primary text-sm q-mt-xs">
+    <q-icon name="lightbulb" size="xs" aria-hidden="true"/> Likely cause: {{ props.row.cause }} — see Details
+  </div>
+</q-td>"""
+
+COMPONENT_CELL = r"""
+<q-td :props="props">
+  <div v-if="props.row.component" class="row items-center no-wrap q-gutter-xs">
+    <span class="break-all">{{ props.row.component }}</span>
+    <q-icon :name="props.row.component_state_icon" :color="props.row.component_state_color" size="xs"
+            aria-hidden="true"/>
+    <span class="text-xs">{{ props.row.component_state }}</span>
+  </div>
+  <q-btn v-else-if="props.row.can_package" flat dense no-caps icon="inventory_2" label="Package"
+         color="primary" @click="() => $parent.$emit('package', props.row)"/>
+  <span v-else class="text-grey-7">—</span>
+</q-td>"""
+
+HISTORY_COLUMNS: list[dict[str, Any]] = [
+    column('target', 'Target', style='white-space: nowrap'),
+    column('attempt', 'Attempt'),
+    column('status', 'Status'),
+    column('created', 'Created'),
+    column('started', 'Started'),
+    column('ended', 'Ended'),
+    column('duration', 'Duration', style='white-space: nowrap'),
+    column('reason', 'Failure reason', style=REASON_STYLE),
+    column('details', '', field='job_name', align='right'),
+]
+
+DETAILS_CELL = r"""
+<q-td :props="props">
+  <q-btn flat dense no-caps icon="info" label="Details" @click="() => $parent.$emit('details', props.row)"/>
+</q-td>"""
+
+
+ARTIFACT_CELL = r"""
+<q-td :props="props">
+  <div v-if="props.row.artifact" class="row items-center no-wrap q-gutter-xs">
+    <span class="font-mono text-xs break-all">{{ props.row.artifact }}</span>
+    <q-btn flat dense no-caps icon="download" label="Download" color="primary"
+           @click="() => $parent.$emit('download', props.row)"/>
+  </div>
+  <span v-else class="text-grey-7">—</span>
+</q-td>"""
+
+
+def compilation_row(
+    attempt: CompilationAttempt, guidance: GuidanceBook, durations: dict[str, list[float]]
+) -> dict[str, Any]:
+    status = CompilationStatus(attempt.status)
+    running = status is CompilationStatus.IN_PROGRESS and attempt.started_at is not None
+    spent = elapsed(attempt.started_at, attempt.ended_at) or 0.0
+    # SageMaker reports no progress: earlier completed attempts of the target tell how long it usually takes
+    estimate = estimate_remaining(spent, durations.get(attempt.target_id, [])) if running else None
+    return {
+        'job_name': attempt.job_name,
+        'target': attempt.target_label,
+        'target_id': attempt.target_id,
+        **status_fields('status', attempt.status),
+        'attempt': attempt.attempt,
+        'started': format_time(attempt.started_at or attempt.created_at),
+        'duration': format_duration(elapsed(attempt.started_at, attempt.ended_at))
+        if attempt.started_at
+        else 'waiting to start',
+        'running': running,
+        'can_stop': status in (CompilationStatus.STARTING, CompilationStatus.IN_PROGRESS)
+        and bool(attempt.arn),
+        'can_retry': status in (CompilationStatus.FAILED, CompilationStatus.STOPPED),
+        'artifact': attempt.artifact if status is CompilationStatus.COMPLETED else '',
+        'reason': attempt.failure_reason or '' if status is CompilationStatus.FAILED else '',
+        'cause': guidance.for_failure(attempt.failure_reason).title
+        if status is CompilationStatus.FAILED
+        else '',
+        'estimate': estimate.text if estimate else '',
+        'progress': estimate.fraction if estimate else None,
+    }
+
+
+def history_row(attempt: CompilationAttempt) -> dict[str, Any]:
+    return {
+        'job_name': attempt.job_name,
+        'target': attempt.target_label,
+        'attempt': attempt.attempt,
+        **status_fields('status', attempt.status),
+        'created': format_time(attempt.created_at),
+        'started': format_time(attempt.started_at),
+        'ended': format_time(attempt.ended_at),
+        'duration': format_duration(elapsed(attempt.started_at, attempt.ended_at))
+        if attempt.started_at
+        else '—',
+        'reason': attempt.failure_reason or '' if attempt.status == CompilationStatus.FAILED else '',
+    }
+
+
+def overview_facts(job: TrainingJob) -> list[tuple[str, str]]:
+    return [
+        (
+            'Status',
+            job.status
+            + (
+                f' ({job.secondary_status})'
+                if job.secondary_status and job.secondary_status != job.status
+                else ''
+            ),
+        ),
+        ('Created', format_time(job.created_at)),
+        ('Training started', format_time(job.started_at)),
+        ('Training ended', format_time(job.ended_at)),
+        ('Training time', format_duration(elapsed(job.started_at, job.ended_at))),
+        (
+            'Billable time',
+            format_duration(job.billable_seconds)
+            if job.billable_seconds is not None
+            else 'not reported by SageMaker',
+        ),
+        ('Instance', f'{job.instance_type or "—"} × {job.instance_count or 1}'),
+        ('Model artifact', job.model_artifact or '— (written when training completes)'),
+        ('Output location', job.output_prefix or '—'),
+        ('ARN', job.arn or '—'),
+        ('Compilation', f'{job.rollup} — {job.targets_compiled}/{job.targets_total} compiled'),
+    ]

@@ -1,0 +1,28 @@
+"""`/`: every training job with its training status and compilation rollup, for an operator's overview."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from nicegui import ui
+
+from ...services.actions import Actions
+from ...store import Store
+from ..layout import frame
+from .feed import ListFeed
+from .view import TrainingJobsList
+
+
+def register(store: Store, actions: Actions) -> None:
+    feed = ListFeed(store)
+
+    # pages opened together right after a start wait for one read of every job: NiceGUI's 3 s default is short
+    @ui.page('/', response_timeout=30)
+    async def training_jobs_page(request: Request) -> None:
+        # before any element exists, so that the response waits for the whole page (a worker thread reads
+        # the jobs the first time; later pages share what the feed keeps)
+        jobs = await feed.current()
+        if jobs is None:  # the app is shutting down
+            return
+        with frame('Training jobs', store, actions):
+            ui.label('Training jobs').classes('text-2xl font-bold')
+            TrainingJobsList(feed, jobs, request.query_params.multi_items(), actions.signed_out)

@@ -1,0 +1,300 @@
+"""The filter bar and the table of one open `/` page: filters, sort and page kept, live changes shown."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from nicegui import ui
+
+from ...domain.filters import ROLLUPS, TRAINING_STATUSES, ListFilter, rollup_counts
+from ...domain.problems import AwsProblem
+from ...domain.status import CompilationStatus, Rollup
+from ..tables import look_of, status_cell
+from .columns import COLUMNS, NAME_CELL, rollup_cell, training_job_row
+from .export import csv_text
+from .feed import SORT_KEYS, Change, Entry, JobRecords, ListFeed, sort_like_table
+
+ROWS_PER_PAGE = 50
+ROWS_PER_PAGE_OPTIONS = (25, 50, 100)  # no "All": a page is what goes over the wire
+HIGHLIGHT_SECONDS = 3.0  # how long a row whose rollup changed stays highlighted
+TICK_SECONDS = 30.0  # running durations and estimates in the tooltips move on this often
+MAX_TOASTS = 3  # per live update; more finished compilations are summed up in one more toast
+HIGHLIGHT_CLASSES = 'row-changed bg-yellow-2'
+FINISHED = (Rollup.COMPILED.value, Rollup.FAILED.value)  # rollups announced with a toast
+FAILED = CompilationStatus.FAILED.value
+
+
+class TrainingJobsList:
+    """The filter bar and the table of one open `/` page, and how they follow the store.
+
+    Filters (rollup chips with counts, training status, target, name) live in the URL query. Filtering,
+    sorting and paging happen here in Python (QTable's server mode): the browser gets only the page it shows,
+    so a live update costs every open tab one page of rows instead of all of them (see bench/list_page.py).
+    Hovering a rollup shows each target's latest state. Live changes keep filters, sort and page, highlight
+    the changed row for a moment and announce finished or failed compilations.
+    """
+
+    def __init__(
+        self,
+        feed: ListFeed,
+        jobs: JobRecords,
+        query: Iterable[tuple[str, str]],
+        signed_out: Callable[[], AwsProblem | None] = lambda: None,
+    ) -> None:
+        self.feed = feed
+        self.signed_out = signed_out  # the CSV is a read like any other: the person is checked when it runs
+        self.entries: dict[str, Entry] = {}
+        self.targets: dict[str, str] = {}  # every target some job has an attempt for: id → label
+        self.highlight_until: dict[str, float] = {}
+        for job, latest in jobs.values():
+            self._keep(Entry(job, latest))
+        self.filter = ListFilter.from_query(query, self.targets)
+        self.url = self.filter.url()
+        self.pagination: dict[str, Any] = {
+            'sortBy': 'created',
+            'descending': True,
+            'page': 1,
+            'rowsPerPage': ROWS_PER_PAGE,
+            'rowsNumber': 0,
+        }
+        self.ordered: list[Entry] = []  # the matching entries in the table's order
+        self._build()
+        feed.changed.subscribe(self.on_change)
+        ui.timer(TICK_SECONDS, self.tick)
+
+    # ---- building -----------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        with ui.row().classes('w-full items-center gap-2') as self.bar:
+            self.chips: dict[str, ui.chip] = {}
+            for rollup in ROLLUPS:
+                self.chips[rollup] = ui.chip(
+                    rollup,
+                    icon=look_of(rollup).icon,
+                    selectable=True,
+                    selected=rollup in self.filter.rollups,
+                    on_selection_change=lambda e, r=rollup: self.choose_rollup(r, bool(e.value)),
+                ).mark('rollup-filter', f'rollup-filter-{_slug(rollup)}')
+        with ui.row().classes('w-full items-center gap-2'):
+            self.status_select = (
+                ui.select(
+                    list(TRAINING_STATUSES),
+                    multiple=True,
+                    value=[s for s in TRAINING_STATUSES if s in self.filter.statuses],
+                    label='Training status',
+                    on_change=lambda e: self.set_filter(self.filter.replace(statuses=e.value or [])),
+                )
+                .props('use-chips clearable dense outlined options-dense')
+                .classes('min-w-48')
+                .mark('status-filter')
+            )
+            self.target_select = (
+                ui.select(
+                    self.target_options(),
+                    multiple=True,
+                    value=sorted(self.filter.targets),
+                    label='Target',
+                    on_change=lambda e: self.set_filter(self.filter.replace(targets=e.value or [])),
+                )
+                .props('use-chips clearable dense outlined options-dense')
+                .classes('min-w-48')
+                .mark('target-filter')
+            )
+            self.search = (
+                ui.input(
+                    placeholder='Search by name',
+                    value=self.filter.text,
+                    on_change=lambda e: self.set_filter(self.filter.replace(text=e.value or '')),
+                )
+                .props('clearable dense outlined debounce=300 maxlength=100')
+                .classes('min-w-64')
+                .mark('name-filter')
+            )
+            self.clear_button = ui.button(
+                'Clear filters', icon='filter_alt_off', on_click=self.clear_filters
+            ).props('flat no-caps')
+            ui.space()
+            ui.button('Download CSV', icon='download', on_click=self.download_csv).props('flat no-caps').mark(
+                'download-csv'
+            )
+        self.shown = ui.label().classes('text-sm text-grey-8').mark('shown-count')
+        self.table = (
+            ui.table(columns=COLUMNS, rows=[], row_key='name', pagination=self.pagination)
+            .classes('w-full')
+            .props('flat bordered wrap-cells')
+            .props(f':rows-per-page-options="{list(ROWS_PER_PAGE_OPTIONS)}"')
+            .props(f''':table-row-class-fn="row => row.highlight ? '{HIGHLIGHT_CLASSES}' : ''"''')
+            .props(
+                'no-data-label="No training jobs to show. The portal refreshes from SageMaker every few '
+                'seconds; check the banner above if nothing arrives, or clear the filters."'
+            )
+            .mark('training-jobs')
+        )
+        self.table.add_slot('body-cell-name', NAME_CELL)
+        self.table.add_slot('body-cell-status', status_cell('status'))
+        self.table.add_slot('body-cell-rollup', rollup_cell())
+        # QTable's server mode: sorting and paging ask us (`request`) instead of working on the rows
+        self.table.on('request', lambda e: self.turn_to(e.args.get('pagination')), ['pagination'])
+        self.show(reorder=True)
+
+    def _keep(self, entry: Entry) -> Entry:
+        self.entries[entry.job.name] = entry
+        self.targets.update((a.target_id, a.target_label) for a in entry.latest)
+        return entry
+
+    # ---- what is shown ------------------------------------------------------------------------
+
+    def show(self, *, reorder: bool) -> None:
+        """Push the page of matching rows, chip counts and the filter controls' state (the table is kept)."""
+        if reorder:
+            self.ordered = self.sorted_matching()
+        rows_per_page = self.pagination['rowsPerPage']
+        last_page = max(1, -(-len(self.ordered) // rows_per_page))
+        page = min(self.pagination['page'], last_page)
+        self.pagination = {**self.pagination, 'page': page, 'rowsNumber': len(self.ordered)}
+        start = (page - 1) * rows_per_page
+        rows = [self.row_of(entry) for entry in self.ordered[start : start + rows_per_page]]
+        self.table.pagination = self.pagination
+        self.table.update_rows(rows)
+        counts = rollup_counts((entry.listed for entry in self.entries.values()), self.filter)
+        for rollup, chip in self.chips.items():
+            chip.set_text(f'{rollup} · {counts[rollup]}')
+            chosen = rollup in self.filter.rollups
+            chip.selected = chosen  # its selection handler sees an unchanged filter
+            if chosen and 'outline' in chip.props:
+                chip.props(remove='outline')
+            elif not chosen and 'outline' not in chip.props:
+                chip.props('outline')
+        total = len(self.entries)
+        self.shown.set_text(
+            f'{total:,} training jobs'
+            if self.filter.is_empty
+            else f'Showing {len(self.ordered):,} of {total:,} training jobs'
+        )
+        self.clear_button.set_visibility(not self.filter.is_empty)
+
+    def sorted_matching(self) -> list[Entry]:
+        matching = [entry for entry in self.entries.values() if self.filter.matches(entry.listed)]
+        return sort_like_table(matching, self.pagination)
+
+    def row_of(self, entry: Entry) -> dict[str, Any]:
+        if entry.row is None:
+            entry.row = training_job_row(entry.job, entry.latest, self.feed.durations)
+            entry.row['highlight'] = entry.job.name in self.highlight_until
+        return entry.row
+
+    def on_page(self) -> set[str]:
+        rows_per_page = self.pagination['rowsPerPage']
+        start = (self.pagination['page'] - 1) * rows_per_page
+        return {entry.job.name for entry in self.ordered[start : start + rows_per_page]}
+
+    def target_options(self) -> dict[str, str]:
+        return dict(sorted(self.targets.items(), key=lambda item: (item[1], item[0])))
+
+    # ---- the user changes a filter, the sort or the page -----------------------------------------
+
+    def choose_rollup(self, rollup: str, chosen: bool) -> None:
+        rollups = self.filter.rollups | {rollup} if chosen else self.filter.rollups - {rollup}
+        self.set_filter(self.filter.replace(rollups=rollups))
+
+    def set_filter(self, new: ListFilter) -> None:
+        if new == self.filter:
+            return  # e.g. a control echoing a value the page itself set
+        self.filter = new
+        self.pagination['page'] = 1
+        self.show(reorder=True)
+        url = new.url()
+        if url != self.url:
+            self.url = url
+            ui.navigate.history.replace(url)
+
+    def turn_to(self, requested: Any) -> None:
+        """The user sorted or paged (QTable's `request`); anything odd the browser sends is ignored."""
+        if not isinstance(requested, dict):
+            return
+        sort_by = requested.get('sortBy')
+        rows_per_page = requested.get('rowsPerPage')
+        page = requested.get('page')
+        self.pagination = {
+            **self.pagination,
+            'sortBy': sort_by if isinstance(sort_by, str) and sort_by in SORT_KEYS else None,
+            'descending': requested.get('descending') is True,
+            'rowsPerPage': rows_per_page if rows_per_page in ROWS_PER_PAGE_OPTIONS else ROWS_PER_PAGE,
+            'page': page if isinstance(page, int) and page >= 1 else 1,
+        }
+        self.show(reorder=True)
+
+    def clear_filters(self) -> None:
+        self.set_filter(ListFilter())
+        self.status_select.set_value([])
+        self.target_select.set_value([])
+        self.search.set_value('')
+
+    def download_csv(self) -> None:
+        if problem := self.signed_out():
+            ui.notify(f'No CSV — {problem.message}', type='negative', close_button='Close')
+            return
+        data = csv_text(self.ordered).encode('utf-8')
+        ui.download.content(data, 'training-jobs.csv', 'text/csv')
+
+    # ---- the store changes ----------------------------------------------------------------------
+
+    def on_change(self, change: Change) -> None:
+        before = {name: self.entries[name] for name in change.names if name in self.entries}
+        now = time.monotonic()
+        finished: list[Entry] = []
+        for job in change.jobs:
+            old = before.get(job.name)
+            if old is None or old.job.rollup != job.rollup:
+                self.highlight_until[job.name] = now + HIGHLIGHT_SECONDS
+            entry = self._keep(Entry(job, change.latest.get(job.name, [])))
+            if old is not None and old.job.rollup != job.rollup and job.rollup in FINISHED:
+                finished.append(entry)
+        options = self.target_options()
+        if options != self.target_select.options:
+            self.target_select.set_options(options)
+        self.show(reorder=True)
+        self.announce(finished)
+        if any(job.name in self.highlight_until for job in change.jobs):
+            with self.bar:
+                ui.timer(HIGHLIGHT_SECONDS, self.end_highlights, once=True)
+
+    def announce(self, finished: list[Entry]) -> None:
+        for entry in finished[:MAX_TOASTS]:
+            job = entry.job
+            if job.rollup == Rollup.COMPILED:
+                message = (
+                    f'Compilation finished: {job.name} ({job.targets_compiled}/{job.targets_total} compiled)'
+                )
+                ui.notify(message, type='positive')
+            else:
+                failed = ', '.join(a.target_label for a in entry.latest if a.status == FAILED)
+                ui.notify(f'Compilation failed: {job.name} ({failed})', type='negative')
+        if len(finished) > MAX_TOASTS:
+            ui.notify(
+                f'… and {len(finished) - MAX_TOASTS} more training jobs finished compiling', type='info'
+            )
+
+    def end_highlights(self) -> None:
+        now = time.monotonic()
+        ended = [name for name, until in self.highlight_until.items() if until <= now + 0.1]
+        for name in ended:
+            del self.highlight_until[name]
+            if name in self.entries:
+                self.entries[name].row = None
+        if set(ended) & self.on_page():
+            self.show(reorder=False)
+
+    def tick(self) -> None:
+        """Running compilations' durations and estimates move on (no store query)."""
+        running = {name for name, entry in self.entries.items() if entry.compiling}
+        for name in running:
+            self.entries[name].row = None
+        if running & self.on_page():
+            self.show(reorder=False)
+
+
+def _slug(word: str) -> str:
+    return word.lower().replace(' ', '-')
