@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -28,6 +29,23 @@ R = TypeVar('R')
 
 READ_TRIES = 3
 EVERY_KEY: Any = object()  # a tab that shows every key of its feed (the components and devices tables)
+
+
+_FEEDS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+async def settled(timeout: float = 5.0) -> None:
+    """Wait until no feed has a change left to read and hand out (tests and benches wait for this)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0)
+        busy = [feed for feed in _FEEDS if feed.busy]
+        if not busy:
+            await asyncio.sleep(0)  # the tabs' handlers run in the loop's next turn
+            if not any(feed.busy for feed in _FEEDS):
+                return
+        await asyncio.sleep(0.01)
+    raise TimeoutError(f'feeds still busy after {timeout} s')
 
 
 class Feed(Generic[K, R]):
@@ -54,6 +72,11 @@ class Feed(Generic[K, R]):
         self._reading: asyncio.Task[None] | None = None
         self.reads = 0  # how many reads the feed made (the benches and tests look)
         store.changed.subscribe(self._follow, unsubscribe_on_delete=False)  # for the app's lifetime
+        _FEEDS.add(self)
+
+    @property
+    def busy(self) -> bool:
+        return self._reading is not None
 
     def follow(self, key: Any, tab: Callable[[frozenset[K], R], Any]) -> None:
         """Call `tab(keys, data)` in the current page's context whenever `key` (or, with EVERY_KEY, any of

@@ -6,8 +6,10 @@ from datetime import timedelta
 
 from nicegui import app
 
+from dda_portal.domain.changes import Changed
 from dda_portal.domain.clock import utcnow
 from dda_portal.domain.status import CompilationStatus
+from dda_portal.pages.feeds import settled
 from dda_portal.queries.refresh import CompilationJobFacts, CycleResult, TrainingJobFacts
 from dda_portal.store import Store
 
@@ -69,8 +71,9 @@ def compilation(
     )
 
 
-def write(*facts: TrainingJobFacts | CompilationJobFacts) -> frozenset[str]:
-    """Commit like a refresh cycle does and tell the open pages, as the refresh does."""
+async def write(*facts: TrainingJobFacts | CompilationJobFacts) -> Changed:
+    """Commit like a refresh cycle does, tell the open pages as the refresh does, and wait until the pages'
+    feeds have read the change and handed it to the tabs."""
     cycle = CycleResult(
         started_at=utcnow(),
         aws_calls=0,
@@ -79,4 +82,5 @@ def write(*facts: TrainingJobFacts | CompilationJobFacts) -> frozenset[str]:
     )
     changed = store().apply(cycle)
     store().changed.emit(changed)
+    await settled()
     return changed

@@ -33,7 +33,7 @@ def silent_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 async def test_sign_in_and_pages_answer_while_log_reads_wait_for_an_aws_that_never_answers(
     silent_aws: str, user: User
 ) -> None:
-    write(training('bottle-caps'))
+    await write(training('bottle-caps'))
     actions = app.state.portal.actions
     # more log reads than NiceGUI's shared pool has threads (32 at most), and than the page-read pool lets
     # wait: those it cannot take are refused at once as Busy, the others wait for AWS in its threads
@@ -59,7 +59,7 @@ async def test_sign_in_and_pages_answer_while_log_reads_wait_for_an_aws_that_nev
 
 
 async def test_the_logs_tab_says_when_aws_does_not_answer_in_time(silent_aws: str, user: User) -> None:
-    write(training('bottle-caps'))
+    await write(training('bottle-caps'))
     app.state.portal.actions.reads.deadline = 1  # seconds (15 by default)
     await user.open('/training-jobs/bottle-caps?tab=logs')
     await user.should_see('Could not read the logs — Timeout: AWS did not answer within 1 s', retries=100)

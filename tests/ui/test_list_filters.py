@@ -26,9 +26,9 @@ UNTAR = (
 )
 
 
-def seed() -> None:
+async def seed() -> None:
     """Five jobs, one per rollup (two not compiled, one of them still training)."""
-    write(
+    await write(
         training('all-good', minutes_ago=50),
         training('half-broken', minutes_ago=40),
         training('busy-bottle', minutes_ago=30),
@@ -97,7 +97,7 @@ async def settle(condition: Any, what: str) -> None:
 
 
 async def test_rollup_chips_show_the_count_per_state(user: User) -> None:
-    seed()
+    await seed()
     await user.open('/')
     assert chip_texts(user) == [
         'Not compiled · 2',
@@ -110,7 +110,7 @@ async def test_rollup_chips_show_the_count_per_state(user: User) -> None:
 
 
 async def test_one_click_on_chips_filters_and_puts_the_filter_in_the_url(user: User, urls: list[str]) -> None:
-    seed()
+    await seed()
     await user.open('/')
     chip(user, 'compiling').selected = True  # what the browser's update:selected does
     assert shown(user) == ['busy-bottle']
@@ -126,7 +126,7 @@ async def test_one_click_on_chips_filters_and_puts_the_filter_in_the_url(user: U
 
 
 async def test_opening_a_filtered_url_shows_only_those_rows(user: User) -> None:
-    seed()
+    await seed()
     await user.open('/?rollup=Compiling')
     assert shown(user) == ['busy-bottle']
     assert chip(user, 'compiling').selected
@@ -135,7 +135,7 @@ async def test_opening_a_filtered_url_shows_only_those_rows(user: User) -> None:
 
 
 async def test_documented_url_with_every_filter(user: User) -> None:
-    seed()
+    await seed()
     await user.open('/?rollup=Compiling,Compilation+failed&status=Completed&target=x86_64-cpu&q=bottle')
     assert shown(user) == ['busy-bottle']
     assert select(user, 'status-filter').value == ['Completed']
@@ -146,7 +146,7 @@ async def test_documented_url_with_every_filter(user: User) -> None:
 
 
 async def test_training_status_filter(user: User, urls: list[str]) -> None:
-    seed()
+    await seed()
     await user.open('/')
     select(user, 'status-filter').set_value(['In progress'])
     assert shown(user) == ['still-training']
@@ -156,7 +156,7 @@ async def test_training_status_filter(user: User, urls: list[str]) -> None:
 async def test_target_filter_offers_targets_by_label_and_keeps_jobs_with_an_attempt_for_them(
     user: User, urls: list[str]
 ) -> None:
-    seed()
+    await seed()
     await user.open('/')
     target_select = select(user, 'target-filter')
     assert target_select.options == {
@@ -170,7 +170,7 @@ async def test_target_filter_offers_targets_by_label_and_keeps_jobs_with_an_atte
 
 
 async def test_name_filter(user: User, urls: list[str]) -> None:
-    seed()
+    await seed()
     await user.open('/')
     user.find(marker='name-filter').type('BOTTLE')
     assert shown(user) == ['busy-bottle', 'untouched-bottle']
@@ -178,7 +178,7 @@ async def test_name_filter(user: User, urls: list[str]) -> None:
 
 
 async def test_unknown_or_hostile_query_values_are_ignored(user: User) -> None:
-    seed()
+    await seed()
     await user.open(
         '/?rollup=Exploded,<script>alert(1)</script>&status=%00&target=quantum&page=-1&q=' + 'b' * 5000
     )
@@ -191,7 +191,7 @@ async def test_unknown_or_hostile_query_values_are_ignored(user: User) -> None:
 
 
 async def test_clear_filters_shows_everything_and_resets_the_url(user: User, urls: list[str]) -> None:
-    seed()
+    await seed()
     await user.open('/?rollup=Compiled&status=Completed&q=all')
     assert shown(user) == ['all-good']
     user.find('Clear filters').click()
@@ -202,7 +202,7 @@ async def test_clear_filters_shows_everything_and_resets_the_url(user: User, url
 
 
 async def test_tooltip_fields_give_each_targets_state_duration_and_first_line_of_failure(user: User) -> None:
-    seed()
+    await seed()
     await user.open('/')
     targets = {t['label']: t for t in rows(user)['half-broken']['targets']}
     assert targets['NVIDIA Jetson Xavier'] == {
@@ -225,7 +225,7 @@ async def test_tooltip_fields_give_each_targets_state_duration_and_first_line_of
 async def test_tooltip_of_a_compiling_job_estimates_from_earlier_compilations_of_the_target(
     user: User,
 ) -> None:
-    seed()  # all-good compiled arm64 in 4 minutes; busy-bottle's arm64 started a minute ago
+    await seed()  # all-good compiled arm64 in 4 minutes; busy-bottle's arm64 started a minute ago
     await user.open('/')
     targets = {t['label']: t for t in rows(user)['busy-bottle']['targets']}
     assert targets['ARM64 CPU']['state'] == 'In progress'
@@ -237,7 +237,7 @@ async def test_tooltip_of_a_compiling_job_estimates_from_earlier_compilations_of
 
 
 async def test_tooltip_without_history_shows_no_estimate(user: User) -> None:
-    write(training('lonely'), compilation('lonely', 'jetson-xavier', C.IN_PROGRESS))
+    await write(training('lonely'), compilation('lonely', 'jetson-xavier', C.IN_PROGRESS))
     await user.open('/')
     (target,) = rows(user)['lonely']['targets']
     assert target['duration'].startswith('running for 10 min')
@@ -246,7 +246,7 @@ async def test_tooltip_without_history_shows_no_estimate(user: User) -> None:
 
 async def test_tooltip_renders_aws_text_as_text(user: User) -> None:
     hostile = '<img src=x onerror="alert(1)"> {{ 7*7 }}'
-    write(training('hostile'), compilation('hostile', 'x86_64-cpu', C.FAILED, hostile))
+    await write(training('hostile'), compilation('hostile', 'x86_64-cpu', C.FAILED, hostile))
     await user.open('/')
     assert rows(user)['hostile']['targets'][0]['reason'] == hostile
     template = table(user).slots['body-cell-rollup'].template or ''
@@ -256,14 +256,14 @@ async def test_tooltip_renders_aws_text_as_text(user: User) -> None:
 
 
 async def test_every_column_is_sortable(user: User) -> None:
-    seed()
+    await seed()
     await user.open('/')
     assert all(column.get('sortable') for column in table(user).columns)
     assert table(user).pagination['rowsPerPage'] == 50
 
 
 async def test_csv_has_the_filtered_rows_with_per_target_states_and_durations(user: User) -> None:
-    seed()
+    await seed()
     await user.open('/?target=x86_64-cpu')
     user.find(marker='download-csv').click()
     response = await user.download.next()
@@ -287,7 +287,7 @@ async def test_csv_has_the_filtered_rows_with_per_target_states_and_durations(us
 
 
 async def test_csv_follows_the_tables_sort_and_defuses_formulas(user: User) -> None:
-    write(
+    await write(
         training('b-job'), training('a-job'), compilation('a-job', 'x86_64-cpu', C.FAILED, '=HYPERLINK("x")')
     )
     await user.open('/')
@@ -299,16 +299,16 @@ async def test_csv_follows_the_tables_sort_and_defuses_formulas(user: User) -> N
 
 
 async def test_live_update_keeps_the_filter_sort_and_page(user: User, urls: list[str]) -> None:
-    seed()
-    write(*[training(f'compiling-{i:02d}', minutes_ago=100 + i) for i in range(60)])
-    write(*[compilation(f'compiling-{i:02d}', 'x86_64-cpu', C.IN_PROGRESS) for i in range(60)])
+    await seed()
+    await write(*[training(f'compiling-{i:02d}', minutes_ago=100 + i) for i in range(60)])
+    await write(*[compilation(f'compiling-{i:02d}', 'x86_64-cpu', C.IN_PROGRESS) for i in range(60)])
     await user.open('/?rollup=Compiling')
     the_table = table(user)
     ask(user, sortBy='name', descending=False, page=2)
     assert in_order(user) == [f'compiling-{i:02d}' for i in range(49, 60)]  # busy-bottle is first
-    write(training('new-bottle', minutes_ago=5), compilation('new-bottle', 'x86_64-cpu', C.IN_PROGRESS))
+    await write(training('new-bottle', minutes_ago=5), compilation('new-bottle', 'x86_64-cpu', C.IN_PROGRESS))
     assert in_order(user) == [f'compiling-{i:02d}' for i in range(49, 60)] + ['new-bottle']
-    write(
+    await write(
         compilation('busy-bottle', 'arm64-cpu', C.COMPLETED),
         compilation('busy-bottle', 'x86_64-cpu', C.FAILED),
     )
@@ -334,7 +334,7 @@ async def test_live_update_keeps_the_filter_sort_and_page(user: User, urls: list
 
 
 async def test_changing_a_filter_goes_back_to_the_first_page_and_keeps_the_sort(user: User) -> None:
-    write(*[training(f'job-{i:03d}', minutes_ago=100 + i) for i in range(120)])
+    await write(*[training(f'job-{i:03d}', minutes_ago=100 + i) for i in range(120)])
     await user.open('/')
     ask(user, sortBy='name', descending=True, page=3)
     assert in_order(user)[0] == 'job-019'
@@ -345,7 +345,7 @@ async def test_changing_a_filter_goes_back_to_the_first_page_and_keeps_the_sort(
 
 
 async def test_the_browser_gets_one_page_and_asks_for_others(user: User) -> None:
-    write(*[training(f'job-{i:02d}', minutes_ago=100 + i) for i in range(60)])
+    await write(*[training(f'job-{i:02d}', minutes_ago=100 + i) for i in range(60)])
     await user.open('/')
     assert in_order(user) == [f'job-{i:02d}' for i in range(50)]  # newest first
     assert table(user).pagination['rowsNumber'] == 60
@@ -375,7 +375,7 @@ A, B, H, S, U = 'all-good', 'busy-bottle', 'half-broken', 'still-training', 'unt
 async def test_every_column_sorts_on_the_server(
     user: User, column: str, ascending: list[str], descending: list[str]
 ) -> None:
-    seed()
+    await seed()
     await user.open('/')
     ask(user, sortBy=column, descending=False)
     assert in_order(user) == ascending
@@ -385,7 +385,7 @@ async def test_every_column_sorts_on_the_server(
 
 
 async def test_odd_requests_from_the_browser_are_ignored(user: User) -> None:
-    seed()
+    await seed()
     await user.open('/')
     ask(user, sortBy='__proto__', descending='yes', page=-3, rowsPerPage=0)
     assert table(user).pagination == {
@@ -407,11 +407,11 @@ async def test_a_row_whose_rollup_changed_is_highlighted_for_a_moment(
     user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(view, 'HIGHLIGHT_SECONDS', 0.3)
-    seed()
+    await seed()
     await user.open('/')
-    write(compilation('busy-bottle', 'x86_64-cpu', C.IN_PROGRESS))  # still Compiling: no highlight
+    await write(compilation('busy-bottle', 'x86_64-cpu', C.IN_PROGRESS))  # still Compiling: no highlight
     assert not any(row['highlight'] for row in table(user).rows)
-    write(
+    await write(
         compilation('busy-bottle', 'arm64-cpu', C.COMPLETED),
         compilation('busy-bottle', 'x86_64-cpu', C.COMPLETED),
     )
@@ -421,12 +421,12 @@ async def test_a_row_whose_rollup_changed_is_highlighted_for_a_moment(
 
 
 async def test_finished_and_failed_compilations_are_announced_by_name(user: User) -> None:
-    seed()
-    write(training('quick'), compilation('quick', 'x86_64-cpu', C.IN_PROGRESS))
+    await seed()
+    await write(training('quick'), compilation('quick', 'x86_64-cpu', C.IN_PROGRESS))
     await user.open('/?rollup=Not+compiled')  # announced even when the row is filtered out
-    write(compilation('quick', 'x86_64-cpu', C.COMPLETED))
+    await write(compilation('quick', 'x86_64-cpu', C.COMPLETED))
     await user.should_see('Compilation finished: quick (1/1 compiled)')
-    write(
+    await write(
         compilation('busy-bottle', 'arm64-cpu', C.COMPLETED),
         compilation('busy-bottle', 'x86_64-cpu', C.FAILED),
     )
@@ -435,25 +435,25 @@ async def test_finished_and_failed_compilations_are_announced_by_name(user: User
 
 
 async def test_a_compilation_starting_is_not_announced(user: User) -> None:
-    seed()
+    await seed()
     await user.open('/')
-    write(compilation('untouched-bottle', 'x86_64-cpu', C.STARTING))
+    await write(compilation('untouched-bottle', 'x86_64-cpu', C.STARTING))
     assert rows(user)['untouched-bottle']['rollup'] == 'Compiling'
     assert user.notify.messages == []
 
 
 async def test_new_targets_appear_in_the_target_filter(user: User) -> None:
-    write(training('first'), compilation('first', 'x86_64-cpu', C.COMPLETED))
+    await write(training('first'), compilation('first', 'x86_64-cpu', C.COMPLETED))
     await user.open('/?target=x86_64-cpu')
     assert select(user, 'target-filter').options == {'x86_64-cpu': 'x86_64 CPU'}
-    write(training('fresh'), compilation('fresh', 'jetson-xavier', C.STARTING))
+    await write(training('fresh'), compilation('fresh', 'jetson-xavier', C.STARTING))
     assert 'jetson-xavier' in select(user, 'target-filter').options  # type: ignore[operator]
     assert select(user, 'target-filter').value == ['x86_64-cpu']
     assert 'fresh' not in shown(user)
 
 
 async def test_a_change_while_the_page_loads_is_not_lost(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
-    seed()
+    await seed()
     loop = asyncio.get_running_loop()
     read = feed.read_job_records
 
@@ -472,7 +472,7 @@ async def test_a_change_while_the_page_loads_is_not_lost(user: User, monkeypatch
 
 
 async def test_pages_share_one_read_of_the_store(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
-    seed()
+    await seed()
     await user.open('/')
     reads: list[str] = []
     for method in ('training_jobs', 'training_jobs_named', 'latest_attempts_by_training_job'):
@@ -483,6 +483,6 @@ async def test_pages_share_one_read_of_the_store(user: User, monkeypatch: pytest
     await user.open('/?rollup=Compiling')
     assert reads == []  # a page opened later starts from what the first one read
     assert shown(user) == ['busy-bottle']
-    write(compilation('untouched-bottle', 'x86_64-cpu', C.STARTING))
+    await write(compilation('untouched-bottle', 'x86_64-cpu', C.STARTING))
     assert reads == ['training_jobs_named', 'latest_attempts_by_training_job']  # once, whatever is open
     assert shown(user) == ['busy-bottle', 'untouched-bottle']

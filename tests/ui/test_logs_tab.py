@@ -48,7 +48,7 @@ async def settle() -> None:
 
 async def test_opening_the_logs_tab_from_the_url_reads_the_logs_once(aws: None, user: User) -> None:
     one_read = training_logs()
-    write(training(JOB))
+    await write(training(JOB))
     await user.open(f'/training-jobs/{JOB}?tab=logs')
     await user.should_see('3 log events', retries=100)
     await settle()
@@ -57,7 +57,7 @@ async def test_opening_the_logs_tab_from_the_url_reads_the_logs_once(aws: None, 
 
 async def test_the_logs_tab_reads_once_per_page_and_again_only_on_reload(aws: None, user: User) -> None:
     one_read = training_logs()
-    write(training(JOB))
+    await write(training(JOB))
     await user.open(f'/training-jobs/{JOB}')
     await settle()
     assert log_calls() == dict.fromkeys(LOG_CALLS, 0)  # nothing read before the tab is opened

@@ -21,8 +21,8 @@ def table_rows(user: User, marker: str) -> list[dict[str, Any]]:
     return tables[0].rows
 
 
-def seed_three_jobs() -> None:
-    write(
+async def seed_three_jobs() -> None:
+    await write(
         training('all-good'),
         training('half-broken'),
         training('busy'),
@@ -37,7 +37,7 @@ def seed_three_jobs() -> None:
 
 
 async def test_list_shows_rollup_and_counts_for_every_job(user: User) -> None:
-    seed_three_jobs()
+    await seed_three_jobs()
     await user.open('/')
     rows = {row['name']: row for row in table_rows(user, 'training-jobs')}
     assert {name: (row['rollup'], row['compiled']) for name, row in rows.items()} == {
@@ -50,10 +50,10 @@ async def test_list_shows_rollup_and_counts_for_every_job(user: User) -> None:
 
 
 async def test_list_updates_in_place_when_the_refresh_commits(user: User) -> None:
-    seed_three_jobs()
+    await seed_three_jobs()
     await user.open('/')
     table = user.find(marker='training-jobs').elements.pop()
-    write(compilation('busy', 'arm64-cpu', C.COMPLETED))
+    await write(compilation('busy', 'arm64-cpu', C.COMPLETED))
     rows = {row['name']: row for row in table_rows(user, 'training-jobs')}
     assert rows['busy']['rollup'] == 'Compilation failed'
     assert rows['busy']['compiled'] == '1/2 compiled'
@@ -67,7 +67,7 @@ async def test_empty_list_says_why(user: User) -> None:
 
 
 async def test_job_page_has_the_three_tabs_and_overview(user: User) -> None:
-    seed_three_jobs()
+    await seed_three_jobs()
     await user.open('/training-jobs/half-broken')
     for tab in ('Overview', 'Logs', 'Compilation'):
         await user.should_see(tab)
@@ -77,7 +77,7 @@ async def test_job_page_has_the_three_tabs_and_overview(user: User) -> None:
 
 
 async def test_compilation_tab_opens_from_the_url_with_one_row_per_target(user: User) -> None:
-    seed_three_jobs()
+    await seed_three_jobs()
     await user.open('/training-jobs/half-broken?tab=compilation')
     tabs = [e for e in user.find(ui.tabs).elements]
     assert tabs[0].value == 'compilation'
@@ -94,9 +94,9 @@ async def test_compilation_tab_opens_from_the_url_with_one_row_per_target(user: 
 
 
 async def test_compilation_table_shows_the_latest_attempt_and_updates_live(user: User) -> None:
-    seed_three_jobs()
+    await seed_three_jobs()
     await user.open('/training-jobs/busy?tab=compilation')
-    write(compilation('busy', 'x86_64-cpu', C.STARTING, attempt_suffix=2))
+    await write(compilation('busy', 'x86_64-cpu', C.STARTING, attempt_suffix=2))
     rows = {row['target']: row for row in table_rows(user, 'compilation-table')}
     assert rows['x86_64 CPU']['status'] == 'Starting'
     assert rows['x86_64 CPU']['attempt'] == 2
@@ -105,7 +105,7 @@ async def test_compilation_table_shows_the_latest_attempt_and_updates_live(user:
 
 
 async def test_unknown_tab_is_a_400_page_naming_the_tabs(user: User) -> None:
-    seed_three_jobs()
+    await seed_three_jobs()
     response = await user.http_client.get('/training-jobs/busy', params={'tab': '<script>alert(1)</script>'})
     assert response.status_code == 400
     assert 'Traceback' not in response.text and '<script>alert(1)' not in response.text
@@ -120,7 +120,7 @@ async def test_unknown_job_is_a_404_page(user: User) -> None:
 
 
 async def test_logs_tab_shows_aws_error_with_code_when_logs_cannot_be_read(user: User) -> None:
-    seed_three_jobs()
+    await seed_three_jobs()
     await user.open('/training-jobs/busy?tab=logs')
     await user.should_see('Could not read the logs', retries=100)
 
@@ -151,7 +151,7 @@ async def test_refresh_now_pulls_from_aws_and_the_list_shows_it(aws: None, user:
 
 
 async def test_failed_refresh_shows_code_and_age_and_keeps_the_data(user: User) -> None:
-    seed_three_jobs()
+    await seed_three_jobs()
     await user.open('/')
     user.find('Refresh now').click()  # AWS_ENDPOINT_URL points at a closed port in page tests
     await user.should_see('Refresh failed', retries=200)
@@ -173,7 +173,7 @@ async def test_a_failed_first_refresh_says_there_is_no_data_yet(user: User) -> N
 
 
 async def test_running_compilation_shows_an_estimate_from_earlier_attempts(user: User) -> None:
-    write(
+    await write(
         training('earlier-1'),
         training('earlier-2'),
         training('earlier-3'),
