@@ -126,6 +126,29 @@ def running_devices(session: Session, releases: Iterable[Release] | None = None)
     return dict(where)
 
 
+def fleet_components(
+    session: Session, arns: Iterable[str] | None = None
+) -> tuple[list[ComponentVersion], dict[Release, list[str]]]:
+    """Component versions (these ARNs, or all of them newest first) and the devices running their releases."""
+    if arns is None:
+        return components(session), running_devices(session)
+    versions = components_by_arn(session, arns)
+    return versions, running_devices(session, {(v.component_name, v.component_version) for v in versions})
+
+
+def fleet_devices(
+    session: Session, names: Iterable[str] | None = None
+) -> tuple[list[CoreDevice], dict[str, list[InstalledComponent]]]:
+    """Core devices (these names, or all of them by name) and what each runs."""
+    found = devices(session, names)
+    if names is not None and not found:
+        return found, {}
+    by_device: dict[str, list[InstalledComponent]] = defaultdict(list)
+    for item in installations(session, None if names is None else [d.thing_name for d in found]):
+        by_device[item.thing_name].append(item)
+    return found, dict(by_device)
+
+
 def upsert_component(session: Session, version: ComponentVersion, tags: dict[str, str]) -> Changed:
     """A component version as Greengrass describes it, linked to its attempt when new."""
     row = session.get(ComponentVersion, version.arn)

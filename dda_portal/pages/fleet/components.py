@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from nicegui import ui
+from sqlmodel import Session
 
 from ... import queries
 from ...domain.console import ConsoleLinks
 from ...services.actions import Actions
 from ...store import Store
 from ...tables import ComponentVersion
+from ..feeds import Feed
 from ..layout import frame
-from ..tables import column, live_table, status_cell, status_fields
+from ..tables import FeedTable, Rows, column, status_cell, status_fields
 from ..widgets import format_time
 
 COMPONENT_COLUMNS: list[dict[str, Any]] = [
@@ -59,35 +61,39 @@ def component_row(
     }
 
 
-def running_devices(store: Store) -> dict[tuple[str, str], list[str]]:
-    where: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for item in store.read(queries.fleet.installations):
-        where[(item.component_name, item.component_version)].append(item.thing_name)
-    return where
+def component_rows(links: ConsoleLinks, target_labels: dict[str, str]) -> Callable[..., Rows]:
+    """How the rows of component versions are read and built (in a store thread)."""
+
+    def rows(session: Session, arns: Iterable[str] | None = None) -> Rows:
+        """The rows of these component versions (all of them, newest first, when None), by ARN."""
+        versions, running = queries.fleet.fleet_components(session, arns)
+        return {
+            v.arn: component_row(
+                v, running.get((v.component_name, v.component_version), []), links, target_labels
+            )
+            for v in versions
+        }
+
+    return rows
 
 
 def register(store: Store, actions: Actions, target_labels: dict[str, str]) -> None:
-    @ui.page('/components')
-    def components_page() -> None:
+    read = component_rows(actions.console, target_labels)
+    # every open /components tab follows this one feed: a change is read once, for the versions it touched
+    feed: Feed[str, Rows] = Feed(store, 'components', lambda changed: changed.components, read)
+
+    @ui.page('/components', response_timeout=30)
+    async def components_page() -> None:
+        table = FeedTable(feed)  # follows before the first read: no change is lost in between
+        rows = await store.fetch(read)
         with frame('Components', store, actions):
             ui.label('Greengrass components').classes('text-2xl font-bold')
             ui.label(
                 'Every component version the portal knows, with the compiled model it packages.'
             ).classes('text-grey-8')
-
-            def rows() -> list[dict[str, Any]]:
-                where = running_devices(store)
-                return [
-                    component_row(
-                        c, where[(c.component_name, c.component_version)], actions.console, target_labels
-                    )
-                    for c in store.read(queries.fleet.components)
-                ]
-
-            live_table(
-                store,
-                COMPONENT_COLUMNS,
+            table.show(
                 rows,
+                COMPONENT_COLUMNS,
                 'arn',
                 'components-table',
                 'No Greengrass components yet.',

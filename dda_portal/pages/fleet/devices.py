@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from nicegui import ui
+from sqlmodel import Session
 
 from ... import queries
 from ...domain.clock import utcnow
@@ -13,8 +15,9 @@ from ...domain.greengrass import device_health
 from ...services.actions import Actions
 from ...store import Store
 from ...tables import CoreDevice, InstalledComponent
+from ..feeds import Feed
 from ..layout import frame
-from ..tables import column, live_table, status_cell, status_fields
+from ..tables import FeedTable, Rows, column, status_cell, status_fields
 from ..widgets import ago, format_time
 
 DEVICE_COLUMNS: list[dict[str, Any]] = [
@@ -32,8 +35,11 @@ REPORTED_CELL = r"""
 </q-td>"""
 
 
-def device_row(device: CoreDevice, installed: list[InstalledComponent]) -> dict[str, Any]:
-    health = device_health(device.status, device.last_status_update, utcnow())
+def device_row(
+    device: CoreDevice, installed: Iterable[InstalledComponent], now: datetime | None = None
+) -> dict[str, Any]:
+    """One device's row; its "ago" text and stale badge are as of `now` (when the row is built)."""
+    health = device_health(device.status, device.last_status_update, now or utcnow())
     models = [
         f'{i.component_name} {i.component_version} ({(i.lifecycle_state or "unknown").lower()})'
         for i in installed
@@ -49,25 +55,29 @@ def device_row(device: CoreDevice, installed: list[InstalledComponent]) -> dict[
     }
 
 
+def device_rows(session: Session, names: Iterable[str] | None = None) -> Rows:
+    """The rows of these devices (all of them when None), by name, read and built in a store thread."""
+    found, installed = queries.fleet.fleet_devices(session, names)
+    now = utcnow()
+    return {d.thing_name: device_row(d, installed.get(d.thing_name, ()), now) for d in found}
+
+
 def register(store: Store, actions: Actions) -> None:
-    @ui.page('/devices')
-    def devices_page() -> None:
+    # every open /devices tab follows this one feed: a change is read once, for the devices it touched
+    feed: Feed[str, Rows] = Feed(store, 'devices', lambda changed: changed.devices, device_rows)
+
+    @ui.page('/devices', response_timeout=30)
+    async def devices_page() -> None:
+        table = FeedTable(feed)  # follows before the first read: no change is lost in between
+        rows = await store.fetch(device_rows)
         with frame('Devices', store, actions):
             ui.label('Core devices').classes('text-2xl font-bold')
             ui.label(
                 'Greengrass reports device status at least once a day; older reports are marked stale.'
             ).classes('text-grey-8')
-
-            def rows() -> list[dict[str, Any]]:
-                by_device: dict[str, list[InstalledComponent]] = defaultdict(list)
-                for item in store.read(queries.fleet.installations):
-                    by_device[item.thing_name].append(item)
-                return [device_row(d, by_device[d.thing_name]) for d in store.read(queries.fleet.devices)]
-
-            live_table(
-                store,
-                DEVICE_COLUMNS,
+            table.show(
                 rows,
+                DEVICE_COLUMNS,
                 'device',
                 'devices-table',
                 'No core devices reported yet.',
