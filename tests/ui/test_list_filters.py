@@ -12,13 +12,15 @@ import pytest
 from nicegui import ui
 from nicegui.functions.navigate import History
 from nicegui.testing import User
+from sqlmodel import Session
 
+from dda_portal import queries
 from dda_portal.domain.clock import utcnow
 from dda_portal.domain.status import CompilationStatus as C
+from dda_portal.pages.feeds import settled
 from dda_portal.pages.training_jobs import feed, view
 from dda_portal.queries.refresh import CycleResult
-from dda_portal.store import Store
-from tests.ui.records import compilation, training, write
+from tests.ui.records import compilation, store, training, write
 
 UNTAR = (
     'ClientError: InputConfiguration: Unable to untar input model. '
@@ -455,19 +457,20 @@ async def test_new_targets_appear_in_the_target_filter(user: User) -> None:
 async def test_a_change_while_the_page_loads_is_not_lost(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
     await seed()
     loop = asyncio.get_running_loop()
-    read = feed.read_job_records
+    read = feed.read_all
 
-    def read_then_change(store: Store) -> Any:
-        snapshot = read(store)  # what the page starts from does not have the change
+    def read_then_change(session: Session) -> Any:
+        snapshot = read(session)  # what the page starts from does not have the change
         cycle = CycleResult(
             utcnow(), 0, compilation_jobs=[compilation('untouched-bottle', 'x86_64-cpu', C.FAILED)]
         )
-        loop.call_soon_threadsafe(store.changed.emit, store.apply(cycle))
+        loop.call_soon_threadsafe(store().changed.emit, store().apply(cycle))
         time.sleep(0.3)  # the refresh tells the pages while this page is still loading
         return snapshot
 
-    monkeypatch.setattr(feed, 'read_job_records', read_then_change)
+    monkeypatch.setattr(feed, 'read_all', read_then_change)
     await user.open('/')
+    await settled()
     assert rows(user)['untouched-bottle']['rollup'] == 'Compilation failed'
 
 
@@ -475,11 +478,9 @@ async def test_pages_share_one_read_of_the_store(user: User, monkeypatch: pytest
     await seed()
     await user.open('/')
     reads: list[str] = []
-    for method in ('training_jobs', 'training_jobs_named', 'latest_attempts_by_training_job'):
-        original = getattr(Store, method)
-        monkeypatch.setattr(
-            Store, method, lambda self, *a, _m=method, _o=original: reads.append(_m) or _o(self, *a)
-        )
+    for name in ('training_jobs', 'training_jobs_named', 'latest_attempts_by_training_job'):
+        original = getattr(queries.jobs, name)
+        monkeypatch.setattr(queries.jobs, name, lambda *a, _n=name, _o=original: reads.append(_n) or _o(*a))
     await user.open('/?rollup=Compiling')
     assert reads == []  # a page opened later starts from what the first one read
     assert shown(user) == ['busy-bottle']

@@ -7,13 +7,14 @@ from nicegui import ui
 
 from ...services.actions import Actions
 from ...store import Store
+from ..feeds import Durations
 from ..layout import frame
 from .feed import ListFeed
 from .view import TrainingJobsList
 
 
 def register(store: Store, actions: Actions) -> None:
-    feed = ListFeed(store)
+    feed = ListFeed(store, Durations(store))
 
     # pages opened together right after a start wait for one read of every job: NiceGUI's 3 s default is short
     @ui.page('/', response_timeout=30)
@@ -23,6 +24,7 @@ def register(store: Store, actions: Actions) -> None:
         jobs = await feed.current()
         if jobs is None:  # the app is shutting down
             return
+        await feed.durations.current()
         with frame('Training jobs', store, actions):
             ui.label('Training jobs').classes('text-2xl font-bold')
-            TrainingJobsList(feed, jobs, request.query_params.multi_items(), actions.signed_out)
+            TrainingJobsList(feed, request.query_params.multi_items(), actions.signed_out)

@@ -3,35 +3,42 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nicegui import Event, background_tasks, run
+from nicegui import Event, background_tasks
+from sqlmodel import Session
 
 from ... import queries
 from ...domain.changes import Changed
-from ...domain.filters import ListedJob
-from ...domain.status import CompilationStatus
+from ...domain.filters import ROLLUPS, ListedJob, ListFilter
 from ...store import Store
 from ...tables import CompilationAttempt, TrainingJob
+from ..feeds import Durations, register_feed
 from ..widgets import elapsed
-from .columns import compilation_status
+from .columns import compilation_status, training_job_row
 
-READ_AGAIN_SECONDS = 300.0  # a page opened later reads all jobs again (changes keep them current meanwhile)
-COMPLETED = CompilationStatus.COMPLETED.value
+log = logging.getLogger(__name__)
+
+READ_AGAIN_SECONDS = 300.0  # all jobs are read again this often, beside the loop (changes keep them current)
+ROW_FRESH_SECONDS = 30.0  # a running compilation's row (durations, estimates) is rebuilt this often
+READ_TRIES = 3
 
 
 @dataclass
 class Entry:
-    """One training job as the list page holds it: the store's records, what the filters see, its row."""
+    """One training job as every list page holds it: the store's records, what the filters see, its row
+    (built once for all pages, when some page shows it)."""
 
     job: TrainingJob
     latest: list[CompilationAttempt]
     listed: ListedJob = field(init=False)
     compiling: bool = field(init=False)
-    row: dict[str, Any] | None = None  # built when the job is on the page shown
+    row: dict[str, Any] | None = None
+    row_built: float = 0.0
 
     def __post_init__(self) -> None:
         target_ids = frozenset(a.target_id for a in self.latest)
@@ -68,100 +75,190 @@ def _training_seconds(job: TrainingJob) -> float:
     return seconds if seconds is not None else -1.0
 
 
-JobRecords = dict[str, tuple[TrainingJob, list[CompilationAttempt]]]  # name → job and its latest attempts
+Entries = dict[str, Entry]
+ViewKey = tuple[ListFilter, str | None, bool]  # filter, sort column, descending
 
 
+@dataclass
 class Change:
-    """One store change as the list pages need it: read once for all of them."""
+    """One store change as the list pages need it: read once (in a store thread) for all of them."""
 
-    def __init__(self, store: Store, names: frozenset[str]) -> None:
-        self.names = names
-        self.jobs = store.read(queries.jobs.training_jobs_named, names)
-        self.latest = store.read(queries.jobs.latest_attempts_by_training_job, names)
+    names: frozenset[str]
+    entries: Entries  # the changed jobs as they are now (a job the store no longer has is absent)
+    before: dict[str, Entry] = field(default_factory=dict)  # the same jobs as the pages held them
+
+
+def read_change(session: Session, names: frozenset[str]) -> Entries:
+    jobs = queries.jobs.training_jobs_named(session, names)
+    latest = queries.jobs.latest_attempts_by_training_job(session, names)
+    return {job.name: Entry(job, latest.get(job.name, [])) for job in jobs}
+
+
+def read_all(session: Session) -> Entries:
+    """Every training job with its latest attempts (two queries)."""
+    latest = queries.jobs.latest_attempts_by_training_job(session)
+    return {job.name: Entry(job, latest.get(job.name, [])) for job in queries.jobs.training_jobs(session)}
 
 
 class ListFeed:
-    """The training jobs as the list pages show them: read from the store once, then kept current from its
-    changes, which it reads once and hands to every open list page.
+    """The training jobs as the list pages show them: read from the store once (in a store thread), then
+    kept current from its changes, each read once beside the loop and handed to every open list page.
 
-    Without it every open tab would read all jobs when it opens and query the store after every refresh;
-    with 2,000 jobs that made the server too slow for many tabs (bench/list_page.py).
+    Pages share more than the records: each entry's row, and each view (filter and sort) of the jobs in
+    order with its rollup counts, so thirty tabs on the same view sort once (bench/scale.py).
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, durations: Durations) -> None:
         self.store = store
+        self.durations = durations
         self.changed: Event[Change] = Event()
-        self.jobs: JobRecords | None = None  # None until the first page asks
-        self.durations: dict[str, list[float]] = {}  # earlier compilation times, for the estimates
+        self.entries: Entries | None = None  # None until the first page asks
+        self.targets: dict[str, str] = {}  # every target some job has an attempt for: id → label
+        self._views: dict[ViewKey, list[str]] = {}  # names in a view's order, shared by the pages showing it
+        self._counts: dict[ListFilter, dict[str, int]] = {}  # per filter (rollups ignored): jobs per rollup
         self._read_at = 0.0
-        self._missed: set[str] | None = None  # changes while the jobs are being read
-        self._reading: asyncio.Task[JobRecords | None] | None = None
+        self._loading: asyncio.Task[Entries | None] | None = None
+        self._pending: set[str] = set()
+        self._reading: asyncio.Task[None] | None = None
         store.changed.subscribe(self._follow, unsubscribe_on_delete=False)  # for the app's lifetime
+        register_feed(self)
 
-    async def current(self) -> JobRecords | None:
-        """All jobs: read from the store (worker thread) the first time and after READ_AGAIN_SECONDS.
+    @property
+    def busy(self) -> bool:
+        return self._reading is not None or self._loading is not None
 
-        Pages that arrive during a read all wait for that one read and go on together.
-        """
-        if self.jobs is not None and time.monotonic() - self._read_at <= READ_AGAIN_SECONDS:
-            return self.jobs
-        if self._reading is None:
-            self._reading = background_tasks.create(self._read(), name='read training jobs')
+    async def current(self) -> Entries | None:
+        """All jobs: read the first time (pages arriving meanwhile wait for that one read); later the jobs
+        held are answered at once and read again beside the loop after READ_AGAIN_SECONDS."""
+        if self.entries is not None:
+            if time.monotonic() - self._read_at > READ_AGAIN_SECONDS and self._loading is None:
+                self._loading = background_tasks.create(self._load(), name='read training jobs again')
+            return self.entries
+        if self._loading is None:
+            self._loading = background_tasks.create(self._load(), name='read training jobs')
         # shielded: a page whose browser went away must not cancel the read the others wait for
-        return await asyncio.shield(self._reading)
+        return await asyncio.shield(self._loading)
 
-    async def _read(self) -> JobRecords | None:
+    async def _load(self) -> Entries | None:
+        """Read every job; changes that arrive meanwhile are read again once it is done (the read may or
+        may not have seen them)."""
         try:
-            self._missed = set()
-            read = await run.io_bound(read_job_records, self.store)
-            missed, self._missed = self._missed, None
-            if read is None:  # the app is shutting down
-                return None
-            self.jobs, self.durations = read
-            self._read_at = time.monotonic()
-            if missed:
-                self._keep(Change(self.store, frozenset(missed)))
-            return self.jobs
+            entries = await self.store.fetch(read_all)
+            first = self.entries is None
+            self.entries, self._read_at = entries, time.monotonic()
+            self.targets = {}
+            for entry in entries.values():
+                self._note_targets(entry)
+            self._views.clear()
+            self._counts.clear()
+            if not first:
+                self.changed.emit(Change(frozenset(), {}))  # pages show the re-read jobs
+            return entries
+        except Exception as error:
+            log.warning('Reading the training jobs failed: %s', error)
+            return self.entries
+        finally:
+            self._loading = None
+            self._read_pending_soon()
+
+    def _follow(self, changed: Changed) -> None:
+        if not changed.training_jobs:
+            return
+        self._pending |= changed.training_jobs
+        if self.entries is not None or self._loading is not None:
+            self._read_pending_soon()
+        else:
+            self._pending.clear()  # nobody looks yet: the first page reads everything anyway
+
+    def _read_pending_soon(self) -> None:
+        if self._reading is None and self._loading is None and self._pending and self.entries is not None:
+            self._reading = background_tasks.create(self._read_pending(), name='list changes')
+
+    async def _read_pending(self) -> None:
+        failures = 0
+        try:
+            while self._pending and self.entries is not None:
+                names, self._pending = frozenset(self._pending), set()
+                try:
+                    now = await self.store.fetch(read_change, names)
+                except Exception as error:  # the database is busy: try again, then wait for the next change
+                    failures += 1
+                    log.warning('Reading %d changed training jobs failed: %s', len(names), error)
+                    self._pending |= names
+                    if failures >= READ_TRIES:
+                        return
+                    await asyncio.sleep(failures)
+                    continue
+                self.changed.emit(self._keep(Change(names, now)))
         finally:
             self._reading = None
 
-    def _follow(self, changed: Changed) -> None:
-        names = changed.training_jobs
-        if not names:
-            return
-        if self._missed is not None:
-            self._missed.update(names)
-        if self.jobs is None and not self.changed.callbacks:
-            return  # nobody looks
-        change = Change(self.store, names)
-        self._keep(change)
-        self.changed.emit(change)
+    def _keep(self, change: Change) -> Change:
+        assert self.entries is not None
+        for name in change.names:
+            old = self.entries.pop(name, None)
+            if old is not None:
+                change.before[name] = old
+            new = change.entries.get(name)
+            if new is not None:
+                self.entries[name] = new
+                self._note_targets(new)
+        self._update_views(change)
+        return change
 
-    def _keep(self, change: Change) -> None:
-        if self.jobs is None:
-            return
-        completed_before = {
-            a.job_name
-            for name in change.names
-            for a in self.jobs.get(name, (None, []))[1]
-            if a.status == COMPLETED
-        }
-        for job in change.jobs:
-            self.jobs[job.name] = (job, change.latest.get(job.name, []))
-        completed = {
-            a.job_name for attempts in change.latest.values() for a in attempts if a.status == COMPLETED
-        }
-        if completed - completed_before:  # more history for the estimates, read beside the loop
-            background_tasks.create(self._read_durations(), name='compilation durations')
+    def _note_targets(self, entry: Entry) -> None:
+        self.targets.update((a.target_id, a.target_label) for a in entry.latest)
 
-    async def _read_durations(self) -> None:
-        durations = await self.store.fetch(queries.jobs.completed_durations_by_target)
-        if durations is not None:
-            self.durations = durations
+    # ---- views shared by the pages -----------------------------------------------------------------
 
+    def ordered(self, list_filter: ListFilter, sort_by: str | None, descending: bool) -> list[str]:
+        """The names of the matching jobs in the table's order (computed once per view and kept)."""
+        key = (list_filter, sort_by, descending)
+        names = self._views.get(key)
+        if names is None:
+            entries = self.entries or {}
+            matching = [e for e in entries.values() if list_filter.matches(e.listed)]
+            pagination = {'sortBy': sort_by, 'descending': descending}
+            names = self._views[key] = [e.job.name for e in sort_like_table(matching, pagination)]
+        return names
 
-def read_job_records(store: Store) -> tuple[JobRecords, dict[str, list[float]]]:
-    """Every training job with its latest attempts, and the compilation history (three queries)."""
-    latest = store.read(queries.jobs.latest_attempts_by_training_job)
-    jobs = {job.name: (job, latest.get(job.name, [])) for job in store.read(queries.jobs.training_jobs)}
-    return jobs, store.read(queries.jobs.completed_durations_by_target)
+    def rollup_counts(self, list_filter: ListFilter) -> dict[str, int]:
+        """For each rollup, how many jobs match the other filters (computed once per filter and kept)."""
+        key = list_filter.replace(rollups=())
+        counts = self._counts.get(key)
+        if counts is None:
+            counts = self._counts[key] = dict.fromkeys(ROLLUPS, 0)
+            for entry in (self.entries or {}).values():
+                if entry.job.rollup in counts and key.matches(entry.listed):
+                    counts[entry.job.rollup] += 1
+        return counts
+
+    def _update_views(self, change: Change) -> None:
+        """Counts move by the changed jobs; a view is kept when no changed job enters, leaves or moves in
+        it (the usual case: a compilation's state changes), else computed again when a page asks."""
+        for list_filter, counts in self._counts.items():
+            for name in change.names:
+                for entry, step in ((change.before.get(name), -1), (change.entries.get(name), 1)):
+                    if entry is not None and entry.job.rollup in counts and list_filter.matches(entry.listed):
+                        counts[entry.job.rollup] += step
+        for key in list(self._views):
+            list_filter, sort_by, _ = key
+            sort_key = SORT_KEYS.get(str(sort_by), SORT_KEYS['created'])
+            for name in change.names:
+                old, new = change.before.get(name), change.entries.get(name)
+                old_place = old is not None and list_filter.matches(old.listed) and sort_key(old)
+                new_place = new is not None and list_filter.matches(new.listed) and sort_key(new)
+                if old is None or new is None or old_place != new_place:
+                    del self._views[key]
+                    break
+        if len(self._views) > 64:  # views nobody has asked for lately go
+            for key in list(self._views)[:-64]:
+                del self._views[key]
+
+    def row_of(self, entry: Entry) -> dict[str, Any]:
+        """The entry's row (shared by the pages); a running compilation's is rebuilt every 30 s."""
+        now = time.monotonic()
+        if entry.row is None or (entry.compiling and now - entry.row_built >= ROW_FRESH_SECONDS):
+            entry.row = training_job_row(entry.job, entry.latest, self.durations.by_target)
+            entry.row_built = now
+        return entry.row

@@ -8,13 +8,14 @@ from typing import Any
 
 from nicegui import ui
 
-from ...domain.filters import ROLLUPS, TRAINING_STATUSES, ListFilter, rollup_counts
+from ...domain.filters import ROLLUPS, TRAINING_STATUSES, ListFilter
 from ...domain.problems import AwsProblem
 from ...domain.status import CompilationStatus, Rollup
+from ..live_table import LiveTable
 from ..tables import look_of, status_cell
-from .columns import COLUMNS, NAME_CELL, rollup_cell, training_job_row
+from .columns import COLUMNS, NAME_CELL, rollup_cell
 from .export import csv_text
-from .feed import SORT_KEYS, Change, Entry, JobRecords, ListFeed, sort_like_table
+from .feed import SORT_KEYS, Change, Entry, ListFeed
 
 ROWS_PER_PAGE = 50
 ROWS_PER_PAGE_OPTIONS = (25, 50, 100)  # no "All": a page is what goes over the wire
@@ -39,18 +40,13 @@ class TrainingJobsList:
     def __init__(
         self,
         feed: ListFeed,
-        jobs: JobRecords,
         query: Iterable[tuple[str, str]],
         signed_out: Callable[[], AwsProblem | None] = lambda: None,
     ) -> None:
         self.feed = feed
         self.signed_out = signed_out  # the CSV is a read like any other: the person is checked when it runs
-        self.entries: dict[str, Entry] = {}
-        self.targets: dict[str, str] = {}  # every target some job has an attempt for: id → label
         self.highlight_until: dict[str, float] = {}
-        for job, latest in jobs.values():
-            self._keep(Entry(job, latest))
-        self.filter = ListFilter.from_query(query, self.targets)
+        self.filter = ListFilter.from_query(query, feed.targets)
         self.url = self.filter.url()
         self.pagination: dict[str, Any] = {
             'sortBy': 'created',
@@ -59,7 +55,7 @@ class TrainingJobsList:
             'rowsPerPage': ROWS_PER_PAGE,
             'rowsNumber': 0,
         }
-        self.ordered: list[Entry] = []  # the matching entries in the table's order
+        self.sent: dict[str, dict[str, Any]] = {}  # the rows the browser has, by name, in the page's order
         self._build()
         feed.changed.subscribe(self.on_change)
         ui.timer(TICK_SECONDS, self.tick)
@@ -121,7 +117,7 @@ class TrainingJobsList:
             )
         self.shown = ui.label().classes('text-sm text-grey-8').mark('shown-count')
         self.table = (
-            ui.table(columns=COLUMNS, rows=[], row_key='name', pagination=self.pagination)
+            LiveTable(columns=COLUMNS, rows=[], row_key='name', pagination=self.pagination)
             .classes('w-full')
             .props('flat bordered wrap-cells')
             .props(f':rows-per-page-options="{list(ROWS_PER_PAGE_OPTIONS)}"')
@@ -139,59 +135,66 @@ class TrainingJobsList:
         self.table.on('request', lambda e: self.turn_to(e.args.get('pagination')), ['pagination'])
         self.show(reorder=True)
 
-    def _keep(self, entry: Entry) -> Entry:
-        self.entries[entry.job.name] = entry
-        self.targets.update((a.target_id, a.target_label) for a in entry.latest)
-        return entry
-
     # ---- what is shown ------------------------------------------------------------------------
 
-    def show(self, *, reorder: bool) -> None:
-        """Push the page of matching rows, chip counts and the filter controls' state (the table is kept)."""
-        if reorder:
-            self.ordered = self.sorted_matching()
+    @property
+    def ordered(self) -> list[str]:
+        """The names of the matching jobs in the table's order (shared with pages on the same view)."""
+        sort_by = self.pagination.get('sortBy')
+        return self.feed.ordered(self.filter, sort_by, bool(self.pagination.get('descending')) or not sort_by)
+
+    def show(self, *, reorder: bool = True) -> None:
+        """Bring the page of rows, the chip counts and the filter controls up to date, sending only what
+        differs from what the browser has: changed rows alone when the page's jobs stay in place."""
+        ordered = self.ordered
         rows_per_page = self.pagination['rowsPerPage']
-        last_page = max(1, -(-len(self.ordered) // rows_per_page))
+        last_page = max(1, -(-len(ordered) // rows_per_page))
         page = min(self.pagination['page'], last_page)
-        self.pagination = {**self.pagination, 'page': page, 'rowsNumber': len(self.ordered)}
+        pagination = {**self.pagination, 'page': page, 'rowsNumber': len(ordered)}
         start = (page - 1) * rows_per_page
-        rows = [self.row_of(entry) for entry in self.ordered[start : start + rows_per_page]]
-        self.table.pagination = self.pagination
-        self.table.update_rows(rows)
-        counts = rollup_counts((entry.listed for entry in self.entries.values()), self.filter)
+        rows = {name: self.row_of(name) for name in ordered[start : start + rows_per_page]}
+        self.pagination = pagination
+        if pagination != self.table.pagination or list(rows) != list(self.sent):
+            self.table.pagination = pagination
+            self.table.update_rows(list(rows.values()))  # one page: what the browser shows
+        else:
+            sent = self.sent  # rows are shared dicts, rebuilt only when their job changes: `is` finds most
+            self.table.patch_rows([row for name, row in rows.items() if row is not sent[name] != row])
+        self.sent = rows
+        self.show_counts()
+
+    def show_counts(self) -> None:
+        counts = self.feed.rollup_counts(self.filter)
         for rollup, chip in self.chips.items():
-            chip.set_text(f'{rollup} · {counts[rollup]}')
+            text = f'{rollup} · {counts[rollup]}'
+            if chip.text != text:
+                chip.set_text(text)
             chosen = rollup in self.filter.rollups
-            chip.selected = chosen  # its selection handler sees an unchanged filter
+            if chip.selected != chosen:
+                chip.selected = chosen  # its selection handler sees an unchanged filter
             if chosen and 'outline' in chip.props:
                 chip.props(remove='outline')
             elif not chosen and 'outline' not in chip.props:
                 chip.props('outline')
-        total = len(self.entries)
-        self.shown.set_text(
+        total = len(self.feed.entries or {})
+        shown = (
             f'{total:,} training jobs'
             if self.filter.is_empty
             else f'Showing {len(self.ordered):,} of {total:,} training jobs'
         )
+        if self.shown.text != shown:
+            self.shown.set_text(shown)
         self.clear_button.set_visibility(not self.filter.is_empty)
 
-    def sorted_matching(self) -> list[Entry]:
-        matching = [entry for entry in self.entries.values() if self.filter.matches(entry.listed)]
-        return sort_like_table(matching, self.pagination)
-
-    def row_of(self, entry: Entry) -> dict[str, Any]:
-        if entry.row is None:
-            entry.row = training_job_row(entry.job, entry.latest, self.feed.durations)
-            entry.row['highlight'] = entry.job.name in self.highlight_until
-        return entry.row
+    def row_of(self, name: str) -> dict[str, Any]:
+        row = self.feed.row_of((self.feed.entries or {})[name])
+        return {**row, 'highlight': True} if name in self.highlight_until else row
 
     def on_page(self) -> set[str]:
-        rows_per_page = self.pagination['rowsPerPage']
-        start = (self.pagination['page'] - 1) * rows_per_page
-        return {entry.job.name for entry in self.ordered[start : start + rows_per_page]}
+        return set(self.sent)
 
     def target_options(self) -> dict[str, str]:
-        return dict(sorted(self.targets.items(), key=lambda item: (item[1], item[0])))
+        return dict(sorted(self.feed.targets.items(), key=lambda item: (item[1], item[0])))
 
     # ---- the user changes a filter, the sort or the page -----------------------------------------
 
@@ -236,28 +239,28 @@ class TrainingJobsList:
         if problem := self.signed_out():
             ui.notify(f'No CSV — {problem.message}', type='negative', close_button='Close')
             return
-        data = csv_text(self.ordered).encode('utf-8')
+        entries = self.feed.entries or {}
+        data = csv_text([entries[name] for name in self.ordered]).encode('utf-8')
         ui.download.content(data, 'training-jobs.csv', 'text/csv')
 
     # ---- the store changes ----------------------------------------------------------------------
 
     def on_change(self, change: Change) -> None:
-        before = {name: self.entries[name] for name in change.names if name in self.entries}
+        """The feed read a change once for all pages; this page shows what it touched."""
         now = time.monotonic()
         finished: list[Entry] = []
-        for job in change.jobs:
-            old = before.get(job.name)
-            if old is None or old.job.rollup != job.rollup:
-                self.highlight_until[job.name] = now + HIGHLIGHT_SECONDS
-            entry = self._keep(Entry(job, change.latest.get(job.name, [])))
-            if old is not None and old.job.rollup != job.rollup and job.rollup in FINISHED:
+        for name, entry in change.entries.items():
+            old = change.before.get(name)
+            if old is None or old.job.rollup != entry.job.rollup:
+                self.highlight_until[name] = now + HIGHLIGHT_SECONDS
+            if old is not None and old.job.rollup != entry.job.rollup and entry.job.rollup in FINISHED:
                 finished.append(entry)
         options = self.target_options()
         if options != self.target_select.options:
             self.target_select.set_options(options)
-        self.show(reorder=True)
+        self.show()
         self.announce(finished)
-        if any(job.name in self.highlight_until for job in change.jobs):
+        if any(name in self.highlight_until for name in change.entries):
             with self.bar:
                 ui.timer(HIGHLIGHT_SECONDS, self.end_highlights, once=True)
 
@@ -279,21 +282,17 @@ class TrainingJobsList:
 
     def end_highlights(self) -> None:
         now = time.monotonic()
-        ended = [name for name, until in self.highlight_until.items() if until <= now + 0.1]
+        ended = {name for name, until in self.highlight_until.items() if until <= now + 0.1}
         for name in ended:
             del self.highlight_until[name]
-            if name in self.entries:
-                self.entries[name].row = None
-        if set(ended) & self.on_page():
-            self.show(reorder=False)
+        if ended & self.on_page():
+            self.show()
 
     def tick(self) -> None:
-        """Running compilations' durations and estimates move on (no store query)."""
-        running = {name for name, entry in self.entries.items() if entry.compiling}
-        for name in running:
-            self.entries[name].row = None
-        if running & self.on_page():
-            self.show(reorder=False)
+        """Running compilations' durations and estimates move on (no store query; rows shared by pages)."""
+        entries = self.feed.entries or {}
+        if any(entries[name].compiling for name in self.sent if name in entries):
+            self.show()
 
 
 def _slug(word: str) -> str:
