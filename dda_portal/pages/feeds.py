@@ -34,6 +34,11 @@ EVERY_KEY: Any = object()  # a tab that shows every key of its feed (the compone
 _FEEDS: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
+def register_feed(feed: Any) -> None:
+    """Count `feed` (anything with a `busy` property) among those `settled` waits for."""
+    _FEEDS.add(feed)
+
+
 async def settled(timeout: float = 5.0) -> None:
     """Wait until no feed has a change left to read and hand out (tests and benches wait for this)."""
     deadline = time.monotonic() + timeout
@@ -72,7 +77,7 @@ class Feed(Generic[K, R]):
         self._reading: asyncio.Task[None] | None = None
         self.reads = 0  # how many reads the feed made (the benches and tests look)
         store.changed.subscribe(self._follow, unsubscribe_on_delete=False)  # for the app's lifetime
-        _FEEDS.add(self)
+        register_feed(self)
 
     @property
     def busy(self) -> bool:
