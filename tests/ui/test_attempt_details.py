@@ -11,6 +11,7 @@ from nicegui import app, ui
 from nicegui.testing import User
 
 from dda_portal.domain.clock import utcnow
+from dda_portal.pages.feeds import settled
 from tests.factories import ROLE, create_compilation_job, create_training_job
 
 UNTAR = (
@@ -98,6 +99,7 @@ async def test_history_lists_every_attempt_and_retry_starts_the_next(
     assert row['can_retry'] and not row['can_stop']
     user.find(marker='compilation-table').trigger('retry', row)
     await user.should_see('Started bottle-caps-x86-64-cpu-2')
+    await settled()  # the page's feed has read the change and handed it to the tab
     history = [(r['attempt'], r['status']) for r in table(user, 'history-table').rows]
     assert history == [(2, 'Starting'), (1, 'Failed')]
     latest = {r['target_id']: r for r in table(user, 'compilation-table').rows}

@@ -9,6 +9,7 @@ from nicegui import app, ui
 from nicegui.testing import User
 
 from dda_portal.domain.clock import utcnow
+from dda_portal.pages.feeds import settled
 from tests.factories import ROLE, backend, create_compilation_job, create_training_job
 
 
@@ -61,6 +62,7 @@ async def test_dialog_disables_compiled_targets_and_starts_the_selected_ones(
     user.find(marker='start-compilation').click()
 
     await user.should_see('Started 2 compilation job(s)')
+    await settled()  # the page's feed has read the change and handed it to the tab
     current = rows(user)
     assert current['x86_64-cpu']['status'] == 'Starting'
     assert current['arm64-cpu']['status'] == 'Starting'

@@ -13,6 +13,7 @@ from nicegui.testing import User
 
 from dda_portal.demo.greengrass import GreengrassBackend
 from dda_portal.domain.clock import utcnow
+from dda_portal.pages.feeds import settled
 from tests.factories import ROLE, backend, create_compilation_job, create_training_job
 
 ARTIFACT = 's3://dda-models/compiled/weld-jetson-xavier-1/model.tar.gz'
@@ -117,6 +118,7 @@ async def test_package_button_makes_a_component_for_a_compiled_target(
     assert row['can_package'] is True
     user.find(marker='compilation-table').trigger('package', row)
     await user.should_see('Packaging paint-x86-64-cpu-1 as a Greengrass component')
+    await settled()  # the page's feed has read the change and handed it to the tab
     [row] = rows(user, 'compilation-table')
     assert (row['component'], row['component_state']) == ('model-paint-x86_64-cpu 1.0.0', 'Requested')
     user.find(marker='compilation-table').trigger('package', row)  # a second click from a stale page

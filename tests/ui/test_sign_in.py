@@ -16,6 +16,7 @@ from dda_portal import queries
 from dda_portal.auth import _sign_in_key, hash_password, session_id_of
 from dda_portal.domain.clock import utcnow
 from dda_portal.domain.status import CompilationStatus as C
+from dda_portal.pages.feeds import settled as feeds_settled
 from tests.factories import ROLE, backend, create_compilation_job, create_training_job
 
 HASHES = {'alice': hash_password('alice-secret-1'), 'bob': hash_password('bob-secret-1')}
@@ -164,6 +165,7 @@ async def test_a_data_scientist_can_retry(aws: None, accounts: None, user: User)
     user.find(marker='compilation-table').trigger('retry', row)
     await user.should_see('Started bottle-caps-x86-64-cpu-2')
     assert 'bottle-caps-x86-64-cpu-2' in backend().compilation_jobs
+    await feeds_settled()  # the page's feed has read the change and handed it to the tab
     assert compilation_rows(user)['x86_64-cpu']['status'] == C.STARTING
 
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from nicegui import ui
 
-from ... import queries
 from ...domain.attempts import (
     FRAMEWORKS,
     MAX_SHAPE_TEXT,
@@ -20,7 +19,6 @@ from ...domain.problems import AwsProblem
 from ...domain.status import CompilationStatus
 from ...domain.targets import Target, TargetCatalog
 from ...services.actions import Actions
-from ...store import Store
 from ...tables import CompilationAttempt, TrainingJob
 from .attempt_details import AttemptDetails
 
@@ -31,12 +29,15 @@ class CompileDialog:
     def __init__(
         self,
         container: ui.element,
-        store: Store,
         actions: Actions,
         catalog: TargetCatalog,
         job: TrainingJob,
         defaults: CompileInputs | AwsProblem,
+        latest_attempts: list[CompilationAttempt],
+        fleet: dict[str, int],
     ) -> None:
+        """`latest_attempts`: each target's latest attempt; `fleet`: the number of devices per architecture
+        (both read off the event loop when the dialog opens)."""
         self.actions = actions
         self.catalog = catalog
         self.job = job
@@ -44,10 +45,7 @@ class CompileDialog:
         if isinstance(defaults, AwsProblem):
             note = f"Could not read the training job's tags ({defaults}); showing the configured defaults."
             defaults = actions.compiler.configured_defaults()
-        latest = {a.target_id: a for a in store.read(queries.jobs.latest_attempts, job.name)}
-        fleet: dict[str, int] = {}
-        for device in store.read(queries.fleet.devices):
-            fleet[device.architecture or ''] = fleet.get(device.architecture or '', 0) + 1
+        latest = {a.target_id: a for a in latest_attempts}
         with (
             container,
             ui.dialog() as self.dialog,

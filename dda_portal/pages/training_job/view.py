@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import quote
 
 from nicegui import ui
 
-from ... import queries
-from ...domain.changes import Changed
-from ...domain.clock import utcnow
-from ...domain.greengrass import device_health, missing_architectures
 from ...domain.guidance import GuidanceBook
 from ...domain.problems import AwsProblem
-from ...domain.status import CompilationStatus, TrainingStatus
+from ...domain.status import TrainingStatus
 from ...domain.targets import TargetCatalog
+from ...queries import job_page
+from ...queries.job_page import JobSnapshot
 from ...services.actions import Actions
 from ...store import Store
-from ...tables import CompilationAttempt, TrainingJob
+from ..feeds import Durations
 from ..layout import frame
-from ..tables import status_cell, status_fields
-from ..widgets import LogView, ago, format_time, status_badge
+from ..live_table import LiveTable
+from ..tables import status_cell
+from ..widgets import LogView, status_badge
+from . import sections
 from .dialogs import AttemptDialog, CompileDialog, StopDialog
 from .rows import (
     ACTIONS_CELL,
@@ -31,16 +32,14 @@ from .rows import (
     DURATION_CELL,
     HISTORY_COLUMNS,
     REASON_CELL,
-    compilation_row,
-    history_row,
-    overview_facts,
 )
 
 TABS = {'overview': 'Overview', 'logs': 'Logs', 'compilation': 'Compilation', 'components': 'Components'}
 
 
 class TrainingJobView:
-    """The page of one training job, open in one tab, and how it follows the store."""
+    """The page of one training job, open in one tab, and how it follows its feed: each delivery refreshes
+    only the parts whose values changed and sends the tables only the rows that changed."""
 
     def __init__(
         self,
@@ -48,17 +47,24 @@ class TrainingJobView:
         actions: Actions,
         catalog: TargetCatalog,
         guidance: GuidanceBook,
-        job: TrainingJob,
+        durations: Durations,
+        snapshot: JobSnapshot,
         tab: str,
     ) -> None:
         self.store = store
         self.actions = actions
         self.catalog = catalog
         self.guidance = guidance
-        self.job = job
+        self.snapshot = snapshot
+        self.job = job = snapshot.job
         self.logs_loaded = False
         # buttons that change AWS are hidden from Operators (Actions refuses them anyway)
         self.locked = actions.refusal('compile, retry, stop or package')
+        self.compilation = sections.CompilationRows(guidance, durations, bool(self.locked))
+        self.shown_header = sections.header(job)
+        self.shown_overview = sections.overview(job)
+        self.shown_bar = self.compile_bar_values()
+        self.shown_cards = sections.component_cards(snapshot, catalog)
         with frame(job.name, store, actions):
             self.dialogs = ui.element('div')  # dialogs live here, outside sections that refresh
             with ui.row().classes('items-center gap-4'):
@@ -79,37 +85,75 @@ class TrainingJobView:
                 with ui.tab_panel('components'):
                     self.components()
             self.tabs.value = tab
-        store.changed.subscribe(self.on_change)
         ui.timer(1.0, self.tick)
         if tab == 'logs':
             self.open_logs()  # setting the tabs' value above may have done so already
 
+    # ---- following the feed ---------------------------------------------------------------------------
+
+    def on_delivery(self, _keys: frozenset[str], pages: dict[str, JobSnapshot]) -> None:
+        snapshot = pages.get(self.job.name)
+        if snapshot is not None:  # a job the store no longer knows keeps its last page
+            self.show(snapshot)
+
+    def show(self, snapshot: JobSnapshot) -> None:
+        """Refresh what changed since the last snapshot; nothing is sent when nothing shown changed."""
+        self.snapshot = snapshot
+        self.job = job = snapshot.job
+        if (header := sections.header(job)) != self.shown_header:
+            self.shown_header = header
+            self.header.refresh()
+        if (overview := sections.overview(job)) != self.shown_overview:
+            self.shown_overview = overview
+            self.overview.refresh()
+        if (bar := self.compile_bar_values()) != self.shown_bar:
+            self.shown_bar = bar
+            self.compile_bar.refresh()
+        if (cards := sections.component_cards(snapshot, self.catalog)) != self.shown_cards:
+            self.shown_cards = cards
+            self.components.refresh()
+        show_rows(self.compilation_table, self.compilation.take(snapshot))
+        show_rows(self.history_table, sections.history_rows(snapshot))
+
+    def tick(self) -> None:
+        """Durations of running attempts count up every second (only their rows are sent)."""
+        running = self.compilation.running()
+        if running:
+            shown = {row['target_id']: row for row in self.compilation_table.rows}
+            self.compilation_table.patch_rows([row for row in running if shown.get(row['target_id']) != row])
+
+    # ---- header and overview ----------------------------------------------------------------------------
+
     @ui.refreshable_method
     def header(self) -> None:
+        header = self.shown_header
         with ui.row().classes('items-center gap-6'):
             with ui.row().classes('items-center gap-2').mark('training-status'):
                 ui.label('Training:').classes('text-grey-8')
-                status_badge(self.job.status)
+                status_badge(header.status)
             with ui.row().classes('items-center gap-2').mark('rollup'):
                 ui.label('Compilation:').classes('text-grey-8')
-                status_badge(self.job.rollup)
-                ui.label(f'{self.job.targets_compiled}/{self.job.targets_total} compiled')
+                status_badge(header.rollup)
+                ui.label(header.compiled)
 
     @ui.refreshable_method
     def overview(self) -> None:
+        overview = self.shown_overview
         with ui.grid(columns='auto 1fr').classes('gap-x-6 gap-y-2 items-baseline'):
-            for label, value in overview_facts(self.job):
+            for label, value in overview.facts:
                 ui.label(label).classes('text-grey-8')
                 ui.label(value).classes('break-all')
         ui.link(
             'Open in the SageMaker console', self.actions.console.training_job(self.job.name), new_tab=True
         )
-        if self.job.failure_reason:
+        if overview.failure_reason:
             with ui.card().classes('w-full bg-red-1'):
                 with ui.row().classes('items-center gap-2'):
                     ui.icon('error', color='negative').props('aria-hidden=true')
                     ui.label('Training failure reason').classes('font-bold')
-                ui.label(self.job.failure_reason).classes('whitespace-pre-wrap break-all')
+                ui.label(overview.failure_reason).classes('whitespace-pre-wrap break-all')
+
+    # ---- logs -------------------------------------------------------------------------------------------
 
     def build_logs(self) -> None:
         with ui.row().classes('items-center gap-2'):
@@ -127,13 +171,15 @@ class TrainingJobView:
         self.log_view.message.set_text('Loading logs…')
         self.log_view.show(await self.actions.training_logs(self.job.name))
 
+    # ---- compilation ------------------------------------------------------------------------------------
+
     def build_compilation(self) -> None:
         self.compile_bar()
         ui.label('One row per target: its latest compilation attempt.').classes('text-grey-8')
-        self.compilation_table = (
-            ui.table(
+        self.compilation_table = table = (
+            LiveTable(
                 columns=COMPILATION_COLUMNS,
-                rows=self.compilation_rows(),
+                rows=self.compilation.take(self.snapshot),
                 row_key='target_id',
             )
             .classes('w-full')
@@ -142,26 +188,26 @@ class TrainingJobView:
             .props('data-testid=compilation-table')
             .mark('compilation-table')
         )
-        self.compilation_table.add_slot('body-cell-status', status_cell('status'))
-        self.compilation_table.add_slot('body-cell-artifact', ARTIFACT_CELL)
-        self.compilation_table.add_slot('body-cell-reason', REASON_CELL)
-        self.compilation_table.add_slot('body-cell-duration', DURATION_CELL)
-        self.compilation_table.add_slot('body-cell-component', COMPONENT_CELL)
-        self.compilation_table.on('package', lambda e: self.package(str(e.args.get('job_name', ''))))
-        self.compilation_table.add_slot('body-cell-actions', ACTIONS_CELL)
-        self.compilation_table.on('stop', lambda e: self.confirm_stop(e.args))
-        self.compilation_table.on('retry', lambda e: self.retry(e.args))
-        self.compilation_table.on('download', lambda e: self.download(str(e.args.get('job_name', ''))))
-        self.compilation_table.on('details', lambda e: self.show_details(str(e.args.get('job_name', ''))))
+        table.add_slot('body-cell-status', status_cell('status'))
+        table.add_slot('body-cell-artifact', ARTIFACT_CELL)
+        table.add_slot('body-cell-reason', REASON_CELL)
+        table.add_slot('body-cell-duration', DURATION_CELL)
+        table.add_slot('body-cell-component', COMPONENT_CELL)
+        table.on('package', lambda e: self.package(str(e.args.get('job_name', ''))))
+        table.add_slot('body-cell-actions', ACTIONS_CELL)
+        table.on('stop', lambda e: self.confirm_stop(e.args))
+        table.on('retry', lambda e: self.retry(e.args))
+        table.on('download', lambda e: self.download(str(e.args.get('job_name', ''))))
+        table.on('details', lambda e: self.show_details(str(e.args.get('job_name', ''))))
         with (
             ui.expansion('All attempts, failed and stopped ones included', icon='history')
             .classes('w-full')
             .props('default-opened')
         ):
-            self.history_table = (
-                ui.table(
+            self.history_table = history = (
+                LiveTable(
                     columns=HISTORY_COLUMNS,
-                    rows=self.history_rows(),
+                    rows=sections.history_rows(self.snapshot),
                     row_key='job_name',
                     pagination={'rowsPerPage': 20},
                 )
@@ -171,26 +217,51 @@ class TrainingJobView:
                 .props('data-testid=history-table')
                 .mark('history-table')
             )
-            self.history_table.add_slot('body-cell-status', status_cell('status'))
-            self.history_table.add_slot('body-cell-details', DETAILS_CELL)
-            self.history_table.on('details', lambda e: self.show_details(str(e.args.get('job_name', ''))))
+            history.add_slot('body-cell-status', status_cell('status'))
+            history.add_slot('body-cell-details', DETAILS_CELL)
+            history.on('details', lambda e: self.show_details(str(e.args.get('job_name', ''))))
 
-    def history_rows(self) -> list[dict[str, Any]]:
-        attempts = sorted(
-            self.store.read(queries.jobs.attempts_for, self.job.name),
-            key=lambda a: (a.target_label, -a.attempt),
+    def compile_bar_values(self) -> sections.CompileBar:
+        blocked = self.actions.compiler.setup_problem()
+        if self.job.status != TrainingStatus.COMPLETED:
+            blocked = f'Only a Completed training job can be compiled; this one is {self.job.status}.'
+        return sections.compile_bar(self.snapshot, self.catalog, self.locked or blocked)
+
+    @ui.refreshable_method
+    def compile_bar(self) -> None:
+        bar = self.shown_bar
+        if bar.fleet_note:
+            with ui.row().classes('items-center gap-1 text-orange-10'):
+                ui.icon('devices_other', size='sm').props('aria-hidden=true')
+                ui.label(bar.fleet_note).mark('fleet-note')
+        with ui.row().classes('items-center gap-3'):
+            button = (
+                ui.button('Compile for more targets', icon='memory', on_click=self.open_compile_dialog)
+                .props('no-caps')
+                .mark('compile-button')
+            )
+            if bar.blocked:
+                button.disable()
+                with ui.row().classes('items-center gap-1 text-grey-8'):
+                    ui.icon('info', size='sm').props('aria-hidden=true')
+                    ui.label(bar.blocked).mark('compile-blocked')
+
+    async def open_compile_dialog(self) -> None:
+        defaults, (latest, fleet) = await asyncio.gather(
+            self.actions.compile_defaults(self.job.name),
+            self.store.fetch(job_page.compile_choices, self.job.name),
         )
-        return [history_row(a) for a in attempts]
+        CompileDialog(self.dialogs, self.actions, self.catalog, self.job, defaults, latest, fleet)
 
     def show_details(self, job_name: str) -> None:
-        attempt = next(
-            (a for a in self.store.read(queries.jobs.attempts_for, self.job.name) if a.job_name == job_name),
-            None,
-        )
+        attempt = next((a for a in self.snapshot.attempts if a.job_name == job_name), None)
         if attempt is None:
             ui.notify('That attempt is no longer known.', type='warning')
             return
         AttemptDialog(self.dialogs, attempt, self.actions, self.guidance)
+
+    def confirm_stop(self, row: dict[str, Any]) -> None:
+        StopDialog(self.dialogs, self.actions, row, self.job.name)
 
     async def download(self, job_name: str) -> None:
         """The compiled model through a presigned URL made at this moment (never stored in the page)."""
@@ -220,117 +291,37 @@ class TrainingJobView:
                 close_button='Close',
             )
 
+    # ---- components -------------------------------------------------------------------------------------
+
     @ui.refreshable_method
     def components(self) -> None:
         """Greengrass component versions packaged from this job's compiled models, and where they run."""
-        devices = {d.thing_name: d for d in self.store.read(queries.fleet.devices)}
-        where: dict[tuple[str, str], list[Any]] = {}
-        for item in self.store.read(queries.fleet.installations):
-            where.setdefault((item.component_name, item.component_version), []).append(item)
-        versions = self.store.read(queries.fleet.components, self.job.name)
-        if not versions:
+        if not self.shown_cards:
             ui.label(
                 'No Greengrass component has been packaged from this training job yet; use Package on a '
                 'completed target of the Compilation tab.'
             ).classes('text-grey-8').mark('no-components')
-        for version in versions:
+        for card in self.shown_cards:
             with ui.card().classes('w-full').mark('component-card'):
                 with ui.row().classes('items-center gap-3'):
-                    ui.label(f'{version.component_name} {version.component_version}').classes(
-                        'font-bold break-all'
-                    )
-                    status_badge(version.state)
-                    ui.label(self.catalog.display_name(version.target_id or '')).classes('text-grey-8')
+                    ui.label(card.title).classes('font-bold break-all')
+                    status_badge(card.state)
+                    ui.label(card.target).classes('text-grey-8')
                 with ui.row().classes('items-center gap-1'):
-                    ui.label(version.arn).classes('font-mono text-xs break-all')
+                    ui.label(card.arn).classes('font-mono text-xs break-all')
                     ui.button(
-                        icon='content_copy', on_click=lambda arn=version.arn: ui.clipboard.write(arn)
+                        icon='content_copy', on_click=lambda arn=card.arn: ui.clipboard.write(arn)
                     ).props('flat dense round size=sm aria-label="Copy ARN"')
-                    ui.link('AWS console', self.actions.console.component(version.arn), new_tab=True)
-                ui.label(
-                    f'Created {format_time(version.created_at)} from {version.compilation_job_name or "—"}'
-                )
-                if version.message or version.errors:
-                    ui.label(f'{version.message or ""} {version.errors or ""}'.strip()).classes(
-                        'text-negative whitespace-pre-wrap break-all'
-                    ).mark('packaging-error')
-                running = where.get((version.component_name, version.component_version), [])
-                if not running:
-                    ui.label('Not installed on any core device.').classes('text-grey-8')
-                for item in running:
-                    device = devices.get(item.thing_name)
-                    health = device_health(
-                        device.status if device else None,
-                        device.last_status_update if device else None,
-                        utcnow(),
+                    ui.link('AWS console', self.actions.console.component(card.arn), new_tab=True)
+                ui.label(card.created)
+                if card.problem:
+                    ui.label(card.problem).classes('text-negative whitespace-pre-wrap break-all').mark(
+                        'packaging-error'
                     )
-                    stale = ' — stale report' if health.stale else ''
-                    ui.label(
-                        f'{item.thing_name}: {(item.lifecycle_state or "unknown").lower()}, device '
-                        f'{health.word.lower()}, reported {ago(item.last_reported)}{stale}'
-                    ).mark('component-device')
-
-    def fleet_note(self) -> str:
-        """Fleet architectures that have no compiled model of this job yet."""
-        compiled = [
-            self.catalog[a.target_id].greengrass_architecture
-            for a in self.store.read(queries.jobs.latest_attempts, self.job.name)
-            if a.status == CompilationStatus.COMPLETED and a.target_id in self.catalog
-        ]
-        missing = missing_architectures(
-            [d.architecture or '' for d in self.store.read(queries.fleet.devices)], compiled
-        )
-        return f'Fleet architectures with no compiled model yet: {", ".join(missing)}.' if missing else ''
-
-    @ui.refreshable_method
-    def compile_bar(self) -> None:
-        blocked = self.actions.compiler.setup_problem()
-        if self.job.status != TrainingStatus.COMPLETED:
-            blocked = f'Only a Completed training job can be compiled; this one is {self.job.status}.'
-        blocked = self.locked or blocked
-        if note := self.fleet_note():
-            with ui.row().classes('items-center gap-1 text-orange-10'):
-                ui.icon('devices_other', size='sm').props('aria-hidden=true')
-                ui.label(note).mark('fleet-note')
-        with ui.row().classes('items-center gap-3'):
-            button = (
-                ui.button('Compile for more targets', icon='memory', on_click=self.open_compile_dialog)
-                .props('no-caps')
-                .mark('compile-button')
-            )
-            if blocked:
-                button.disable()
-                with ui.row().classes('items-center gap-1 text-grey-8'):
-                    ui.icon('info', size='sm').props('aria-hidden=true')
-                    ui.label(blocked).mark('compile-blocked')
-
-    async def open_compile_dialog(self) -> None:
-        defaults = await self.actions.compile_defaults(self.job.name)
-        CompileDialog(self.dialogs, self.store, self.actions, self.catalog, self.job, defaults)
-
-    def confirm_stop(self, row: dict[str, Any]) -> None:
-        StopDialog(self.dialogs, self.actions, row, self.job.name)
-
-    def compilation_rows(self) -> list[dict[str, Any]]:
-        attempts = sorted(
-            self.store.read(queries.jobs.latest_attempts, self.job.name), key=lambda a: a.target_label
-        )
-        self.attempts = {a.target_id: a for a in attempts}
-        self.durations = self.store.read(queries.jobs.completed_durations_by_target)
-        self.packages = {
-            c.compilation_job_name: c for c in self.store.read(queries.fleet.components, self.job.name)
-        }
-        return [self.row_for(a) for a in attempts]
-
-    def row_for(self, attempt: CompilationAttempt) -> dict[str, Any]:
-        row = compilation_row(attempt, self.guidance, self.durations)
-        package = self.packages.get(attempt.job_name)
-        row['component'] = f'{package.component_name} {package.component_version}' if package else ''
-        row.update(status_fields('component_state', package.state) if package else {'component_state': ''})
-        row['can_package'] = package is None and bool(row['artifact'])
-        if self.locked:
-            row.update(can_package=False, can_retry=False, can_stop=False)
-        return row
+                if not card.devices:
+                    ui.label('Not installed on any core device.').classes('text-grey-8')
+                for line in card.devices:
+                    ui.label(line).mark('component-device')
 
     def on_tab(self) -> None:
         tab = str(self.tabs.value)
@@ -338,21 +329,18 @@ class TrainingJobView:
         if tab == 'logs':
             self.open_logs()
 
-    def on_change(self, changed: Changed) -> None:
-        if self.job.name not in changed.training_jobs:
-            return
-        job = self.store.read(queries.jobs.training_job, self.job.name)
-        if job is None:
-            return
-        self.job = job
-        self.header.refresh()
-        self.overview.refresh()
-        self.compile_bar.refresh()
-        self.components.refresh()
-        self.compilation_table.update_rows(self.compilation_rows())
-        self.history_table.update_rows(self.history_rows())
 
-    def tick(self) -> None:
-        """Durations of running attempts count up every second."""
-        if any(CompilationStatus(a.status).is_active and a.started_at for a in self.attempts.values()):
-            self.compilation_table.update_rows([self.row_for(a) for a in self.attempts.values()])
+def show_rows(table: LiveTable, rows: list[dict[str, Any]]) -> None:
+    """Show these rows, in this order: the browser gets only the rows that changed and the keys of those that
+    are gone; only new rows that do not belong at the end (a new attempt of an earlier target) resend the
+    table, since a patch can only append them."""
+    key = table.row_key
+    shown = {row[key]: row for row in table.rows}
+    keys = [row[key] for row in rows]
+    wanted = set(keys)
+    kept = [k for k in shown if k in wanted]
+    if keys[: len(kept)] != kept:
+        table.update_rows(rows)
+        return
+    removed = [k for k in shown if k not in wanted]
+    table.patch_rows([row for row in rows if shown.get(row[key]) != row], removed)
