@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
+from sqlalchemy import tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -115,15 +116,17 @@ def running_devices(session: Session, releases: Iterable[Release] | None = None)
     query = select(
         InstalledComponent.component_name, InstalledComponent.component_version, InstalledComponent.thing_name
     ).order_by(col(InstalledComponent.thing_name))
-    if wanted is not None:
-        names = sorted({name for name, _ in wanted})
-        if not names:
-            return {}
-        query = query.where(col(InstalledComponent.component_name).in_(names))
-    for name, version, thing in session.exec(query):
-        if wanted is None or (name, version) in wanted:
+    if wanted is None:
+        for name, version, thing in session.exec(query):
             where[(name, version)].append(thing)
-    return dict(where)
+        return dict(where)
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), CHUNK):
+        pairs = ordered[start : start + CHUNK]
+        release = tuple_(col(InstalledComponent.component_name), col(InstalledComponent.component_version))
+        for name, version, thing in session.exec(query.where(release.in_(pairs))):
+            where[(name, version)].append(thing)
+    return dict(where)  # each release comes from one chunk, in name order
 
 
 def fleet_components(
@@ -136,17 +139,45 @@ def fleet_components(
     return versions, running_devices(session, {(v.component_name, v.component_version) for v in versions})
 
 
+class Installed(NamedTuple):
+    """What a device runs, as the devices table shows it (plain columns: thousands are read at once)."""
+
+    thing_name: str
+    component_name: str
+    component_version: str
+    lifecycle_state: str | None
+
+
 def fleet_devices(
     session: Session, names: Iterable[str] | None = None
-) -> tuple[list[CoreDevice], dict[str, list[InstalledComponent]]]:
+) -> tuple[list[CoreDevice], dict[str, list[Installed]]]:
     """Core devices (these names, or all of them by name) and what each runs."""
     found = devices(session, names)
     if names is not None and not found:
         return found, {}
-    by_device: dict[str, list[InstalledComponent]] = defaultdict(list)
-    for item in installations(session, None if names is None else [d.thing_name for d in found]):
-        by_device[item.thing_name].append(item)
+    query = select(
+        InstalledComponent.thing_name,
+        InstalledComponent.component_name,
+        InstalledComponent.component_version,
+        InstalledComponent.lifecycle_state,
+    ).order_by(col(InstalledComponent.thing_name), col(InstalledComponent.id))
+    chunks = (
+        [query]
+        if names is None
+        else [
+            query.where(col(InstalledComponent.thing_name).in_(chunk))
+            for chunk in _chunks(sorted(d.thing_name for d in found))
+        ]
+    )
+    by_device: dict[str, list[Installed]] = defaultdict(list)
+    for chunk in chunks:
+        for row in session.exec(chunk):
+            by_device[row[0]].append(Installed(*row))
     return found, dict(by_device)
+
+
+def _chunks(ordered: list[str]) -> list[list[str]]:
+    return [ordered[start : start + CHUNK] for start in range(0, len(ordered), CHUNK)]
 
 
 def upsert_component(session: Session, version: ComponentVersion, tags: dict[str, str]) -> Changed:

@@ -12,9 +12,10 @@ from sqlmodel import Session
 from ... import queries
 from ...domain.clock import utcnow
 from ...domain.greengrass import device_health
+from ...queries.fleet import Installed
 from ...services.actions import Actions
 from ...store import Store
-from ...tables import CoreDevice, InstalledComponent
+from ...tables import CoreDevice
 from ..feeds import Feed
 from ..layout import frame
 from ..tables import FeedTable, Rows, column, status_cell, status_fields
@@ -36,7 +37,7 @@ REPORTED_CELL = r"""
 
 
 def device_row(
-    device: CoreDevice, installed: Iterable[InstalledComponent], now: datetime | None = None
+    device: CoreDevice, installed: Iterable[Installed], now: datetime | None = None
 ) -> dict[str, Any]:
     """One device's row; its "ago" text and stale badge are as of `now` (when the row is built)."""
     health = device_health(device.status, device.last_status_update, now or utcnow())
