@@ -31,7 +31,7 @@ from dda_portal.domain.clock import utcnow  # noqa: E402
 from dda_portal.domain.linking import TAG_ORIGIN, TAG_TARGET, TAG_TRAINING_JOB  # noqa: E402
 from dda_portal.domain.naming import compilation_job_name  # noqa: E402
 from dda_portal.domain.targets import TargetCatalog  # noqa: E402
-from dda_portal.services.sync import Sync  # noqa: E402
+from dda_portal.services import Sync, build  # noqa: E402
 from dda_portal.store import Store  # noqa: E402
 
 TARGETS = ('jetson-xavier', 'x86_64-cpu', 'arm64-cpu')
@@ -103,9 +103,9 @@ def run(count: int) -> tuple[int, tuple[int, float], tuple[int, float], tuple[in
         os.environ['AWS_ENDPOINT_URL_GREENGRASSV2'] = greengrass.endpoint_url
         seed(count)
         url = f'sqlite:///{Path(folder) / "bench.db"}'
-        sync = Sync(
+        sync = build(
             Settings(database_url=url, sync_enabled=False), Store(url), AwsClients(), TargetCatalog.load()
-        )
+        ).sync
         backfill = measure(sync)
         steady = measure(sync)
         job = sagemaker_backends['123456789012']['us-east-1'].compilation_jobs[

@@ -25,12 +25,9 @@ from .domain.targets import CatalogueError, TargetCatalog
 from .forwarded import ForwardedByTrustedProxy
 from .pages import fleet, training_job, training_jobs
 from .queries.refresh import Freshness
-from .services.actions import Actions
-from .services.compiler import Compiler
-from .services.packager import Packager
-from .services.sync import Sync
+from .services import Actions, Sync, build
 from .store import Store
-from .workers import SIGN_IN, PageReads
+from .workers import SIGN_IN
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +72,8 @@ def create_app(settings: Settings) -> Portal:
         )
     store = Store(settings.database_url)
     clients = AwsClients()
-    compiler = Compiler(settings, store, clients, catalog)
-    packager = Packager(settings, store, clients, catalog)
-    sync = Sync(settings, store, clients, catalog, compiler, packager)
-    gate = Gate(settings)
-    reads = PageReads(clients.interactive())  # pages' reads of AWS: their own threads, short timeouts
-    actions = Actions(clients, sync, compiler, packager, gate, reads)
+    services = build(settings, store, clients, catalog)
+    sync, actions, gate = services.sync, services.actions, services.gate
     portal = Portal(settings, store, catalog, clients, sync, actions, gate)
     app.state.portal = portal  # tests and health routes reach the running portal here
 
@@ -96,7 +89,7 @@ def create_app(settings: Settings) -> Portal:
         portal.every(settings.refresh_seconds, sync.run_once, 'refresh')
     app.on_startup(portal.scheduler.start)
     app.on_shutdown(lambda: portal.scheduler.shutdown(wait=False))
-    app.on_shutdown(reads.shutdown)  # without waiting for calls AWS does not answer
+    app.on_shutdown(services.reads.shutdown)  # without waiting for calls AWS does not answer
     app.on_shutdown(SIGN_IN.shutdown)
     return portal
 

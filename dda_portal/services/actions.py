@@ -41,7 +41,7 @@ class Actions:
         compiler: Compiler,
         packager: Packager,
         gate: Gate,
-        reads: PageReads | None = None,
+        reads: PageReads,
     ) -> None:
         self.gate = gate  # who asks: changes to AWS are checked here, whatever the page shows
         self.sync = sync
@@ -49,7 +49,7 @@ class Actions:
         self.packager = packager
         self.store = compiler.store
         # page reads of AWS: their own pool and short-timeout clients, never behind the refresh or sign-in
-        self.reads = reads or PageReads(clients.interactive())
+        self.reads = reads
         self.logs = LogsGateway(self.reads.clients)
         self.s3 = S3Gateway(self.reads.clients)
         self.sagemaker = SageMakerGateway(self.reads.clients)
@@ -65,10 +65,10 @@ class Actions:
             return AwsProblem('SignedOut', 'Your session has ended; sign in again.')
         return None
 
-    def _attempt_on_page(self, job_name: str, training_job: str) -> CompilationAttempt | None:
+    async def _attempt_on_page(self, job_name: str, training_job: str) -> CompilationAttempt | None:
         """The attempt, only when it belongs to the training job the page is about (a crafted event may name
-        any job)."""
-        attempt = self.store.read(queries.jobs.attempt, job_name)
+        any job); read in the store's read threads."""
+        attempt = await self.store.fetch(queries.jobs.attempt, job_name)
         return attempt if attempt is not None and attempt.training_job_name == training_job else None
 
     async def training_logs(self, training_job: str) -> LogRead | AwsProblem:
@@ -108,7 +108,7 @@ class Actions:
         five minutes."""
         if signed_out := self.signed_out():
             return signed_out
-        attempt = self._attempt_on_page(job_name, training_job)
+        attempt = await self._attempt_on_page(job_name, training_job)
         if attempt is None or attempt.status != CompilationStatus.COMPLETED or not attempt.artifact:
             return AwsProblem('NotCompiled', 'This attempt has no compiled model to download.')
         uri = attempt.artifact
@@ -129,7 +129,7 @@ class Actions:
         cannot."""
         if refused := self.refusal('package models'):
             return refused
-        if self._attempt_on_page(job_name, training_job) is None:
+        if await self._attempt_on_page(job_name, training_job) is None:
             return f'{job_name} is not a compilation of {training_job}.'
         result = await run.io_bound(self.packager.package, job_name, 'manual')
         owner, problem = result or (None, 'The portal is shutting down.')
@@ -174,7 +174,7 @@ class Actions:
         """Stop a running attempt of `training_job`; AWS's code and message when it refuses."""
         if refused := self.refusal('stop compilations'):
             return refused
-        if self._attempt_on_page(job_name, training_job) is None:
+        if await self._attempt_on_page(job_name, training_job) is None:
             return f'{job_name} is not a compilation of {training_job}.'
         result = await run.io_bound(self.compiler.stop, job_name)
         owner, problem = result or (None, 'The portal is shutting down.')

@@ -9,14 +9,14 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from botocore.exceptions import ClientError
 from nicegui import run
 
 from .. import queries
 from ..aws.clients import AwsClients, problem_from
-from ..aws.facts import artifact_uris, compilation_facts, component_facts, training_facts
+from ..aws.facts import compilation_facts, training_facts
 from ..aws.greengrass import GreengrassGateway
 from ..aws.sagemaker import Listing, SageMakerGateway
 from ..config import Settings
@@ -28,18 +28,19 @@ from ..domain.status import CompilationStatus
 from ..domain.targets import TargetCatalog
 from ..queries.refresh import CycleResult
 from ..store import Store
-from ..tables import CompilationAttempt, CoreDevice, InstalledComponent, TrainingJob
+from ..tables import CompilationAttempt, TrainingJob
 from .compiler import Compiler
+from .greengrass_pull import GreengrassPull
 from .packager import Packager
 
 log = logging.getLogger(__name__)
+
+Ts = TypeVarTuple('Ts')
 
 # the newest LastModifiedTime SageMaker listed (AWS's clock); new keys, so a store whose watermarks were the
 # portal's clock (an earlier release) looks back DDA_HISTORY_DAYS once instead of trusting them
 TRAINING_WATERMARK = 'training_jobs_modified'
 COMPILATION_WATERMARK = 'compilation_jobs_modified'
-# when the last device inventory ran: a local timer, so the portal's clock (no AWS time is compared with it)
-DEVICES_WATERMARK = 'core_devices'
 
 
 @dataclass
@@ -64,17 +65,17 @@ class Sync:
         store: Store,
         clients: AwsClients,
         catalog: TargetCatalog,
-        compiler: Compiler | None = None,
-        packager: Packager | None = None,
+        compiler: Compiler,
+        packager: Packager,
     ) -> None:
         self.settings = settings
         self.store = store
         self.clients = clients
         self.sagemaker = SageMakerGateway(clients)
-        self.greengrass = GreengrassGateway(clients)
+        self.greengrass_pull = GreengrassPull(settings, store, GreengrassGateway(clients))
         self.catalog = catalog
-        self.compiler = compiler or Compiler(settings, store, clients, catalog)
-        self.packager = packager or Packager(settings, store, clients, catalog)
+        self.compiler = compiler
+        self.packager = packager
         self._lock = asyncio.Lock()
         self._last_problem: AwsProblem | None = None
         self._calls = threading.local()  # the AWS call a worker thread made last (errors may not name it)
@@ -237,8 +238,8 @@ class Sync:
         attempts it wrote); a part that fails keeps its last good data and records why, the others go on."""
         pullers: dict[str, Callable[[CycleResult], bool]] = {
             SAGEMAKER: self._pull_sagemaker,
-            COMPONENTS: self._pull_components,
-            DEVICES: self._pull_devices,
+            COMPONENTS: self.greengrass_pull.components,
+            DEVICES: self.greengrass_pull.devices,
         }
         changed = NOTHING
         failures: list[tuple[str, AwsProblem]] = []
@@ -266,15 +267,6 @@ class Sync:
                 )
         return Refreshed(changed, failures)
 
-    def pull(self, started: datetime) -> CycleResult:
-        """Every enabled part read into one result (nothing written)."""
-        result = CycleResult(started_at=started, aws_calls=0)
-        self._pull_sagemaker(result)
-        if self.settings.greengrass_enabled:
-            self._pull_components(result)
-            self._pull_devices(result)
-        return result
-
     def _problem(self, error: BaseException) -> AwsProblem:
         """AWS's code and message, naming the call that failed even when the error does not (a connection
         error, a timeout, an HTML error page)."""
@@ -284,7 +276,7 @@ class Sync:
         return replace(problem, operation=call) if call and not problem.operation else problem
 
     @staticmethod
-    def _safely(what: str, write: Callable[..., None], *args: Any) -> None:
+    def _safely(what: str, write: Callable[[*Ts], None], *args: *Ts) -> None:
         """A record the store cannot take now (locked, full, read-only) is logged, never fatal to a cycle."""
         try:
             write(*args)
@@ -294,66 +286,6 @@ class Sync:
     def _pull_sagemaker(self, result: CycleResult) -> bool:
         self._pull_training_jobs(result)
         self._pull_compilation_jobs(result)
-        return True
-
-    def _pull_components(self, result: CycleResult) -> bool:
-        """New component versions and those Greengrass is still working on; settled ones are not re-read."""
-        known = {c.arn for c in self.store.read(queries.fleet.components)}
-        wanted: list[str] = []
-        for component in self.greengrass.components():
-            if (component.get('latestVersion') or {}).get('arn') in known:
-                continue
-            wanted += [
-                v['arn']
-                for v in self.greengrass.component_versions(component['arn'])
-                if v['arn'] not in known
-            ]
-        wanted += self.store.read(queries.fleet.unsettled_component_arns)
-        for arn in dict.fromkeys(wanted):
-            described = self.greengrass.describe_component(arn)
-            if described is None:
-                continue
-            # a new version's recipe tells which compiled model it ships (recipes spell it URI)
-            artifact = None if arn in known else next(iter(artifact_uris(self.greengrass.recipe(arn))), None)
-            version = component_facts(described, artifact)
-            result.component_versions.append(version)
-            result.component_tags[arn] = dict(described.get('tags') or {})
-        return True
-
-    def _pull_devices(self, result: CycleResult) -> bool:
-        """The whole fleet, on its own slower cadence (a large fleet costs one call per device); False when
-        the inventory is not due (a failed one is due again at the next refresh)."""
-        last = self.store.read(queries.refresh.watermark, DEVICES_WATERMARK)
-        if (
-            last is not None
-            and (result.started_at - last).total_seconds() < self.settings.device_refresh_seconds
-        ):
-            return False
-        result.devices, result.installed = [], []
-        for device in self.greengrass.core_devices():
-            name = device['coreDeviceThingName']
-            result.devices.append(
-                CoreDevice(
-                    thing_name=name,
-                    status=device.get('status'),
-                    architecture=device.get('architecture'),
-                    platform=device.get('platform'),
-                    last_status_update=as_utc(device.get('lastStatusUpdateTimestamp')),
-                    refreshed_at=result.started_at,
-                )
-            )
-            result.installed += [
-                InstalledComponent(
-                    thing_name=name,
-                    component_name=i['componentName'],
-                    component_version=i['componentVersion'],
-                    lifecycle_state=i.get('lifecycleState'),
-                    last_status_change=as_utc(i.get('lastStatusChangeTimestamp')),
-                    last_reported=as_utc(i.get('lastReportedTimestamp')),
-                )
-                for i in self.greengrass.installed_components(name)
-            ]
-        result.watermarks[DEVICES_WATERMARK] = result.started_at
         return True
 
     def _since(self, key: str) -> datetime:

@@ -88,13 +88,10 @@ def test_object_sizes_from_s3_head_object() -> None:
 async def test_download_link_is_presigned_at_click_and_serves_the_compiled_model(database_url: str) -> None:
     import requests
 
-    from dda_portal.auth import Gate
     from dda_portal.config import Settings
     from dda_portal.domain.clock import utcnow
     from dda_portal.domain.targets import TargetCatalog
-    from dda_portal.services.actions import Actions
-    from dda_portal.services.compiler import Compiler
-    from dda_portal.services.sync import Sync
+    from dda_portal.services import build
     from dda_portal.store import Store
     from tests.factories import backend, create_compilation_job, create_training_job
 
@@ -109,10 +106,9 @@ async def test_download_link_is_presigned_at_click_and_serves_the_compiled_model
     s3.put_object(Bucket='dda-models', Key=artifact.removeprefix('s3://dda-models/'), Body=model)
     settings = Settings(database_url=database_url, sync_enabled=False)
     store, clients, catalog = Store(database_url), AwsClients(), TargetCatalog.load()
-    compiler = Compiler(settings, store, clients, catalog)
-    sync = Sync(settings, store, clients, catalog, compiler)
-    sync.pull_and_apply(utcnow())
-    actions = Actions(clients, sync, compiler, sync.packager, Gate(settings))
+    services = build(settings, store, clients, catalog)
+    services.sync.pull_and_apply(utcnow())
+    actions = services.actions
 
     url = await actions.artifact_download_url(JOB, 'bottle-caps')
 

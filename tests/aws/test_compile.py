@@ -15,8 +15,7 @@ from dda_portal.demo.simulator import DemoSimulator
 from dda_portal.domain.attempts import check_inputs
 from dda_portal.domain.clock import utcnow
 from dda_portal.domain.targets import TargetCatalog
-from dda_portal.services.compiler import Compiler
-from dda_portal.services.sync import Sync
+from dda_portal.services import Compiler, Sync, build
 from dda_portal.store import Store
 from tests.factories import (
     ROLE,
@@ -33,8 +32,8 @@ INPUTS = check_inputs('PYTORCH', '1.8', '[1,3,224,224]')
 def portal(database_url: str, **settings: object) -> tuple[Sync, Compiler]:
     config = Settings(database_url=database_url, sync_enabled=False, sagemaker_role_arn=ROLE, **settings)  # type: ignore[arg-type]
     store, clients, catalog = Store(database_url), AwsClients(), TargetCatalog.load()
-    compiler = Compiler(config, store, clients, catalog)
-    return Sync(config, store, clients, catalog, compiler), compiler
+    services = build(config, store, clients, catalog)
+    return services.sync, services.compiler
 
 
 def aws_jobs() -> dict[str, dict]:

@@ -29,7 +29,7 @@ from dda_portal.domain.attempts import check_inputs
 from dda_portal.domain.changes import Changed
 from dda_portal.domain.clock import utcnow
 from dda_portal.domain.targets import TargetCatalog
-from dda_portal.services.compiler import Compiler
+from dda_portal.services import build
 from dda_portal.services.sync import COMPILATION_WATERMARK, TRAINING_WATERMARK, Sync
 from dda_portal.store import Store
 from dda_portal.tables import (
@@ -65,7 +65,7 @@ def make_sync(database_url: str, **settings: Any) -> Sync:
     """A portal as the app builds it (a new one on the same file is a restart)."""
     config = Settings(database_url=database_url, sync_enabled=False, sagemaker_role_arn=ROLE, **settings)
     store, clients, catalog = Store(database_url), AwsClients(), TargetCatalog.load()
-    return Sync(config, store, clients, catalog, Compiler(config, store, clients, catalog))
+    return build(config, store, clients, catalog).sync
 
 
 def snapshot(store: Store) -> dict[str, list[dict[str, Any]]]:

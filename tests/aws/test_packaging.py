@@ -14,8 +14,7 @@ from dda_portal.config import Settings
 from dda_portal.demo.greengrass import GreengrassBackend
 from dda_portal.domain.clock import utcnow
 from dda_portal.domain.targets import TargetCatalog
-from dda_portal.services.packager import Packager
-from dda_portal.services.sync import Sync
+from dda_portal.services import Packager, Sync, build
 from dda_portal.store import Store
 from tests.factories import backend, create_compilation_job, create_training_job, set_compilation_status
 
@@ -25,8 +24,8 @@ ARTIFACT = 's3://dda-models/compiled/weld-jetson-xavier-1/model-LINUX_ARM64_NVID
 def portal(database_url: str, **settings: object) -> tuple[Sync, Packager]:
     config = Settings(database_url=database_url, sync_enabled=False, **settings)  # type: ignore[arg-type]
     store, clients, catalog = Store(database_url), AwsClients(), TargetCatalog.load()
-    packager = Packager(config, store, clients, catalog)
-    return Sync(config, store, clients, catalog, packager=packager), packager
+    services = build(config, store, clients, catalog)
+    return services.sync, services.packager
 
 
 def compiled(name: str = 'weld-jetson-xavier-1', status: str = 'COMPLETED') -> None:

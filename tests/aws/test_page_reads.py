@@ -9,14 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from dda_portal.auth import Gate
 from dda_portal.aws.clients import AwsClients
 from dda_portal.config import Settings
 from dda_portal.domain.problems import AwsProblem
 from dda_portal.domain.targets import TargetCatalog
-from dda_portal.services.actions import Actions
-from dda_portal.services.compiler import Compiler
-from dda_portal.services.sync import Sync
+from dda_portal.services import Actions, build
 from dda_portal.store import Store
 from dda_portal.workers import PageReads
 
@@ -42,10 +39,8 @@ def silent_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def actions_with(database_url: str, reads_deadline: float, workers: int = 4) -> Actions:
     settings = Settings(database_url=database_url, sync_enabled=False)
     store, clients, catalog = Store(database_url), AwsClients(), TargetCatalog.load()
-    compiler = Compiler(settings, store, clients, catalog)
-    sync = Sync(settings, store, clients, catalog, compiler)
     reads = PageReads(clients.interactive(), workers=workers, deadline=reads_deadline)
-    return Actions(clients, sync, compiler, sync.packager, Gate(settings), reads)
+    return build(settings, store, clients, catalog, reads=reads).actions
 
 
 async def test_logs_sizes_and_download_links_that_aws_never_answers_are_timeouts(

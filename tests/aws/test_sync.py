@@ -13,7 +13,7 @@ from dda_portal.config import Settings
 from dda_portal.domain.clock import utcnow
 from dda_portal.domain.linking import TAG_ORIGIN, TAG_TARGET, TAG_TRAINING_JOB
 from dda_portal.domain.targets import TargetCatalog
-from dda_portal.services.sync import Sync
+from dda_portal.services import Sync, build
 from dda_portal.store import Store
 from tests.factories import (
     backend,
@@ -34,7 +34,7 @@ UNTAR = (
 
 def make_sync(database_url: str) -> Sync:
     settings = Settings(database_url=database_url, sync_enabled=False)
-    return Sync(settings, Store(database_url), AwsClients(), TargetCatalog.load())
+    return build(settings, Store(database_url), AwsClients(), TargetCatalog.load()).sync
 
 
 def age_everything(hours: int = 2) -> None:

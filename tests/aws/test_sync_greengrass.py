@@ -15,7 +15,7 @@ from dda_portal.config import Settings
 from dda_portal.demo.greengrass import GreengrassBackend
 from dda_portal.domain.clock import utcnow
 from dda_portal.domain.targets import TargetCatalog
-from dda_portal.services.sync import Sync
+from dda_portal.services import Sync, build
 from dda_portal.store import Store
 from tests.factories import backend, create_compilation_job, create_training_job
 
@@ -43,7 +43,7 @@ def recipe(name: str, version: str, uri: str) -> bytes:
 
 def make_sync(database_url: str) -> Sync:
     settings = Settings(database_url=database_url, sync_enabled=False)
-    return Sync(settings, Store(database_url), AwsClients(), TargetCatalog.load())
+    return build(settings, Store(database_url), AwsClients(), TargetCatalog.load()).sync
 
 
 def compiled_weld() -> None:

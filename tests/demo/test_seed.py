@@ -23,7 +23,7 @@ from dda_portal.demo.seed import DemoInventory
 from dda_portal.domain import linking
 from dda_portal.domain.clock import utcnow
 from dda_portal.domain.targets import TargetCatalog
-from dda_portal.services.sync import Sync
+from dda_portal.services import build
 from dda_portal.store import Store
 
 ALL_STATUSES = {'STARTING', 'INPROGRESS', 'STOPPING', 'STOPPED', 'COMPLETED', 'FAILED'}
@@ -209,12 +209,12 @@ def test_logs(inventory: DemoInventory) -> None:
 def synced(inventory: DemoInventory, tmp_path: Path) -> Store:
     url = f'sqlite:///{tmp_path / "portal.db"}'
     store = Store(url)
-    Sync(
+    build(
         Settings(database_url=url, sync_enabled=False, greengrass_enabled=False),
         store,
         AwsClients(),
         TargetCatalog.load(),
-    ).pull_and_apply(utcnow())
+    ).sync.pull_and_apply(utcnow())
     return store
 
 

@@ -28,7 +28,7 @@ from dda_portal.demo.simulator import DEFAULT_INSTALL_DELAY, DemoSimulator, inst
 from dda_portal.domain import linking
 from dda_portal.domain.clock import utcnow
 from dda_portal.domain.targets import TargetCatalog
-from dda_portal.services.sync import Sync
+from dda_portal.services import build
 from dda_portal.store import Store
 
 
@@ -242,12 +242,12 @@ class _Probe:
 def test_portal_sync_picks_up_each_transition(inventory: DemoInventory, tmp_path: Path) -> None:
     url = f'sqlite:///{tmp_path / "portal.db"}'
     store = Store(url)
-    sync = Sync(
+    sync = build(
         Settings(database_url=url, sync_enabled=False, greengrass_enabled=False),
         store,
         AwsClients(),
         TargetCatalog.load(),
-    )
+    ).sync
     simulator = DemoSimulator(max_in_progress_steps=1, training_steps=2, new_job_every=100)
     name = starting_job(inventory)
     owner = inventory.compilation_owners[name]

@@ -1,0 +1,61 @@
+"""The services, and `build`: the one place that wires them over one store and one set of AWS clients.
+
+- `compiler`: starts and stops SageMaker Neo compilation jobs;
+- `packager`: makes a Greengrass component version of a completed compilation;
+- `sync`: the refresh (each part pulled from AWS and committed on its own), then acting on what changed;
+- `actions`: what pages ask for, each checked against who asks and awaited off NiceGUI's loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..auth import Gate
+from ..aws.clients import AwsClients
+from ..config import Settings
+from ..domain.targets import TargetCatalog
+from ..store import Store
+from ..workers import PageReads
+from .actions import Actions
+from .compiler import Compiler
+from .packager import Packager
+from .sync import Sync
+
+
+@dataclass(frozen=True)
+class Services:
+    compiler: Compiler
+    packager: Packager
+    sync: Sync
+    actions: Actions
+
+    @property
+    def gate(self) -> Gate:
+        return self.actions.gate
+
+    @property
+    def reads(self) -> PageReads:
+        return self.actions.reads
+
+
+def build(
+    settings: Settings,
+    store: Store,
+    clients: AwsClients,
+    catalog: TargetCatalog,
+    *,
+    gate: Gate | None = None,
+    reads: PageReads | None = None,
+) -> Services:
+    """Every service, each given the others it uses. `gate`: who asks (one per portal; a new one from the
+    settings when not given); `reads`: the pages' reads of AWS (their own threads and short-timeout clients,
+    never behind the refresh or sign-in; made from `clients` when not given)."""
+    compiler = Compiler(settings, store, clients, catalog)
+    packager = Packager(settings, store, clients, catalog)
+    sync = Sync(settings, store, clients, catalog, compiler, packager)
+    reads = reads or PageReads(clients.interactive())
+    actions = Actions(clients, sync, compiler, packager, gate or Gate(settings), reads)
+    return Services(compiler, packager, sync, actions)
+
+
+__all__ = ['Actions', 'Compiler', 'Packager', 'Services', 'Sync', 'build']
