@@ -19,7 +19,7 @@ def main() -> None:
     argv: list[str] | None = [] if os.environ.get('NICEGUI_USER_SIMULATION') else None
     options = parse_cli(argv)
     if options.pop('hash_password', False):
-        from dda_portal.auth import print_password_hash
+        from dda_portal.passwords import print_password_hash
 
         print_password_hash()
         return

@@ -17,33 +17,32 @@ socket (NiceGUI routes events by the client id alone, which is written in the pa
 from __future__ import annotations
 
 import asyncio
-import getpass
 import hashlib
 import logging
 import secrets
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import cache, wraps
+from functools import wraps
 from typing import Any
 from urllib.parse import quote
 
 import nicegui.nicegui as nicegui_core
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from nicegui import Client, app, background_tasks, context, core, ui
 from starlette.middleware.base import BaseHTTPMiddleware
 
-from .config import Account, Settings
+from .config import Settings
 from .domain.access import LOCAL_PERSON, LoginThrottle, Person, safe_next
 from .forwarded import FROM_TRUSTED_PROXY
+from .passwords import hash_password, password_matches
 from .workers import SIGN_IN
 
 log = logging.getLogger(__name__)
+
+__all__ = ['Gate', 'hash_password', 'password_matches', 'person_badge', 'register', 'session_id_of']
 
 PUBLIC_PATHS = {'/login', '/login/complete', '/healthz', '/readyz', '/favicon.ico'}
 PUBLIC_PREFIXES = ('/_nicegui',)  # NiceGUI's scripts, styles and the socket of an already served page
@@ -53,28 +52,6 @@ SESSION_SECONDS = 12 * 3600  # a sign-in lasts 12 h from the moment of signing i
 TICKET_SECONDS = 60
 WRONG = 'Wrong user name or password.'
 SIGN_IN_PREFIX = 'sign-in:'  # app.storage.general keys: sign-in:<sha256 of the session id>
-
-_hasher = PasswordHasher()
-
-
-@cache
-def _unknown_user_hash() -> str:
-    """Checked when the name is unknown, so that it costs as much time as a wrong password (made on the
-    first failed sign-in, not at every start)."""
-    return _hasher.hash('not a password of anyone')
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def password_matches(account: Account | None, password: str) -> bool:
-    stored = account.password_hash if account else None
-    try:
-        _hasher.verify(stored or _unknown_user_hash(), password)
-    except (VerificationError, InvalidHashError):
-        return False
-    return stored is not None
 
 
 def session_id_of(request: Request | None) -> str | None:
@@ -86,9 +63,7 @@ def session_id_of(request: Request | None) -> str | None:
 
 
 def _sign_in_key(session_id: str) -> str:
-    return (
-        SIGN_IN_PREFIX + hashlib.sha256(session_id.encode()).hexdigest()
-    )  # the file never holds the id itself
+    return SIGN_IN_PREFIX + hashlib.sha256(session_id.encode()).hexdigest()  # the file never holds the id
 
 
 @dataclass(frozen=True)
@@ -388,16 +363,3 @@ def person_badge(gate: Gate) -> None:
         ui.button('Sign out', icon='logout', on_click=sign_out).props('flat dense color=white no-caps').mark(
             'sign-out'
         )
-
-
-def print_password_hash() -> None:
-    """`python main.py --hash-password`: prompt twice on a terminal, else read one line from stdin."""
-    if sys.stdin.isatty():
-        password = getpass.getpass('Password: ')
-        if getpass.getpass('Again: ') != password:
-            raise SystemExit('The two passwords differ.')
-    else:
-        password = sys.stdin.readline().rstrip('\n')
-    if not password:
-        raise SystemExit('An empty password cannot be hashed.')
-    print(hash_password(password))

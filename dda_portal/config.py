@@ -199,11 +199,6 @@ class Settings(BaseSettings):
     def auto_compile_target_ids(self) -> list[str]:
         return [t.strip() for t in self.auto_compile_targets.split(',') if t.strip()]
 
-    @property
-    def sqlite_path(self) -> Path | None:
-        prefix = 'sqlite:///'
-        return Path(self.database_url[len(prefix) :]) if self.database_url.startswith(prefix) else None
-
 
 def host_name(host: str) -> str:
     """How a host appears in a Host header without its port: lower case, IPv6 addresses in brackets."""

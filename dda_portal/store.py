@@ -9,6 +9,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -113,14 +114,14 @@ class Store:
         self._freshness = self.read(refresh.freshness)
         return changed
 
-    def record_part_failure(self, part: str, failed_at: Any, code: str, message: str, call: str) -> None:
+    def record_part_failure(self, part: str, failed_at: datetime, code: str, message: str, call: str) -> None:
         """A part that failed writes nothing but this; its last good data and last success stay."""
         self.write(refresh.mark_part_failed, part, failed_at, code, message, call)
         self._freshness = self.read(refresh.freshness)
 
     def record_cycle(
         self,
-        started_at: Any,
+        started_at: datetime,
         aws_calls: int,
         changed_training_jobs: int,
         error: tuple[str, str] | None = None,

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 from .aws.clients import AwsClients, problem_from
 from .domain.problems import AwsProblem
@@ -28,6 +28,7 @@ from .domain.problems import AwsProblem
 log = logging.getLogger(__name__)
 
 T = TypeVar('T')
+Ts = TypeVarTuple('Ts')
 _Call = tuple[Future[Any], Callable[[], Any]]
 
 
@@ -50,7 +51,7 @@ class WorkerPool:
         self._threads: list[threading.Thread] = []
         self.waiting = 0  # calls neither started nor cancelled
 
-    def submit(self, call: Callable[..., T], /, *args: Any) -> Future[T]:
+    def submit(self, call: Callable[[*Ts], T], /, *args: *Ts) -> Future[T]:
         future: Future[T] = Future()
         with self._lock:
             if self.waiting >= self.max_waiting:
@@ -69,7 +70,7 @@ class WorkerPool:
             self._calls.put((future, partial(call, *args)))
         return future
 
-    async def run(self, call: Callable[..., T], /, *args: Any) -> T:
+    async def run(self, call: Callable[[*Ts], T], /, *args: *Ts) -> T:
         """`call(*args)` in one of the pool's threads, awaited on the event loop."""
         return await asyncio.wrap_future(self.submit(call, *args))
 
@@ -125,7 +126,7 @@ class PageReads:
         self.deadline = deadline
         self.pool = WorkerPool('aws-page', workers, max_waiting)
 
-    async def read(self, call: Callable[..., T], /, *args: Any) -> T | AwsProblem:
+    async def read(self, call: Callable[[*Ts], T], /, *args: *Ts) -> T | AwsProblem:
         """`call(*args)` in the pool; AWS's refusal, or why there is no answer, as an AwsProblem."""
         try:
             future = self.pool.submit(call, *args)

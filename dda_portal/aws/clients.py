@@ -70,7 +70,7 @@ class AwsClients:
         return AwsClients(config=INTERACTIVE_CONFIG, beside=self)
 
     def _client(self, service: str, config: Config | None = None) -> Any:
-        client = self.session.client(service, region_name=self.region, config=config or self.config)  # type: ignore[call-overload]
+        client = self.session.client(service, region_name=self.region, config=config or self.config)
         self.counter.watch(client)
         return client
 

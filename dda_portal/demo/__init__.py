@@ -94,13 +94,8 @@ class DemoEnvironment:
         """The Greengrass emulator's state (None once stopped), for tests and for poking at the demo."""
         return self._greengrass_server.backend if self._greengrass_server is not None else None
 
-    def start_simulator(self, step_seconds: float) -> None:
-        """Step the simulator on a background thread (callers with their own scheduler call `step`)."""
-        self.simulator.run_in_background(step_seconds)
-
     def stop(self) -> None:
         """Stop the simulator and the servers and give the environment variables back. Idempotent."""
-        self.simulator.stop_background()
         self.simulator.uninstall()
         if self._greengrass_server is not None:
             self._greengrass_server.stop()

@@ -53,7 +53,7 @@ def region() -> str:
 
 def client(service: str) -> Any:
     """A plain boto3 client for whatever endpoint the environment names (moto's server or mock_aws)."""
-    return boto3.session.Session().client(service, region_name=region())  # type: ignore[call-overload]
+    return boto3.session.Session().client(service, region_name=region())
 
 
 def backend() -> SageMakerModelBackend:

@@ -14,7 +14,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.exceptions import AWSValidationException
 from moto.sagemaker.models import CompilationJob, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
@@ -81,10 +81,11 @@ def compilation_summary_is_broken(summary: Callable[..., Any] | None = None) -> 
 def _compilation_summary(self: CompilationJob) -> dict[str, Any]:
     platform = self.output_config.get('TargetPlatform')
     if 'TargetDevice' in self.output_config or not isinstance(platform, dict) or 'Accelerator' in platform:
-        return _originals[COMPILATION_SUMMARY](self)
+        unchanged: dict[str, Any] = _originals[COMPILATION_SUMMARY](self)
+        return unchanged
     probe = copy.copy(self)
     probe.output_config = {**self.output_config, 'TargetPlatform': {**platform, 'Accelerator': None}}
-    summary = _originals[COMPILATION_SUMMARY](probe)
+    summary: dict[str, Any] = _originals[COMPILATION_SUMMARY](probe)
     summary.pop('CompilationTargetPlatformAccelerator', None)
     return summary
 
@@ -169,7 +170,7 @@ _SORT_KEYS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _list_training_jobs(
+def _list_training_jobs(  # noqa: PLR0913 (moto's own signature, which it replaces)
     self: SageMakerModelBackend,
     next_token: str | None,
     max_results: int | None,

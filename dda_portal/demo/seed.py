@@ -239,38 +239,47 @@ def seed(now: datetime | None = None) -> DemoInventory:
     CloudWatch Logs (and moto) drop events older than 14 days or over 2 hours ahead of the real clock,
     so a `now` far from the current time gives jobs without logs.
     """
-    now = naive_utc(now)
-    catalog = TargetCatalog.load()
-    sagemaker, s3 = client('sagemaker'), client('s3')
-    logs = LogWriter(client('logs'))
-    inventory = DemoInventory(seeded_at=now, bucket=BUCKET)
-    _create_bucket(s3, BUCKET)
-    logs.ensure_group(TRAINING_LOG_GROUP)
-    logs.ensure_group(COMPILATION_LOG_GROUP)
-
-    def put(uri: str, body: bytes) -> None:
-        bucket, key = split_s3(uri)
-        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType='application/x-gzip')
-        inventory.s3_keys.append(key)
-
-    def log(group: str, stream: str, events: list[tuple[datetime, str]]) -> None:
-        logs.write(group, stream, events)
-        inventory.log_streams.setdefault(group, []).append(stream)
-
+    seeding = _Seeding(naive_utc(now))
     for plan in _PLAN:
+        seeding.training_job(plan)
+    return seeding.inventory
+
+
+class _Seeding:
+    """One seeding of the account: the clients it writes with and the inventory of what it made."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.catalog = TargetCatalog.load()
+        self.sagemaker, self.s3 = client('sagemaker'), client('s3')
+        self.logs = LogWriter(client('logs'))
+        self.inventory = DemoInventory(seeded_at=now, bucket=BUCKET)
+        _create_bucket(self.s3, BUCKET)
+        self.logs.ensure_group(TRAINING_LOG_GROUP)
+        self.logs.ensure_group(COMPILATION_LOG_GROUP)
+
+    def put(self, uri: str, body: bytes) -> None:
+        bucket, key = split_s3(uri)
+        self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType='application/x-gzip')
+        self.inventory.s3_keys.append(key)
+
+    def training_job(self, plan: _Train) -> None:
+        """One training job of the plan, its model, logs and compilation jobs."""
+        now, inventory = self.now, self.inventory
         created = now - plan.age
         name = f'dda-{plan.use_case}-{created:%Y-%m-%d-%H%M}'
-        job = _create_training_job(sagemaker, name, plan)
+        job = _create_training_job(self.sagemaker, name, plan)
         started = created + timedelta(minutes=2, seconds=40)
         ended = started + plan.duration if plan.status != 'InProgress' else None
         _set_training_state(job, plan, created, started, ended, now)
         inventory.training_jobs[name] = plan.status
         artifact = job.model_artifacts['S3ModelArtifacts']
         if plan.status == 'Completed':
-            put(artifact, model_tarball(name))
+            self.put(artifact, model_tarball(name))
         if plan.logs:
             stream = stream_name(name, f'algo-1-{epoch_millis(started) // 1000}')
-            log(TRAINING_LOG_GROUP, stream, _training_events(name, plan, started, ended, now))
+            self.logs.write(TRAINING_LOG_GROUP, stream, _training_events(name, plan, started, ended, now))
+            inventory.log_streams.setdefault(TRAINING_LOG_GROUP, []).append(stream)
         if plan.status == 'Failed':
             inventory.failed_training_job = name
             inventory.without_logs = name if not plan.logs else inventory.without_logs
@@ -278,61 +287,69 @@ def seed(now: datetime | None = None) -> DemoInventory:
             inventory.in_progress_training_job = name
         if plan.status == 'Completed' and not plan.compilations:
             inventory.not_compiled = name
-
         for spec in plan.compilations:
-            target = catalog[spec.target]
-            job_name = (spec.name or compilation_job_name(name, spec.target, spec.attempt)).format(
-                training_job=name, day=f'{created:%m%d}'
-            )
-            input_uri = (spec.input_uri or artifact).format(training_job=name)
-            if input_uri != artifact:
-                put(input_uri, model_tarball(f'{name}-export'))
-            output_config = target.output_config(f'{NEO_OUTPUT}/{job_name}/')
-            tags = (
-                [
-                    {'Key': linking.TAG_TRAINING_JOB, 'Value': name},
-                    {'Key': linking.TAG_TARGET, 'Value': spec.target},
-                    {'Key': linking.TAG_ORIGIN, 'Value': 'auto'},
-                ]
-                if spec.tagged
-                else []
-            )
-            sagemaker.create_compilation_job(
-                CompilationJobName=job_name,
-                RoleArn=ROLE_ARN,
-                InputConfig={
-                    'S3Uri': input_uri,
-                    'DataInputConfig': DATA_INPUT_CONFIG,
-                    'Framework': 'PYTORCH',
-                    'FrameworkVersion': '2.0',
-                },
-                OutputConfig=output_config,
-                StoppingCondition={'MaxRuntimeInSeconds': 900},
-                **({'Tags': tags} if tags else {}),  # tools other than the portal often tag nothing
-            )
             if ended is None:
                 raise ValueError(f'{name}: only finished training jobs can have compilation jobs')
-            artifact_uri = _set_compilation_state(job_name, spec, ended, now, output_config, input_uri, logs)
-            if artifact_uri:
-                put(artifact_uri, compiled_tarball(job_name))
-            if spec.status != 'STARTING':
-                inventory.log_streams.setdefault(COMPILATION_LOG_GROUP, []).extend(
-                    logs.streams(COMPILATION_LOG_GROUP, f'{job_name}/')
-                )
-            inventory.compilation_jobs[job_name] = spec.status
-            inventory.compilation_targets[job_name] = spec.target
-            inventory.compilation_owners[job_name] = name
-            if spec.ends_as:
-                failed = spec.ends_as != 'COMPLETED'
-                inventory.planned_outcomes[job_name] = (
-                    ('FAILED', spec.ends_as) if failed else ('COMPLETED', None)
-                )
-            if spec.name and spec.input_uri:
-                inventory.linked_by_name_only = job_name
-            elif spec.name:
-                inventory.linked_by_s3_uri_only = job_name
-        _note_rollup(inventory, name, plan, len(catalog))
-    return inventory
+            self.compilation_job(name, created, ended, artifact, spec)
+        _note_rollup(inventory, name, plan, len(self.catalog))
+
+    def compilation_job(
+        self, name: str, created: datetime, ended: datetime, artifact: str, spec: _Compile
+    ) -> None:
+        """One compilation job of training job `name` (which ended at `ended`), its model and logs."""
+        target = self.catalog[spec.target]
+        job_name = (spec.name or compilation_job_name(name, spec.target, spec.attempt)).format(
+            training_job=name, day=f'{created:%m%d}'
+        )
+        input_uri = (spec.input_uri or artifact).format(training_job=name)
+        if input_uri != artifact:
+            self.put(input_uri, model_tarball(f'{name}-export'))
+        output_config = target.output_config(f'{NEO_OUTPUT}/{job_name}/')
+        tags = (
+            [
+                {'Key': linking.TAG_TRAINING_JOB, 'Value': name},
+                {'Key': linking.TAG_TARGET, 'Value': spec.target},
+                {'Key': linking.TAG_ORIGIN, 'Value': 'auto'},
+            ]
+            if spec.tagged
+            else []
+        )
+        self.sagemaker.create_compilation_job(
+            CompilationJobName=job_name,
+            RoleArn=ROLE_ARN,
+            InputConfig={
+                'S3Uri': input_uri,
+                'DataInputConfig': DATA_INPUT_CONFIG,
+                'Framework': 'PYTORCH',
+                'FrameworkVersion': '2.0',
+            },
+            OutputConfig=output_config,
+            StoppingCondition={'MaxRuntimeInSeconds': 900},
+            **({'Tags': tags} if tags else {}),  # tools other than the portal often tag nothing
+        )
+        artifact_uri = _set_compilation_state(
+            job_name, spec, ended, self.now, output_config, input_uri, self.logs
+        )
+        if artifact_uri:
+            self.put(artifact_uri, compiled_tarball(job_name))
+        self._note_compilation(name, job_name, spec)
+
+    def _note_compilation(self, name: str, job_name: str, spec: _Compile) -> None:
+        inventory = self.inventory
+        if spec.status != 'STARTING':
+            inventory.log_streams.setdefault(COMPILATION_LOG_GROUP, []).extend(
+                self.logs.streams(COMPILATION_LOG_GROUP, f'{job_name}/')
+            )
+        inventory.compilation_jobs[job_name] = spec.status
+        inventory.compilation_targets[job_name] = spec.target
+        inventory.compilation_owners[job_name] = name
+        if spec.ends_as:
+            failed = spec.ends_as != 'COMPLETED'
+            inventory.planned_outcomes[job_name] = ('FAILED', spec.ends_as) if failed else ('COMPLETED', None)
+        if spec.name and spec.input_uri:
+            inventory.linked_by_name_only = job_name
+        elif spec.name:
+            inventory.linked_by_s3_uri_only = job_name
 
 
 def _note_rollup(inventory: DemoInventory, name: str, plan: _Train, targets: int) -> None:

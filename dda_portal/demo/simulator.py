@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -133,8 +133,6 @@ class DemoSimulator:
         self._training_streams: dict[str, str] = {}
         self._finished_training: set[str] = set()
         self._stop_requested: dict[str, datetime] = {}
-        self._background: threading.Thread | None = None
-        self._halt = threading.Event()
 
     # ---- the clock ---------------------------------------------------------------------------------
 
@@ -149,11 +147,12 @@ class DemoSimulator:
         Callers change the job's other fields first and assign this one last: a refresh that reads the new
         LastModifiedTime must also read the new state, or it would never look at the job again.
         """
+        job_modified: datetime = job.last_modified_time
         with self._clock_lock:
             at = max(
                 naive_utc(now),
                 self._last + timedelta(milliseconds=1),
-                job.last_modified_time + timedelta(milliseconds=1),
+                job_modified + timedelta(milliseconds=1),
             )
             self._last = at
         return at
@@ -222,6 +221,20 @@ class DemoSimulator:
 
     def _step_sagemaker(self, now: datetime | None) -> list[str]:
         """Compilation jobs stop, finish and begin; the running training job advances; a new job starts."""
+        changes = self._step_compilations(now)
+        for training in list(backend().training_jobs.values()):
+            if training.training_job_status == 'InProgress':
+                change = self._advance_training(training, now)
+                if change:
+                    changes.append(change)
+        if self.steps % self.new_job_every == 0:
+            started = self._start_missing_target(now)
+            if started:
+                changes.append(started)
+        return changes
+
+    def _step_compilations(self, now: datetime | None) -> list[str]:
+        """Stopping jobs stop, running ones due to end finish, starting ones begin (in that order)."""
         changes: list[str] = []
         jobs = list(backend().compilation_jobs.values())
         for job in jobs:
@@ -235,15 +248,6 @@ class DemoSimulator:
         for job in jobs:
             if job.compilation_job_status == 'STARTING':
                 changes.append(self._begin(job, now))
-        for training in list(backend().training_jobs.values()):
-            if training.training_job_status == 'InProgress':
-                change = self._advance_training(training, now)
-                if change:
-                    changes.append(change)
-        if self.steps % self.new_job_every == 0:
-            started = self._start_missing_target(now)
-            if started:
-                changes.append(started)
         return changes
 
     def _steps_in_progress(self, name: str) -> int:
@@ -467,35 +471,6 @@ class DemoSimulator:
         if job.compilation_job_status != 'STARTING':
             self._make_starting(job, now)
         return f'{name}: created (STARTING) for {self.catalog.display_name(target_id)}'
-
-    # ---- pacing ------------------------------------------------------------------------------------------
-
-    def run_in_background(
-        self, step_seconds: float, on_step: Callable[[list[str]], None] | None = None
-    ) -> None:
-        """Step every `step_seconds` on a daemon thread until `stop_background()`."""
-        if self._background is not None:
-            return
-        self._halt.clear()
-
-        def loop() -> None:
-            while not self._halt.wait(step_seconds):
-                try:
-                    changes = self.step()
-                except Exception as error:  # the demo goes on; the next step retries
-                    log.warning('Demo simulator step failed: %s', error)
-                    continue
-                if on_step is not None:
-                    on_step(changes)
-
-        self._background = threading.Thread(target=loop, name='dda-demo-simulator', daemon=True)
-        self._background.start()
-
-    def stop_background(self) -> None:
-        self._halt.set()
-        if self._background is not None:
-            self._background.join(timeout=10)
-            self._background = None
 
 
 def _input_uri(job: Any) -> str:

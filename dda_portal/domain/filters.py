@@ -85,16 +85,13 @@ class ListFilter:
         text: str | None = None,
     ) -> ListFilter:
         """A copy with some parts changed (values are taken as given: they come from our own controls)."""
-        changes: dict[str, object] = {}
-        if rollups is not None:
-            changes['rollups'] = frozenset(rollups)
-        if statuses is not None:
-            changes['statuses'] = frozenset(statuses)
-        if targets is not None:
-            changes['targets'] = frozenset(targets)
-        if text is not None:
-            changes['text'] = clean_text(text)
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+        return dataclasses.replace(
+            self,
+            rollups=self.rollups if rollups is None else frozenset(rollups),
+            statuses=self.statuses if statuses is None else frozenset(statuses),
+            targets=self.targets if targets is None else frozenset(targets),
+            text=self.text if text is None else clean_text(text),
+        )
 
     def matches(self, job: ListedJob, *, ignore_rollup: bool = False) -> bool:
         if self.rollups and not ignore_rollup and job.rollup not in self.rollups:

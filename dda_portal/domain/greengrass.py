@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -70,10 +69,6 @@ def model_recipe(
             }
         ],
     }
-
-
-def recipe_bytes(recipe: dict[str, Any]) -> bytes:
-    return json.dumps(recipe, separators=(',', ':')).encode()
 
 
 @dataclass(frozen=True)

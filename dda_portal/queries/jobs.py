@@ -127,7 +127,7 @@ def completed_durations_by_target(session: Session, newest_per_target: int = 200
     for target_id, started, ended in session.exec(query):
         durations = result.setdefault(target_id, [])
         if len(durations) < newest_per_target and started and ended:
-            durations.append((as_utc(ended) - as_utc(started)).total_seconds())  # type: ignore[operator]
+            durations.append((as_utc(ended) - as_utc(started)).total_seconds())
     return result
 
 
@@ -139,7 +139,7 @@ def known_modification_times(
     result: dict[str, datetime] = {}
     for start in range(0, len(names), CHUNK):
         chunk = names[start : start + CHUNK]
-        query = select(key, table.last_modified).where(col(key).in_(chunk))  # type: ignore[call-overload]
+        query = select(key, table.last_modified).where(col(key).in_(chunk))
         result.update({name: modified for name, modified in session.exec(query)})
     return result
 

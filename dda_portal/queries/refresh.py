@@ -121,6 +121,21 @@ class _SessionLookup(linking.TrainingJobLookup):
 def write_cycle(session: Session, cycle: CycleResult) -> Changed:
     """Everything a refresh (or a part of it) read; what changed. Changed training jobs are queued as
     follow-ups in the same transaction (the refresh acts on them: automatic compilation and packaging)."""
+    changed = Changed(training_jobs=frozenset(_write_sagemaker(session, cycle)))
+    for version in cycle.component_versions:
+        changed |= upsert_component(session, version, cycle.component_tags.get(version.arn, {}))
+    if cycle.devices is not None:
+        changed |= replace_inventory(session, cycle.devices, cycle.installed)
+    for name in changed.training_jobs:
+        session.merge(SyncFollowUp(training_job_name=name, queued_at=cycle.started_at))
+    for key, value in cycle.watermarks.items():
+        session.merge(SyncState(key=key, value=value))
+    return changed
+
+
+def _write_sagemaker(session: Session, cycle: CycleResult) -> set[str]:
+    """The training and compilation jobs a refresh read, their rollups recomputed; the training jobs that
+    changed."""
     jobs: set[str] = set()
     for facts in cycle.training_jobs:
         jobs.add(facts.name)
@@ -141,16 +156,7 @@ def write_cycle(session: Session, cycle: CycleResult) -> Changed:
     session.flush()
     for name in jobs:
         recompute_rollup(session, name)
-    changed = Changed(training_jobs=frozenset(jobs))
-    for version in cycle.component_versions:
-        changed |= upsert_component(session, version, cycle.component_tags.get(version.arn, {}))
-    if cycle.devices is not None:
-        changed |= replace_inventory(session, cycle.devices, cycle.installed)
-    for name in changed.training_jobs:
-        session.merge(SyncFollowUp(training_job_name=name, queued_at=cycle.started_at))
-    for key, value in cycle.watermarks.items():
-        session.merge(SyncState(key=key, value=value))
-    return changed
+    return jobs
 
 
 def mark_part_succeeded(session: Session, part: str) -> None:

@@ -281,6 +281,17 @@ def seed_fleet(
     """
     now = utc(now)
     inventory = FleetInventory()
+    _add_devices(backend, now, inventory)
+    chosen = _package_models(
+        backend, now, packages if packages is not None else default_packages(now), inventory
+    )
+    for spec in _FLEET:
+        _install(backend, now, spec, chosen, inventory)
+    return inventory
+
+
+def _add_devices(backend: GreengrassBackend, now: datetime, inventory: FleetInventory) -> None:
+    """The fleet's devices, each deployed its base components."""
     for spec in _FLEET:
         backend.add_core_device(
             spec.thing_name,
@@ -298,11 +309,15 @@ def seed_fleet(
         if spec.reported_ago > timedelta(hours=24):
             inventory.stale = spec.thing_name
 
-    chosen: dict[str, tuple[ModelPackage, str]] = {}  # component name -> (greatest package, thing name)
+
+def _package_models(
+    backend: GreengrassBackend, now: datetime, packages: Sequence[ModelPackage], inventory: FleetInventory
+) -> dict[str, tuple[ModelPackage, str]]:
+    """Each package as a component version; component name → (its greatest deployable package, the thing
+    name it goes to)."""
+    chosen: dict[str, tuple[ModelPackage, str]] = {}
     turns: dict[str, int] = {}
-    for package in sorted(
-        packages if packages is not None else default_packages(now), key=lambda p: p.created_at
-    ):
+    for package in sorted(packages, key=lambda p: p.created_at):
         created = backend.create_component_version(
             _recipe_bytes(package), dict(package.tags), now=package.created_at
         )
@@ -329,40 +344,48 @@ def seed_fleet(
         turn = turns.get(package.architecture, 0)
         turns[package.architecture] = turn + 1
         chosen[package.component_name] = (package, devices[turn % len(devices)].thing_name)
+    return chosen
 
-    for spec in _FLEET:
-        models = {p.component_name: p for p, thing in chosen.values() if thing == spec.thing_name}
-        if models:
-            at = max(p.created_at for p in models.values()) + _INSTALL_AFTER
-            roots = {name: version for name, (version, root) in spec.components.items() if root}
-            roots.update({name: p.version for name, p in models.items()})
-            backend.deploy(spec.thing_name, roots, at, name=f'{spec.thing_name} models')
-            inventory.models_installed[spec.thing_name] = sorted(models)
-        reported = now - spec.reported_ago
-        dependencies = {NUCLEUS: spec.core_version}
-        dependencies.update({name: version for name, (version, root) in spec.components.items() if not root})
-        for name, version in dependencies.items():
-            backend.install(
-                spec.thing_name,
-                name,
-                version,
-                reported_at=reported,
-                is_root=False,
-                status_changed_at=now - _SET_UP_AGO,
-            )
-        latest = backend.get_core_device(spec.thing_name).installed
-        for component in latest.values():
-            component.last_reported = reported
-        if spec.status == 'UNHEALTHY' and models:
-            name = sorted(models)[0]
-            broken = latest[name]
-            broken.lifecycle_state = 'BROKEN'
-            broken.lifecycle_state_details = BROKEN_DETAILS
-            broken.lifecycle_status_codes = ['RUN_ERROR']
-            broken.last_status_change = reported - timedelta(minutes=2)
-            inventory.broken = (spec.thing_name, name)
-        backend.report_status(spec.thing_name, spec.status, reported)
-    return inventory
+
+def _install(
+    backend: GreengrassBackend,
+    now: datetime,
+    spec: _Device,
+    chosen: dict[str, tuple[ModelPackage, str]],
+    inventory: FleetInventory,
+) -> None:
+    """The models chosen for one device deployed to it, its dependencies installed, and its report."""
+    models = {p.component_name: p for p, thing in chosen.values() if thing == spec.thing_name}
+    if models:
+        at = max(p.created_at for p in models.values()) + _INSTALL_AFTER
+        roots = {name: version for name, (version, root) in spec.components.items() if root}
+        roots.update({name: p.version for name, p in models.items()})
+        backend.deploy(spec.thing_name, roots, at, name=f'{spec.thing_name} models')
+        inventory.models_installed[spec.thing_name] = sorted(models)
+    reported = now - spec.reported_ago
+    dependencies = {NUCLEUS: spec.core_version}
+    dependencies.update({name: version for name, (version, root) in spec.components.items() if not root})
+    for name, version in dependencies.items():
+        backend.install(
+            spec.thing_name,
+            name,
+            version,
+            reported_at=reported,
+            is_root=False,
+            status_changed_at=now - _SET_UP_AGO,
+        )
+    latest = backend.get_core_device(spec.thing_name).installed
+    for component in latest.values():
+        component.last_reported = reported
+    if spec.status == 'UNHEALTHY' and models:
+        name = sorted(models)[0]
+        broken = latest[name]
+        broken.lifecycle_state = 'BROKEN'
+        broken.lifecycle_state_details = BROKEN_DETAILS
+        broken.lifecycle_status_codes = ['RUN_ERROR']
+        broken.last_status_change = reported - timedelta(minutes=2)
+        inventory.broken = (spec.thing_name, name)
+    backend.report_status(spec.thing_name, spec.status, reported)
 
 
 def _recipe_bytes(package: ModelPackage) -> bytes:

@@ -27,7 +27,6 @@ DEFAULT_PAGE_SIZE = (
     50  # the emulator's choice when a list call gives no maxResults (AWS does not document it)
 )
 
-COMPONENT_STATES = ('REQUESTED', 'INITIATED', 'DEPLOYABLE', 'FAILED', 'DEPRECATED')
 FINAL_STATES = frozenset({'DEPLOYABLE', 'FAILED', 'DEPRECATED'})
 DEVICE_STATUSES = ('HEALTHY', 'UNHEALTHY')
 LIFECYCLE_STATES = ('NEW', 'INSTALLED', 'STARTING', 'RUNNING', 'STOPPING', 'ERRORED', 'BROKEN', 'FINISHED')
@@ -445,12 +444,6 @@ class GreengrassBackend:
                 self._resolve(item, utc(now))
             return item
 
-    def deprecate(self, arn: str, now: datetime | None = None) -> ComponentVersion:
-        with self.lock:
-            item = self.describe_component(arn)
-            self._set_state(item, 'DEPRECATED', utc(now))
-            return item
-
     def _resolve(self, item: ComponentVersion, at: datetime) -> None:
         errors = self._inaccessible_artifacts(item.recipe)
         if errors:
@@ -501,7 +494,7 @@ class GreengrassBackend:
 
     # ---- core devices and what they run ---------------------------------------------------------------
 
-    def add_core_device(
+    def add_core_device(  # noqa: PLR0913 (one keyword per field of a core device, all but the name defaulted)
         self,
         thing_name: str,
         architecture: str = 'aarch64',
@@ -543,7 +536,7 @@ class GreengrassBackend:
                 device.status = status
             device.last_status_update = utc(at)
 
-    def install(
+    def install(  # noqa: PLR0913 (one keyword per field of an installed component, all but three defaulted)
         self,
         thing_name: str,
         component_name: str,
@@ -807,6 +800,18 @@ class GreengrassBackend:
 
 def parse_recipe(inline_recipe: bytes) -> dict[str, Any]:
     """The recipe as a dict, or ValidationException saying what is wrong with it."""
+    recipe = _recipe_object(inline_recipe)
+    problems = _recipe_problems(recipe)
+    if problems:
+        raise ValidationException(
+            'Invalid recipe: ' + ' '.join(text for _, text in problems),
+            fields=[(f'inlineRecipe.{k}', t) for k, t in problems],
+        )
+    return recipe
+
+
+def _recipe_object(inline_recipe: bytes) -> dict[str, Any]:
+    """The recipe's JSON or YAML object, or ValidationException (CANNOT_PARSE)."""
     try:
         text = inline_recipe.decode('utf-8')
     except UnicodeDecodeError as error:
@@ -828,6 +833,11 @@ def parse_recipe(inline_recipe: bytes) -> dict[str, Any]:
         raise ValidationException(
             'The recipe must be a JSON or YAML object.', 'CANNOT_PARSE', [('inlineRecipe', 'not an object')]
         )
+    return recipe
+
+
+def _recipe_problems(recipe: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, what is wrong) for each field of the recipe Greengrass would refuse."""
     problems = []
     for key in ('RecipeFormatVersion', 'ComponentName', 'ComponentVersion'):
         if not isinstance(recipe.get(key), str) or not recipe[key]:
@@ -852,12 +862,7 @@ def parse_recipe(inline_recipe: bytes) -> dict[str, Any]:
     manifests = recipe.get('Manifests', [])
     if not isinstance(manifests, list) or not all(isinstance(m, dict) for m in manifests):
         problems.append(('Manifests', 'Manifests must be a list of objects.'))
-    if problems:
-        raise ValidationException(
-            'Invalid recipe: ' + ' '.join(text for _, text in problems),
-            fields=[(f'inlineRecipe.{k}', t) for k, t in problems],
-        )
-    return recipe
+    return problems
 
 
 def _count_prefixed(device: CoreDevice, prefix: str) -> int:

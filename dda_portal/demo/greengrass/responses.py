@@ -11,10 +11,10 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import botocore.session
 from botocore import xform_name
@@ -287,31 +287,45 @@ def _from_wire(shape: Shape, value: Any, path: str, from_text: bool) -> Any:
                 if value.get(member.serialization.get('name', name)) is not None
             }
         if kind == 'list' and isinstance(value, list):
-            return [_from_wire(shape.member, item, f'{path}[]', from_text) for item in value]  # type: ignore[attr-defined]
+            return [_from_wire(shape.member, item, f'{path}[]', from_text) for item in value]
         if kind == 'map' and isinstance(value, dict):
-            return {str(k): _from_wire(shape.value, v, f'{path}.{k}', False) for k, v in value.items()}  # type: ignore[attr-defined]
-        if kind in ('integer', 'long'):
-            if isinstance(value, bool):
-                raise ValueError(value)
-            return int(value) if from_text else _exactly(value, int)
-        if kind == 'boolean':
-            if from_text:
-                return {'true': True, 'false': False}[str(value).lower()]
-            return _exactly(value, bool)
-        if kind == 'blob':
-            return base64.b64decode(str(value), validate=True)
-        if kind == 'string':
-            return _exactly(value, str)
-        if kind == 'timestamp':
-            return datetime.fromtimestamp(float(value), UTC)
-        if kind in ('double', 'float'):
-            return float(value)
+            return {str(k): _from_wire(shape.value, v, f'{path}.{k}', False) for k, v in value.items()}
+        if kind in _SCALARS:
+            return _SCALARS[kind](value, from_text)
     except (ValueError, KeyError, TypeError, binascii.Error) as error:
         raise ValidationException(f'Value at {path!r} is not a valid {kind}.', 'CANNOT_PARSE') from error
     raise ValidationException(f'Value at {path!r} is not a valid {kind}.', 'CANNOT_PARSE')
 
 
-def _exactly(value: Any, kind: type) -> Any:
+def _integer(value: Any, from_text: bool) -> int:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    return int(value) if from_text else _exactly(value, int)
+
+
+def _boolean(value: Any, from_text: bool) -> bool:
+    if from_text:
+        return {'true': True, 'false': False}[str(value).lower()]
+    return _exactly(value, bool)
+
+
+# a scalar of the wire (JSON, or query string and headers when `from_text`) as the value its shape names
+_SCALARS: dict[str, Callable[[Any, bool], Any]] = {
+    'integer': _integer,
+    'long': _integer,
+    'boolean': _boolean,
+    'blob': lambda value, _: base64.b64decode(str(value), validate=True),
+    'string': lambda value, _: _exactly(value, str),
+    'timestamp': lambda value, _: datetime.fromtimestamp(float(value), UTC),
+    'double': lambda value, _: float(value),
+    'float': lambda value, _: float(value),
+}
+
+
+_T = TypeVar('_T')
+
+
+def _exactly(value: Any, kind: type[_T]) -> _T:
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise TypeError(value)
     return value
@@ -352,11 +366,11 @@ def _constraint_violations(shape: Shape, value: Any, path: str) -> list[tuple[st
         )
     if kind == 'list':
         for item in value:
-            problems += _constraint_violations(shape.member, item, f'{path}.member')  # type: ignore[attr-defined]
+            problems += _constraint_violations(shape.member, item, f'{path}.member')
     if kind == 'map':
         for key, item in value.items():
-            problems += _constraint_violations(shape.key, key, f'{path}.key')  # type: ignore[attr-defined]
-            problems += _constraint_violations(shape.value, item, f'{path}.{key}')  # type: ignore[attr-defined]
+            problems += _constraint_violations(shape.key, key, f'{path}.key')
+            problems += _constraint_violations(shape.value, item, f'{path}.{key}')
     return problems
 
 
@@ -381,9 +395,9 @@ def write_output(shape: Shape, value: Any) -> Any:
             if item is not None
         }
     if kind == 'list':
-        return [write_output(shape.member, item) for item in value]  # type: ignore[attr-defined]
+        return [write_output(shape.member, item) for item in value]
     if kind == 'map':
-        return {str(k): write_output(shape.value, v) for k, v in value.items()}  # type: ignore[attr-defined]
+        return {str(k): write_output(shape.value, v) for k, v in value.items()}
     if kind == 'timestamp':
         # rest-json bodies carry epoch seconds, here with AWS's millisecond precision
         return round(value.timestamp(), 3)
