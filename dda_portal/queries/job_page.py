@@ -4,7 +4,8 @@ they run, and the fleet's architectures."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -24,14 +25,21 @@ class JobSnapshot:
     installations: tuple[InstalledComponent, ...]  # of those component versions, by device
     devices: Mapping[str, CoreDevice]  # the devices running them, by thing name
     architectures: frozenset[str]  # the fleet's distinct device architectures
+    # what pages make of the snapshot (rows, texts), made once for every tab that shows it
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def latest(self) -> list[CompilationAttempt]:
         """The latest attempt of each target, by target label."""
-        latest: dict[str, CompilationAttempt] = {}
-        for attempt in self.attempts:
-            latest[attempt.target_id] = attempt
-        return sorted(latest.values(), key=lambda a: (a.target_label, a.target_id))
+        found = self.derived.get('latest')
+        if found is None:
+            latest: dict[str, CompilationAttempt] = {}
+            for attempt in self.attempts:
+                latest[attempt.target_id] = attempt
+            found = self.derived['latest'] = sorted(
+                latest.values(), key=lambda a: (a.target_label, a.target_id)
+            )
+        return list(found)
 
 
 def job_page(session: Session, name: str) -> JobSnapshot | None:

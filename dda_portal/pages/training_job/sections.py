@@ -73,7 +73,15 @@ def fleet_note(snapshot: JobSnapshot, catalog: TargetCatalog) -> str:
 
 
 def component_cards(snapshot: JobSnapshot, catalog: TargetCatalog) -> tuple[ComponentCard, ...]:
-    """The component versions packaged from the job's compiled models, and where they run."""
+    """The component versions packaged from the job's compiled models, and where they run (made once per
+    snapshot for all tabs)."""
+    cards = snapshot.derived.get('component cards')
+    if cards is None:
+        cards = snapshot.derived['component cards'] = _component_cards(snapshot, catalog)
+    return cards
+
+
+def _component_cards(snapshot: JobSnapshot, catalog: TargetCatalog) -> tuple[ComponentCard, ...]:
     now = utcnow()
     cards = []
     for version in snapshot.components:
@@ -119,10 +127,15 @@ class CompilationRows:
         self.packages: dict[str, ComponentVersion] = {}  # by compilation job name
 
     def take(self, snapshot: JobSnapshot) -> list[dict[str, Any]]:
-        """Keep the snapshot's latest attempts and packages; their rows in the table's order."""
+        """Keep the snapshot's latest attempts and packages; their rows in the table's order (made once per
+        snapshot for all tabs alike; rows are never changed in place)."""
         self.attempts = {a.target_id: a for a in snapshot.latest}
         self.packages = {c.compilation_job_name: c for c in snapshot.components if c.compilation_job_name}
-        return [self.row_for(a) for a in self.attempts.values()]
+        key = f'compilation rows, locked={self.locked}'
+        rows = snapshot.derived.get(key)
+        if rows is None:
+            rows = snapshot.derived[key] = [self.row_for(a) for a in self.attempts.values()]
+        return list(rows)
 
     def running(self) -> list[dict[str, Any]]:
         """Rows of the attempts whose duration counts up."""
@@ -144,5 +157,9 @@ class CompilationRows:
 
 
 def history_rows(snapshot: JobSnapshot) -> list[dict[str, Any]]:
-    """Every attempt, by target label and newest first."""
-    return [history_row(a) for a in sorted(snapshot.attempts, key=lambda a: (a.target_label, -a.attempt))]
+    """Every attempt, by target label and newest first (made once per snapshot for all tabs)."""
+    rows = snapshot.derived.get('history rows')
+    if rows is None:
+        ordered = sorted(snapshot.attempts, key=lambda a: (a.target_label, -a.attempt))
+        rows = snapshot.derived['history rows'] = [history_row(a) for a in ordered]
+    return list(rows)
