@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import tuple_
+from sqlalchemy import delete, tuple_
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -41,6 +42,16 @@ def component_versions_named(session: Session, name: str) -> list[str]:
     """The versions of one component name (to pick the next one)."""
     query = select(ComponentVersion.component_version).where(ComponentVersion.component_name == name)
     return list(session.exec(query))
+
+
+def changed_with_components(session: Session, training_jobs: Iterable[str]) -> Changed:
+    """A change of these training jobs and of their component versions (after packaging)."""
+    names = frozenset(training_jobs)
+    arns: set[str] = set()
+    for chunk in _chunks(sorted(names)):
+        query = select(ComponentVersion.arn).where(col(ComponentVersion.training_job_name).in_(chunk))
+        arns.update(session.exec(query))
+    return Changed(training_jobs=names, components=frozenset(arns))
 
 
 def component_for_attempt(session: Session, job_name: str) -> ComponentVersion | None:
@@ -200,74 +211,103 @@ def upsert_component(session: Session, version: ComponentVersion, tags: dict[str
 def replace_inventory(
     session: Session, reported: list[CoreDevice], installed: list[InstalledComponent]
 ) -> Changed:
-    """The fleet as Greengrass reports it now (a full inventory). Only devices whose facts or components
-    differ are rewritten; they, the component versions they run or ran, and those versions' training jobs
-    are what changed."""
-    old_devices = {d.thing_name: d for d in session.exec(select(CoreDevice))}
-    old_installed: dict[str, list[InstalledComponent]] = defaultdict(list)
-    for item in installations(session):
-        old_installed[item.thing_name].append(item)
+    """The fleet as Greengrass reports it now (a full inventory). What is stored is read as plain columns;
+    only devices whose facts or components differ are rewritten. Changed: those devices, the training jobs
+    of the releases they run or ran, and the component versions whose set of devices changed."""
+    old_devices, old_installed = _stored_fleet(session)
     new_installed: dict[str, list[InstalledComponent]] = defaultdict(list)
     for item in installed:
         new_installed[item.thing_name].append(item)
-    reported_names = {d.thing_name for d in reported}
     changed: set[str] = set()
     for device in reported:
-        old = old_devices.get(device.thing_name)
+        now = sorted(_installed_facts(i) for i in new_installed.get(device.thing_name, []))
         if (
-            old is None
-            or _device_facts(old) != _device_facts(device)
-            or _installed_facts(old_installed.get(device.thing_name, []))
-            != _installed_facts(new_installed.get(device.thing_name, []))
+            old_devices.get(device.thing_name) != _device_facts(device)
+            or old_installed.get(device.thing_name, []) != now
         ):
             changed.add(device.thing_name)
             session.merge(device)
-    gone = set(old_devices) - reported_names
-    for name in gone:
-        session.delete(old_devices[name])
-    changed |= gone
-    releases: set[Release] = set()
+    gone = set(old_devices) - {d.thing_name for d in reported}
+    ran: set[Release] = set()  # releases a changed device runs or ran: their training jobs changed
+    moved: set[Release] = set()  # releases a device started or stopped running: their device lists changed
+    for name in changed | gone:
+        before = {(facts[0], facts[1]) for facts in old_installed.get(name, [])}
+        after = {(i.component_name, i.component_version) for i in new_installed.get(name, [])}
+        ran |= before | after
+        moved |= before ^ after
+    for chunk in _chunks(sorted(changed | gone)):
+        session.execute(delete(InstalledComponent).where(col(InstalledComponent.thing_name).in_(chunk)))
+    for chunk in _chunks(sorted(gone)):
+        session.execute(delete(CoreDevice).where(col(CoreDevice.thing_name).in_(chunk)))
     for name in changed:
-        for item in old_installed.get(name, []):
-            releases.add((item.component_name, item.component_version))
-            session.delete(item)
-        for item in new_installed.get(name, []):
-            releases.add((item.component_name, item.component_version))
-            session.add(item)
+        session.add_all(new_installed.get(name, []))
     session.flush()
-    if not releases:
-        return Changed(devices=frozenset(changed))
+    jobs, arns = _owners(session, ran, moved)
+    return Changed(frozenset(jobs), frozenset(arns), frozenset(changed | gone))
+
+
+def _stored_fleet(session: Session) -> tuple[dict[str, tuple[Any, ...]], dict[str, list[tuple[str, ...]]]]:
+    """Each stored device's facts and its sorted installed components' facts, as plain columns."""
+    devices = {
+        name: (status, architecture, platform, _iso(last_update))
+        for name, status, architecture, platform, last_update in session.connection().execute(
+            sa_select(  # more columns than sqlmodel's select types
+                col(CoreDevice.thing_name),
+                col(CoreDevice.status),
+                col(CoreDevice.architecture),
+                col(CoreDevice.platform),
+                col(CoreDevice.last_status_update),
+            )
+        )
+    }
+    installed: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for thing, name, version, state, changed_at, reported_at in session.connection().execute(
+        sa_select(
+            col(InstalledComponent.thing_name),
+            col(InstalledComponent.component_name),
+            col(InstalledComponent.component_version),
+            col(InstalledComponent.lifecycle_state),
+            col(InstalledComponent.last_status_change),
+            col(InstalledComponent.last_reported),
+        )
+    ):
+        installed[thing].append((name, version, state or '', _iso(changed_at), _iso(reported_at)))
+    return devices, {thing: sorted(items) for thing, items in installed.items()}
+
+
+def _owners(session: Session, ran: set[Release], moved: set[Release]) -> tuple[set[str], set[str]]:
+    """The training jobs of the releases in `ran`, and the component versions of those in `moved`."""
+    jobs: set[str] = set()
+    arns: set[str] = set()
+    if not ran:
+        return jobs, arns
     owners = session.exec(
         select(
             ComponentVersion.arn,
             ComponentVersion.training_job_name,
             ComponentVersion.component_name,
             ComponentVersion.component_version,
-        ).where(col(ComponentVersion.component_name).in_(sorted({name for name, _ in releases})))
+        ).where(col(ComponentVersion.component_name).in_(sorted({name for name, _ in ran})))
     )
-    jobs: set[str] = set()
-    arns: set[str] = set()
     for arn, owner, name, version in owners:
-        if (name, version) in releases:
-            arns.add(arn)
+        if (name, version) in ran:
             jobs.update(_names(owner))
-    return Changed(frozenset(jobs), frozenset(arns), frozenset(changed))
+        if (name, version) in moved:
+            arns.add(arn)
+    return jobs, arns
 
 
 def _device_facts(device: CoreDevice) -> tuple[Any, ...]:
-    return (device.status, device.architecture, device.platform, as_utc(device.last_status_update))
+    return (device.status, device.architecture, device.platform, _iso(device.last_status_update))
 
 
-def _installed_facts(items: list[InstalledComponent]) -> list[tuple[Any, ...]]:
-    return sorted(
-        (
-            i.component_name,
-            i.component_version,
-            i.lifecycle_state or '',
-            _iso(i.last_status_change),
-            _iso(i.last_reported),
-        )
-        for i in items
+def _installed_facts(item: InstalledComponent) -> tuple[str, ...]:
+    return (
+        item.component_name,
+        item.component_version,
+        item.lifecycle_state or '',
+        _iso(item.last_status_change),
+        _iso(item.last_reported),
     )
 
 

@@ -133,8 +133,8 @@ class Actions:
             return f'{job_name} is not a compilation of {training_job}.'
         result = await run.io_bound(self.packager.package, job_name, 'manual')
         owner, problem = result or (None, 'The portal is shutting down.')
-        if owner:
-            self.store.changed.emit(Changed.jobs(owner))
+        if owner:  # the new version shows on /components and on the job's page at once
+            self.store.changed.emit(await self.store.fetch(queries.fleet.changed_with_components, {owner}))
         return problem
 
     async def retry_compilation(self, training_job: str, target_id: str) -> StartOutcome:

@@ -113,7 +113,8 @@ class Sync:
             failed = {part for part, _ in refreshed.failures}
             # acts on what the parts committed, whichever failed (packaging waits for Greengrass)
             acted = await run.io_bound(self.act, changed.training_jobs, COMPONENTS in failed)
-            changed |= Changed.jobs(*(acted or ()))
+            if acted:  # automatic compilation or packaging changed these jobs (and perhaps their components)
+                changed |= await self.store.fetch(queries.fleet.changed_with_components, acted)
         except Exception as error:  # a failed act is retried at the next refresh (its follow-ups stay)
             problem = problem or self._problem(error)
             log.warning('Acting on the refresh failed: %s', self._problem(error))
