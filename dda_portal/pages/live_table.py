@@ -24,9 +24,9 @@ class LiveTable(ui.table, component='live_table.js'):
                 listener.handler = self._quietly(listener.handler)
 
     def _quietly(self, handler: Callable[..., Any]) -> Callable[..., Any]:
-        def keep(*args: Any) -> Any:
+        def keep(event: Any) -> Any:  # NiceGUI passes the event only to handlers with a parameter for it
             with self._props.suspend_updates():
-                return handler(*args)
+                return handler(event)
 
         return keep
 
