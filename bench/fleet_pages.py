@@ -70,14 +70,14 @@ def idle_cpu_per_second(pid: int) -> float:
 
 
 def one_refresh(
-    pid: int, controller: Tabs, tabs: Tabs | None, idle_per_s: float
+    pid: int, controller: Tabs, tabs: Tabs | None, idle_per_s: float, timeout: float = 600
 ) -> tuple[float, float, float, float]:
     """Seconds press → toast, net portal CPU ms (rest use removed), median table KB and all KB per tab."""
     if tabs is not None:
         tabs.arm()
     cpu = cpu_seconds(pid)
     start = time.perf_counter()
-    refresh(controller)
+    refresh(controller, timeout)
     took = time.perf_counter() - start
     time.sleep(SETTLE_SECONDS)
     window = time.perf_counter() - start
@@ -137,12 +137,22 @@ def run(args: argparse.Namespace, work: Path) -> None:
                         try:
                             time.sleep(3)
                             idle = idle_cpu_per_second(pid)
-                            none = one_refresh(pid, controller, tabs, idle)
+                            limit = 3 * base_none[0] + 60
+                            none = one_refresh(pid, controller, tabs, idle, limit)
                             change_one_device(backend, step)
                             step += 1
-                            one = one_refresh(pid, controller, tabs, idle)
+                            one = one_refresh(pid, controller, tabs, idle, limit)
                             problems = list(tabs.problems)
                             connected = tabs.connected()
+                        except RuntimeError as error:  # the portal dropped the sockets, the button's too
+                            say(
+                                f'{path:>11} | {count:>4} | {open_s:>6.1f} | no toast within {limit:.0f} s '
+                                f'({error}); {tabs.connected()} of {count} tabs still connected; '
+                                f'{"; ".join(tabs.problems[:2])}'
+                            )
+                            controller.close()
+                            controller = Tabs(url, '/?q=no-such-training-job', 1)
+                            continue
                         finally:
                             tabs.close()
                         none_tab = (none[1] - base_none[1]) / count
