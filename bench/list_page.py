@@ -164,10 +164,10 @@ def page_load_work(store: Store) -> tuple[list[Any], list[dict[str, Any]]]:
     (Later pages start from what the first one read: they skip the store.)
     """
     from dda_portal.pages.training_jobs.columns import training_job_row
-    from dda_portal.pages.training_jobs.feed import Entry, read_job_records, sort_like_table
+    from dda_portal.pages.training_jobs.feed import read_all, sort_like_table
 
-    jobs, durations = read_job_records(store)
-    entries = [Entry(job, latest) for job, latest in jobs.values()]
+    entries = list(store.read(read_all).values())
+    durations = store.read(queries.jobs.completed_durations_by_target)
     ordered = sort_like_table(entries, {'sortBy': 'created', 'descending': True})
     rows = [training_job_row(e.job, e.latest, durations) for e in ordered[:ROWS_PER_PAGE]]
     return ordered, rows
@@ -181,16 +181,15 @@ def handler_cost(store: Store, changed: str) -> tuple[float, float]:
     from nicegui import json as nicegui_json
 
     from dda_portal.pages.training_jobs.columns import training_job_row
-    from dda_portal.pages.training_jobs.feed import Change, Entry, sort_like_table
+    from dda_portal.pages.training_jobs.feed import read_change, sort_like_table
 
     entries, _ = page_load_work(store)
     by_name = {e.job.name: e for e in entries}
     start = time.perf_counter()
-    change = Change(store, frozenset({changed}))
+    now = store.read(read_change, frozenset({changed}))
     shared = time.perf_counter() - start
     start = time.perf_counter()
-    for job in change.jobs:
-        by_name[job.name] = Entry(job, change.latest.get(job.name, []))
+    by_name.update(now)
     everything = ListFilter()
     ordered = sort_like_table(
         [e for e in by_name.values() if everything.matches(e.listed)],

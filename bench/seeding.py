@@ -1,6 +1,6 @@
 """Seeding and reading back for bench/scale.py and bench/fleet_pages.py, in one place.
 
-Every touch of the store's Python API (`dda_portal.store`: Store, CycleResult, TrainingJobFacts,
+Every touch of the store's Python API (`dda_portal.store`, `queries`: Store, CycleResult, TrainingJobFacts,
 CompilationJobFacts) by these benches is in the first section of this file, so that a change of that API
 means adapting these few functions only:
 
@@ -45,8 +45,9 @@ def _store(database_url: str) -> Any:
 def seed_training_jobs(database_url: str, count: int, seed: int = 7) -> None:
     """`count` training jobs an hour apart (the newest still training), each with an attempt for every
     target in a random state (mostly completed), in one `Store.apply(CycleResult(...))`."""
+    from dda_portal.domain.clock import utcnow
     from dda_portal.domain.status import CompilationStatus
-    from dda_portal.store import CompilationJobFacts, CycleResult, TrainingJobFacts, utcnow
+    from dda_portal.queries.refresh import CompilationJobFacts, CycleResult, TrainingJobFacts
 
     states = [CompilationStatus.COMPLETED] * 6 + [
         CompilationStatus.FAILED,
@@ -113,7 +114,9 @@ def seed_training_jobs(database_url: str, count: int, seed: int = 7) -> None:
 
 def last_refresh_end(database_url: str) -> datetime | None:
     """When the newest refresh recorded in the store ended (aware UTC), None before any."""
-    cycles = _store(database_url).last_cycles(1)
+    from dda_portal import queries
+
+    cycles = _store(database_url).read(queries.refresh.last_cycles, 1)
     if not cycles:
         return None
     end = cycles[0].finished_at
