@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Request
-from nicegui import ui
+from nicegui import app, background_tasks, ui
 
 from ...services.actions import Actions
 from ...store import Store
@@ -15,6 +15,8 @@ from .view import TrainingJobsList
 
 def register(store: Store, actions: Actions) -> None:
     feed = ListFeed(store, Durations(store))
+    # read every job once the app runs, so that the first visitor does not wait for it
+    app.on_startup(lambda: background_tasks.create(_warm(feed), name='read training jobs at start'))
 
     # pages opened together right after a start wait for one read of every job: NiceGUI's 3 s default is short
     @ui.page('/', response_timeout=30)
@@ -28,3 +30,8 @@ def register(store: Store, actions: Actions) -> None:
         with frame('Training jobs', store, actions):
             ui.label('Training jobs').classes('text-2xl font-bold')
             TrainingJobsList(feed, request.query_params.multi_items(), actions.signed_out)
+
+
+async def _warm(feed: ListFeed) -> None:
+    await feed.current()
+    await feed.durations.current()
