@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,6 +13,7 @@ from ..domain.refresh import LABELS
 from ..queries.refresh import Freshness
 from ..services.actions import Actions
 from ..store import Store
+from .feeds import settled
 from .widgets import ago, format_time
 
 NAVIGATION = [('Training jobs', '/'), ('Components', '/components'), ('Devices', '/devices')]
@@ -34,6 +36,8 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
                 button.props('loading')
                 try:
                     problem = await actions.refresh_now()
+                    with contextlib.suppress(TimeoutError):
+                        await settled()  # the toast comes with what changed, not before it
                 finally:
                     button.props(remove='loading')
                 if problem:
