@@ -66,7 +66,7 @@ sys.path.insert(0, str(ROOT / 'bench'))
 
 from common import CHROMIUM_FLAGS, cpu_seconds, free_port, memory_kb, moto_server, portal  # noqa: E402
 from seeding import PROBE, flip, last_refresh_end, seed_probe, seed_training_jobs  # noqa: E402
-from socket_tabs import HealthPoller, Tabs, p95, refresh  # noqa: E402
+from socket_tabs import HealthPoller, Tabs, p95, patched_rows, refresh  # noqa: E402
 
 ROWS_SHOWN = 50
 ROWS_IN_DOM = f"document.querySelectorAll('.q-table tbody tr').length >= {ROWS_SHOWN}"
@@ -210,13 +210,20 @@ def job_tab_has(rollup: str) -> Any:
 
 def list_tab_has(rollup: str) -> Any:
     def predicate(event: str, data: Any, _text: str) -> bool:
-        if event != 'update' or not isinstance(data, dict):
+        if not isinstance(data, dict):
             return False
-        for element in data.values():
-            rows = ((element or {}).get('props') or {}).get('rows') if isinstance(element, dict) else None
-            if rows and any(row.get('name') == PROBE and row.get('rollup') == rollup for row in rows):
-                return True
-        return False
+        if event == 'run_javascript':  # a live table's changed rows (LiveTable.patch_rows)
+            rows = patched_rows(data)
+        elif event == 'update':
+            rows = [
+                row
+                for element in data.values()
+                if isinstance(element, dict)
+                for row in ((element.get('props') or {}).get('rows') or [])
+            ]
+        else:
+            return False
+        return any(row.get('name') == PROBE and row.get('rollup') == rollup for row in rows)
 
     return predicate
 

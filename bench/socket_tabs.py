@@ -186,7 +186,9 @@ class Tabs:
             size = len(text.encode())
             tab.events += 1
             tab.bytes += size
-            if event == 'update' and carries_rows(data):
+            if (event == 'update' and carries_rows(data)) or (
+                event == 'run_javascript' and patched_rows(data)
+            ):
                 tab.table_bytes += size
             if event == 'notify' and tab.index == 0:
                 self.notifications.append(str((data or {}).get('message', '')))
@@ -223,6 +225,19 @@ class Tabs:
                 except Exception:
                     return
                 tab.acked_message_id = tab.next_message_id
+
+
+def patched_rows(data: Any) -> list[dict[str, Any]]:
+    """The rows a `run_javascript` message of LiveTable.patch_rows carries (`runMethod(id, "patchRows", …)`)."""
+    code = str((data or {}).get('code', '')) if isinstance(data, dict) else ''
+    if '"patchRows"' not in code:
+        return []
+    arguments = code.split('"patchRows",', 1)[1].strip().removesuffix(')').strip()
+    try:
+        rows = json.loads(arguments)[0]
+    except (ValueError, IndexError, TypeError):
+        return []
+    return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
 
 
 def carries_rows(data: Any) -> bool:
