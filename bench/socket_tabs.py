@@ -228,7 +228,7 @@ class Tabs:
 
 
 def patched_rows(data: Any) -> list[dict[str, Any]]:
-    """The rows a `run_javascript` message of LiveTable.patch_rows carries (`runMethod(…, "patchRows", …)`)."""
+    """The rows a `run_javascript` message of LiveTable.patch_rows carries (runMethod … "patchRows")."""
     code = str((data or {}).get('code', '')) if isinstance(data, dict) else ''
     if '"patchRows"' not in code:
         return []
