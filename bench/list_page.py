@@ -167,7 +167,9 @@ def page_load_work(store: Store) -> tuple[list[Any], list[dict[str, Any]]]:
     from dda_portal.pages.training_jobs.feed import read_all, sort_like_table
 
     entries = list(store.read(read_all).values())
-    durations = store.read(queries.jobs.completed_durations_by_target)
+    durations: dict[str, list[float]] = {}
+    for _, target_id, seconds in store.read(queries.jobs.completed_durations):
+        durations.setdefault(target_id, []).append(seconds)
     ordered = sort_like_table(entries, {'sortBy': 'created', 'descending': True})
     rows = [training_job_row(e.job, e.latest, durations) for e in ordered[:ROWS_PER_PAGE]]
     return ordered, rows

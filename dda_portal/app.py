@@ -24,6 +24,7 @@ from .domain.refresh import PARTS
 from .domain.targets import CatalogueError, TargetCatalog
 from .forwarded import ForwardedByTrustedProxy
 from .pages import fleet, training_job, training_jobs
+from .pages.training_jobs.feed import ListFeed
 from .queries.refresh import Freshness
 from .services import Actions, Sync, build
 from .store import Store
@@ -44,6 +45,7 @@ class Portal:
     scheduler: AsyncIOScheduler = field(default_factory=AsyncIOScheduler)
     # signs the session cookie; without sign-in nothing needs to outlive a restart, so a fresh one will do
     storage_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    list_feed: ListFeed | None = None  # the training jobs every list page shares (tests look at it)
 
     def every(self, seconds: float, job: Callable[[], Any], name: str) -> None:
         """Run `job` every `seconds` on NiceGUI's loop, never two at once, starting now."""
@@ -80,7 +82,7 @@ def create_app(settings: Settings) -> Portal:
     auth.register(gate)
     web_guards.register(settings)  # after the gate, so that its answers are guarded too
     _sessions(portal)  # outermost: every layer inside sees the real client and the session
-    training_jobs.register(store, actions)
+    portal.list_feed = training_jobs.register(store, actions)
     training_job.register(store, actions, catalog, GuidanceBook.load())
     fleet.register(store, actions, {t.id: t.display_name for t in catalog.values()})
     _health_routes(portal)

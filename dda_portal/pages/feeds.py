@@ -12,15 +12,18 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Generic, TypeVar
 
 from nicegui import Event, background_tasks
 from sqlmodel import Session
 
 from .. import queries
 from ..domain.changes import Changed
+from ..domain.clock import as_utc
+from ..domain.status import CompilationStatus
 from ..store import Store
+from ..tables import CompilationAttempt
 
 log = logging.getLogger(__name__)
 
@@ -137,35 +140,56 @@ class Feed(Generic[K, R]):
 
 
 class Durations:
-    """How long earlier compilations took, per target (for the estimates): read off the loop when the app
-    starts and again, at most every `every_seconds`, after changes to training jobs; shared by all pages."""
+    """How long earlier compilations took, per target (for the estimates), newest first: read once off the
+    loop, then kept current by `add` from the changes the list feed reads (no scan of every completed attempt
+    per change). One per store, shared by all pages (`Durations.of`)."""
 
-    def __init__(self, store: Store, every_seconds: float = 30.0) -> None:
+    _shared: ClassVar[weakref.WeakKeyDictionary[Store, Durations]] = weakref.WeakKeyDictionary()
+
+    def __init__(self, store: Store, newest_per_target: int = 200) -> None:
         self.store = store
-        self.every_seconds = every_seconds
+        self.newest_per_target = newest_per_target
         self.by_target: dict[str, list[float]] = {}
-        self._read_at = float('-inf')
-        self._reading: asyncio.Task[None] | None = None
-        store.changed.subscribe(self._follow, unsubscribe_on_delete=False)
+        self._counted: set[str] = set()  # compilation jobs whose duration is in by_target
+        self._read: asyncio.Task[None] | None = None
+
+    @classmethod
+    def of(cls, store: Store) -> Durations:
+        durations = cls._shared.get(store)
+        if durations is None:
+            durations = cls._shared[store] = cls(store)
+        return durations
 
     async def current(self) -> dict[str, list[float]]:
-        if self._read_at == float('-inf'):
-            await self._read()
+        if self._read is None:
+            self._read = background_tasks.create(self._read_all(), name='compilation durations')
+        await asyncio.shield(self._read)
         return self.by_target
 
-    def _follow(self, changed: Changed) -> None:
-        if changed.training_jobs and self._reading is None:
-            self._reading = background_tasks.create(self._read_later(), name='compilation durations')
-
-    async def _read_later(self) -> None:
+    async def _read_all(self) -> None:
         try:
-            wait = self._read_at + self.every_seconds - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            await self._read()
-        finally:
-            self._reading = None
+            read = await self.store.fetch(queries.jobs.completed_durations, self.newest_per_target)
+        except Exception as error:
+            log.warning('Reading earlier compilation durations failed: %s', error)
+            self._read = None  # the next page tries again
+            return
+        for job_name, target_id, seconds in read:
+            self._note(job_name, target_id, seconds, newest=False)
 
-    async def _read(self) -> None:
-        self.by_target = await self.store.fetch(queries.jobs.completed_durations_by_target)
-        self._read_at = time.monotonic()
+    def add(self, attempts: Iterable[CompilationAttempt]) -> None:
+        """Count the completed ones among these attempts (each once)."""
+        for attempt in attempts:
+            if attempt.status == CompilationStatus.COMPLETED and attempt.job_name not in self._counted:
+                start, end = as_utc(attempt.started_at), as_utc(attempt.ended_at)
+                if start is not None and end is not None:
+                    seconds = (end - start).total_seconds()
+                    self._note(attempt.job_name, attempt.target_id, seconds, newest=True)
+
+    def _note(self, job_name: str, target_id: str, seconds: float, *, newest: bool) -> None:
+        self._counted.add(job_name)
+        durations = self.by_target.setdefault(target_id, [])
+        if newest:
+            durations.insert(0, seconds)
+            del durations[self.newest_per_target :]
+        elif len(durations) < self.newest_per_target:
+            durations.append(seconds)

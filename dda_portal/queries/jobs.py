@@ -111,11 +111,12 @@ def latest_attempts_by_training_job(
     return result
 
 
-def completed_durations_by_target(session: Session, newest_per_target: int = 200) -> dict[str, list[float]]:
-    """Seconds from start to end of the Completed attempts of each target id (the newest ones first)."""
+def completed_durations(session: Session, newest_per_target: int = 200) -> list[tuple[str, str, float]]:
+    """(compilation job, target id, seconds from start to end) of the newest Completed attempts per target,
+    newest first."""
     attempt_ = CompilationAttempt
     query = (
-        select(attempt_.target_id, attempt_.started_at, attempt_.ended_at)
+        select(attempt_.job_name, attempt_.target_id, attempt_.started_at, attempt_.ended_at)
         .where(
             attempt_.status == CompilationStatus.COMPLETED,
             col(attempt_.started_at).is_not(None),
@@ -123,11 +124,14 @@ def completed_durations_by_target(session: Session, newest_per_target: int = 200
         )
         .order_by(col(attempt_.ended_at).desc())
     )
-    result: dict[str, list[float]] = {}
-    for target_id, started, ended in session.exec(query):
-        durations = result.setdefault(target_id, [])
-        if len(durations) < newest_per_target and started and ended:
-            durations.append((as_utc(ended) - as_utc(started)).total_seconds())
+    result: list[tuple[str, str, float]] = []
+    per_target: dict[str, int] = {}
+    for job_name, target_id, started, ended in session.exec(query):
+        start, end = as_utc(started), as_utc(ended)
+        if start is None or end is None or per_target.get(target_id, 0) >= newest_per_target:
+            continue
+        per_target[target_id] = per_target.get(target_id, 0) + 1
+        result.append((job_name, target_id, (end - start).total_seconds()))
     return result
 
 

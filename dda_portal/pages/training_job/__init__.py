@@ -26,7 +26,7 @@ def register(store: Store, actions: Actions, catalog: TargetCatalog, guidance: G
     feed: Feed[str, Pages] = Feed(
         store, 'training job pages', keys_of=lambda changed: changed.training_jobs, read=job_page.job_pages
     )
-    durations = Durations(store)
+    durations = Durations.of(store)
 
     @ui.page('/training-jobs/{name}')
     async def training_job_page(name: str, tab: str = 'overview') -> None:

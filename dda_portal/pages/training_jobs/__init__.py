@@ -13,8 +13,8 @@ from .feed import ListFeed
 from .view import TrainingJobsList
 
 
-def register(store: Store, actions: Actions) -> None:
-    feed = ListFeed(store, Durations(store))
+def register(store: Store, actions: Actions) -> ListFeed:
+    feed = ListFeed(store, Durations.of(store))
     # read every job once the app runs, so that the first visitor does not wait for it
     app.on_startup(lambda: background_tasks.create(_warm(feed), name='read training jobs at start'))
 
@@ -30,6 +30,8 @@ def register(store: Store, actions: Actions) -> None:
         with frame('Training jobs', store, actions):
             ui.label('Training jobs').classes('text-2xl font-bold')
             TrainingJobsList(feed, request.query_params.multi_items(), actions.signed_out)
+
+    return feed
 
 
 async def _warm(feed: ListFeed) -> None:

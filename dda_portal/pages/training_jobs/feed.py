@@ -203,6 +203,7 @@ class ListFeed:
             if new is not None:
                 self.entries[name] = new
                 self._note_targets(new)
+                self.durations.add(new.latest)  # a compilation that completed counts for the estimates
         self._update_views(change)
         return change
 
