@@ -14,13 +14,29 @@ from ..domain.problems import AwsProblem
 from .tables import column, look_of
 
 
-def status_badge(word: str) -> ui.row:
+class StatusBadge(ui.row):
+    """A state as icon + word (never colour alone); `show` changes it in place (no new elements)."""
+
+    def __init__(self, word: str) -> None:
+        super().__init__()
+        self.classes('items-center gap-1 no-wrap')
+        look = look_of(word)
+        with self:
+            self.icon = ui.icon(look.icon, color=look.color, size='sm').props('aria-hidden=true')
+            self.word = ui.label(word)
+
+    def show(self, word: str) -> None:
+        if self.word.text == word:
+            return
+        look = look_of(word)
+        self.icon.set_name(look.icon)
+        self.icon.set_text_color(look.color)
+        self.word.set_text(word)
+
+
+def status_badge(word: str) -> StatusBadge:
     """A state as icon + word (never colour alone)."""
-    look = look_of(word)
-    with ui.row().classes('items-center gap-1 no-wrap') as row:
-        ui.icon(look.icon, color=look.color, size='sm').props('aria-hidden=true')
-        ui.label(word)
-    return row
+    return StatusBadge(word)
 
 
 def format_time(value: datetime | None) -> str:

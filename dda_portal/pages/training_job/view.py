@@ -102,7 +102,7 @@ class TrainingJobView:
         self.job = job = snapshot.job
         if (header := sections.header(job)) != self.shown_header:
             self.shown_header = header
-            self.header.refresh()
+            self.show_header()
         if (overview := sections.overview(job)) != self.shown_overview:
             self.shown_overview = overview
             self.overview.refresh()
@@ -124,17 +124,24 @@ class TrainingJobView:
 
     # ---- header and overview ----------------------------------------------------------------------------
 
-    @ui.refreshable_method
     def header(self) -> None:
+        """Built once; a change updates its words in place (rebuilding it in 30 tabs cost ~100 ms)."""
         header = self.shown_header
         with ui.row().classes('items-center gap-6'):
             with ui.row().classes('items-center gap-2').mark('training-status'):
                 ui.label('Training:').classes('text-grey-8')
-                status_badge(header.status)
+                self.status_badge = status_badge(header.status)
             with ui.row().classes('items-center gap-2').mark('rollup'):
                 ui.label('Compilation:').classes('text-grey-8')
-                status_badge(header.rollup)
-                ui.label(header.compiled)
+                self.rollup_badge = status_badge(header.rollup)
+                self.compiled_label = ui.label(header.compiled)
+
+    def show_header(self) -> None:
+        header = self.shown_header
+        self.status_badge.show(header.status)
+        self.rollup_badge.show(header.rollup)
+        if self.compiled_label.text != header.compiled:
+            self.compiled_label.set_text(header.compiled)
 
     @ui.refreshable_method
     def overview(self) -> None:
