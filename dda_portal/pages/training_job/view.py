@@ -104,8 +104,14 @@ class TrainingJobView:
             self.shown_header = header
             self.show_header()
         if (overview := sections.overview(job)) != self.shown_overview:
-            self.shown_overview = overview
-            self.overview.refresh()
+            before, self.shown_overview = self.shown_overview, overview
+            same_facts = [label for label, _ in before.facts] == [label for label, _ in overview.facts]
+            if same_facts and before.failure_reason == overview.failure_reason:  # words change in place
+                for value_label, (_, value) in zip(self.fact_values, overview.facts, strict=True):
+                    if value_label.text != value:
+                        value_label.set_text(value)
+            else:
+                self.overview.refresh()
         if (bar := self.compile_bar_values()) != self.shown_bar:
             self.shown_bar = bar
             self.compile_bar.refresh()
@@ -146,10 +152,11 @@ class TrainingJobView:
     @ui.refreshable_method
     def overview(self) -> None:
         overview = self.shown_overview
+        self.fact_values: list[ui.label] = []
         with ui.grid(columns='auto 1fr').classes('gap-x-6 gap-y-2 items-baseline'):
             for label, value in overview.facts:
                 ui.label(label).classes('text-grey-8')
-                ui.label(value).classes('break-all')
+                self.fact_values.append(ui.label(value).classes('break-all'))
         ui.link(
             'Open in the SageMaker console', self.actions.console.training_job(self.job.name), new_tab=True
         )
