@@ -83,12 +83,12 @@ sys.path.insert(0, str(ROOT))
 from common import cpu_seconds, has_table, memory_kb, moto_server, portal  # noqa: E402
 from sqlmodel import col, func, select  # noqa: E402
 
-from dda_portal.aws.facts import compilation_facts, training_facts  # noqa: E402
 from dda_portal.domain.clock import as_utc, utcnow  # noqa: E402
 from dda_portal.domain.naming import compilation_job_name  # noqa: E402
 from dda_portal.domain.status import Rollup, compilation_status_from_aws  # noqa: E402
 from dda_portal.domain.targets import TargetCatalog  # noqa: E402
 from dda_portal.queries.refresh import CycleResult  # noqa: E402
+from dda_portal.services.facts import compilation_facts, training_facts  # noqa: E402
 from dda_portal.services.sync import COMPILATION_WATERMARK, TRAINING_WATERMARK  # noqa: E402
 from dda_portal.store import Store  # noqa: E402
 from dda_portal.tables import CompilationAttempt, SyncCycle, TrainingJob  # noqa: E402

@@ -4,13 +4,13 @@ inventory on its own slower cadence. Each fills a CycleResult that the refresh c
 from __future__ import annotations
 
 from .. import queries
-from ..aws.facts import artifact_uris, component_facts
 from ..aws.greengrass import GreengrassGateway
 from ..config import Settings
 from ..domain.clock import as_utc
 from ..queries.refresh import CycleResult
 from ..store import Store
 from ..tables import CoreDevice, InstalledComponent
+from .facts import artifact_uris, component_facts
 
 # when the last device inventory ran: a local timer, so the portal's clock (no AWS time is compared with it)
 DEVICES_WATERMARK = 'core_devices'

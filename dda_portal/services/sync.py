@@ -16,7 +16,6 @@ from nicegui import run
 
 from .. import queries
 from ..aws.clients import AwsClients, problem_from
-from ..aws.facts import compilation_facts, training_facts
 from ..aws.greengrass import GreengrassGateway
 from ..aws.sagemaker import Listing, SageMakerGateway
 from ..config import Settings
@@ -30,6 +29,7 @@ from ..queries.refresh import CycleResult
 from ..store import Store
 from ..tables import CompilationAttempt, TrainingJob
 from .compiler import Compiler
+from .facts import compilation_facts, training_facts
 from .greengrass_pull import GreengrassPull
 from .packager import Packager
 
