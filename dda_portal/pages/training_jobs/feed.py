@@ -118,6 +118,7 @@ class ListFeed:
         self._counts: dict[ListFilter, dict[str, int]] = {}  # per filter (rollups ignored): jobs per rollup
         self._read_at = 0.0
         self._loading: asyncio.Task[Entries | None] | None = None
+        self._kept_while_loading: set[str] = set()  # changes a reader applied while all jobs were read again
         self._pending: set[str] = set()
         self._reading: asyncio.Task[None] | None = None
         store.changed.subscribe(self._follow, unsubscribe_on_delete=False)  # for the app's lifetime
@@ -159,6 +160,8 @@ class ListFeed:
             return self.entries
         finally:
             self._loading = None
+            self._pending |= self._kept_while_loading
+            self._kept_while_loading = set()
             self._read_pending_soon()
 
     def _follow(self, changed: Changed) -> None:
@@ -195,6 +198,8 @@ class ListFeed:
 
     def _keep(self, change: Change) -> Change:
         assert self.entries is not None
+        if self._loading is not None:  # the read under way may be older: read these again after it
+            self._kept_while_loading |= change.names
         for name in change.names:
             old = self.entries.pop(name, None)
             if old is not None:
