@@ -23,7 +23,6 @@ from .columns import compilation_status, training_job_row
 
 log = logging.getLogger(__name__)
 
-READ_AGAIN_SECONDS = 300.0  # all jobs are read again this often, beside the loop (changes keep them current)
 ROW_FRESH_SECONDS = 30.0  # a running compilation's row (durations, estimates) is rebuilt this often
 READ_TRIES = 3
 
@@ -116,9 +115,7 @@ class ListFeed:
         self.targets: dict[str, str] = {}  # every target some job has an attempt for: id → label
         self._views: dict[ViewKey, list[str]] = {}  # names in a view's order, shared by the pages showing it
         self._counts: dict[ListFilter, dict[str, int]] = {}  # per filter (rollups ignored): jobs per rollup
-        self._read_at = 0.0
         self._loading: asyncio.Task[Entries | None] | None = None
-        self._kept_while_loading: set[str] = set()  # changes a reader applied while all jobs were read again
         self._pending: set[str] = set()
         self._reading: asyncio.Task[None] | None = None
         store.changed.subscribe(self._follow, unsubscribe_on_delete=False)  # for the app's lifetime
@@ -129,11 +126,9 @@ class ListFeed:
         return self._reading is not None or self._loading is not None
 
     async def current(self) -> Entries | None:
-        """All jobs: read the first time (pages arriving meanwhile wait for that one read); later the jobs
-        held are answered at once and read again beside the loop after READ_AGAIN_SECONDS."""
+        """All jobs: read once (pages arriving meanwhile wait for that one read), then kept current from the
+        store's changes alone: reading 10,000 jobs again would hold the event loop's GIL for seconds."""
         if self.entries is not None:
-            if time.monotonic() - self._read_at > READ_AGAIN_SECONDS and self._loading is None:
-                self._loading = background_tasks.create(self._load(), name='read training jobs again')
             return self.entries
         if self._loading is None:
             self._loading = background_tasks.create(self._load(), name='read training jobs')
@@ -141,27 +136,20 @@ class ListFeed:
         return await asyncio.shield(self._loading)
 
     async def _load(self) -> Entries | None:
-        """Read every job; changes that arrive meanwhile are read again once it is done (the read may or
-        may not have seen them)."""
+        """Read every job; changes that arrive meanwhile are read once it is done (the read may or may not
+        have seen them)."""
         try:
             entries = await self.store.fetch(read_all)
-            first = self.entries is None
-            self.entries, self._read_at = entries, time.monotonic()
+            self.entries = entries
             self.targets = {}
             for entry in entries.values():
                 self._note_targets(entry)
-            self._views.clear()
-            self._counts.clear()
-            if not first:
-                self.changed.emit(Change(frozenset(), {}))  # pages show the re-read jobs
             return entries
         except Exception as error:
             log.warning('Reading the training jobs failed: %s', error)
             return self.entries
         finally:
             self._loading = None
-            self._pending |= self._kept_while_loading
-            self._kept_while_loading = set()
             self._read_pending_soon()
 
     def _follow(self, changed: Changed) -> None:
@@ -198,8 +186,6 @@ class ListFeed:
 
     def _keep(self, change: Change) -> Change:
         assert self.entries is not None
-        if self._loading is not None:  # the read under way may be older: read these again after it
-            self._kept_while_loading |= change.names
         for name in change.names:
             old = self.entries.pop(name, None)
             if old is not None:
