@@ -55,6 +55,7 @@ def main() -> None:
         proxy_headers=False,  # X-Forwarded-* count only from DDA_TRUSTED_PROXIES (dda_portal/forwarded.py)
         favicon='🔍',
         show_welcome_message=False,
+        tailwind=False,  # no in-browser CSS compiler: dda_portal/pages/utilities.css has the classes we use
     )
 
 

@@ -23,7 +23,7 @@ from .domain.guidance import GuidanceBook
 from .domain.refresh import PARTS
 from .domain.targets import CatalogueError, TargetCatalog
 from .forwarded import ForwardedByTrustedProxy
-from .pages import fleet, training_job, training_jobs
+from .pages import fleet, look, training_job, training_jobs
 from .pages.training_jobs.feed import ListFeed
 from .queries.refresh import Freshness
 from .services import Actions, Sync, build
@@ -79,6 +79,7 @@ def create_app(settings: Settings) -> Portal:
     portal = Portal(settings, store, catalog, clients, sync, actions, gate)
     app.state.portal = portal  # tests and health routes reach the running portal here
 
+    look.register()
     auth.register(gate)
     web_guards.register(settings)  # after the gate, so that its answers are guarded too
     _sessions(portal)  # outermost: every layer inside sees the real client and the session

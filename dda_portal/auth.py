@@ -303,7 +303,6 @@ def register(gate: Gate) -> None:
         if not gate.passwords or gate.person_for(request) is not None:
             return RedirectResponse(target, status_code=303)
         ui.page_title('Sign in · DDA Portal')
-        ui.colors(primary='#1f4e79')
         address = (
             request.client.host if request.client else 'unknown'
         )  # a trusted proxy's client, else the peer

@@ -22,8 +22,8 @@ from .. import queries
 from ..domain.changes import Changed
 from ..domain.clock import as_utc
 from ..domain.status import CompilationStatus
+from ..queries.jobs import AttemptSummary
 from ..store import Store
-from ..tables import CompilationAttempt
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class Durations:
         for job_name, target_id, seconds in read:
             self._note(job_name, target_id, seconds, newest=False)
 
-    def add(self, attempts: Iterable[CompilationAttempt]) -> None:
+    def add(self, attempts: Iterable[AttemptSummary]) -> None:
         """Count the completed ones among these attempts (each once)."""
         for attempt in attempts:
             if attempt.status == CompilationStatus.COMPLETED and attempt.job_name not in self._counted:

@@ -22,7 +22,6 @@ NAVIGATION = [('Training jobs', '/'), ('Components', '/components'), ('Devices',
 @contextmanager
 def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
     ui.page_title(f'{title} · DDA Portal')
-    ui.colors(primary='#1f4e79')
     with ui.header().classes('items-center justify-between bg-primary'):
         with ui.row().classes('items-center gap-4'):
             ui.link('DDA Portal', '/').classes('text-lg font-bold text-white no-underline')

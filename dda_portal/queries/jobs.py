@@ -3,17 +3,107 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Select, func
 from sqlmodel import Session, col, select
 
 from ..domain.attempts import may_auto_compile
 from ..domain.clock import as_utc
-from ..domain.status import CompilationStatus
+from ..domain.status import CompilationStatus, Rollup, TrainingStatus
 from ..tables import CompilationAttempt, TrainingJob
 
 CHUNK = 500  # names per IN (…): well under SQLite's 32,766 bound parameters
+
+
+@dataclass(frozen=True, slots=True)
+class JobSummary:
+    """What the list of training jobs shows of one: plain values, not a tracked record (10,000 of them are
+    read at a start: records would cost seconds of CPU, much of it in the garbage collector)."""
+
+    name: str
+    status: TrainingStatus
+    rollup: Rollup
+    created_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    targets_compiled: int
+    targets_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptSummary:
+    """A target's latest compilation attempt as the list (its tooltip, its CSV, the estimates) needs it."""
+
+    training_job_name: str
+    job_name: str
+    target_id: str
+    target_label: str
+    status: CompilationStatus
+    started_at: datetime | None
+    ended_at: datetime | None
+    last_modified: datetime | None
+    failure_reason: str | None
+
+
+def _columns(model: Any, fields: Iterable[str]) -> list[Any]:
+    return [getattr(model, name) for name in fields]
+
+
+def job_summaries(session: Session, names: Iterable[str] | None = None) -> list[JobSummary]:
+    """Every training job (or those named), as summaries: one query (per CHUNK names)."""
+    columns = _columns(TrainingJob, JobSummary.__slots__)
+    queries: list[Select[Any]] = [select(*columns)]
+    if names is not None:
+        ordered = sorted(set(names))
+        queries = [
+            select(*columns).where(col(TrainingJob.name).in_(ordered[start : start + CHUNK]))
+            for start in range(0, len(ordered), CHUNK)
+        ]
+    return [JobSummary(*row) for query in queries for row in session.execute(query)]
+
+
+def latest_attempt_summaries(
+    session: Session, training_jobs: Iterable[str] | None = None
+) -> dict[str, list[AttemptSummary]]:
+    """`latest_attempts_by_training_job` as summaries: the same attempts, same order, as plain values."""
+    attempt_ = CompilationAttempt
+    result: dict[str, list[AttemptSummary]] = {}
+    for chunk in _chunks(training_jobs):
+        latest = _latest_ids(chunk)
+        query = (
+            select(*_columns(attempt_, AttemptSummary.__slots__))
+            .join(latest, col(attempt_.id) == latest.c.id)
+            .where(latest.c.rank == 1)
+            .order_by(col(attempt_.target_label), col(attempt_.target_id))
+        )
+        for row in session.execute(query):
+            attempt = AttemptSummary(*row)
+            result.setdefault(attempt.training_job_name, []).append(attempt)
+    return result
+
+
+def _chunks(names: Iterable[str] | None) -> list[list[str] | None]:
+    if names is None:
+        return [None]
+    ordered = sorted(set(names))
+    return [ordered[start : start + CHUNK] for start in range(0, len(ordered), CHUNK)]
+
+
+def _latest_ids(chunk: list[str] | None) -> Any:
+    """A subquery: each attempt's id and its rank among its target's attempts (1: the latest)."""
+    attempt_ = CompilationAttempt
+    newest_first = func.row_number().over(
+        partition_by=(col(attempt_.training_job_name), col(attempt_.target_id)),
+        order_by=(col(attempt_.attempt).desc(), col(attempt_.id).desc()),
+    )
+    ranked = select(attempt_.id, newest_first.label('rank'))
+    ranked = ranked.where(col(attempt_.training_job_name).is_not(None))
+    if chunk is not None:
+        ranked = ranked.where(col(attempt_.training_job_name).in_(chunk))
+    return ranked.subquery()
 
 
 def training_jobs(session: Session) -> list[TrainingJob]:
@@ -83,23 +173,10 @@ def latest_attempts_by_training_job(
 
     One query (per CHUNK names when names are given); each job's attempts are ordered by target label.
     """
-    chunks: list[list[str] | None] = [None]
-    if training_jobs is not None:
-        names = sorted(set(training_jobs))
-        chunks = [names[start : start + CHUNK] for start in range(0, len(names), CHUNK)]
     attempt_ = CompilationAttempt
     result: dict[str, list[CompilationAttempt]] = {}
-    for chunk in chunks:
-        newest_first = func.row_number().over(
-            partition_by=(col(attempt_.training_job_name), col(attempt_.target_id)),
-            order_by=(col(attempt_.attempt).desc(), col(attempt_.id).desc()),
-        )
-        ranked = select(attempt_.id, newest_first.label('rank')).where(
-            col(attempt_.training_job_name).is_not(None)
-        )
-        if chunk is not None:
-            ranked = ranked.where(col(attempt_.training_job_name).in_(chunk))
-        latest = ranked.subquery()
+    for chunk in _chunks(training_jobs):
+        latest = _latest_ids(chunk)
         query = (
             select(attempt_)
             .join(latest, col(attempt_.id) == latest.c.id)

@@ -166,3 +166,24 @@ def test_follow_one_model_from_training_job_to_a_device(page: Page, demo_url: st
     expect(component_row.get_by_role('link', name='console')).to_have_attribute(
         'href', re.compile(r'^https://us-east-1\.console\.aws\.amazon\.com/iot/')
     )
+
+
+def test_pages_use_no_tailwind_runtime_and_keep_their_look(page: Page, demo_url: str) -> None:
+    """No in-browser CSS compiler is loaded; the portal's own utility classes and its primary color apply."""
+    page.goto(demo_url)
+    expect(page.locator('tbody tr').first).to_be_visible()
+    scripts = page.evaluate('[...document.scripts].map(s => s.src).filter(Boolean)')
+    assert scripts and not [src for src in scripts if 'tailwind' in src], scripts
+    looks = page.evaluate(
+        """() => {
+            const table = document.querySelector('.q-table__container');
+            const header = document.querySelector('.q-header');
+            const count = table.previousElementSibling;  // "N training jobs"
+            return {
+                fontSize: getComputedStyle(count).fontSize,
+                mainWidth: getComputedStyle(table.parentElement).maxWidth,
+                header: getComputedStyle(header).backgroundColor,
+            };
+        }"""
+    )
+    assert looks == {'fontSize': '14px', 'mainWidth': '1280px', 'header': 'rgb(31, 78, 121)'}, looks

@@ -480,12 +480,12 @@ async def test_pages_share_one_read_of_the_store(user: User, monkeypatch: pytest
     await seed()
     await user.open('/')
     reads: list[str] = []
-    for name in ('training_jobs', 'training_jobs_named', 'latest_attempts_by_training_job'):
+    for name in ('job_summaries', 'latest_attempt_summaries'):
         original = getattr(queries.jobs, name)
         monkeypatch.setattr(queries.jobs, name, lambda *a, _n=name, _o=original: reads.append(_n) or _o(*a))
     await user.open('/?rollup=Compiling')
     assert reads == []  # a page opened later starts from what the first one read
     assert shown(user) == ['busy-bottle']
     await write(compilation('untouched-bottle', 'x86_64-cpu', C.STARTING))
-    assert reads == ['training_jobs_named', 'latest_attempts_by_training_job']  # once, whatever is open
+    assert reads == ['job_summaries', 'latest_attempt_summaries']  # once, whatever is open
     assert shown(user) == ['busy-bottle', 'untouched-bottle']

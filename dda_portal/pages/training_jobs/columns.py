@@ -6,7 +6,7 @@ from typing import Any
 
 from ...domain.progress import estimate_remaining
 from ...domain.status import CompilationStatus
-from ...tables import CompilationAttempt, TrainingJob
+from ...queries.jobs import AttemptSummary, JobSummary
 from ..tables import column, look_of, status_cell, status_fields
 from ..widgets import elapsed, format_duration, format_time
 
@@ -55,7 +55,7 @@ def rollup_cell() -> str:
 
 
 def training_job_row(
-    job: TrainingJob, latest: list[CompilationAttempt], durations: dict[str, list[float]]
+    job: JobSummary, latest: list[AttemptSummary], durations: dict[str, list[float]]
 ) -> dict[str, Any]:
     """One table row: what the cells and the tooltip show (plain values and text)."""
     return {
@@ -72,7 +72,7 @@ def training_job_row(
     }
 
 
-def target_detail(attempt: CompilationAttempt, durations: dict[str, list[float]]) -> dict[str, str]:
+def target_detail(attempt: AttemptSummary, durations: dict[str, list[float]]) -> dict[str, str]:
     """A target's latest attempt in the tooltip: label, state, duration, and an estimate or reason if any."""
     status = compilation_status(attempt.status)
     estimate = ''

@@ -15,8 +15,8 @@ from sqlmodel import Session
 from ... import queries
 from ...domain.changes import Changed
 from ...domain.filters import ROLLUPS, ListedJob, ListFilter
+from ...queries.jobs import AttemptSummary, JobSummary
 from ...store import Store
-from ...tables import CompilationAttempt, TrainingJob
 from ..feeds import Durations, register_feed
 from ..widgets import elapsed
 from .columns import compilation_status, training_job_row
@@ -32,8 +32,8 @@ class Entry:
     """One training job as every list page holds it: the store's records, what the filters see, its row
     (built once for all pages, when some page shows it)."""
 
-    job: TrainingJob
-    latest: list[CompilationAttempt]
+    job: JobSummary
+    latest: list[AttemptSummary]
     listed: ListedJob = field(init=False)
     compiling: bool = field(init=False)
     row: dict[str, Any] | None = None
@@ -45,7 +45,7 @@ class Entry:
         self.compiling = any_active(self.latest)
 
 
-def any_active(attempts: Iterable[CompilationAttempt]) -> bool:
+def any_active(attempts: Iterable[AttemptSummary]) -> bool:
     return any(compilation_status(a.status).is_active for a in attempts)
 
 
@@ -69,7 +69,7 @@ def sort_like_table(entries: list[Entry], pagination: dict[str, Any]) -> list[En
     return sorted(by_name, key=key, reverse=bool(pagination.get('descending')))
 
 
-def _training_seconds(job: TrainingJob) -> float:
+def _training_seconds(job: JobSummary) -> float:
     seconds = elapsed(job.started_at, job.ended_at)  # so far, while training runs
     return seconds if seconds is not None else -1.0
 
@@ -88,15 +88,15 @@ class Change:
 
 
 def read_change(session: Session, names: frozenset[str]) -> Entries:
-    jobs = queries.jobs.training_jobs_named(session, names)
-    latest = queries.jobs.latest_attempts_by_training_job(session, names)
+    jobs = queries.jobs.job_summaries(session, names)
+    latest = queries.jobs.latest_attempt_summaries(session, names)
     return {job.name: Entry(job, latest.get(job.name, [])) for job in jobs}
 
 
 def read_all(session: Session) -> Entries:
-    """Every training job with its latest attempts (two queries)."""
-    latest = queries.jobs.latest_attempts_by_training_job(session)
-    return {job.name: Entry(job, latest.get(job.name, [])) for job in queries.jobs.training_jobs(session)}
+    """Every training job with its latest attempts (two queries; plain values, no tracked records)."""
+    latest = queries.jobs.latest_attempt_summaries(session)
+    return {job.name: Entry(job, latest.get(job.name, [])) for job in queries.jobs.job_summaries(session)}
 
 
 class ListFeed:
