@@ -36,12 +36,12 @@ def column(
 def status_cell(field: str) -> str:
     """Quasar body-cell template showing `row[field]` with its icon (`row[field + '_icon']`, `_color`)."""
     return rf"""
-<q-td :props="props">
+<td v-bind="td">
   <span class="inline-flex items-center gap-1 whitespace-nowrap" :data-status="props.row.{field}">
-    <q-icon :name="props.row.{field}_icon" :color="props.row.{field}_color" size="sm" aria-hidden="true"/>
+    <i v-bind="icon(props.row.{field}_color, 'sm')">{{{{ props.row.{field}_icon }}}}</i>
     <span>{{{{ props.row.{field} }}}}</span>
   </span>
-</q-td>"""
+</td>"""
 
 
 def status_fields(field: str, word: str) -> dict[str, str]:
@@ -87,7 +87,7 @@ class FeedTable:
             .mark(marker)
         )
         for name, template in slots.items():
-            self.table.add_slot(f'body-cell-{name}', template)
+            self.table.add_cell(name, template)
         early, self._early = self._early, []
         for keys, data in early:
             self.take(keys, data)

@@ -219,7 +219,7 @@ async def test_tooltip_fields_give_each_targets_state_duration_and_first_line_of
         'reason': UNTAR.splitlines()[0],
     }
     # the tooltip shows an icon for every state word
-    template = table(user).slots['body-cell-rollup'].template or ''
+    template = table(user).props['cells']['body-cell-rollup']
     assert "'Failed': 'error'" in template and "'Completed': 'check_circle'" in template
     assert rows(user)['untouched-bottle']['targets'] == []
 
@@ -251,7 +251,7 @@ async def test_tooltip_renders_aws_text_as_text(user: User) -> None:
     await write(training('hostile'), compilation('hostile', 'x86_64-cpu', C.FAILED, hostile))
     await user.open('/')
     assert rows(user)['hostile']['targets'][0]['reason'] == hostile
-    template = table(user).slots['body-cell-rollup'].template or ''
+    template = table(user).props['cells']['body-cell-rollup']
     assert '<q-tooltip' in template
     assert '{{ target.reason }}' in template and '{{ target.label }}' in template
     assert 'v-html' not in template and 'innerHTML' not in template

@@ -31,17 +31,17 @@ COMPONENT_COLUMNS: list[dict[str, Any]] = [
 
 COMPONENT_CELLS = {
     'training_job': r"""
-<q-td :props="props">
+<td v-bind="td">
   <a v-if="props.row.training_job" class="text-primary"
      :href="'/training-jobs/' + encodeURIComponent(props.row.training_job) + '?tab=components'"
     >{{ props.row.training_job }}</a>
   <span v-else class="text-grey-7">not linked</span>
-</q-td>""",
+</td>""",
     'arn': r"""
-<q-td :props="props">
+<td v-bind="td">
   <span class="font-mono text-xs break-all">{{ props.row.arn }}</span>
   <a :href="props.row.console" target="_blank" rel="noopener" class="q-ml-xs text-primary">console</a>
-</q-td>""",
+</td>""",
 }
 
 

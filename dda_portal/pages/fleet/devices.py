@@ -30,10 +30,10 @@ DEVICE_COLUMNS: list[dict[str, Any]] = [
 ]
 
 REPORTED_CELL = r"""
-<q-td :props="props">
+<td v-bind="td">
   <span>{{ props.row.reported }}</span>
   <q-badge v-if="props.row.stale" color="orange-2" text-color="orange-10" class="q-ml-xs">stale</q-badge>
-</q-td>"""
+</td>"""
 
 
 def device_row(

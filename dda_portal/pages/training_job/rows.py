@@ -27,16 +27,16 @@ COMPILATION_COLUMNS: list[dict[str, Any]] = [
 ]
 
 ACTIONS_CELL = r"""
-<q-td :props="props" class="whitespace-nowrap">
+<td v-bind="td" class="whitespace-nowrap">
   <q-btn flat dense no-caps icon="info" label="Details" @click="() => $parent.$emit('details', props.row)"/>
   <q-btn v-if="props.row.can_retry" flat dense no-caps icon="replay" label="Retry" color="primary"
          @click="() => $parent.$emit('retry', props.row)"/>
   <q-btn v-if="props.row.can_stop" flat dense no-caps icon="stop" label="Stop" color="negative"
          @click="() => $parent.$emit('stop', props.row)"/>
-</q-td>"""
+</td>"""
 
 DURATION_CELL = r"""
-<q-td :props="props" class="whitespace-nowrap">
+<td v-bind="td" class="whitespace-nowrap">
   <div>{{ props.row.duration }}</div>
   <template v-if="props.row.running">
     <q-linear-progress v-if="props.row.progress !== null" :value="props.row.progress" rounded size="6px"
@@ -45,28 +45,27 @@ DURATION_CELL = r"""
                        aria-label="running"/>
     <div class="text-xs text-grey-8">{{ props.row.estimate }}</div>
   </template>
-</q-td>"""
+</td>"""
 
 REASON_CELL = r"""
-<q-td :props="props" style="white-space: pre-wrap; word-break: break-word; min-width: 16rem">
+<td v-bind="td" style="white-space: pre-wrap; word-break: break-word; min-width: 16rem">
   <div>{{ props.row.reason }}</div>
   <div v-if="props.row.cause" class="text-primary text-sm q-mt-xs">
-    <q-icon name="lightbulb" size="xs" aria-hidden="true"/> Likely cause: {{ props.row.cause }} — see Details
+    <i v-bind="icon('', 'xs')">lightbulb</i> Likely cause: {{ props.row.cause }} — see Details
   </div>
-</q-td>"""
+</td>"""
 
 COMPONENT_CELL = r"""
-<q-td :props="props">
+<td v-bind="td">
   <div v-if="props.row.component" class="row items-center no-wrap q-gutter-xs">
     <span class="break-all">{{ props.row.component }}</span>
-    <q-icon :name="props.row.component_state_icon" :color="props.row.component_state_color" size="xs"
-            aria-hidden="true"/>
+    <i v-bind="icon(props.row.component_state_color, 'xs')">{{ props.row.component_state_icon }}</i>
     <span class="text-xs">{{ props.row.component_state }}</span>
   </div>
   <q-btn v-else-if="props.row.can_package" flat dense no-caps icon="inventory_2" label="Package"
          color="primary" @click="() => $parent.$emit('package', props.row)"/>
   <span v-else class="text-grey-7">—</span>
-</q-td>"""
+</td>"""
 
 HISTORY_COLUMNS: list[dict[str, Any]] = [
     column('target', 'Target', style='white-space: nowrap'),
@@ -81,20 +80,20 @@ HISTORY_COLUMNS: list[dict[str, Any]] = [
 ]
 
 DETAILS_CELL = r"""
-<q-td :props="props">
+<td v-bind="td">
   <q-btn flat dense no-caps icon="info" label="Details" @click="() => $parent.$emit('details', props.row)"/>
-</q-td>"""
+</td>"""
 
 
 ARTIFACT_CELL = r"""
-<q-td :props="props">
+<td v-bind="td">
   <div v-if="props.row.artifact" class="row items-center no-wrap q-gutter-xs">
     <span class="font-mono text-xs break-all">{{ props.row.artifact }}</span>
     <q-btn flat dense no-caps icon="download" label="Download" color="primary"
            @click="() => $parent.$emit('download', props.row)"/>
   </div>
   <span v-else class="text-grey-7">—</span>
-</q-td>"""
+</td>"""
 
 
 def compilation_row(

@@ -22,10 +22,10 @@ COLUMNS: list[dict[str, Any]] = [
 ]
 
 NAME_CELL = r"""
-<q-td :props="props">
+<td v-bind="td">
   <a class="text-primary" :href="'/training-jobs/' + encodeURIComponent(props.row.name)"
     >{{ props.row.name }}</a>
-</q-td>"""
+</td>"""
 
 # each target's latest state, as text only (names and failure reasons come from AWS); the icons come from
 # the one table of looks, so rows need not carry them
@@ -50,7 +50,7 @@ def rollup_cell() -> str:
     # a JS object literal in a double-quoted attribute: our own words and icon names, no quotes in them
     icons = ', '.join(f"'{status.value}': '{look_of(status.value).icon}'" for status in CompilationStatus)
     tooltip = TARGETS_TOOLTIP.replace('ICONS', '{' + icons + '}')
-    cell, closing, rest = status_cell('rollup').rpartition('</q-td>')
+    cell, closing, rest = status_cell('rollup').rpartition('</td>')
     return cell + tooltip + '\n' + closing + rest
 
 

@@ -128,9 +128,9 @@ class TrainingJobsList:
             )
             .mark('training-jobs')
         )
-        self.table.add_slot('body-cell-name', NAME_CELL)
-        self.table.add_slot('body-cell-status', status_cell('status'))
-        self.table.add_slot('body-cell-rollup', rollup_cell())
+        self.table.add_cell('name', NAME_CELL)
+        self.table.add_cell('status', status_cell('status'))
+        self.table.add_cell('rollup', rollup_cell())
         # QTable's server mode: sorting and paging ask us (`request`) instead of working on the rows
         self.table.on('request', lambda e: self.turn_to(e.args.get('pagination')), ['pagination'])
         self.show(reorder=True)
