@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any, TypeVar, TypeVarTuple
 
 from .aws.clients import AwsClients, problem_from
-from .domain.problems import AwsProblem
+from .domain.problems import AwsProblem, Problem, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class PageReads:
     """Reads of AWS that a page waits for: a pool of their own, and an answer within `deadline` seconds.
 
     `clients` are the interactive ones (`AwsClients.interactive`: short timeouts, one retry). A read that AWS
-    does not answer in time gives `AwsProblem('Timeout', …)`; its thread stays busy until the clients' own
+    does not answer in time raises `AwsProblem('Timeout', …)`; its thread stays busy until the clients' own
     timeouts end the call, and reads that waited for a thread past their deadline never start.
     """
 
@@ -126,30 +126,33 @@ class PageReads:
         self.deadline = deadline
         self.pool = WorkerPool('aws-page', workers, max_waiting)
 
-    async def read(self, call: Callable[[*Ts], T], /, *args: *Ts) -> T | AwsProblem:
-        """`call(*args)` in the pool; AWS's refusal, or why there is no answer, as an AwsProblem."""
+    async def read(self, call: Callable[[*Ts], T], /, *args: *Ts) -> T:
+        """`call(*args)` in the pool. Raises AwsProblem for AWS's refusal or silence past the deadline, and
+        Unavailable when too many reads wait already or the portal is shutting down; a Problem the call
+        raised itself passes through."""
         try:
             future = self.pool.submit(call, *args)
         except PoolBusy:
-            return AwsProblem(
-                'Busy',
+            raise Unavailable(
                 f'{self.pool.waiting} reads of AWS are waiting already (AWS answers slowly or not at all); '
-                'try again in a moment.',
-            )
+                'try again in a moment.'
+            ) from None
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.deadline)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if not future.cancelled() or (task is not None and task.cancelling()):
                 raise  # the page's own task was cancelled (its tab closed)
-            return AwsProblem('ShuttingDown', 'The portal is shutting down.')  # the pool let it go
+            raise Unavailable('The portal is shutting down.') from None  # the pool let it go
         except TimeoutError:
             log.info('No answer from AWS within %g s to %s', self.deadline, getattr(call, '__name__', call))
-            return AwsProblem(
+            raise AwsProblem(
                 'Timeout', f'AWS did not answer within {self.deadline:g} s; try again in a moment.'
-            )
+            ) from None
+        except Problem:
+            raise
         except Exception as error:  # AWS's refusal, a network failure: shown with its code and message
-            return problem_from(error)
+            raise problem_from(error) from error
 
     def shutdown(self) -> None:
         self.pool.shutdown()

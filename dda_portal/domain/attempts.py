@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from .problems import Invalid
 from .status import ACTIVE_COMPILATION, CompilationStatus, TrainingStatus
 
 # SageMaker Neo's InputConfig.Framework values.
@@ -66,7 +67,7 @@ class CompileInputs:
     input_shape: str  # DataInputConfig as SageMaker takes it (a JSON object of input name → shape)
 
 
-class InvalidInput(ValueError):
+class InvalidInput(Invalid, ValueError):
     """A value the user typed that SageMaker would refuse; the message says which and why."""
 
 

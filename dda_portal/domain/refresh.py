@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .problems import AwsProblem
 
 SAGEMAKER = 'sagemaker'  # training and compilation jobs (one part: compilation jobs link to training jobs)
@@ -18,12 +16,15 @@ def enabled_parts(greengrass_enabled: bool) -> tuple[str, ...]:
     return PARTS if greengrass_enabled else (SAGEMAKER,)
 
 
-@dataclass(frozen=True)
 class RefreshProblem(AwsProblem):
     """A refresh in which parts failed: the first failed part's code, message and call, and every failed
     part's problem (the parts that did not fail were committed all the same)."""
 
-    parts: tuple[tuple[str, AwsProblem], ...] = ()
+    def __init__(
+        self, code: str, message: str, operation: str = '', parts: tuple[tuple[str, AwsProblem], ...] = ()
+    ) -> None:
+        super().__init__(code, message, operation)
+        self.parts = parts
 
     def __str__(self) -> str:
         return '; '.join(

@@ -9,11 +9,13 @@ from contextlib import contextmanager
 from nicegui import ui
 
 from ..auth import person_badge
+from ..domain.problems import Problem
 from ..domain.refresh import LABELS
 from ..queries.refresh import Freshness
 from ..services.actions import Actions
 from ..store import Store
 from .feeds import settled
+from .problems import notify_problem
 from .widgets import ago, format_time
 
 NAVIGATION = [('Training jobs', '/'), ('Components', '/components'), ('Devices', '/devices')]
@@ -33,19 +35,18 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
 
             async def refresh_now() -> None:
                 button.props('loading')
+                problem: Problem | None = None
                 try:
-                    problem = await actions.refresh_now()
+                    try:
+                        await actions.refresh_now()
+                    except Problem as failed:  # names the failed parts, if parts failed
+                        problem = failed
                     with contextlib.suppress(TimeoutError):
                         await settled()  # the toast comes with what changed, not before it
                 finally:
                     button.props(remove='loading')
                 if problem:
-                    ui.notify(
-                        f'Refresh failed — {problem}',  # names the failed parts, if parts failed
-                        type='negative',
-                        multi_line=True,
-                        close_button='Close',
-                    )
+                    notify_problem(problem, 'Refresh failed')
                 else:
                     ui.notify('Refreshed from AWS', type='positive')
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,8 @@ from nicegui import ui
 
 from ..domain.clock import utcnow
 from ..domain.logs import LogRead
-from ..domain.problems import AwsProblem
+from ..domain.problems import Problem
+from .problems import problem_text
 from .tables import column, look_of
 
 
@@ -91,11 +93,19 @@ class LogView:
         )
         self.table.set_visibility(False)
 
-    def show(self, result: LogRead | AwsProblem, *, truncated_note: str = ' (the first ones only)') -> None:
-        if isinstance(result, AwsProblem):
-            self.message.set_text(f'Could not read the logs — {result.code}: {result.message}')
+    async def load(
+        self, reading: Awaitable[LogRead], *, truncated_note: str = ' (the first ones only)'
+    ) -> None:
+        """Show what the read brings, or why there is nothing to show."""
+        try:
+            result = await reading
+        except Problem as problem:
+            self.message.set_text(problem_text(problem, 'Could not read the logs'))
             self.table.set_visibility(False)
             return
+        self.show(result, truncated_note=truncated_note)
+
+    def show(self, result: LogRead, *, truncated_note: str = ' (the first ones only)') -> None:
         if not result.events:
             self.message.set_text(result.missing or 'No log events yet.')
             self.table.set_visibility(False)

@@ -14,11 +14,11 @@ from ..aws.artifacts import COMPILATION_LOG_GROUP, TRAINING_LOG_GROUP, LogsGatew
 from ..aws.clients import AwsClients
 from ..aws.sagemaker import SageMakerGateway
 from ..domain.access import refusal
-from ..domain.attempts import CompileInputs, InvalidInput, check_inputs
+from ..domain.attempts import CompileInputs, check_inputs
 from ..domain.changes import Changed
 from ..domain.console import ConsoleLinks
 from ..domain.logs import LogRead, log_text
-from ..domain.problems import AwsProblem
+from ..domain.problems import AwsProblem, Invalid, NotAllowed, Problem, Unavailable
 from ..domain.status import CompilationStatus
 from ..tables import CompilationAttempt
 from ..workers import PageReads
@@ -55,98 +55,96 @@ class Actions:
         self.sagemaker = SageMakerGateway(self.reads.clients)
         self.console = ConsoleLinks(clients.region)
 
-    async def refresh_now(self) -> AwsProblem | None:
-        """Run a refresh cycle now (or wait for the one under way); the AWS problem if it failed."""
-        return await self.sync.run_once()
+    async def refresh_now(self) -> None:
+        """Run a refresh cycle now (or wait for the one under way). Raises the AwsProblem it failed with."""
+        problem = await self.sync.run_once()
+        if problem is not None:
+            raise problem
 
-    def signed_out(self) -> AwsProblem | None:
+    def check_signed_in(self) -> None:
         """Every read of AWS data checks the person at the moment it runs, like every action."""
         if self.gate.current() is None:
-            return AwsProblem('SignedOut', 'Your session has ended; sign in again.')
-        return None
+            raise NotAllowed('Your session has ended; sign in again.')
 
-    async def _attempt_on_page(self, job_name: str, training_job: str) -> CompilationAttempt | None:
+    def check_allowed(self, doing: str) -> None:
+        """Raises NotAllowed when the person on whose page this runs may not `doing`."""
+        if reason := refusal(self.gate.current(), doing):
+            raise NotAllowed(reason)
+
+    def refusal(self, doing: str) -> str | None:
+        """Why the person on whose page this runs may not `doing`, or None when they may (pages show it)."""
+        return refusal(self.gate.current(), doing)
+
+    async def _attempt_on_page(self, job_name: str, training_job: str) -> CompilationAttempt:
         """The attempt, only when it belongs to the training job the page is about (a crafted event may name
-        any job); read in the store's read threads."""
+        any job); read in the store's read threads. Raises Invalid otherwise."""
         attempt = await self.store.fetch(queries.jobs.attempt, job_name)
-        return attempt if attempt is not None and attempt.training_job_name == training_job else None
+        if attempt is None or attempt.training_job_name != training_job:
+            raise Invalid(f'{job_name} is not a compilation of {training_job}.')
+        return attempt
 
-    async def training_logs(self, training_job: str) -> LogRead | AwsProblem:
+    async def training_logs(self, training_job: str) -> LogRead:
         return await self._logs(TRAINING_LOG_GROUP, training_job, 5000)
 
-    async def compilation_logs(self, job_name: str) -> LogRead | AwsProblem:
+    async def compilation_logs(self, job_name: str) -> LogRead:
         """The attempt's CloudWatch Logs (model-info-extraction, compilation …), first 5,000 events."""
         return await self._logs(COMPILATION_LOG_GROUP, job_name, 5000)
 
-    async def compilation_log_file(self, job_name: str) -> str | AwsProblem:
+    async def compilation_log_file(self, job_name: str) -> str:
         """Every event of the attempt's logs (all pages) as a text file."""
         result = await self._logs(COMPILATION_LOG_GROUP, job_name, None)
-        if isinstance(result, AwsProblem):
-            return result
         return log_text(result) if result.events else f'# {result.missing or "No log events."}\n'
 
-    async def _logs(self, group: str, job_name: str, limit: int | None) -> LogRead | AwsProblem:
-        if signed_out := self.signed_out():
-            return signed_out
-        result = await self.reads.read(self.logs.job_events, group, job_name, limit)
-        if isinstance(result, AwsProblem):  # shown to the user with AWS's code and message
-            log.info('Reading logs of %s failed: %s', job_name, result)
-        return result
+    async def _logs(self, group: str, job_name: str, limit: int | None) -> LogRead:
+        self.check_signed_in()
+        try:
+            return await self.reads.read(self.logs.job_events, group, job_name, limit)
+        except Problem as problem:  # shown to the user with AWS's code and message
+            log.info('Reading logs of %s failed: %s', job_name, problem)
+            raise
 
-    async def object_sizes(self, uris: list[str]) -> dict[str, int | None] | AwsProblem:
+    async def object_sizes(self, uris: list[str]) -> dict[str, int | None]:
         """Size in bytes of each S3 object (None where there is no object)."""
-        if signed_out := self.signed_out():
-            return signed_out
+        self.check_signed_in()
 
         def sizes() -> dict[str, int | None]:
             return {uri: self.s3.object_size(uri) for uri in uris}
 
         return await self.reads.read(sizes)
 
-    async def artifact_download_url(self, job_name: str, training_job: str) -> str | AwsProblem:
+    async def artifact_download_url(self, job_name: str, training_job: str) -> str:
         """A presigned URL for the compiled model of an attempt of `training_job`, made now and valid for
         five minutes."""
-        if signed_out := self.signed_out():
-            return signed_out
+        self.check_signed_in()
         attempt = await self._attempt_on_page(job_name, training_job)
-        if attempt is None or attempt.status != CompilationStatus.COMPLETED or not attempt.artifact:
-            return AwsProblem('NotCompiled', 'This attempt has no compiled model to download.')
+        if attempt.status != CompilationStatus.COMPLETED or not attempt.artifact:
+            raise Invalid('This attempt has no compiled model to download.')
         uri = attempt.artifact
 
-        def presign() -> str | AwsProblem:
+        def presign() -> str:
             if self.s3.object_size(uri) is None:  # Neo writes one archive; a bare prefix has nothing to fetch
-                return AwsProblem('NoSuchKey', f'There is no object at {uri}.')
+                raise AwsProblem('NoSuchKey', f'There is no object at {uri}.')
             return self.s3.presigned_download(uri, DOWNLOAD_URL_SECONDS)
 
         return await self.reads.read(presign)
 
-    def refusal(self, doing: str) -> str | None:
-        """Why the person on whose page this runs may not `doing`, or None when they may."""
-        return refusal(self.gate.current(), doing)
-
-    async def package(self, job_name: str, training_job: str) -> str | None:
-        """Package a completed compilation of `training_job` as a Greengrass component; why not, when it
-        cannot."""
-        if refused := self.refusal('package models'):
-            return refused
-        if await self._attempt_on_page(job_name, training_job) is None:
-            return f'{job_name} is not a compilation of {training_job}.'
-        result = await run.io_bound(self.packager.package, job_name, 'manual')
-        owner, problem = result or (None, 'The portal is shutting down.')
-        if owner:  # the new version shows on /components and on the job's page at once
-            self.store.changed.emit(await self.store.fetch(queries.fleet.changed_with_components, {owner}))
-        return problem
+    async def package(self, job_name: str, training_job: str) -> None:
+        """Package a completed compilation of `training_job` as a Greengrass component. Raises the Problem
+        when it cannot."""
+        self.check_allowed('package models')
+        await self._attempt_on_page(job_name, training_job)
+        owner = await run.io_bound(self.packager.package, job_name, 'manual')
+        if owner is None:
+            raise Unavailable('The portal is shutting down.')
+        # the new version shows on /components and on the job's page at once
+        self.store.changed.emit(await self.store.fetch(queries.fleet.changed_with_components, {owner}))
 
     async def retry_compilation(self, training_job: str, target_id: str) -> StartOutcome:
         """Start the next attempt of a Failed or Stopped target with the job's compile defaults."""
-        if refused := self.refusal('retry compilations'):
-            return StartOutcome(refused={target_id: refused})
-        outcome = await run.io_bound(self.compiler.start, training_job, [target_id], None, 'manual')
-        outcome = outcome or StartOutcome(refused={target_id: 'The portal is shutting down.'})
-        self.store.changed.emit(Changed.jobs(training_job))
-        return outcome
+        self.check_allowed('retry compilations')
+        return await self._start(training_job, [target_id], None)
 
-    async def compile_defaults(self, training_job: str) -> CompileInputs | AwsProblem:
+    async def compile_defaults(self, training_job: str) -> CompileInputs:
         """The compile dialog's defaults: the training job's tags read as a page read of AWS."""
         return await self.reads.read(self.compiler.defaults_for, training_job, self.sagemaker)
 
@@ -158,26 +156,26 @@ class Actions:
         framework_version: str,
         input_shape: str,
     ) -> StartOutcome:
-        """Validate what the user typed, then start one job per target; rows appear at once."""
-        if refused := self.refusal('start compilations'):
-            return StartOutcome(refused=dict.fromkeys(target_ids, refused))
-        try:
-            inputs = check_inputs(framework, framework_version, input_shape)
-        except InvalidInput as error:
-            return StartOutcome(refused=dict.fromkeys(target_ids, str(error)))
+        """Validate what the user typed, then start one job per target; rows appear at once. Raises the
+        Problem that stops the whole request; each target's own refusal is in the outcome."""
+        self.check_allowed('start compilations')
+        inputs = check_inputs(framework, framework_version, input_shape)  # raises InvalidInput
+        return await self._start(training_job, target_ids, inputs)
+
+    async def _start(
+        self, training_job: str, target_ids: list[str], inputs: CompileInputs | None
+    ) -> StartOutcome:
         outcome = await run.io_bound(self.compiler.start, training_job, target_ids, inputs, 'manual')
-        outcome = outcome or StartOutcome(refused=dict.fromkeys(target_ids, 'The portal is shutting down.'))
+        if outcome is None:
+            raise Unavailable('The portal is shutting down.')
         self.store.changed.emit(Changed.jobs(training_job))
         return outcome
 
-    async def stop_compilation(self, job_name: str, training_job: str) -> str | None:
-        """Stop a running attempt of `training_job`; AWS's code and message when it refuses."""
-        if refused := self.refusal('stop compilations'):
-            return refused
-        if await self._attempt_on_page(job_name, training_job) is None:
-            return f'{job_name} is not a compilation of {training_job}.'
-        result = await run.io_bound(self.compiler.stop, job_name)
-        owner, problem = result or (None, 'The portal is shutting down.')
+    async def stop_compilation(self, job_name: str, training_job: str) -> None:
+        """Stop a running attempt of `training_job`. Raises the Problem (AWS's code and message when SageMaker
+        refuses)."""
+        self.check_allowed('stop compilations')
+        await self._attempt_on_page(job_name, training_job)
+        owner = await run.io_bound(self.compiler.stop, job_name)
         if owner:
             self.store.changed.emit(Changed.jobs(owner))
-        return problem

@@ -13,7 +13,7 @@ from ..config import Settings
 from ..domain import linking
 from ..domain.attempts import CompileInputs, StartDecision
 from ..domain.naming import compilation_job_name
-from ..domain.problems import AwsProblem
+from ..domain.problems import AwsProblem, Invalid, Problem
 from ..domain.status import CompilationStatus, TrainingStatus, training_status_from_aws
 from ..domain.targets import TargetCatalog
 from ..store import Store
@@ -32,8 +32,12 @@ class StartOutcome:
     """What happened to each requested target."""
 
     started: list[str] = field(default_factory=list)  # compilation job names
-    refused: dict[str, str] = field(default_factory=dict)  # target id → reason (ours or AWS's code: message)
-    retry_later: set[str] = field(default_factory=set)  # refused targets AWS only said "not now" for
+    refused: dict[str, Problem] = field(default_factory=dict)  # target id → why it did not start
+
+    @property
+    def retry_later(self) -> set[str]:
+        """Refused targets that were only told "not now" (AWS throttled or failing)."""
+        return {target for target, problem in self.refused.items() if problem.transient}
 
     @property
     def changed(self) -> bool:
@@ -91,28 +95,25 @@ class Compiler:
     ) -> StartOutcome:
         """Blocking: re-check with SageMaker, reserve each target, create its job; refusals are reported."""
         outcome = StartOutcome()
-        problem = self.setup_problem()
+        setup = self.setup_problem()
         unknown = [t for t in target_ids if t not in self.catalog]
         for target_id in unknown:
-            outcome.refused[target_id] = 'Not a target of the catalogue.'
+            outcome.refused[target_id] = Invalid('Not a target of the catalogue.')
         target_ids = [t for t in target_ids if t in self.catalog]
-        if problem:
-            outcome.refused.update(dict.fromkeys(target_ids, problem))
+        if setup:
+            outcome.refused.update(dict.fromkeys(target_ids, Invalid(setup)))
             return outcome
         try:
             described = self.sagemaker.describe_training_job(training_job)
             inputs = inputs or self.defaults_for(training_job)
         except Exception as error:  # AWS's refusal, shown as code: message
-            aws_problem = problem_from(error)
-            outcome.refused.update(dict.fromkeys(target_ids, str(aws_problem)))
-            if aws_problem.transient:
-                outcome.retry_later.update(target_ids)
+            outcome.refused.update(dict.fromkeys(target_ids, problem_from(error)))
             return outcome
         status = training_status_from_aws(described.get('TrainingJobStatus'))
         model = (described.get('ModelArtifacts') or {}).get('S3ModelArtifacts')
         if status is not TrainingStatus.COMPLETED or not model:
             reason = f'SageMaker reports the training job as {status}; only a Completed job can be compiled.'
-            outcome.refused.update(dict.fromkeys(target_ids, reason))
+            outcome.refused.update(dict.fromkeys(target_ids, Invalid(reason)))
             return outcome
         for target_id in target_ids:
             reserved = self.store.write(
@@ -124,13 +125,11 @@ class Compiler:
                 origin,
             )
             if isinstance(reserved, StartDecision):
-                outcome.refused[target_id] = reserved.reason
+                outcome.refused[target_id] = Invalid(reserved.reason)
                 continue
             refusal = self._create(reserved, model, inputs, origin)
             if refusal:
-                outcome.refused[target_id] = str(refusal)
-                if refusal.transient:
-                    outcome.retry_later.add(target_id)
+                outcome.refused[target_id] = refusal
             else:
                 outcome.started.append(reserved.job_name)
         return outcome
@@ -177,12 +176,11 @@ class Compiler:
         )
         return None
 
-    def stop(self, job_name: str) -> tuple[str | None, str | None]:
-        """Blocking: ask SageMaker to stop; (training job, None) or (None, AWS's code: message)."""
+    def stop(self, job_name: str) -> str | None:
+        """Blocking: ask SageMaker to stop; the training job whose attempt now stops. Raises AwsProblem when
+        SageMaker refuses."""
         try:
             self.sagemaker.stop_compilation_job(job_name)
         except Exception as error:
-            return None, str(problem_from(error))
-        return self.store.write(
-            queries.attempts.set_attempt_status, job_name, CompilationStatus.STOPPING
-        ), None
+            raise problem_from(error) from error
+        return self.store.write(queries.attempts.set_attempt_status, job_name, CompilationStatus.STOPPING)

@@ -16,6 +16,7 @@ from ..domain.greengrass import (
     model_recipe,
     next_version,
 )
+from ..domain.problems import Invalid
 from ..domain.status import CompilationStatus
 from ..domain.targets import TargetCatalog
 from ..store import Store
@@ -31,16 +32,17 @@ class Packager:
         self.catalog = catalog
         self.greengrass = GreengrassGateway(clients)
 
-    def package(self, job_name: str, origin: str) -> tuple[str | None, str | None]:
-        """Blocking; (training job, None) when a version was created, else (None, why not)."""
+    def package(self, job_name: str, origin: str) -> str:
+        """Blocking; the training job whose compiled model now has a component version. Raises Invalid when
+        the attempt cannot be packaged (or is already), AwsProblem when Greengrass refuses."""
         attempt = self.store.read(queries.jobs.attempt, job_name)
         if attempt is None or attempt.status != CompilationStatus.COMPLETED or not attempt.artifact:
-            return None, 'Only a completed compilation with a compiled model can be packaged.'
+            raise Invalid('Only a completed compilation with a compiled model can be packaged.')
         if attempt.target_id not in self.catalog or not attempt.training_job_name:
-            return None, 'The target of this compilation is not in the catalogue.'
+            raise Invalid('The target of this compilation is not in the catalogue.')
         existing = self.store.read(queries.fleet.component_for_attempt, job_name)
         if existing is not None:
-            return None, f'Already packaged as {existing.component_name} {existing.component_version}.'
+            raise Invalid(f'Already packaged as {existing.component_name} {existing.component_version}.')
         target = self.catalog[attempt.target_id]
         name = component_name(self.settings.component_name_template, attempt.training_job_name, target.id)
         version = next_version(
@@ -60,7 +62,7 @@ class Packager:
             origin='portal',
         )
         if not self.store.write(queries.fleet.reserve_component, pending):
-            return None, 'This compilation is being packaged already.'
+            raise Invalid('This compilation is being packaged already.')
         recipe = model_recipe(
             name,
             version,
@@ -78,7 +80,7 @@ class Packager:
             created = self.greengrass.create_component_version(recipe, tags)
         except Exception as error:
             self.store.write(queries.fleet.settle_component, pending.arn, None)
-            return None, str(problem_from(error))
+            raise problem_from(error) from error
         status = created.get('status') or {}
         self.store.write(
             queries.fleet.settle_component,
@@ -98,4 +100,4 @@ class Packager:
                 origin='portal',
             ),
         )
-        return attempt.training_job_name, None
+        return attempt.training_job_name

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVarTuple
 
@@ -21,7 +21,7 @@ from ..aws.sagemaker import Listing, SageMakerGateway
 from ..config import Settings
 from ..domain.changes import NOTHING, Changed
 from ..domain.clock import as_utc, utcnow
-from ..domain.problems import AwsProblem
+from ..domain.problems import AwsProblem, Problem
 from ..domain.refresh import COMPONENTS, DEVICES, LABELS, SAGEMAKER, RefreshProblem, enabled_parts
 from ..domain.status import CompilationStatus
 from ..domain.targets import TargetCatalog
@@ -200,20 +200,17 @@ class Sync:
         packaged: set[str] = set()
         unanswered: set[str] = set()
         for name, attempt in list(self._unpackaged(changed)):
-            owner, problem = self.packager.package(attempt.job_name, 'auto')
-            if problem:
-                # "CODE: message": throttled, failing or unreachable Greengrass is asked again later
-                again = AwsProblem(problem.partition(':')[0], problem).transient
-                if again:
+            try:
+                packaged.add(self.packager.package(attempt.job_name, 'auto'))
+            except Problem as problem:  # throttled, failing or unreachable Greengrass is asked again later
+                if problem.transient:
                     unanswered.add(name)
                 log.warning(
                     'Automatic packaging of %s refused: %s%s',
                     attempt.job_name,
                     problem,
-                    ' (tried again at the next refresh)' if again else '',
+                    ' (tried again at the next refresh)' if problem.transient else '',
                 )
-            elif owner:
-                packaged.add(owner)
         return packaged, unanswered
 
     def _fail_unconfirmed(self) -> set[str]:
@@ -274,7 +271,7 @@ class Sync:
         problem = problem_from(error)
         call = error.operation_name if isinstance(error, ClientError) else ''
         call = call or getattr(self._calls, 'last', '')
-        return replace(problem, operation=call) if call and not problem.operation else problem
+        return AwsProblem(problem.code, problem.message, call) if call and not problem.operation else problem
 
     @staticmethod
     def _safely(what: str, write: Callable[[*Ts], None], *args: *Ts) -> None:

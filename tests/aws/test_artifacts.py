@@ -11,6 +11,7 @@ import pytest
 from dda_portal.aws.artifacts import COMPILATION_LOG_GROUP, LogsGateway, S3Gateway
 from dda_portal.aws.clients import AwsClients
 from dda_portal.domain.logs import log_text
+from dda_portal.domain.problems import AwsProblem, Invalid
 
 JOB = 'bottle-caps-jetson-xavier-1'
 
@@ -114,13 +115,14 @@ async def test_download_link_is_presigned_at_click_and_serves_the_compiled_model
 
     assert isinstance(url, str) and 'X-Amz-Expires=300' in url and 'X-Amz-Signature=' in url
     assert requests.get(url, timeout=10).content == model
-    missing = await actions.artifact_download_url('bottle-caps-arm64-cpu-1', 'bottle-caps')
-    assert not isinstance(missing, str) and missing.code == 'NoSuchKey'
-    not_compiled = await actions.artifact_download_url('no-such-job', 'bottle-caps')
-    assert not isinstance(not_compiled, str) and not_compiled.code == 'NotCompiled'
+    with pytest.raises(AwsProblem) as missing:
+        await actions.artifact_download_url('bottle-caps-arm64-cpu-1', 'bottle-caps')
+    assert missing.value.code == 'NoSuchKey'
+    with pytest.raises(Invalid, match='no-such-job is not a compilation of bottle-caps'):
+        await actions.artifact_download_url('no-such-job', 'bottle-caps')
     # a page about another training job cannot fetch this job's model, whatever job name its event names
-    elsewhere = await actions.artifact_download_url(JOB, 'another-training-job')
-    assert not isinstance(elsewhere, str) and elsewhere.code == 'NotCompiled'
+    with pytest.raises(Invalid, match='is not a compilation of another-training-job'):
+        await actions.artifact_download_url(JOB, 'another-training-job')
 
 
 @pytest.mark.usefixtures('aws')

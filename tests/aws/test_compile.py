@@ -14,6 +14,7 @@ from dda_portal.config import Settings
 from dda_portal.demo.simulator import DemoSimulator
 from dda_portal.domain.attempts import check_inputs
 from dda_portal.domain.clock import utcnow
+from dda_portal.domain.problems import AwsProblem, Invalid
 from dda_portal.domain.targets import TargetCatalog
 from dda_portal.services import Compiler, Sync, build
 from dda_portal.store import Store
@@ -98,7 +99,7 @@ def test_second_click_does_not_start_a_duplicate_job(database_url: str) -> None:
     again = compiler.start('bottle-caps', ['arm64-cpu'], INPUTS, 'manual')
 
     assert again.started == []
-    assert again.refused == {'arm64-cpu': 'Already compiling (attempt 1 is Starting).'}
+    assert again.refused == {'arm64-cpu': Invalid('Already compiling (attempt 1 is Starting).')}
     assert list(aws_jobs()) == ['bottle-caps-arm64-cpu-1']
 
 
@@ -152,7 +153,7 @@ def test_completed_target_of_an_outside_backend_is_not_compiled_again(database_u
     sync, compiler = portal(database_url)
     sync.pull_and_apply(utcnow())
     outcome = compiler.start('weld', ['arm64-cpu'], INPUTS, 'manual')
-    assert outcome.refused == {'arm64-cpu': 'Already compiled (attempt 1).'}
+    assert outcome.refused == {'arm64-cpu': Invalid('Already compiled (attempt 1).')}
 
 
 @pytest.mark.usefixtures('aws')
@@ -163,7 +164,9 @@ def test_server_rechecks_training_status_with_sagemaker(database_url: str) -> No
     backend().training_jobs['paint'].training_job_status = 'Stopped'  # … SageMaker no longer does
     outcome = compiler.start('paint', ['x86_64-cpu'], INPUTS, 'manual')
     assert outcome.refused == {
-        'x86_64-cpu': 'SageMaker reports the training job as Stopped; only a Completed job can be compiled.'
+        'x86_64-cpu': Invalid(
+            'SageMaker reports the training job as Stopped; only a Completed job can be compiled.'
+        )
     }
     assert aws_jobs() == {}
 
@@ -175,7 +178,8 @@ def test_without_a_role_the_user_is_told_what_to_set(database_url: str) -> None:
     compiler.settings = compiler.settings.model_copy(update={'sagemaker_role_arn': None})
     sync.pull_and_apply(utcnow())
     outcome = compiler.start('paint', ['x86_64-cpu'], INPUTS, 'manual')
-    assert 'DDA_SAGEMAKER_ROLE_ARN' in outcome.refused['x86_64-cpu']
+    assert isinstance(outcome.refused['x86_64-cpu'], Invalid)
+    assert 'DDA_SAGEMAKER_ROLE_ARN' in str(outcome.refused['x86_64-cpu'])
     assert aws_jobs() == {}
 
 
@@ -201,7 +205,8 @@ def test_aws_refusal_is_reported_and_nothing_half_written_stays(
     monkeypatch.setattr(compiler.sagemaker, 'create_compilation_job', refuse)
     outcome = compiler.start('paint', ['x86_64-cpu'], INPUTS, 'manual')
 
-    assert outcome.refused == {'x86_64-cpu': f'{code}: {message}'}
+    assert outcome.refused == {'x86_64-cpu': AwsProblem(code, message, 'CreateCompilationJob')}
+    assert outcome.retry_later == ({'x86_64-cpu'} if code == 'ThrottlingException' else set())
     assert compiler.store.read(queries.jobs.attempts_for, 'paint') == []
     assert compiler.store.read(queries.jobs.training_job, 'paint').rollup == 'Not compiled'  # type: ignore[union-attr]
 
@@ -309,9 +314,7 @@ def test_stop_moves_a_running_attempt_to_stopping_then_stopped(
     set_compilation_status(name, 'INPROGRESS')
     sync.pull_and_apply(utcnow())
 
-    training_job, problem = compiler.stop(name)
-
-    assert (training_job, problem) == ('cracks', None)
+    assert compiler.stop(name) == 'cracks'
     assert backend().compilation_jobs[name].compilation_job_status == 'STOPPING'
     assert compiler.store.read(queries.jobs.latest_attempts, 'cracks')[0].status == 'Stopping'
     stop_emulation.step()
@@ -328,7 +331,7 @@ def test_stopping_a_finished_job_reports_aws_refusal(
     create_compilation_job('cracks-arm64-cpu-1', 'cracks', 'arm64-cpu')
     sync, compiler = portal(database_url)
     sync.pull_and_apply(utcnow())
-    training_job, problem = compiler.stop('cracks-arm64-cpu-1')
-    assert training_job is None
-    assert problem is not None and problem.startswith('ValidationException: ')
+    with pytest.raises(AwsProblem) as refused:
+        compiler.stop('cracks-arm64-cpu-1')
+    assert refused.value.code == 'ValidationException'
     assert compiler.store.read(queries.jobs.latest_attempts, 'cracks')[0].status == 'Completed'

@@ -28,6 +28,7 @@ from dda_portal.demo.greengrass import GreengrassBackend
 from dda_portal.domain.attempts import check_inputs
 from dda_portal.domain.changes import Changed
 from dda_portal.domain.clock import utcnow
+from dda_portal.domain.problems import Invalid
 from dda_portal.domain.targets import TargetCatalog
 from dda_portal.services import build
 from dda_portal.services.sync import COMPILATION_WATERMARK, TRAINING_WATERMARK, Sync
@@ -380,7 +381,7 @@ async def test_an_unknown_compilation_status_is_shown_as_unknown_and_blocks_a_se
     assert attempt.status == 'Unknown'
     # it may still be running in AWS: no second job for the same target while its state is unknown
     outcome = sync.compiler.start('odd-one', ['x86_64-cpu'], INPUTS, 'manual')
-    assert outcome.refused == {'x86_64-cpu': 'The state of attempt 1 is unknown; refresh first.'}
+    assert outcome.refused == {'x86_64-cpu': Invalid('The state of attempt 1 is unknown; refresh first.')}
     assert set(backend().compilation_jobs) == {'odd-one-x86-64-cpu-1'}
 
     set_compilation_status('odd-one-x86-64-cpu-1', 'COMPLETED')

@@ -13,6 +13,7 @@ from dda_portal.aws.clients import AwsClients
 from dda_portal.config import Settings
 from dda_portal.demo.greengrass import GreengrassBackend
 from dda_portal.domain.clock import utcnow
+from dda_portal.domain.problems import AwsProblem, Invalid
 from dda_portal.domain.targets import TargetCatalog
 from dda_portal.services import Packager, Sync, build
 from dda_portal.store import Store
@@ -42,9 +43,9 @@ def test_package_creates_one_tagged_version_pointing_at_the_compiled_model(
     sync, packager = portal(database_url)
     sync.pull_and_apply(utcnow())
 
-    owner, problem = packager.package('weld-jetson-xavier-1', 'manual')
+    owner = packager.package('weld-jetson-xavier-1', 'manual')
 
-    assert (owner, problem) == ('weld', None)
+    assert owner == 'weld'
     client = boto3.client('greengrassv2', region_name='us-east-1')
     [component] = client.list_components(scope='PRIVATE')['components']
     assert component['componentName'] == 'model-weld-jetson-xavier'
@@ -73,14 +74,18 @@ def test_packaging_twice_makes_no_second_version(database_url: str, aws: Greengr
 
     def click() -> None:
         barrier.wait()
-        outcomes.append(packager.package('weld-jetson-xavier-1', 'manual'))
+        try:
+            outcomes.append(packager.package('weld-jetson-xavier-1', 'manual'))
+        except Invalid as refused:
+            outcomes.append(refused)
 
     threads = [threading.Thread(target=click) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sum(1 for owner, _ in outcomes if owner) == 1
+    assert sum(1 for outcome in outcomes if outcome == 'weld') == 1
+    assert all(isinstance(outcome, Invalid) for outcome in outcomes if outcome != 'weld')
     assert (
         len(
             boto3.client('greengrassv2', region_name='us-east-1').list_component_versions(
@@ -101,8 +106,7 @@ def test_a_new_attempt_gets_the_next_version(database_url: str, aws: GreengrassB
     set_compilation_status('weld-jetson-xavier-1', 'COMPLETED')
     compiled('weld-jetson-xavier-2')
     sync.pull_and_apply(utcnow())
-    _, problem = packager.package('weld-jetson-xavier-2', 'manual')
-    assert problem is None
+    assert packager.package('weld-jetson-xavier-2', 'manual') == 'weld'
     assert sorted(c.component_version for c in packager.store.read(queries.fleet.components, 'weld')) == [
         '1.0.0',
         '2.0.0',
@@ -113,8 +117,9 @@ def test_only_completed_compilations_are_packaged(database_url: str, aws: Greeng
     compiled(status='INPROGRESS')
     sync, packager = portal(database_url)
     sync.pull_and_apply(utcnow())
-    owner, problem = packager.package('weld-jetson-xavier-1', 'manual')
-    assert owner is None and problem == 'Only a completed compilation with a compiled model can be packaged.'
+    with pytest.raises(Invalid) as refused:
+        packager.package('weld-jetson-xavier-1', 'manual')
+    assert str(refused.value) == 'Only a completed compilation with a compiled model can be packaged.'
 
 
 def test_greengrass_refusal_is_reported_and_leaves_nothing(
@@ -132,10 +137,12 @@ def test_greengrass_refusal_is_reported_and_leaves_nothing(
         )
 
     monkeypatch.setattr(packager.greengrass, 'create_component_version', refuse)
-    assert packager.package('weld-jetson-xavier-1', 'manual') == (None, 'AccessDeniedException: not allowed')
+    with pytest.raises(AwsProblem) as refused:
+        packager.package('weld-jetson-xavier-1', 'manual')
+    assert str(refused.value) == 'AccessDeniedException: not allowed'
     assert packager.store.read(queries.fleet.components) == []
     monkeypatch.undo()
-    assert packager.package('weld-jetson-xavier-1', 'manual') == ('weld', None)  # a later try works
+    assert packager.package('weld-jetson-xavier-1', 'manual') == 'weld'  # a later try works
 
 
 def test_auto_package_packages_each_completed_compilation_once(

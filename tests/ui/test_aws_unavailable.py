@@ -12,6 +12,7 @@ from nicegui import app
 from nicegui.testing import User
 
 from dda_portal.aws.artifacts import TRAINING_LOG_GROUP
+from dda_portal.domain.problems import Unavailable
 from tests.ui.records import training, write
 from tests.ui.test_pages import table_rows
 from tests.ui.test_sign_in import accounts, sign_in  # noqa: F401  (accounts: the fixture)
@@ -36,7 +37,7 @@ async def test_sign_in_and_pages_answer_while_log_reads_wait_for_an_aws_that_nev
     await write(training('bottle-caps'))
     actions = app.state.portal.actions
     # more log reads than NiceGUI's shared pool has threads (32 at most), and than the page-read pool lets
-    # wait: those it cannot take are refused at once as Busy, the others wait for AWS in its threads
+    # wait: those it cannot take are refused at once (Unavailable), the others wait for AWS in its threads
     reads = [
         asyncio.create_task(actions.reads.read(actions.logs.job_events, TRAINING_LOG_GROUP, f'job-{n}', 10))
         for n in range(36)
@@ -44,7 +45,8 @@ async def test_sign_in_and_pages_answer_while_log_reads_wait_for_an_aws_that_nev
     await asyncio.sleep(0.5)
     hung = [read for read in reads if not read.done()]
     assert len(hung) >= 4
-    assert {read.result().code for read in reads if read.done()} <= {'Busy'}
+    refused = [read.exception() for read in reads if read.done()]
+    assert all(isinstance(problem, Unavailable) and 'waiting already' in str(problem) for problem in refused)
 
     await asyncio.wait_for(sign_in(user, 'alice', 'alice-secret-1'), timeout=30)
     await user.should_see('alice · Data Scientist', retries=100)

@@ -15,6 +15,7 @@ from nicegui.testing import User
 from dda_portal import queries
 from dda_portal.auth import _sign_in_key, hash_password, session_id_of
 from dda_portal.domain.clock import utcnow
+from dda_portal.domain.problems import NotAllowed
 from dda_portal.domain.status import CompilationStatus as C
 from dda_portal.pages.feeds import settled as feeds_settled
 from tests.factories import ROLE, backend, create_compilation_job, create_training_job
@@ -143,14 +144,14 @@ async def test_an_operator_cannot_start_a_compilation_even_by_calling_the_handle
     await user.should_see('Only a Data Scientist may retry compilations; bob is signed in as Operator.')
     actions = app.state.portal.actions
     with user.client:
-        outcome = await actions.start_compilation(
-            'bottle-caps', ['arm64-cpu'], 'PYTORCH', '1.8', '[1,3,224,224]'
-        )
-        stopped = await actions.stop_compilation('bottle-caps-x86-64-cpu-1', 'bottle-caps')
-        packaged = await actions.package('bottle-caps-x86-64-cpu-1', 'bottle-caps')
-    assert outcome.started == [] and 'Only a Data Scientist' in outcome.refused['arm64-cpu']
-    assert stopped is not None and 'Only a Data Scientist may stop' in stopped
-    assert packaged is not None and 'Only a Data Scientist may package' in packaged
+        with pytest.raises(NotAllowed, match='Only a Data Scientist may start'):
+            await actions.start_compilation('bottle-caps', ['arm64-cpu'], 'PYTORCH', '1.8', '[1,3,224,224]')
+        with pytest.raises(NotAllowed, match='Only a Data Scientist may retry'):
+            await actions.retry_compilation('bottle-caps', 'x86_64-cpu')
+        with pytest.raises(NotAllowed, match='Only a Data Scientist may stop'):
+            await actions.stop_compilation('bottle-caps-x86-64-cpu-1', 'bottle-caps')
+        with pytest.raises(NotAllowed, match='Only a Data Scientist may package'):
+            await actions.package('bottle-caps-x86-64-cpu-1', 'bottle-caps')
     assert set(backend().compilation_jobs) == {'bottle-caps-x86-64-cpu-1'}  # nothing reached SageMaker
     assert [a.attempt for a in app.state.portal.store.read(queries.jobs.attempts_for, 'bottle-caps')] == [1]
 
@@ -359,7 +360,7 @@ async def test_a_crafted_event_cannot_act_on_another_training_jobs_compilations(
     table.trigger('package', {'job_name': 'gaskets-arm64-cpu-1'})
     await user.should_see('Not packaged — gaskets-arm64-cpu-1 is not a compilation of bottle-caps.')
     table.trigger('download', {'job_name': 'gaskets-arm64-cpu-1'})
-    await user.should_see('Cannot download — NotCompiled')
+    await user.should_see('Cannot download — gaskets-arm64-cpu-1 is not a compilation of bottle-caps.')
 
     assert store.read(queries.jobs.attempt, 'gaskets-jetson-xavier-1').status == C.IN_PROGRESS  # untouched
     assert store.read(queries.fleet.components) == []  # nothing reached Greengrass
@@ -377,13 +378,16 @@ async def test_reads_of_aws_data_check_the_person_when_they_run(
     app.storage.general.pop(_sign_in_key(session))  # signed out in another tab
     actions = app.state.portal.actions
     with user.client:
-        logs = await actions.compilation_logs('gaskets-arm64-cpu-1')
-        log_file = await actions.compilation_log_file('gaskets-arm64-cpu-1')
-        training_logs = await actions.training_logs('gaskets')
-        url = await actions.artifact_download_url('gaskets-arm64-cpu-1', 'gaskets')
-        sizes = await actions.object_sizes(['s3://dda-models/out/model.tar.gz'])
-    for refused in (logs, log_file, training_logs, url, sizes):
-        assert getattr(refused, 'code', None) == 'SignedOut', refused
+        reads = [
+            actions.compilation_logs('gaskets-arm64-cpu-1'),
+            actions.compilation_log_file('gaskets-arm64-cpu-1'),
+            actions.training_logs('gaskets'),
+            actions.artifact_download_url('gaskets-arm64-cpu-1', 'gaskets'),
+            actions.object_sizes(['s3://dda-models/out/model.tar.gz']),
+        ]
+        for read in reads:
+            with pytest.raises(NotAllowed, match=r'^Your session has ended; sign in again\.$'):
+                await read
 
 
 async def test_the_csv_is_refused_once_the_session_has_ended(aws: None, accounts: None, user: User) -> None:

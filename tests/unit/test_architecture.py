@@ -332,3 +332,80 @@ def test_a_long_module_is_found_unless_it_says_why(tmp_path: Path) -> None:
         },
     )
     assert list(too_long(root, 'pkg', skip=('pkg.demo',))) == [f'pkg{os.sep}long.py: {MAX_LINES + 1} lines']
+
+
+# ---- failures: one type per family, raised by services, shown in one place ------------------------------
+
+ACTIONS = ROOT / PACKAGE / 'services' / 'actions.py'
+SHOWN_IN = ROOT / PACKAGE / 'pages' / 'problems.py'
+
+
+def failure_shapes_returned(path: Path) -> list[str]:
+    """Public async methods of a module whose return annotation hands a failure back instead of raising it
+    (a Problem in a union, or a bare `str | None` of reasons)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+        if isinstance(node, ast.AsyncFunctionDef) and not node.name.startswith('_') and node.returns:
+            annotation = ast.unparse(node.returns)
+            if 'Problem' in annotation or annotation.replace(' ', '') in {
+                'str|None',
+                'tuple[str|None,str|None]',
+            }:
+                found.append(f'{node.name} -> {annotation}')
+    return found
+
+
+def problems_shown_outside(pages: Path, shown_in: Path) -> list[str]:
+    """Page modules that look inside a failure themselves (its AWS code, the AWS family) instead of leaving
+    its words and its look to pages/problems.py."""
+    found = []
+    for path in sorted(pages.rglob('*.py')):
+        if path == shown_in:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+            if isinstance(node, ast.Name) and node.id == 'AwsProblem':
+                found.append(f'{path.name}: AwsProblem')
+            elif (
+                isinstance(node, ast.Attribute)
+                and node.attr == 'code'
+                and ast.unparse(node.value)
+                in {
+                    'problem',
+                    'result',
+                    'error',
+                }
+            ):
+                found.append(f'{path.name}: {ast.unparse(node)}')
+    return found
+
+
+def test_actions_raise_their_failures_instead_of_returning_them() -> None:
+    assert failure_shapes_returned(ACTIONS) == []
+
+
+def test_pages_show_failures_only_through_pages_problems() -> None:
+    assert problems_shown_outside(ROOT / PACKAGE / 'pages', SHOWN_IN) == []
+
+
+def test_a_returned_failure_and_a_page_reading_aws_codes_are_found(tmp_path: Path) -> None:
+    actions = tmp_path / 'actions.py'
+    actions.write_text(
+        textwrap.dedent(
+            """
+            class Actions:
+                async def package(self) -> str | None: ...
+                async def logs(self) -> LogRead | AwsProblem: ...
+                async def fine(self) -> LogRead: ...
+                async def _inner(self) -> str | None: ...
+            """
+        )
+    )
+    assert failure_shapes_returned(actions) == ['package -> str | None', 'logs -> LogRead | AwsProblem']
+    pages = tmp_path / 'pages'
+    pages.mkdir()
+    (pages / 'view.py').write_text('if isinstance(result, AwsProblem):\n    show(result.code)\n')
+    (pages / 'problems.py').write_text('from x import AwsProblem\n')
+    assert problems_shown_outside(pages, pages / 'problems.py') == [
+        'view.py: AwsProblem',
+        'view.py: result.code',
+    ]

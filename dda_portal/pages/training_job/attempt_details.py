@@ -8,10 +8,11 @@ from nicegui import ui
 from ...domain.attempts import timings
 from ...domain.clock import utcnow
 from ...domain.guidance import GuidanceBook
-from ...domain.problems import AwsProblem
+from ...domain.problems import Problem
 from ...domain.status import CompilationStatus
 from ...services.actions import Actions
 from ...tables import CompilationAttempt
+from ..problems import problem_text, reported
 from ..widgets import LogView, format_duration, format_time, status_badge
 
 ORIGINS = {
@@ -134,10 +135,11 @@ class AttemptDetails:
 
     async def load_sizes(self) -> None:
         uris = [u for u in (self.attempt.input_uri, self.attempt.artifact) if u]
-        sizes = await self.actions.object_sizes(uris)
-        if isinstance(sizes, AwsProblem):
-            self.input_size.set_text(f'unknown — {sizes}')
-            self.artifact_size.set_text(f'unknown — {sizes}' if self.attempt.artifact else '—')
+        try:
+            sizes = await self.actions.object_sizes(uris)
+        except Problem as problem:
+            self.input_size.set_text(problem_text(problem, 'unknown'))
+            self.artifact_size.set_text(problem_text(problem, 'unknown') if self.attempt.artifact else '—')
             return
         if self.attempt.input_uri:
             self.input_size.set_text(size_text(sizes.get(self.attempt.input_uri)))
@@ -154,14 +156,14 @@ class AttemptDetails:
         ui.timer(0, self.load_logs, once=True)
 
     async def load_logs(self) -> None:
-        result = await self.actions.compilation_logs(self.attempt.job_name)
-        self.log_view.show(result, truncated_note=' (the first ones; the download has them all)')
+        await self.log_view.load(
+            self.actions.compilation_logs(self.attempt.job_name),
+            truncated_note=' (the first ones; the download has them all)',
+        )
 
     async def download(self) -> None:
-        text = await self.actions.compilation_log_file(self.attempt.job_name)
-        if isinstance(text, AwsProblem):
-            ui.notify(f'Could not read the logs — {text}', type='negative', multi_line=True)
-            return
-        ui.download.content(
-            text.encode(), f'{self.attempt.job_name}.log', media_type='text/plain; charset=utf-8'
-        )
+        with reported('Could not read the logs'):
+            text = await self.actions.compilation_log_file(self.attempt.job_name)
+            ui.download.content(
+                text.encode(), f'{self.attempt.job_name}.log', media_type='text/plain; charset=utf-8'
+            )

@@ -15,11 +15,13 @@ from ...domain.attempts import (
     parse_input_shape,
 )
 from ...domain.guidance import GuidanceBook
-from ...domain.problems import AwsProblem
+from ...domain.problems import Problem
 from ...domain.status import CompilationStatus
 from ...domain.targets import Target, TargetCatalog
 from ...services.actions import Actions
+from ...services.compiler import StartOutcome
 from ...tables import CompilationAttempt, TrainingJob
+from ..problems import problem_text, reported
 from .attempt_details import AttemptDetails
 
 
@@ -32,7 +34,7 @@ class CompileDialog:
         actions: Actions,
         catalog: TargetCatalog,
         job: TrainingJob,
-        defaults: CompileInputs | AwsProblem,
+        defaults: CompileInputs | Problem,
         latest_attempts: list[CompilationAttempt],
         fleet: dict[str, int],
     ) -> None:
@@ -42,8 +44,11 @@ class CompileDialog:
         self.catalog = catalog
         self.job = job
         note = ''
-        if isinstance(defaults, AwsProblem):
-            note = f"Could not read the training job's tags ({defaults}); showing the configured defaults."
+        if isinstance(defaults, Problem):
+            note = (
+                f"Could not read the training job's tags ({problem_text(defaults)}); "
+                'showing the configured defaults.'
+            )
             defaults = actions.compiler.configured_defaults()
         latest = {a.target_id: a for a in latest_attempts}
         with (
@@ -136,6 +141,8 @@ class CompileDialog:
                 str(self.version.value or ''),
                 str(self.shape.value or ''),
             )
+        except Problem as problem:  # the whole request: the person, the inputs, the portal
+            outcome = StartOutcome(refused=dict.fromkeys(selected, problem))
         finally:
             self.start.props(remove='loading')
         if outcome.started:
@@ -148,8 +155,9 @@ class CompileDialog:
             self.dialog.close()
             return
         with self.problems:
-            for target_id, reason in outcome.refused.items():
-                ui.label(f'{self.catalog.display_name(target_id)}: {reason}').classes('break-all')
+            for target_id, refused in outcome.refused.items():
+                name = self.catalog.display_name(target_id)
+                ui.label(f'{name}: {problem_text(refused)}').classes('break-all')
 
 
 def _shape_problem(value: str | None) -> str | None:
@@ -184,16 +192,11 @@ class StopDialog:
 
     async def stop(self) -> None:
         job_name = self.job_name
-        problem = await self.actions.stop_compilation(job_name, self.training_job)
-        self.dialog.close()
-        if problem:
-            ui.notify(
-                f'SageMaker did not stop {job_name} — {problem}',
-                type='negative',
-                multi_line=True,
-                close_button='Close',
-            )
-        else:
+        with reported(f'SageMaker did not stop {job_name}'):
+            try:
+                await self.actions.stop_compilation(job_name, self.training_job)
+            finally:
+                self.dialog.close()
             ui.notify(f'Stopping {job_name}', type='info')
 
 

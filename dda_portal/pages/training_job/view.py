@@ -8,8 +8,9 @@ from urllib.parse import quote
 
 from nicegui import ui
 
+from ...domain.attempts import CompileInputs
 from ...domain.guidance import GuidanceBook
-from ...domain.problems import AwsProblem
+from ...domain.problems import Problem
 from ...domain.status import TrainingStatus
 from ...domain.targets import TargetCatalog
 from ...queries import job_page
@@ -19,6 +20,7 @@ from ...store import Store
 from ..feeds import Durations
 from ..layout import frame
 from ..live_table import LiveTable
+from ..problems import notify_problem, reported
 from ..tables import status_cell
 from ..widgets import LogView, status_badge
 from . import sections
@@ -183,7 +185,7 @@ class TrainingJobView:
 
     async def load_logs(self) -> None:
         self.log_view.message.set_text('Loading logs…')
-        self.log_view.show(await self.actions.training_logs(self.job.name))
+        await self.log_view.load(self.actions.training_logs(self.job.name))
 
     # ---- compilation ------------------------------------------------------------------------------------
 
@@ -261,9 +263,14 @@ class TrainingJobView:
                     ui.label(bar.blocked).mark('compile-blocked')
 
     async def open_compile_dialog(self) -> None:
+        async def tags() -> CompileInputs | Problem:  # the dialog opens with the configured ones instead
+            try:
+                return await self.actions.compile_defaults(self.job.name)
+            except Problem as problem:
+                return problem
+
         defaults, (latest, fleet) = await asyncio.gather(
-            self.actions.compile_defaults(self.job.name),
-            self.store.fetch(job_page.compile_choices, self.job.name),
+            tags(), self.store.fetch(job_page.compile_choices, self.job.name)
         )
         CompileDialog(self.dialogs, self.actions, self.catalog, self.job, defaults, latest, fleet)
 
@@ -279,31 +286,23 @@ class TrainingJobView:
 
     async def download(self, job_name: str) -> None:
         """The compiled model through a presigned URL made at this moment (never stored in the page)."""
-        url = await self.actions.artifact_download_url(job_name, self.job.name)
-        if isinstance(url, AwsProblem):
-            ui.notify(f'Cannot download — {url}', type='negative', multi_line=True, close_button='Close')
-            return
-        ui.download.from_url(url)
+        with reported('Cannot download'):
+            ui.download.from_url(await self.actions.artifact_download_url(job_name, self.job.name))
 
     async def package(self, job_name: str) -> None:
-        problem = await self.actions.package(job_name, self.job.name)
-        if problem:
-            ui.notify(f'Not packaged — {problem}', type='negative', multi_line=True, close_button='Close')
-        else:
+        with reported('Not packaged'):
+            await self.actions.package(job_name, self.job.name)
             ui.notify(f'Packaging {job_name} as a Greengrass component', type='positive')
 
     async def retry(self, row: dict[str, Any]) -> None:
         target_id = str(row.get('target_id', ''))
-        outcome = await self.actions.retry_compilation(self.job.name, target_id)
-        if outcome.started:
-            ui.notify(f'Started {", ".join(outcome.started)}', type='positive')
-        for target, reason in outcome.refused.items():
-            ui.notify(
-                f'{self.catalog.display_name(target)}: {reason}',
-                type='negative',
-                multi_line=True,
-                close_button='Close',
-            )
+        name = self.catalog.display_name(target_id)
+        with reported(name):
+            outcome = await self.actions.retry_compilation(self.job.name, target_id)
+            if outcome.started:
+                ui.notify(f'Started {", ".join(outcome.started)}', type='positive')
+            for target, problem in outcome.refused.items():
+                notify_problem(problem, self.catalog.display_name(target))
 
     # ---- components -------------------------------------------------------------------------------------
 

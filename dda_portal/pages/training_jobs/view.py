@@ -9,9 +9,9 @@ from typing import Any
 from nicegui import ui
 
 from ...domain.filters import ROLLUPS, TRAINING_STATUSES, ListFilter
-from ...domain.problems import AwsProblem
 from ...domain.status import CompilationStatus, Rollup
 from ..live_table import LiveTable
+from ..problems import reported
 from ..tables import look_of, status_cell
 from .columns import COLUMNS, NAME_CELL, rollup_cell
 from .export import csv_text
@@ -41,10 +41,11 @@ class TrainingJobsList:
         self,
         feed: ListFeed,
         query: Iterable[tuple[str, str]],
-        signed_out: Callable[[], AwsProblem | None] = lambda: None,
+        check_signed_in: Callable[[], None] = lambda: None,
     ) -> None:
         self.feed = feed
-        self.signed_out = signed_out  # the CSV is a read like any other: the person is checked when it runs
+        # the CSV is a read like any other: the person is checked when it runs (raises NotAllowed)
+        self.check_signed_in = check_signed_in
         self.highlight_until: dict[str, float] = {}
         self.filter = ListFilter.from_query(query, feed.targets)
         self.url = self.filter.url()
@@ -236,12 +237,11 @@ class TrainingJobsList:
         self.search.set_value('')
 
     def download_csv(self) -> None:
-        if problem := self.signed_out():
-            ui.notify(f'No CSV — {problem.message}', type='negative', close_button='Close')
-            return
-        entries = self.feed.entries or {}
-        data = csv_text([entries[name] for name in self.ordered]).encode('utf-8')
-        ui.download.content(data, 'training-jobs.csv', 'text/csv')
+        with reported('No CSV'):
+            self.check_signed_in()
+            entries = self.feed.entries or {}
+            data = csv_text([entries[name] for name in self.ordered]).encode('utf-8')
+            ui.download.content(data, 'training-jobs.csv', 'text/csv')
 
     # ---- the store changes ----------------------------------------------------------------------
 
