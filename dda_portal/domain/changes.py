@@ -7,20 +7,24 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Changed:
-    """The keys a commit touched: training job names, component version ARNs, core device thing names."""
+    """The keys a commit touched: training job names, component version ARNs, core device thing names; and
+    whether the set of architectures the fleet's devices run on changed (every training job page names the
+    fleet architectures its compiled models do not cover yet)."""
 
     training_jobs: frozenset[str] = frozenset()
     components: frozenset[str] = frozenset()
     devices: frozenset[str] = frozenset()
+    fleet_architectures: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.training_jobs or self.components or self.devices)
+        return bool(self.training_jobs or self.components or self.devices or self.fleet_architectures)
 
     def __or__(self, other: Changed) -> Changed:
         return Changed(
             self.training_jobs | other.training_jobs,
             self.components | other.components,
             self.devices | other.devices,
+            self.fleet_architectures or other.fleet_architectures,
         )
 
     @staticmethod

@@ -95,8 +95,10 @@ class Feed(Generic[K, R]):
         event.subscribe(tab)
 
     def watched(self, keys: frozenset[K]) -> frozenset[K]:
-        """Of these keys, those some open tab shows."""
+        """Of these keys (EVERY_KEY: all of them), those some open tab shows."""
         self._tabs = {key: event for key, event in self._tabs.items() if event.callbacks}
+        if keys is EVERY_KEY:
+            return frozenset(key for key in self._tabs if key is not EVERY_KEY)
         if EVERY_KEY in self._tabs:
             return keys
         return frozenset(key for key in keys if key in self._tabs)

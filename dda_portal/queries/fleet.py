@@ -243,7 +243,11 @@ def replace_inventory(
         session.add_all(new_installed.get(name, []))
     session.flush()
     jobs, arns = _owners(session, ran, moved)
-    return Changed(frozenset(jobs), frozenset(arns), frozenset(changed | gone))
+    architectures_before = {facts[1] for facts in old_devices.values()}
+    architectures = {device.architecture for device in reported}
+    return Changed(
+        frozenset(jobs), frozenset(arns), frozenset(changed | gone), architectures != architectures_before
+    )
 
 
 def _stored_fleet(session: Session) -> tuple[dict[str, tuple[Any, ...]], dict[str, list[tuple[str, ...]]]]:

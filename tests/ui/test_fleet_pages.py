@@ -134,3 +134,22 @@ async def test_compile_dialog_marks_targets_the_fleet_needs(
     await user.should_see('Compile weld for more targets')
     assert user.find(marker='fleet-needs-x86_64-cpu').elements  # the amd64 device
     assert user.find(marker='fleet-needs-jetson-xavier').elements  # the aarch64 device
+
+
+async def test_a_fleet_on_a_new_architecture_shows_on_open_job_pages_without_a_reload(
+    aws: GreengrassBackend, user: User
+) -> None:
+    fleet(aws)
+    pull = app.state.portal.sync.greengrass_pull
+    pull.settings = pull.settings.model_copy(update={'device_refresh_seconds': 0})  # devices at every refresh
+    await user.open('/training-jobs/weld?tab=compilation')
+    await user.should_see('Fleet architectures with no compiled model yet: amd64.')
+    aws.add_core_device('line2-arm', architecture='armv7l', last_status_update=utcnow())
+    assert await app.state.portal.sync.run_once() is None  # a device joins: the fleet now also runs on armv7l
+    await settled()
+    await user.should_see('Fleet architectures with no compiled model yet: amd64, armv7l.')
+    with aws.lock:
+        del aws.core_devices['line9-old']  # the only amd64 device leaves the fleet
+    assert await app.state.portal.sync.run_once() is None
+    await settled()
+    await user.should_see('Fleet architectures with no compiled model yet: armv7l.')

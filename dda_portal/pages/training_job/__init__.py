@@ -14,7 +14,7 @@ from ...queries import job_page
 from ...queries.job_page import JobSnapshot
 from ...services.actions import Actions
 from ...store import Store
-from ..feeds import Durations, Feed
+from ..feeds import EVERY_KEY, Durations, Feed
 from ..layout import frame
 from .view import TABS, TrainingJobView
 
@@ -23,8 +23,12 @@ Pages = dict[str, JobSnapshot]
 
 def register(store: Store, actions: Actions, catalog: TargetCatalog, guidance: GuidanceBook) -> None:
     # one feed for every open training job page: a change is read once for all tabs of the jobs it touched
+    # a fleet that now runs on other architectures changes what every job page says it still needs
     feed: Feed[str, Pages] = Feed(
-        store, 'training job pages', keys_of=lambda changed: changed.training_jobs, read=job_page.job_pages
+        store,
+        'training job pages',
+        keys_of=lambda changed: EVERY_KEY if changed.fleet_architectures else changed.training_jobs,
+        read=job_page.job_pages,
     )
     durations = Durations.of(store)
 
