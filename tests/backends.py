@@ -205,13 +205,13 @@ def write_locked(database_url: str) -> Iterator[None]:
             other.execute('ROLLBACK')
             other.close()
         return
-    with psycopg.connect(url.set(drivername='postgresql').render_as_string(hide_password=False)) as other:
+    with psycopg.connect(url.set(drivername='postgresql').render_as_string(hide_password=False)) as holder:
         tables = [
-            row[0] for row in other.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            row[0] for row in holder.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         ]
         # EXCLUSIVE: every write waits, reads go on (as a SQLite writer's lock in WAL mode)
-        other.execute(f'LOCK TABLE {", ".join(tables)} IN EXCLUSIVE MODE')
+        holder.execute(f'LOCK TABLE {", ".join(tables)} IN EXCLUSIVE MODE')
         try:
             yield
         finally:
-            other.rollback()
+            holder.rollback()

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from dda_portal import migrations, queries
-from dda_portal.domain.status import CompilationStatus
+from dda_portal.domain.status import CompilationStatus, TrainingStatus
 from dda_portal.migrations import UnusableDatabase
 from dda_portal.store import Store
 from dda_portal.tables import CompilationAttempt, TrainingJob
@@ -36,7 +36,9 @@ def test_timestamps_are_kept_as_utc_whatever_the_servers_time_zone(postgresql_ur
     raw(postgresql_url, f"ALTER DATABASE {name} SET timezone TO 'America/New_York'")
     store = Store(postgresql_url)
     in_tokyo = NOON_UTC.astimezone(timezone(timedelta(hours=9)))
-    job = TrainingJob(name='cracks', status='Completed', created_at=in_tokyo, last_modified=NOON_UTC)
+    job = TrainingJob(
+        name='cracks', status=TrainingStatus.COMPLETED, created_at=in_tokyo, last_modified=NOON_UTC
+    )
     attempt = CompilationAttempt(
         job_name='cracks-nano-1',
         training_job_name='cracks',
@@ -110,9 +112,8 @@ def test_a_database_the_store_cannot_run_on_is_named_in_one_line() -> None:
 
 def test_the_partial_unique_indexes_are_partial_on_postgresql(postgresql_url: str) -> None:
     Store(postgresql_url).engine.dispose()
-    definitions = dict(
-        raw(postgresql_url, "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'one_%'")
-    )
+    rows = raw(postgresql_url, "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'one_%'")
+    definitions = {str(name): str(definition) for name, definition in rows}
     live = definitions['one_live_attempt_per_target']
     assert live.startswith('CREATE UNIQUE INDEX') and 'WHERE (reserved AND' in live, live
     assert all(f"'{s}'" in live for s in ('Starting', 'In progress', 'Stopping', 'Completed'))
