@@ -16,7 +16,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from nicegui import Event
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy import event as sa_event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
 
@@ -51,6 +51,7 @@ class Store:
         """
         self.engine = _engine(database_url)
         self.database_file = migrations.sqlite_file(database_url)
+        self.database_name = _database_name(self.engine.url, self.database_file)
         self.upgraded = migrations.upgrade(self.engine)
         # fired on NiceGUI's loop after each commit, with the keys that changed
         self.changed: Event[Changed] = Event()
@@ -191,6 +192,15 @@ def _engine(database_url: str) -> Engine:
         f'Cannot use database {url.render_as_string(hide_password=True)}: the store runs on SQLite '
         '(sqlite:///file) or PostgreSQL (postgresql+psycopg://user:pass@host/db)'
     )
+
+
+def _database_name(url: URL, file: Path | None) -> str:
+    """How messages name the database: its file, or a server's as `name on host` (never the password)."""
+    if file is not None:
+        return file.name
+    if url.get_backend_name() == 'sqlite':
+        return 'the store'  # in memory
+    return f'{url.database} on {url.host or "the local server"}'
 
 
 def _postgresql_settings(lock_ms: int) -> Callable[[Any, Any], None]:

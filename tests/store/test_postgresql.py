@@ -101,6 +101,7 @@ def test_a_server_out_of_reach_stops_the_start_with_one_line_without_the_passwor
 def test_a_plain_postgresql_url_uses_psycopg_3(postgresql_url: str) -> None:
     store = Store(postgresql_url.replace('postgresql+psycopg://', 'postgresql://'))
     assert store.engine.dialect.driver == 'psycopg'
+    assert store.database_name == f'{make_url(postgresql_url).database} on 127.0.0.1'  # as /readyz names it
     assert store.read(queries.jobs.training_jobs) == [] and store.write_problem() is None
     store.engine.dispose()
 
