@@ -146,7 +146,8 @@ class Cluster:
     def create_database(self) -> str:
         name = f'portal_{os.getpid()}_{next(self._names)}'
         with self._admin() as admin:
-            admin.execute(f'CREATE DATABASE {name}')
+            # from the empty template0, copied as files: a few ms with fsync off
+            admin.execute(f'CREATE DATABASE {name} TEMPLATE template0 STRATEGY FILE_COPY')
         return self.url(name)
 
     def drop_database(self, url: str) -> None:

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
+import botocore.loaders
+import botocore.session
 import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
@@ -13,6 +16,10 @@ from dda_portal.demo.greengrass import GreengrassBackend, GreengrassServer
 from tests.backends import database_url, free_port, postgresql_cluster, postgresql_url
 
 __all__ = ['database_url', 'free_port', 'postgresql_cluster', 'postgresql_url']  # fixtures every test may use
+
+# the tests make hundreds of boto3 sessions (a portal's clients, moto's, the factories'): they share one
+# loader, so AWS's service models are read and parsed once per run, not once per session (~1 s an AWS test)
+botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)  # type: ignore[attr-defined]
 
 
 @pytest.fixture
