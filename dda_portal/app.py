@@ -121,8 +121,7 @@ def _health_routes(portal: Portal) -> None:
         problems: list[str] = []
         problem = portal.store.write_problem()  # a real write to the file, not to a temporary table
         if problem is not None:
-            database = portal.store.database_file.name if portal.store.database_file else 'the store'
-            problems.append(f'database {database} not writable: {problem}')
+            problems.append(f'database {portal.store.database_name} not writable: {problem}')
         freshness = portal.store.freshness()
         limit = timedelta(seconds=3 * portal.settings.refresh_seconds)
         if freshness.last_success is None or utcnow() - freshness.last_success > limit:

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from nicegui import Event
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy import event as sa_event
-from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
 
@@ -29,6 +30,7 @@ from .workers import WorkerPool
 log = logging.getLogger(__name__)
 
 HEALTH_PROBE_BUSY_MS = 1000
+HEALTH_PROBE_STATEMENT_MS = 3000  # PostgreSQL: the whole probe write
 DEFAULT_BUSY_MS = 30_000
 
 P = ParamSpec('P')
@@ -42,17 +44,14 @@ class Store:
     def __init__(self, database_url: str) -> None:
         """Open the store, upgrading its schema first (migrations.upgrade: backup, one transaction).
 
+        SQLite (`sqlite:///file`, the default) or PostgreSQL (`postgresql+psycopg://user:pass@host/db`).
         Raises migrations.UnusableDatabase (a SystemExit: one line, no traceback) for a database newer than
-        this code or a file that is not a readable SQLite database; that file is left untouched.
+        this code, a file that is not a readable SQLite database (left untouched), a server it cannot reach,
+        or a URL of another kind.
         """
-        if database_url.startswith('sqlite:///'):
-            Path(database_url.removeprefix('sqlite:///')).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_engine(
-            database_url, connect_args={'check_same_thread': False, 'timeout': DEFAULT_BUSY_MS / 1000}
-        )
+        self.engine = _engine(database_url)
         self.database_file = migrations.sqlite_file(database_url)
-        if self.engine.dialect.name == 'sqlite':
-            sa_event.listen(self.engine, 'connect', _sqlite_pragmas)
+        self.database_name = _database_name(self.engine.url, self.database_file)
         self.upgraded = migrations.upgrade(self.engine)
         # fired on NiceGUI's loop after each commit, with the keys that changed
         self.changed: Event[Changed] = Event()
@@ -137,35 +136,93 @@ class Store:
 
         Waits at most HEALTH_PROBE_BUSY_MS for another writer's lock; blocking, so call it off the event loop.
         """
-        sqlite = self.engine.dialect.name == 'sqlite'
-        upsert = text(
-            'INSERT INTO health_probe (id, checked_at) VALUES (1, :now) '
-            'ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at'
-        )
+        now = {'now': utcnow().replace(tzinfo=None)}
         try:
             with self.engine.connect() as connection:
-                if sqlite:
-                    connection.exec_driver_sql(f'PRAGMA busy_timeout = {HEALTH_PROBE_BUSY_MS}')
-                    connection.commit()
-                try:
-                    if sqlite:  # the write lock now, not at commit
-                        connection.exec_driver_sql('BEGIN IMMEDIATE')
-                    connection.execute(upsert, {'now': utcnow().replace(tzinfo=None)})
-                    connection.commit()
-                finally:
-                    connection.rollback()
-                    if sqlite:
-                        connection.exec_driver_sql(f'PRAGMA busy_timeout = {DEFAULT_BUSY_MS}')
-                        connection.commit()
+                if self.engine.dialect.name == 'sqlite':
+                    _sqlite_probe(connection, now)
+                else:
+                    with connection.begin():  # SET LOCAL: only for this transaction
+                        connection.exec_driver_sql(f'SET LOCAL lock_timeout = {HEALTH_PROBE_BUSY_MS}')
+                        connection.exec_driver_sql(
+                            f'SET LOCAL statement_timeout = {HEALTH_PROBE_STATEMENT_MS}'
+                        )
+                        connection.execute(PROBE_UPSERT, now)
         except SQLAlchemyError as error:
             return _reason(error)
         return None
 
 
+PROBE_UPSERT = text(
+    'INSERT INTO health_probe (id, checked_at) VALUES (1, :now) '
+    'ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at'
+)
+
+
+def _sqlite_probe(connection: Connection, now: dict[str, datetime]) -> None:
+    connection.exec_driver_sql(f'PRAGMA busy_timeout = {HEALTH_PROBE_BUSY_MS}')
+    connection.commit()
+    try:
+        connection.exec_driver_sql('BEGIN IMMEDIATE')  # the write lock now, not at commit
+        connection.execute(PROBE_UPSERT, now)
+        connection.commit()
+    finally:
+        connection.rollback()
+        connection.exec_driver_sql(f'PRAGMA busy_timeout = {DEFAULT_BUSY_MS}')
+        connection.commit()
+
+
+def _engine(database_url: str) -> Engine:
+    """SQLite (its pragmas on every connection) or PostgreSQL through psycopg 3 (UTC, a bounded lock wait)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == 'sqlite':
+        if database_url.startswith('sqlite:///'):
+            Path(database_url.removeprefix('sqlite:///')).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={'check_same_thread': False, 'timeout': DEFAULT_BUSY_MS / 1000}
+        )
+        sa_event.listen(engine, 'connect', _sqlite_pragmas)
+        return engine
+    if url.drivername in {'postgresql', 'postgresql+psycopg'}:
+        # a plain postgresql:// URL means psycopg 3 too (the one PostgreSQL driver the portal installs)
+        engine = create_engine(url.set(drivername='postgresql+psycopg'), pool_pre_ping=True)
+        sa_event.listen(engine, 'connect', _postgresql_settings(DEFAULT_BUSY_MS))
+        return engine
+    raise migrations.UnusableDatabase(
+        f'Cannot use database {url.render_as_string(hide_password=True)}: the store runs on SQLite '
+        '(sqlite:///file) or PostgreSQL (postgresql+psycopg://user:pass@host/db)'
+    )
+
+
+def _database_name(url: URL, file: Path | None) -> str:
+    """How messages name the database: its file, or a server's as `name on host` (never the password)."""
+    if file is not None:
+        return file.name
+    if url.get_backend_name() == 'sqlite':
+        return 'the store'  # in memory
+    return f'{url.database} on {url.host or "the local server"}'
+
+
+def _postgresql_settings(lock_ms: int) -> Callable[[Any, Any], None]:
+    def settings(dbapi_connection: Any, _record: Any) -> None:
+        """Timestamps are kept as UTC wall times (timestamp without time zone): an aware value is converted
+        to UTC by the server, whatever its own time zone. A write waits for another's lock as long as a
+        SQLite writer would, then fails (the refresh reports it and goes on)."""
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+            cursor.execute(f'SET lock_timeout = {int(lock_ms)}')
+        dbapi_connection.autocommit = autocommit
+
+    return settings
+
+
 def _reason(error: SQLAlchemyError) -> str:
     """The database's own words (e.g. 'database is locked'), without SQL or parameters."""
     original = getattr(error, 'orig', None)
-    return str(original) if original is not None else type(error).__name__
+    words = str(original).strip() if original is not None else ''
+    return words.splitlines()[0] if words else type(error).__name__
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

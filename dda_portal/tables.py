@@ -91,6 +91,7 @@ class CompilationAttempt(SQLModel, table=True):
             'target_id',
             unique=True,
             sqlite_where=text(f'reserved AND status IN ({LIVE_STATUSES_SQL})'),
+            postgresql_where=text(f'reserved AND status IN ({LIVE_STATUSES_SQL})'),
         ),
     )
 
@@ -127,6 +128,7 @@ class ComponentVersion(SQLModel, table=True):
             'compilation_job_name',
             unique=True,
             sqlite_where=text("origin = 'portal'"),
+            postgresql_where=text("origin = 'portal'"),
         ),
     )
 

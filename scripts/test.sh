@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check and the whole test suite (unit, AWS, pages, end-to-end in headless Chromium).
+# Runs every check and the whole test suite (unit, AWS, pages, end-to-end in headless Chromium); the store's
+# and the services' tests run on SQLite and on a throwaway PostgreSQL cluster (tests/backends.py).
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,20 @@ if ! command -v chromium >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
     echo "The end-to-end tests need Debian's chromium: sudo apt-get install -y chromium" >&2
+    exit 1
+  fi
+fi
+# Debian's PostgreSQL server (initdb, pg_ctl); the tests start their own cluster, the package's is not used
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1 &&
+  [ -z "${DDA_TEST_POSTGRES_BIN:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "Installing Debian's postgresql for the store's tests…"
+    # only the binaries: no cluster of the package's own, started as a service
+    mkdir -p /etc/postgresql-common/createcluster.d
+    echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.d/no-main-cluster.conf
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "The store's tests need Debian's PostgreSQL server: sudo apt-get install -y postgresql" >&2
     exit 1
   fi
 fi

@@ -1,16 +1,25 @@
-"""Shared fixtures: moto in-process for SageMaker, S3 and CloudWatch Logs; a fresh SQLite store."""
+"""Shared fixtures: moto in-process for SageMaker, S3 and CloudWatch Logs; a fresh store's URL on each backend
+(SQLite, PostgreSQL: tests/backends.py)."""
 
 from __future__ import annotations
 
-import socket
+import functools
 from collections.abc import Iterator
-from pathlib import Path
 
+import botocore.loaders
+import botocore.session
 import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from dda_portal.demo.greengrass import GreengrassBackend, GreengrassServer
+from tests.backends import database_url, free_port, postgresql_cluster, postgresql_url
+
+__all__ = ['database_url', 'free_port', 'postgresql_cluster', 'postgresql_url']  # fixtures every test may use
+
+# the tests make hundreds of boto3 sessions (a portal's clients, moto's, the factories'): they share one
+# loader, so AWS's service models are read and parsed once per run, not once per session (~1 s an AWS test)
+botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -33,17 +42,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[GreengrassBackend]:
     with GreengrassServer() as greengrass, mock_aws():
         monkeypatch.setenv('AWS_ENDPOINT_URL_GREENGRASSV2', greengrass.endpoint_url)
         yield greengrass.backend
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f'sqlite:///{tmp_path / "portal.db"}'
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -6,6 +6,11 @@ in one transaction, so a failed upgrade leaves the file as it was. A database an
 without Alembic is completed to the baseline (see versions/0001_baseline.py) and stamped. A database newer
 than this code, or a file that is not a readable SQLite database, stops the start with one line
 (`UnusableDatabase`) and is left untouched: it is only ever opened read-only before the decision.
+
+A PostgreSQL database is upgraded in one transaction too (its DDL is transactional), under an advisory lock
+so two portals starting at once upgrade it one after the other; it is checked inside that transaction, and
+refused the same way when newer than this code or holding another application's tables. Its backups are the
+server's business (pg_dump, point-in-time recovery): the portal makes none.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
@@ -29,6 +35,8 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 SQLITE_HEADER = b'SQLite format 3\x00'
 UNVERSIONED = 'unversioned'
+# pg_advisory_xact_lock's key while a PostgreSQL database is upgraded (any number, the same in every portal)
+UPGRADE_LOCK = 0x44444150
 # tables every release before Alembic had: an unversioned file holding none of them is not the portal's
 FIRST_RELEASE_TABLES = frozenset({'training_job', 'compilation_attempt', 'sync_cycle', 'sync_state'})
 
@@ -75,7 +83,9 @@ def sqlite_file(database_url: str) -> Path | None:
 def upgrade(engine: Engine) -> Upgrade:
     """Bring the store's database to the newest revision (a no-op when it is there already)."""
     path = sqlite_file(str(engine.url))
-    if path is None:  # in-memory SQLite (tests) or a server database: no file to check or copy
+    if engine.dialect.name != 'sqlite':
+        return _upgrade_server(engine)
+    if path is None:  # in-memory SQLite (tests): no file to check or copy
         with engine.connect() as connection:
             return _run(connection)
     before = _inspect_file(path)
@@ -146,7 +156,42 @@ def _inspect_file(path: Path) -> _FileState:
     return _FileState(revision, bool(tables - {'alembic_version'}))
 
 
-def _refuse_unknown(path: Path, revision: str | None, tables: set[str]) -> None:
+def _upgrade_server(engine: Engine) -> Upgrade:
+    """A server database (PostgreSQL): checked, then upgraded, in one transaction."""
+    name = engine.url.render_as_string(hide_password=True)
+    try:
+        connection = engine.connect()
+    except SQLAlchemyError as error:
+        raise UnusableDatabase(f'Cannot connect to database {name}: {_first_line(error)}') from None
+    target, before, tables = head(), None, set[str]()
+    try:
+        with connection, connection.begin():
+            connection.exec_driver_sql(f'SELECT pg_advisory_xact_lock({UPGRADE_LOCK})')
+            before = _current(connection)
+            tables = set(inspect(connection).get_table_names())
+            _refuse_unknown(name, before, tables)
+            if before != target:
+                _alembic_upgrade(connection)
+    except UnusableDatabase:
+        raise
+    except Exception as error:  # the transaction rolled back: the database is as it was
+        was = before or (UNVERSIONED if tables - {'alembic_version'} else 'empty')
+        raise UnusableDatabase(
+            f'Cannot upgrade database {name} from {was} to {target}, nothing was changed: '
+            f'{type(error).__name__}: {_first_line(error)}'
+        ) from None
+    if before != target:
+        log.info('Database %s upgraded from %s to %s', name, before or 'empty', target)
+    return Upgrade(before, target)
+
+
+def _first_line(error: Exception) -> str:
+    """The driver's own words without SQL or parameters (SQLAlchemy appends them on lines of their own)."""
+    words = str(getattr(error, 'orig', None) or error).strip()
+    return words.splitlines()[0] if words else type(error).__name__
+
+
+def _refuse_unknown(path: Path | str, revision: str | None, tables: set[str]) -> None:
     if revision is not None and revision not in known_revisions():
         raise UnusableDatabase(
             f'Cannot use database {path}: its schema revision {revision!r} is newer than this portal '
@@ -191,12 +236,17 @@ def _migration_engine(database_url: str) -> Engine:
 
 
 def _run(connection: Any) -> Upgrade:
-    cfg = config()
-    cfg.attributes['connection'] = connection
     with connection.begin():
         before = _current(connection)
-        command.upgrade(cfg, 'head')
+        _alembic_upgrade(connection)
     return Upgrade(before, head())
+
+
+def _alembic_upgrade(connection: Any) -> None:
+    """Every revision after the database's, on this connection, in its open transaction."""
+    cfg = config()
+    cfg.attributes['connection'] = connection
+    command.upgrade(cfg, 'head')
 
 
 def _current(connection: Any) -> str | None:

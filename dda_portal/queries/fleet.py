@@ -23,7 +23,8 @@ Release = tuple[str, str]  # (component name, component version)
 
 def components(session: Session, training_job: str | None = None) -> list[ComponentVersion]:
     """Component versions (of one training job, or all), newest first."""
-    query = select(ComponentVersion).order_by(col(ComponentVersion.created_at).desc())
+    # NULLS LAST: a version Greengrass has not dated yet sorts last on every backend (SQLite's own order)
+    query = select(ComponentVersion).order_by(col(ComponentVersion.created_at).desc().nulls_last())
     if training_job is not None:
         query = query.where(ComponentVersion.training_job_name == training_job)
     return list(session.exec(query))

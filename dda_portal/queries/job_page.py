@@ -66,7 +66,7 @@ def job_pages(session: Session, names: frozenset[str]) -> dict[str, JobSnapshot]
         query_components = (
             select(ComponentVersion)
             .where(col(ComponentVersion.training_job_name).in_(chunk))
-            .order_by(col(ComponentVersion.created_at).desc())
+            .order_by(col(ComponentVersion.created_at).desc().nulls_last())  # as queries.fleet.components
         )
         for version in session.exec(query_components):
             components.setdefault(version.training_job_name or '', []).append(version)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +24,7 @@ from dda_portal.services.sync import Sync
 from dda_portal.store import Store
 from tests.aws.test_faults import aws_answers, make_sync, register, retries_exhausted
 from tests.aws.test_sync_greengrass import recipe
+from tests.backends import write_locked
 from tests.factories import (
     backend,
     change_everything_meanwhile,
@@ -284,15 +284,9 @@ async def test_a_locked_database_is_a_warning_and_the_refresh_goes_on_once_it_is
     monkeypatch.setattr(store_module, 'DEFAULT_BUSY_MS', 200)  # wait a moment for the lock, not 30 s
     create_training_job('locked-out')
     sync = make_sync(database_url)
-    holder = sqlite3.connect(database_url.removeprefix('sqlite:///'), isolation_level=None)
-    holder.execute('BEGIN EXCLUSIVE')
-    try:
-        with caplog.at_level(logging.WARNING):
-            problem = await sync.run_once()
-            again = await sync.run_once()  # the cycle's lock was released
-    finally:
-        holder.execute('ROLLBACK')
-        holder.close()
+    with write_locked(database_url), caplog.at_level(logging.WARNING):
+        problem = await sync.run_once()
+        again = await sync.run_once()  # the cycle's lock was released
 
     assert problem is not None and problem.code == 'OperationalError'
     assert again is not None

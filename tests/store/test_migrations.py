@@ -1,5 +1,8 @@
 """Upgrades lose nothing: databases earlier releases wrote are brought to today's schema by Alembic at start,
-after a backup; newer or unreadable files stop the start with one line and stay as they were."""
+after a backup; newer or unreadable files stop the start with one line and stay as they were.
+
+What does not depend on a SQLite file (an empty database brought to the newest revision, a newer or foreign
+database refused, a failed upgrade rolled back, the unique indexes, no drift) runs on PostgreSQL too."""
 
 from __future__ import annotations
 
@@ -7,13 +10,17 @@ import logging
 import os
 import shutil
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
-from sqlmodel import SQLModel
+from sqlalchemy import Connection, DateTime, create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel, UTCDateTime
 
 from dda_portal import migrations, queries
 from dda_portal.domain.attempts import StartDecision
@@ -168,27 +175,33 @@ def test_in_memory_database_still_works() -> None:
     assert store.write_problem() is None
 
 
-def stopped_with_one_line(path: Path) -> str:
+def stopped_with_one_line(where: Path | str) -> str:
+    """The start stops with one line naming the database (a file, or a server's URL without password)."""
+    url = where if isinstance(where, str) else f'sqlite:///{where}'
     with pytest.raises(UnusableDatabase) as stopped:
-        Store(f'sqlite:///{path}')
+        Store(url)
     message = str(stopped.value)
-    assert '\n' not in message and str(path) in message
+    named = migrations.sqlite_file(url) or make_url(url).render_as_string(hide_password=True)
+    assert '\n' not in message and str(named) in message
     assert isinstance(stopped.value, SystemExit)  # printed as one line, no traceback
     return message
 
 
-def test_database_newer_than_the_code_stops_the_start_untouched(tmp_path: Path) -> None:
-    path = tmp_path / 'portal.db'
-    open_store(path).engine.dispose()
-    db = sqlite3.connect(path)
-    with db:
-        db.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
-    db.execute('PRAGMA journal_mode=DELETE')
-    db.close()
-    files, digest = sorted(os.listdir(tmp_path)), sha256(path)
-    message = stopped_with_one_line(path)
+def test_database_newer_than_the_code_stops_the_start_untouched(database_url: str, tmp_path: Path) -> None:
+    Store(database_url).engine.dispose()
+    with connected(database_url) as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    path = migrations.sqlite_file(database_url)
+    if path is not None:
+        db = sqlite3.connect(path)
+        db.execute('PRAGMA journal_mode=DELETE')
+        db.close()
+    files, digest, before = sorted(os.listdir(tmp_path)), path and sha256(path), all_rows(database_url)
+    message = stopped_with_one_line(database_url)
     assert "'9999_from_the_future' is newer than this portal" in message
-    assert sha256(path) == digest and sorted(os.listdir(tmp_path)) == files  # no backup, no -wal
+    assert all_rows(database_url) == before
+    if path is not None:
+        assert sha256(path) == digest and sorted(os.listdir(tmp_path)) == files  # no backup, no -wal
 
 
 @pytest.mark.parametrize(
@@ -211,13 +224,7 @@ def test_unreadable_file_stops_the_start_untouched(tmp_path: Path, content: byte
 def test_failed_upgrade_rolls_back_every_revision(
     old_database: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    scripts = Path(shutil.copytree(migrations.HERE, tmp_path / 'migrations'))
-    head = migrations.head()
-    (scripts / 'versions' / '9999_fails.py').write_text(
-        f'revision = "9999_fails"\ndown_revision = "{head}"\nbranch_labels = None\ndepends_on = None\n'
-        'def upgrade():\n    raise RuntimeError("disk on fire")\n'
-    )
-    monkeypatch.setattr(migrations, 'HERE', scripts)
+    failing_revision(tmp_path, monkeypatch)
     digest, before = sha256(old_database), rows(old_database)
     message = stopped_with_one_line(old_database)
     assert (
@@ -227,15 +234,134 @@ def test_failed_upgrade_rolls_back_every_revision(
     assert sha256(old_database) == digest
 
 
-@pytest.mark.parametrize('source', ['fresh', 'upgraded'])
-def test_models_and_migrations_do_not_drift(source: str, tmp_path: Path) -> None:
-    paths = [tmp_path / 'fresh.db']
-    if source == 'upgraded':
-        paths = [Path(shutil.copy(FIXTURES / name, tmp_path / name)) for name in RELEASES]
-    for path in paths:
+def test_models_and_migrations_do_not_drift(database_url: str) -> None:
+    Store(database_url).engine.dispose()
+    assert differences(database_url) == []
+
+
+def test_upgraded_releases_do_not_drift_from_the_models(tmp_path: Path) -> None:
+    for name in RELEASES:
+        path = Path(shutil.copy(FIXTURES / name, tmp_path / name))
         open_store(path).engine.dispose()
-        engine = create_engine(f'sqlite:///{path}')
+        assert differences(f'sqlite:///{path}') == [], name
+
+
+def differences(database_url: str) -> list[object]:
+    engine = create_engine(database_url)
+    try:
         with engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+            context = MigrationContext.configure(connection, opts={'compare_type': same_timestamps})
+            return list(compare_metadata(context, SQLModel.metadata))
+    finally:
         engine.dispose()
-        assert differences == [], path.name
+
+
+def same_timestamps(
+    _context: object, _inspected: object, _column: object, stored: object, model: object
+) -> bool | None:
+    """The models' datetimes are SQLModel's UTCDateTime (aware in Python); the migrations keep them as
+    `timestamp without time zone` holding UTC (the store's PostgreSQL sessions run in UTC): the same."""
+    if isinstance(model, UTCDateTime) and isinstance(stored, DateTime) and not stored.timezone:
+        return False
+    return None  # Alembic's own comparison
+
+
+def test_an_empty_database_gets_the_newest_revision(database_url: str) -> None:
+    store = Store(database_url)
+    assert store.upgraded == migrations.Upgrade(None, migrations.head())
+    assert store.read(queries.jobs.training_jobs) == [] and store.write_problem() is None
+    store.engine.dispose()
+    with connected(database_url) as connection:
+        assert connection.execute(text('SELECT version_num FROM alembic_version')).all() == [
+            (migrations.head(),)
+        ]
+    again = Store(database_url)
+    assert again.upgraded == migrations.Upgrade(migrations.head(), migrations.head())
+    again.engine.dispose()
+
+
+def test_failed_upgrade_of_an_empty_database_leaves_it_empty(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing_revision(tmp_path, monkeypatch)
+    message = stopped_with_one_line(database_url)
+    assert 'nothing was changed' in message and 'disk on fire' in message
+    engine = create_engine(database_url)
+    try:
+        assert inspect(engine).get_table_names() == []  # not even the baseline's tables stayed
+    finally:
+        engine.dispose()
+
+
+def test_a_database_of_another_application_is_refused_untouched(database_url: str) -> None:
+    with connected(database_url) as connection:
+        connection.execute(text('CREATE TABLE invoices (id INTEGER PRIMARY KEY, total INTEGER)'))
+        connection.execute(text('INSERT INTO invoices VALUES (1, 42)'))
+    before = all_rows(database_url)
+    message = stopped_with_one_line(database_url)
+    assert 'not a DDA Portal database (it holds tables invoices)' in message
+    assert all_rows(database_url) == before
+
+
+def test_the_database_keeps_one_live_attempt_per_target_and_one_package_per_attempt(
+    database_url: str,
+) -> None:
+    """The partial unique indexes hold on every backend, whatever a writer checked before."""
+    store = Store(database_url)
+    store.engine.dispose()
+    attempt = (
+        'INSERT INTO compilation_attempt (job_name, arn, training_job_name, target_id, target_label, '
+        "attempt, status, created_at, last_modified, origin, reserved, in_aws) VALUES (:name, '', 'cracks', "
+        "'jetson_nano', 'Jetson Nano', 1, :status, '2026-11-30', '2026-11-30', 'portal', :reserved, true)"
+    )
+    package = (
+        'INSERT INTO component_version (arn, component_name, component_version, state, compilation_job_name, '
+        "origin) VALUES (:arn, 'cracks', '1.0.0', 'DEPLOYABLE', 'cracks-nano-1', :origin)"
+    )
+    with connected(database_url) as connection:
+        connection.execute(text(attempt), {'name': 'first', 'status': 'Starting', 'reserved': True})
+        connection.execute(text(attempt), {'name': 'failed', 'status': 'Failed', 'reserved': True})
+        connection.execute(text(attempt), {'name': 'external', 'status': 'Starting', 'reserved': False})
+        connection.execute(text(package), {'arn': 'a', 'origin': 'portal'})
+        connection.execute(text(package), {'arn': 'b', 'origin': 'external'})
+    for statement, values in [
+        (attempt, {'name': 'second', 'status': 'In progress', 'reserved': True}),
+        (package, {'arn': 'c', 'origin': 'portal'}),
+    ]:
+        with pytest.raises(IntegrityError), connected(database_url) as connection:
+            connection.execute(text(statement), values)
+
+
+@contextmanager
+def connected(database_url: str) -> Iterator[Connection]:
+    """One transaction of another process's, committed when the block ends."""
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def all_rows(database_url: str) -> dict[str, list[tuple[object, ...]]]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            names = sorted(inspect(connection).get_table_names())
+            return {
+                t: [tuple(r) for r in connection.execute(text(f'SELECT * FROM {t} ORDER BY 1'))]
+                for t in names
+            }
+    finally:
+        engine.dispose()
+
+
+def failing_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A revision after the newest that fails: every revision before it must roll back with it."""
+    scripts = Path(shutil.copytree(migrations.HERE, tmp_path / 'migrations'))
+    head = migrations.head()
+    (scripts / 'versions' / '9999_fails.py').write_text(
+        f'revision = "9999_fails"\ndown_revision = "{head}"\nbranch_labels = None\ndepends_on = None\n'
+        'def upgrade():\n    raise RuntimeError("disk on fire")\n'
+    )
+    monkeypatch.setattr(migrations, 'HERE', scripts)

@@ -1,13 +1,15 @@
 """Databases written by earlier releases (statuses kept as plain words) open with their history, and every
-status reads back as the domain's enum; a word this code does not know reads as Unknown."""
+status reads back as the domain's enum; a word this code does not know reads as Unknown (on every backend)."""
 
 from __future__ import annotations
 
 import shutil
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from dda_portal import queries
 from dda_portal.domain.greengrass import ComponentState
@@ -52,4 +54,32 @@ def test_a_status_word_this_code_does_not_know_reads_as_unknown(tmp_path: Path) 
     job = store.read(queries.jobs.training_job, name)
     assert job is not None and job.status is TrainingStatus.UNKNOWN
     assert {a.status for a in store.read(queries.jobs.attempts_for, name)} == {CompilationStatus.UNKNOWN}
+    store.engine.dispose()
+
+
+def test_a_status_word_written_by_someone_else_reads_as_unknown_on_every_backend(database_url: str) -> None:
+    store = Store(database_url)
+    with store.engine.begin() as connection:
+        connection.execute(
+            text(
+                'INSERT INTO training_job (name, arn, status, created_at, last_modified, first_seen_at, '
+                'first_seen_status, rollup, targets_compiled, targets_total) VALUES '
+                "('odd', '', 'Hibernating', :at, :at, :at, 'Completed', 'Compiled', 0, 0)"
+            ),
+            {'at': datetime(2026, 11, 30, 12, 0)},
+        )
+        connection.execute(
+            text(
+                'INSERT INTO compilation_attempt (job_name, arn, training_job_name, target_id, target_label, '
+                'attempt, status, created_at, last_modified, origin, reserved, in_aws) VALUES '
+                "('odd-1', '', 'odd', 'jetson_nano', 'Jetson Nano', 1, 'Teleporting', :at, :at, 'external', "
+                ':no, :yes)'
+            ),
+            {'at': datetime(2026, 11, 30, 12, 0), 'no': False, 'yes': True},
+        )
+    job = store.read(queries.jobs.training_job, 'odd')
+    assert job is not None and job.status is TrainingStatus.UNKNOWN and job.rollup is Rollup.COMPILED
+    assert job.first_seen_status is TrainingStatus.COMPLETED
+    assert job.created_at == datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # stored as UTC, read as aware UTC
+    assert [a.status for a in store.read(queries.jobs.attempts_for, 'odd')] == [CompilationStatus.UNKNOWN]
     store.engine.dispose()

@@ -78,6 +78,7 @@ sa.Table(
         'target_id',
         unique=True,
         sqlite_where=sa.text(f'reserved AND status IN ({LIVE})'),
+        postgresql_where=sa.text(f'reserved AND status IN ({LIVE})'),
     ),
 )
 
@@ -102,6 +103,7 @@ sa.Table(
         'compilation_job_name',
         unique=True,
         sqlite_where=sa.text("origin = 'portal'"),
+        postgresql_where=sa.text("origin = 'portal'"),
     ),
 )
 
