@@ -37,7 +37,7 @@ def main() -> None:
         settings = settings.model_copy(update=demo.settings_overrides(settings))
     portal = create_app(settings)
     if demo is not None:
-        portal.every(settings.demo_step_seconds, demo.simulator.step, 'demo-simulator')
+        portal.every(settings.demo_step_seconds, portal.when_leading(demo.simulator.step), 'demo-simulator')
         app.on_shutdown(demo.stop)
     mode = ' (demo: AWS emulated on 127.0.0.1)' if demo else ''
     sign_in = {'open': 'no sign-in', 'password': 'sign-in with password', 'header': 'sign-in by proxy header'}

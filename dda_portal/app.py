@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Callable
@@ -47,6 +48,17 @@ class Portal:
     storage_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     list_feed: ListFeed | None = None  # the training jobs every list page shares (tests look at it)
 
+    def when_leading(self, job: Callable[[], Any]) -> Callable[[], Any]:
+        """`job`, run only while this replica leads (always with SQLite)."""
+
+        async def leading() -> Any:
+            if self.store.leadership.leading:
+                result = job()
+                return await result if asyncio.iscoroutine(result) else result
+            return None
+
+        return leading
+
     def every(self, seconds: float, job: Callable[[], Any], name: str) -> None:
         """Run `job` every `seconds` on NiceGUI's loop, never two at once, starting now."""
         self.scheduler.add_job(
@@ -72,7 +84,7 @@ def create_app(settings: Settings) -> Portal:
             f'Invalid DDA_AUTO_COMPILE_TARGETS: unknown target(s) {", ".join(unknown)}; '
             f'known: {", ".join(catalog)}'
         )
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, settings.replica_id, settings.leader_retry)
     clients = AwsClients()
     services = build(settings, store, clients, catalog)
     sync, actions, gate = services.sync, services.actions, services.gate
@@ -89,7 +101,9 @@ def create_app(settings: Settings) -> Portal:
     _health_routes(portal)
 
     if settings.sync_enabled:
-        portal.every(settings.refresh_seconds, sync.run_once, 'refresh')
+        portal.every(settings.refresh_seconds, sync.run_scheduled, 'refresh')  # the leader's only
+    app.on_startup(lambda: store.start_replica(asyncio.get_running_loop()))
+    app.on_shutdown(store.stop_replica)
     app.on_startup(portal.scheduler.start)
     app.on_shutdown(lambda: portal.scheduler.shutdown(wait=False))
     app.on_shutdown(services.reads.shutdown)  # without waiting for calls AWS does not answer
@@ -132,9 +146,21 @@ def _health_routes(portal: Portal) -> None:
             'problems': problems,
             'last_successful_refresh': freshness.last_success.isoformat() if freshness.last_success else None,
             'last_aws_error': failure.error_code if failure else None,
+            'replica': portal.store.replica_id,
+            'leading': portal.store.leadership.leading,
+            'leader': _leader(portal),
             'parts': _refresh_parts(portal, freshness),
         }
         return JSONResponse(body, status_code=200 if not problems else 503)
+
+
+def _leader(portal: Portal) -> str | None:
+    """The leading replica's id as the database knows it (None when none leads, or it cannot be read)."""
+    try:
+        return portal.store.read(portal.store.leadership.leader)
+    except Exception as error:
+        log.warning('Could not read which replica leads: %s', error)
+        return None
 
 
 def _refresh_parts(portal: Portal, freshness: Freshness) -> dict[str, dict[str, Any]]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import re
+import socket
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -22,6 +24,10 @@ MIN_SECRET_CHARS = 16
 LOOPBACK_HOST_NAMES = ('localhost', '127.0.0.1', '[::1]')
 WILDCARD_ADDRESSES = {'0.0.0.0', '[::]', ''}  # listening on every address names no host
 HOST_PATTERN = re.compile(r'(\*\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\]')
+
+
+def default_replica_id() -> str:
+    return f'{socket.gethostname()}:{os.getpid()}'
 
 
 class Account(BaseModel):
@@ -60,6 +66,14 @@ class Settings(BaseSettings):
         300, ge=0, description='re-list jobs modified this long before the watermark'
     )
     sync_enabled: bool = Field(True, description='run the periodic refresh (tests switch it off)')
+    replica_id: str = Field(
+        default_factory=default_replica_id, description='names this portal among replicas (default host:pid)'
+    )
+    leader_retry_seconds: float | None = Field(
+        None,
+        gt=0,
+        description='how often a replica tries to lead (default: a third of the refresh, at most 5 s)',
+    )
     targets_file: Path | None = None
     sagemaker_role_arn: str | None = Field(None, description='IAM role SageMaker assumes to compile')
     compile_output_s3: str | None = Field(
@@ -194,6 +208,14 @@ class Settings(BaseSettings):
         a proxy on this machine (127.0.0.1, ::1) — never another address of 127.0.0.0/8."""
         entries = _split(self.trusted_proxies) or (['127.0.0.1', '::1'] if is_loopback(self.host) else [])
         return [ipaddress.ip_network(entry, strict=False) for entry in entries]
+
+    @property
+    def leader_retry(self) -> float:
+        """Seconds between two tries to lead (and two checks of the lead): well under one refresh interval, so
+        that another replica takes over within two when the leader dies."""
+        if self.leader_retry_seconds is not None:
+            return self.leader_retry_seconds
+        return min(5.0, self.refresh_seconds / 3)
 
     @property
     def auto_compile_target_ids(self) -> list[str]:

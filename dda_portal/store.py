@@ -1,13 +1,16 @@
 """The store's front door: the engine, sessions and transactions, the change event, the freshness pages show.
 
 Its parts sit beside it: `tables.py` (the tables), `queries/` (reads and writes as plain functions taking a
-session), `migrations/` (schema upgrades, run when the store opens)."""
+session), `migrations/` (schema upgrades, run when the store opens), `leadership.py` (which replica
+refreshes) and `notices.py` (changes reaching the other replicas), both for PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -20,9 +23,11 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
 
-from . import migrations
-from .domain.changes import Changed
+from . import migrations, notices
+from .config import default_replica_id
+from .domain.changes import NOTHING, Changed, Notice
 from .domain.clock import utcnow
+from .leadership import Leadership
 from .queries import refresh
 from .queries.refresh import CycleResult, Freshness
 from .workers import WorkerPool
@@ -41,13 +46,18 @@ STORE_READS = WorkerPool('store-reads', 2, max_waiting=1024)
 
 
 class Store:
-    def __init__(self, database_url: str) -> None:
+    def __init__(
+        self, database_url: str, replica_id: str | None = None, leader_retry_seconds: float = 5.0
+    ) -> None:
         """Open the store, upgrading its schema first (migrations.upgrade: backup, one transaction).
 
         SQLite (`sqlite:///file`, the default) or PostgreSQL (`postgresql+psycopg://user:pass@host/db`).
         Raises migrations.UnusableDatabase (a SystemExit: one line, no traceback) for a database newer than
         this code, a file that is not a readable SQLite database (left untouched), a server it cannot reach,
         or a URL of another kind.
+
+        On PostgreSQL, several portals (replicas, each its `replica_id`) may share the database:
+        `start_replica` makes this one try to lead and hear the others' changes.
         """
         self.engine = _engine(database_url)
         self.database_file = migrations.sqlite_file(database_url)
@@ -57,6 +67,89 @@ class Store:
         self.changed: Event[Changed] = Event()
         self._writes = threading.Lock()  # one writer of this process at a time: check-then-insert is safe
         self._freshness = self.read(refresh.freshness)
+        self.replica_id = replica_id or default_replica_id()
+        self.postgresql = self.engine.dialect.name == 'postgresql'
+        self.leadership = Leadership(self.engine.url, self.replica_id, retry_seconds=leader_retry_seconds)
+        # on NiceGUI's loop: another replica finished a refresh cycle / asks the leader to refresh now
+        self.cycle_ended: Event[[]] = Event()
+        self.refresh_requested: Event[[]] = Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listener: notices.Listener | None = None
+        self._sender = ThreadPoolExecutor(1, thread_name_prefix='store-notices')
+        self._fenced = threading.local()
+
+    # ---- replicas (PostgreSQL) ---------------------------------------------------------------------------
+
+    def start_replica(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Try to lead (always leads on SQLite) and hear other replicas' changes on `loop` (NiceGUI's)."""
+        self._loop = loop
+        self.leadership.start()
+        if self.postgresql and self._listener is None:
+            self._listener = notices.Listener(self.engine.url, self.replica_id, self._receive)
+            self._listener.start()
+
+    def stop_replica(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+        self.leadership.stop()
+        self._sender.shutdown(wait=False)
+
+    @property
+    def listener(self) -> notices.Listener | None:
+        return self._listener
+
+    @contextmanager
+    def as_leader(self) -> Iterator[None]:
+        """This thread's writes are the leader's: each transaction first checks that this replica still
+        leads (Leadership.fence) and is rolled back with LostLeadership when not."""
+        self._fenced.on = True
+        try:
+            yield
+        finally:
+            self._fenced.on = False
+
+    def publish(self, changed: Changed) -> None:
+        """Tell the pages (on NiceGUI's loop: call it there) and the other replicas what a commit changed."""
+        self.changed.emit(changed)
+        if self.postgresql and changed:
+            self._sender.submit(self._send_safely, Notice(self.replica_id, changed))
+
+    def request_refresh(self) -> None:
+        """Ask the leader to refresh now (blocking: call it off the loop)."""
+        if self.postgresql:
+            self._send_safely(Notice(self.replica_id, NOTHING, refresh=True))
+
+    def _send_safely(self, notice: Notice) -> None:
+        try:
+            with self.session() as session:
+                notices.send(session, notice)
+                session.commit()
+        except SQLAlchemyError as error:
+            log.warning('Could not tell the other replicas of a change: %s', _reason(error))
+
+    def _notify(self, session: Session, changed: Changed, *, cycle: bool = False) -> None:
+        """In a refresh write's transaction: the other replicas hear of it (and read the freshness again)."""
+        if self.postgresql:
+            notices.send(session, Notice(self.replica_id, changed, fresh=True, cycle=cycle))
+
+    def _receive(self, notice: Notice) -> None:
+        """Another replica's notice (in the listener's thread): pages hear of it on NiceGUI's loop."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if notice.refresh:
+            loop.call_soon_threadsafe(self.refresh_requested.emit)
+            return
+        if notice.fresh:
+            try:
+                self._freshness = self.read(refresh.freshness)
+            except SQLAlchemyError as error:
+                log.warning('Could not read the freshness another replica changed: %s', _reason(error))
+        if notice.changed or notice.fresh:
+            loop.call_soon_threadsafe(self.changed.emit, notice.changed)
+        if notice.cycle:
+            loop.call_soon_threadsafe(self.cycle_ended.emit)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -78,6 +171,8 @@ class Store:
         """`change(session, …)` in one transaction, committed when it returns (blocking). A change may roll
         back itself (e.g. on an IntegrityError) and return why; an exception rolls everything back."""
         with self._writes, self.session() as session:
+            if getattr(self._fenced, 'on', False) and self.leadership.started:
+                self.leadership.fence(session)
             result = change(session, *args, **kwargs)
             session.commit()
             return result
@@ -94,6 +189,7 @@ class Store:
         def write(session: Session) -> Changed:
             changed = refresh.write_cycle(session, cycle)
             refresh.add_cycle(session, cycle.started_at, cycle.aws_calls, len(changed.training_jobs))
+            self._notify(session, changed, cycle=True)
             return changed
 
         changed = self.write(write)
@@ -107,6 +203,7 @@ class Store:
         def write(session: Session) -> Changed:
             changed = refresh.write_cycle(session, cycle)
             refresh.mark_part_succeeded(session, part)
+            self._notify(session, changed)
             return changed
 
         changed = self.write(write)
@@ -115,7 +212,12 @@ class Store:
 
     def record_part_failure(self, part: str, failed_at: datetime, code: str, message: str, call: str) -> None:
         """A part that failed writes nothing but this; its last good data and last success stay."""
-        self.write(refresh.mark_part_failed, part, failed_at, code, message, call)
+
+        def write(session: Session) -> None:
+            refresh.mark_part_failed(session, part, failed_at, code, message, call)
+            self._notify(session, NOTHING)
+
+        self.write(write)
         self._freshness = self.read(refresh.freshness)
 
     def record_cycle(
@@ -124,9 +226,16 @@ class Store:
         aws_calls: int,
         changed_training_jobs: int,
         error: tuple[str, str] | None = None,
+        acted: Changed = NOTHING,
     ) -> None:
-        """One row per refresh: ok when every part (and the acting on it) succeeded, else the first error."""
-        self.write(refresh.add_cycle, started_at, aws_calls, changed_training_jobs, error)
+        """One row per refresh: ok when every part (and the acting on it) succeeded, else the first error.
+        `acted`: what acting on the refresh changed (the other replicas hear of it with the record)."""
+
+        def write(session: Session) -> None:
+            refresh.add_cycle(session, started_at, aws_calls, changed_training_jobs, error)
+            self._notify(session, acted, cycle=True)
+
+        self.write(write)
         self._freshness = self.read(refresh.freshness)
 
     # ---- health ------------------------------------------------------------------------------------------

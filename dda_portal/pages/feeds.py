@@ -3,7 +3,8 @@
 A feed subscribes once to `Store.changed`. For each change it takes the keys it cares about (training job
 names, component ARNs, device names), keeps those some open tab shows, reads them once in the store's read
 threads (never on the event loop) and hands the result to the tabs that show them. A change none of its
-keys touched costs nothing, and nothing is sent.
+keys touched costs nothing, and nothing is sent. A change of everything (another replica's changes may have
+been missed) reads every key some tab shows, and every row for the tabs showing all of them.
 """
 
 from __future__ import annotations
@@ -70,8 +71,12 @@ class Feed(Generic[K, R]):
         name: str,
         keys_of: Callable[[Changed], frozenset[K]],
         read: Callable[[Session, frozenset[K]], R],
+        read_all: Callable[[Session], tuple[frozenset[K], R]] | None = None,
     ) -> None:
+        """`read_all`: every key and its data, for the tabs showing every key after a change of everything."""
         self.store = store
+        self.read_all = read_all
+        self._everything = False
         self.name = name
         self.keys_of = keys_of
         self.read = read
@@ -104,8 +109,10 @@ class Feed(Generic[K, R]):
         return frozenset(key for key in keys if key in self._tabs)
 
     def _follow(self, changed: Changed) -> None:
-        keys = self.watched(self.keys_of(changed))
-        if not keys:
+        keys = self.watched(EVERY_KEY if changed.everything else self.keys_of(changed))
+        if changed.everything and self.read_all is not None and EVERY_KEY in self._tabs:
+            self._everything = True
+        elif not keys:
             return
         self._pending |= keys
         if self._reading is None:
@@ -114,7 +121,14 @@ class Feed(Generic[K, R]):
     async def _read_pending(self) -> None:
         failures = 0
         try:
-            while self._pending:
+            while self._pending or self._everything:
+                if self._everything and self.read_all is not None:
+                    self._everything = False
+                    every = await self._read_everything()
+                    if every is not None:
+                        self.reads += 1
+                        self._hand_out(*every)  # to each tab showing one of them too
+                    continue
                 keys, self._pending = frozenset(self._pending), set()
                 try:
                     data = await self.store.fetch(self.read, keys)
@@ -130,6 +144,14 @@ class Feed(Generic[K, R]):
                 self._hand_out(keys, data)
         finally:
             self._reading = None
+
+    async def _read_everything(self) -> tuple[frozenset[K], R] | None:
+        assert self.read_all is not None
+        try:
+            return await self.store.fetch(self.read_all)
+        except Exception as error:  # the next change of everything tries again
+            log.warning('%s could not read every key: %s', self.name, error)
+            return None
 
     def _hand_out(self, keys: frozenset[K], data: R) -> None:
         every = self._tabs.get(EVERY_KEY)

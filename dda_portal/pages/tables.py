@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from sqlmodel import Session
 
 from ..domain.status import LOOKS, Look
 from .feeds import EVERY_KEY, Feed
@@ -50,6 +53,18 @@ def status_fields(field: str, word: str) -> dict[str, str]:
 
 
 Rows = dict[Any, dict[str, Any]]  # a feed's rows by key; a key it read without a row is gone
+
+
+def all_rows(
+    read: Callable[[Session, frozenset[Any] | None], Rows],
+) -> Callable[[Session], tuple[frozenset[Any], Rows]]:
+    """A feed's `read_all` from its `read` of rows by key (None: all of them)."""
+
+    def every(session: Session) -> tuple[frozenset[Any], Rows]:
+        rows = read(session, None)
+        return frozenset(rows), rows
+
+    return every
 
 
 class FeedTable:

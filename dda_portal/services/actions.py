@@ -56,8 +56,9 @@ class Actions:
         self.console = ConsoleLinks(clients.region)
 
     async def refresh_now(self) -> None:
-        """Run a refresh cycle now (or wait for the one under way). Raises the AwsProblem it failed with."""
-        problem = await self.sync.run_once()
+        """Run a refresh cycle now (or wait for the one under way); on a replica that does not lead, the
+        leader's. Raises the AwsProblem it failed with."""
+        problem = await self.sync.refresh_now()
         if problem is not None:
             raise problem
 
@@ -137,7 +138,7 @@ class Actions:
         if owner is None:
             raise Unavailable('The portal is shutting down.')
         # the new version shows on /components and on the job's page at once
-        self.store.changed.emit(await self.store.fetch(queries.fleet.changed_with_components, {owner}))
+        self.store.publish(await self.store.fetch(queries.fleet.changed_with_components, {owner}))
 
     async def retry_compilation(self, training_job: str, target_id: str) -> StartOutcome:
         """Start the next attempt of a Failed or Stopped target with the job's compile defaults."""
@@ -168,7 +169,7 @@ class Actions:
         outcome = await run.io_bound(self.compiler.start, training_job, target_ids, inputs, 'manual')
         if outcome is None:
             raise Unavailable('The portal is shutting down.')
-        self.store.changed.emit(Changed.jobs(training_job))
+        self.store.publish(Changed.jobs(training_job))
         return outcome
 
     async def stop_compilation(self, job_name: str, training_job: str) -> None:
@@ -178,4 +179,4 @@ class Actions:
         await self._attempt_on_page(job_name, training_job)
         owner = await run.io_bound(self.compiler.stop, job_name)
         if owner:
-            self.store.changed.emit(Changed.jobs(owner))
+            self.store.publish(Changed.jobs(owner))

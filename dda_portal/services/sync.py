@@ -1,5 +1,10 @@
 """The refresh: one cycle = each part (SageMaker, Greengrass components, devices) pulled from AWS and
-committed on its own, then act on what was committed (automatic compilation and packaging), then emit."""
+committed on its own, then act on what was committed (automatic compilation and packaging), then emit.
+
+Only the leading replica refreshes (see leadership.py; with SQLite the one portal always leads): its
+schedule skips while it does not lead, and each of a refresh's writes checks that it still does. "Refresh
+now" on a replica that does not lead asks the leader to refresh at once and waits for that refresh to end,
+so that a portal's AWS calls stay those of one, however many replicas serve pages."""
 
 from __future__ import annotations
 
@@ -9,10 +14,10 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVarTuple
+from typing import Any, ParamSpec, TypeVar, TypeVarTuple
 
 from botocore.exceptions import ClientError
-from nicegui import run
+from nicegui import background_tasks, run
 
 from .. import queries
 from ..aws.clients import AwsClients, problem_from
@@ -25,6 +30,7 @@ from ..domain.problems import AwsProblem, Problem
 from ..domain.refresh import COMPONENTS, DEVICES, LABELS, SAGEMAKER, RefreshProblem, enabled_parts
 from ..domain.status import CompilationStatus
 from ..domain.targets import TargetCatalog
+from ..leadership import LostLeadership
 from ..queries.refresh import CycleResult
 from ..store import Store
 from ..tables import CompilationAttempt, TrainingJob
@@ -36,6 +42,8 @@ from .packager import Packager
 log = logging.getLogger(__name__)
 
 Ts = TypeVarTuple('Ts')
+T = TypeVar('T')
+P = ParamSpec('P')
 
 # the newest LastModifiedTime SageMaker listed (AWS's clock); new keys, so a store whose watermarks were the
 # portal's clock (an earlier release) looks back DDA_HISTORY_DAYS once instead of trusting them
@@ -81,6 +89,45 @@ class Sync:
         self._calls = threading.local()  # the AWS call a worker thread made last (errors may not name it)
         for client in (clients.sagemaker, clients.greengrass):
             client.meta.events.register('before-call.*.*', self._note_call)
+        store.refresh_requested.subscribe(self._requested, unsubscribe_on_delete=False)
+
+    @property
+    def leading(self) -> bool:
+        return self.store.leadership.leading
+
+    async def run_scheduled(self) -> AwsProblem | None:
+        """The schedule's refresh: only the leader's runs."""
+        if not self.leading:
+            return None
+        return await self.run_once()
+
+    async def refresh_now(self) -> AwsProblem | None:
+        """A refresh now: this replica's when it leads, else the leader's (asked for, then waited for; None
+        when it did not end within a refresh interval and a minute, or ended well)."""
+        if self.leading:
+            return await self.run_once()
+        asked = utcnow()
+        ended = asyncio.ensure_future(self.store.cycle_ended.emitted(self.settings.refresh_seconds + 60))
+        await asyncio.sleep(0)  # waiting before the request goes
+        await run.io_bound(self.store.request_refresh)
+        try:
+            await ended
+        except TimeoutError:
+            log.warning('The leader did not refresh when asked')
+            return None
+        failure = self.store.freshness().last_failure
+        if failure is not None and failure.finished_at is not None and as_utc(failure.finished_at) >= asked:
+            return AwsProblem(failure.error_code or 'RefreshFailed', failure.error_message or '', '')
+        return None
+
+    def _requested(self) -> None:
+        if self.leading:
+            background_tasks.create(self.run_once(), name='refresh asked for by another replica')
+
+    def _as_leader(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`work` (blocking, in a worker thread) whose writes are the leader's (Store.as_leader)."""
+        with self.store.as_leader():
+            return work(*args, **kwargs)
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -103,18 +150,23 @@ class Sync:
         """Never raises: a failure is returned, logged and recorded, and the schedule goes on."""
         started = utcnow()
         calls_before = self.clients.counter.total
-        changed = NOTHING
+        changed = acted_changed = NOTHING
         problem: AwsProblem | None = None
         try:
-            refreshed = await run.io_bound(self.refresh_parts, started)
+            refreshed = await run.io_bound(self._as_leader, self.refresh_parts, started)
             if refreshed is None:  # the app is shutting down
                 return None
             changed, problem = refreshed.changed, refreshed.problem
             failed = {part for part, _ in refreshed.failures}
             # acts on what the parts committed, whichever failed (packaging waits for Greengrass)
-            acted = await run.io_bound(self.act, changed.training_jobs, COMPONENTS in failed)
+            acted = await run.io_bound(self._as_leader, self.act, changed.training_jobs, COMPONENTS in failed)
             if acted:  # automatic compilation or packaging changed these jobs (and perhaps their components)
-                changed |= await self.store.fetch(queries.fleet.changed_with_components, acted)
+                acted_changed = await self.store.fetch(queries.fleet.changed_with_components, acted)
+                changed |= acted_changed
+        except LostLeadership as lost:  # another replica leads now: it refreshes, this one writes no more
+            log.warning('The refresh stopped: %s', lost)
+            self.store.changed.emit(changed)
+            return None
         except Exception as error:  # a failed act is retried at the next refresh (its follow-ups stay)
             problem = problem or self._problem(error)
             log.warning('Acting on the refresh failed: %s', self._problem(error))
@@ -122,17 +174,20 @@ class Sync:
         if problem is not None:
             log.warning('Refresh failed after %d AWS calls: %s', calls, problem)
         outcome = (problem.code, problem.where) if problem is not None else None
-        await run.io_bound(
-            self._safely,
-            'the refresh',
-            self.store.record_cycle,
-            started,
-            calls,
-            len(changed.training_jobs),
-            outcome,
-        )
+        await run.io_bound(self._record, started, calls, len(changed.training_jobs), outcome, acted_changed)
         self.store.changed.emit(changed)  # what the parts committed, even when another failed
         return problem
+
+    def _record(
+        self,
+        started: datetime,
+        calls: int,
+        changed_jobs: int,
+        outcome: tuple[str, str] | None,
+        acted: Changed,
+    ) -> None:
+        with self.store.as_leader():
+            self._safely('the refresh', self.store.record_cycle, started, calls, changed_jobs, outcome, acted)
 
     def cycle(self, started: datetime) -> frozenset[str]:
         """Pull, commit, then act on what changed (blocking; runs in a worker thread)."""
@@ -249,6 +304,8 @@ class Sync:
                 if pullers[part](result):
                     result.aws_calls = self.clients.counter.total - calls_before
                     changed |= self.store.apply_part(part, result)
+            except LostLeadership:
+                raise
             except Exception as error:  # this part's data stays as the last good refresh left it
                 problem = self._problem(error)
                 failures.append((part, problem))

@@ -35,6 +35,8 @@ FORBIDDEN = {
     'dda_portal.tables': ('dda_portal.services', 'dda_portal.pages', 'dda_portal.app', 'dda_portal.demo'),
     'dda_portal.queries': ('dda_portal.services', 'dda_portal.pages', 'dda_portal.app', 'dda_portal.demo'),
     'dda_portal.store': ('dda_portal.services', 'dda_portal.pages', 'dda_portal.app', 'dda_portal.demo'),
+    'dda_portal.leadership': ('dda_portal.services', 'dda_portal.pages', 'dda_portal.app', 'dda_portal.demo'),
+    'dda_portal.notices': ('dda_portal.services', 'dda_portal.pages', 'dda_portal.app', 'dda_portal.demo'),
     'dda_portal.services': ('dda_portal.pages', 'dda_portal.app', 'dda_portal.demo'),
     # thin gateways: no SQL, no store, no UI; only services touch both AWS and the store
     'dda_portal.aws': (

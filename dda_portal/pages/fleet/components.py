@@ -15,7 +15,7 @@ from ...store import Store
 from ...tables import ComponentVersion
 from ..feeds import Feed
 from ..layout import frame
-from ..tables import FeedTable, Rows, column, status_cell, status_fields
+from ..tables import FeedTable, Rows, all_rows, column, status_cell, status_fields
 from ..widgets import format_time
 
 COMPONENT_COLUMNS: list[dict[str, Any]] = [
@@ -80,7 +80,9 @@ def component_rows(links: ConsoleLinks, target_labels: dict[str, str]) -> Callab
 def register(store: Store, actions: Actions, target_labels: dict[str, str]) -> None:
     read = component_rows(actions.console, target_labels)
     # every open /components tab follows this one feed: a change is read once, for the versions it touched
-    feed: Feed[str, Rows] = Feed(store, 'components', lambda changed: changed.components, read)
+    feed: Feed[str, Rows] = Feed(
+        store, 'components', lambda changed: changed.components, read, all_rows(read)
+    )
 
     @ui.page('/components', response_timeout=30)
     async def components_page() -> None:

@@ -18,7 +18,7 @@ from ...store import Store
 from ...tables import CoreDevice
 from ..feeds import Feed
 from ..layout import frame
-from ..tables import FeedTable, Rows, column, status_cell, status_fields
+from ..tables import FeedTable, Rows, all_rows, column, status_cell, status_fields
 from ..widgets import ago, format_time
 
 DEVICE_COLUMNS: list[dict[str, Any]] = [
@@ -65,7 +65,9 @@ def device_rows(session: Session, names: Iterable[str] | None = None) -> Rows:
 
 def register(store: Store, actions: Actions) -> None:
     # every open /devices tab follows this one feed: a change is read once, for the devices it touched
-    feed: Feed[str, Rows] = Feed(store, 'devices', lambda changed: changed.devices, device_rows)
+    feed: Feed[str, Rows] = Feed(
+        store, 'devices', lambda changed: changed.devices, device_rows, all_rows(device_rows)
+    )
 
     @ui.page('/devices', response_timeout=30)
     async def devices_page() -> None:

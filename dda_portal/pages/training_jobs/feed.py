@@ -117,6 +117,7 @@ class ListFeed:
         self._counts: dict[ListFilter, dict[str, int]] = {}  # per filter (rollups ignored): jobs per rollup
         self._loading: asyncio.Task[Entries | None] | None = None
         self._pending: set[str] = set()
+        self._everything = False  # every job is read again (another replica's changes may have been missed)
         self._reading: asyncio.Task[None] | None = None
         store.changed.subscribe(self._follow, unsubscribe_on_delete=False)  # for the app's lifetime
         register_feed(self)
@@ -153,6 +154,11 @@ class ListFeed:
             self._read_pending_soon()
 
     def _follow(self, changed: Changed) -> None:
+        if changed.everything:
+            if self.entries is not None or self._loading is not None:
+                self._everything = True
+                self._read_pending_soon()
+            return
         if not changed.training_jobs:
             return
         self._pending |= changed.training_jobs
@@ -162,13 +168,23 @@ class ListFeed:
             self._pending.clear()  # nobody looks yet: the first page reads everything anyway
 
     def _read_pending_soon(self) -> None:
-        if self._reading is None and self._loading is None and self._pending and self.entries is not None:
+        waiting = self._pending or self._everything
+        if self._reading is None and self._loading is None and waiting and self.entries is not None:
             self._reading = background_tasks.create(self._read_pending(), name='list changes')
 
     async def _read_pending(self) -> None:
         failures = 0
         try:
-            while self._pending and self.entries is not None:
+            while (self._pending or self._everything) and self.entries is not None:
+                if self._everything:
+                    self._everything = False
+                    try:
+                        every = await self.store.fetch(read_all)
+                    except Exception as error:  # the next change of everything tries again
+                        log.warning('Reading every training job again failed: %s', error)
+                        continue
+                    self.changed.emit(self._keep(Change(frozenset(self.entries) | frozenset(every), every)))
+                    continue
                 names, self._pending = frozenset(self._pending), set()
                 try:
                     now = await self.store.fetch(read_change, names)
