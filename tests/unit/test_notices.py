@@ -1,0 +1,39 @@
+"""What replicas tell each other after a commit: the changed keys as JSON payloads PostgreSQL takes (each
+under 8000 bytes), read back as the same change."""
+
+from __future__ import annotations
+
+from dda_portal.domain.changes import EVERYTHING, NOTHING, Changed, Notice, payloads, read_payload
+
+
+def test_a_notice_reads_back_as_the_same_change() -> None:
+    changed = Changed(
+        frozenset({'cracks', 'dents-ü'}), frozenset({'arn:component:1'}), frozenset({'gate-1'}), True
+    )
+    notice = Notice('host-a:12', changed, fresh=True, cycle=True)
+    (payload,) = payloads(notice)
+    assert read_payload(payload) == notice
+
+
+def test_many_keys_are_spread_over_payloads_each_under_the_limit() -> None:
+    names = frozenset(f'training-job-{n:05d}-with-a-rather-long-name' for n in range(2000))
+    devices = frozenset(f'device-{n}' for n in range(300))
+    notice = Notice('host-a:12', Changed(training_jobs=names, devices=devices), fresh=True)
+    sent = payloads(notice)
+    assert len(sent) > 10
+    assert all(len(p.encode()) <= 7000 for p in sent)
+    read = [read_payload(p) for p in sent]
+    assert all(n is not None and n.sender == 'host-a:12' and n.fresh for n in read)
+    merged = NOTHING
+    for n in read:
+        assert n is not None
+        merged |= n.changed
+    assert merged == notice.changed
+
+
+def test_flags_without_keys_and_foreign_payloads() -> None:
+    assert read_payload(payloads(Notice('b', NOTHING, refresh=True))[0]) == Notice('b', NOTHING, refresh=True)
+    assert read_payload(payloads(Notice('b', EVERYTHING))[0]) == Notice('b', EVERYTHING)
+    for foreign in ('', 'hello', '[]', '{"jobs": ["x"]}', '{"from": 1}', '{"from": "a", "jobs": "x"}'):
+        assert read_payload(foreign) is None
+    assert EVERYTHING and (NOTHING | EVERYTHING).everything
