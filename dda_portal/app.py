@@ -149,6 +149,7 @@ def _health_routes(portal: Portal) -> None:
             'replica': portal.store.replica_id,
             'leading': portal.store.leadership.leading,
             'leader': _leader(portal),
+            'refreshes_here': portal.sync.cycles,
             'parts': _refresh_parts(portal, freshness),
         }
         return JSONResponse(body, status_code=200 if not problems else 503)

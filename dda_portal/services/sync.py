@@ -1,10 +1,8 @@
 """The refresh: one cycle = each part (SageMaker, Greengrass components, devices) pulled from AWS and
 committed on its own, then act on what was committed (automatic compilation and packaging), then emit.
 
-Only the leading replica refreshes (see leadership.py; with SQLite the one portal always leads): its
-schedule skips while it does not lead, and each of a refresh's writes checks that it still does. "Refresh
-now" on a replica that does not lead asks the leader to refresh at once and waits for that refresh to end,
-so that a portal's AWS calls stay those of one, however many replicas serve pages."""
+Only the leader refreshes (leadership.py; SQLite's one portal always leads), and each refresh write checks
+it still leads. "Refresh now" on another replica asks the leader and waits for its refresh to end."""
 
 from __future__ import annotations
 
@@ -85,6 +83,7 @@ class Sync:
         self.compiler = compiler
         self.packager = packager
         self._lock = asyncio.Lock()
+        self.cycles = 0  # refreshes this replica ran (/readyz says)
         self._last_problem: AwsProblem | None = None
         self._calls = threading.local()  # the AWS call a worker thread made last (errors may not name it)
         for client in (clients.sagemaker, clients.greengrass):
@@ -149,6 +148,7 @@ class Sync:
     async def _run_cycle(self) -> AwsProblem | None:
         """Never raises: a failure is returned, logged and recorded, and the schedule goes on."""
         started = utcnow()
+        self.cycles += 1
         calls_before = self.clients.counter.total
         changed = acted_changed = NOTHING
         problem: AwsProblem | None = None
