@@ -106,6 +106,13 @@ class Leadership:
         if self._thread is not None:
             self._thread.join(timeout=CONNECT_TIMEOUT_SECONDS + 1)
             self._thread = None
+        connection = self._connection
+        if self._leading and connection is not None:
+            with (
+                self._state,
+                contextlib.suppress(psycopg.Error),
+            ):  # handed on at once, not when the session ends
+                connection.execute('SELECT pg_advisory_unlock(%s)', (LEADER_LOCK,))
         self._lose('the portal stops')
 
     def _run(self) -> None:
