@@ -121,6 +121,11 @@ class Gate:
         if self.passwords and session_id is not None:
             await self.sign_ins.load(session_id)
 
+    async def load_current(self) -> None:
+        """`load` for the page the running handler acts on."""
+        with contextlib.suppress(RuntimeError):  # no page: current() answers without the store
+            await self.load(context.client.request)
+
     def current(self) -> Person | None:
         """The person on whose page the running handler acts (None once they signed out)."""
         try:

@@ -1,11 +1,11 @@
 """Who is signed in with a password: rows of the store (so every replica honours them), behind a short cache.
 
-The gate asks on every request and on every checked action. A page request reads the row in the store's
-read threads (`await load`, from the gate's middleware), so the event loop never waits on the database;
-what the page and its handlers ask afterwards comes from the cache. An entry is trusted for at most
-CACHE_SECONDS: a sign-out on another replica deletes the row, and this replica stops honouring the session
-at most CACHE_SECONDS later (a sign-out here takes effect here at once). A handler that finds its entry
-older than that reads the row itself: one primary-key read per session and CACHE_SECONDS at most.
+The gate asks on every request and on every checked action. Requests, socket handshakes and the actions
+read the row in the store's read threads when the cached one has aged (`await load`), so the event loop does
+not wait on the database; what a page asks while it is built comes from the cache. An entry is trusted for
+at most CACHE_SECONDS: a sign-out on another replica deletes the row, and this replica stops honouring the
+session at most CACHE_SECONDS later (a sign-out here takes effect here at once). A synchronous check that
+finds its entry older than that (the list's CSV download) reads the row itself: one primary-key read.
 
 Only the SHA-256 of a session id is stored or cached, never the id: whoever reads the database cannot sign
 in with what they find there.
@@ -91,7 +91,7 @@ class SignIns:
 
     def _fresh(self, key: str) -> tuple[float, Entry | None] | None:
         cached = self._cache.get(key)
-        if cached is None or self.clock() - cached[0] >= CACHE_SECONDS:
+        if cached is None or not 0 <= self.clock() - cached[0] < CACHE_SECONDS:
             return None
         return cached
 
@@ -99,7 +99,7 @@ class SignIns:
         now = self.clock()
         with self._lock:
             if len(self._cache) >= MAX_CACHED:
-                self._cache = {k: v for k, v in self._cache.items() if now - v[0] < CACHE_SECONDS}
+                self._cache = {k: v for k, v in self._cache.items() if 0 <= now - v[0] < CACHE_SECONDS}
                 if len(self._cache) >= MAX_CACHED:
                     self._cache.clear()
             self._cache[key] = (now, entry)
