@@ -5,7 +5,7 @@ read the row in the store's read threads when the cached one has aged (`await lo
 not wait on the database; what a page asks while it is built comes from the cache. An entry is trusted for
 at most CACHE_SECONDS: a sign-out on another replica deletes the row, and this replica stops honouring the
 session at most CACHE_SECONDS later (a sign-out here takes effect here at once). A synchronous check that
-finds its entry older than that (the list's CSV download) reads the row itself: one primary-key read.
+still finds its entry older than that reads the row itself (one primary-key read), rather than trust it.
 
 Only the SHA-256 of a session id is stored or cached, never the id: whoever reads the database cannot sign
 in with what they find there.
