@@ -4,8 +4,9 @@ Three ways, from the settings (Settings.auth_mode):
 - open: bound to a loopback address with no users configured; everyone is LOCAL_PERSON (local and demo use);
 - password: users and argon2 hashes from DDA_USERS_FILE / DDA_USERS. A right password earns a one-time
   ticket, redeemed by a plain HTTP request that gives the browser a *new* session id (the id handed out to
-  the anonymous sign-in form opens nothing); the server keeps which session ids are signed in, since when
-  (12 h from sign-in) and ends them at sign-out;
+  the anonymous sign-in form opens nothing); the store keeps which session ids are signed in (hashed), since
+  when (12 h from sign-in), and sign-out deletes them, so every replica on the database honours the same
+  sign-ins (sign_ins.py: a short cache in front);
 - header: an authenticating reverse proxy puts the user name in DDA_AUTH_HEADER; it counts only on connections
   from DDA_TRUSTED_PROXIES (see forwarded.py) and only when sent once; roles come from the users list, else
   DDA_AUTH_DEFAULT_ROLE. Listed people with a password hash may also use the sign-in form.
@@ -17,7 +18,7 @@ socket (NiceGUI routes events by the client id alone, which is written in the pa
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import contextlib
 import logging
 import secrets
 import time
@@ -38,6 +39,8 @@ from .config import Settings
 from .domain.access import LOCAL_PERSON, LoginThrottle, Person, safe_next
 from .forwarded import FROM_TRUSTED_PROXY
 from .passwords import hash_password, password_matches
+from .sign_ins import SignIns
+from .store import Store
 from .workers import SIGN_IN
 
 log = logging.getLogger(__name__)
@@ -51,7 +54,6 @@ MAX_PASSWORD_CHARS = 1024
 SESSION_SECONDS = 12 * 3600  # a sign-in lasts 12 h from the moment of signing in
 TICKET_SECONDS = 60
 WRONG = 'Wrong user name or password.'
-SIGN_IN_PREFIX = 'sign-in:'  # app.storage.general keys: sign-in:<sha256 of the session id>
 
 
 def session_id_of(request: Request | None) -> str | None:
@@ -60,10 +62,6 @@ def session_id_of(request: Request | None) -> str | None:
         return None
     value = request.session.get('id')
     return value if isinstance(value, str) else None
-
-
-def _sign_in_key(session_id: str) -> str:
-    return SIGN_IN_PREFIX + hashlib.sha256(session_id.encode()).hexdigest()  # the file never holds the id
 
 
 @dataclass(frozen=True)
@@ -81,17 +79,21 @@ class Earned:
 class Gate:
     """Knows who is asking, from a request (pages, middleware) or from the page a handler runs on."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: Store) -> None:
         self.mode = settings.auth_mode
         self.accounts = settings.users
         self.header = settings.auth_header or ''
         self.default_role = settings.auth_default_role
         self.passwords = any(a.password_hash for a in self.accounts.values())
-        # per name at one address, and per address: nobody locks a person out from elsewhere
+        # per name at one address, and per address: nobody locks a person out from elsewhere. Counted per
+        # replica: tries spread over N replicas get N times as many before each wait
         self.by_name_and_address = LoginThrottle()
         self.by_address = LoginThrottle(free_failures=10)
         self.clock = time.monotonic  # tests freeze it
         self.wall_clock = time.time  # sign-in ages outlive restarts
+        self.sign_ins = SignIns(store)
+        # tickets live only in this process: the browser redeems its ticket right after the form, and the
+        # load balancer's sticky sessions keep it on this replica between the two
         self._tickets: dict[str, Ticket] = {}
 
     # ---- who is asking ----------------------------------------------------------------------------
@@ -112,6 +114,18 @@ class Gate:
                 return Person(name, account.role if account else self.default_role)
         return self._signed_in(session_id_of(request))
 
+    async def load(self, request: Request) -> None:
+        """Read the request's sign-in off the event loop unless cached: what the request's page and handlers
+        ask then comes from the cache (the middleware and the socket handshake call this first)."""
+        session_id = session_id_of(request)
+        if self.passwords and session_id is not None:
+            await self.sign_ins.load(session_id)
+
+    async def load_current(self) -> None:
+        """`load` for the page the running handler acts on."""
+        with contextlib.suppress(RuntimeError):  # no page: current() answers without the store
+            await self.load(context.client.request)
+
     def current(self) -> Person | None:
         """The person on whose page the running handler acts (None once they signed out)."""
         try:
@@ -123,11 +137,11 @@ class Gate:
     def _signed_in(self, session_id: str | None) -> Person | None:
         if session_id is None or not self.passwords:
             return None
-        entry = app.storage.general.get(_sign_in_key(session_id))
-        if not isinstance(entry, dict) or self.wall_clock() - float(entry.get('since', 0)) > SESSION_SECONDS:
-            return None
-        account = self.accounts.get(str(entry.get('name')))
-        return Person(str(entry['name']), account.role) if account else None  # removed users are out at once
+        entry = self.sign_ins.get(session_id)
+        if entry is None or self.wall_clock() - entry.since > SESSION_SECONDS:
+            return None  # expired rows are deleted at the next sign-in
+        account = self.accounts.get(entry.name)
+        return Person(entry.name, account.role) if account else None  # removed users are out at once
 
     # ---- signing in and out -----------------------------------------------------------------------
 
@@ -163,26 +177,19 @@ class Gate:
         return ticket.name
 
     def start_session(self, request: Request, name: str) -> None:
-        """A new session id for the signed-in browser; the one it had before opens nothing."""
-        old = session_id_of(request)
-        if old is not None:
-            app.storage.general.pop(_sign_in_key(old), None)
+        """A new session id for the signed-in browser; the one it had before opens nothing. Blocking (a
+        write to the store): called from a worker thread."""
         new = str(uuid.uuid4())
+        self.sign_ins.start(new, name, self.wall_clock(), SESSION_SECONDS, ended=session_id_of(request))
         request.session['id'] = new
-        now = self.wall_clock()
-        for key in [k for k, v in app.storage.general.items() if k.startswith(SIGN_IN_PREFIX)]:
-            entry = app.storage.general.get(key)
-            if not isinstance(entry, dict) or now - float(entry.get('since', 0)) > SESSION_SECONDS:
-                app.storage.general.pop(key, None)  # expired sign-ins do not pile up
-        app.storage.general[_sign_in_key(new)] = {'name': name, 'since': now}
 
-    def sign_out(self) -> None:
-        """End the session on the server: its sign-in is forgotten, every open tab of it goes to the sign-in
-        form and loses its live connection."""
+    async def sign_out(self) -> None:
+        """End the session on the server: its sign-in is deleted from the store (every replica stops
+        honouring it), every open tab of it here goes to the sign-in form and loses its live connection."""
         session = session_id_of(context.client.request)
         if session is None:
             return
-        app.storage.general.pop(_sign_in_key(session), None)
+        await SIGN_IN.run(self.sign_ins.end, session)
         for client in list(Client.instances.values()):
             if _client_session(client) == session:
                 with client:
@@ -235,6 +242,8 @@ def guard_sockets(gate: Gate) -> None:
             environ = core.sio.get_environ(sid) or {}
             scope = environ.get('asgi.scope') or {}
             socket_session = (scope.get('session') or {}).get('id')
+            with contextlib.suppress(RuntimeError):  # a client without an HTTP request is refused below
+                await gate.load(client.request)
             if not gate.socket_may_join(client, socket_session):
                 log.warning('Refused a socket for a page of another session (from %s)', scope.get('client'))
                 return False
@@ -271,8 +280,11 @@ class SignInRequired(BaseHTTPMiddleware):
         if self.gate.mode == 'header' and len(self.gate.header_values(request)) > 1:
             return PlainTextResponse(f'Refused: the {self.gate.header} header was sent more than once.', 400)
         path = request.url.path
+        if path == '/login':
+            await self.gate.load(request)  # the form sends a signed-in browser on
         if self.gate.mode == 'open' or path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             return await call_next(request)
+        await self.gate.load(request)
         if self.gate.person_for(request) is not None:
             return await call_next(request)
         if self.gate.mode == 'header' and not self.gate.passwords:
@@ -356,8 +368,8 @@ def person_badge(gate: Gate) -> None:
     ui.label(f'{person.name} · {person.role.label}').classes('text-sm text-white').mark('signed-in-as')
     if gate._signed_in(_client_session(context.client)) is not None:
 
-        def sign_out() -> None:
-            gate.sign_out()  # this tab and the session's others go to the sign-in form
+        async def sign_out() -> None:
+            await gate.sign_out()  # this tab and the session's others go to the sign-in form
 
         ui.button('Sign out', icon='logout', on_click=sign_out).props('flat dense color=white no-caps').mark(
             'sign-out'

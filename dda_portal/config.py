@@ -169,8 +169,10 @@ class Settings(BaseSettings):
         if self.auth_mode != 'open' and (
             self.storage_secret is None or len(self.storage_secret) < MIN_SECRET_CHARS
         ):
+            shared = '' if self.database_url.startswith('sqlite') else ', the same on every replica'
             raise ValueError(
-                f'DDA_STORAGE_SECRET must be set to at least {MIN_SECRET_CHARS} characters with sign-in'
+                f'DDA_STORAGE_SECRET must be set to at least {MIN_SECRET_CHARS} characters '
+                f'with sign-in{shared}'
             )
         return self
 

@@ -221,3 +221,14 @@ class HealthProbe(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     checked_at: datetime
+
+
+class SignIn(SQLModel, table=True):
+    """A browser signed in with a password: every replica honours it until it ends (sign-out deletes the row)
+    or expires (12 h after `since`). The session id itself is never stored, only its SHA-256."""
+
+    __tablename__ = 'sign_in'
+
+    session_hash: str = Field(primary_key=True)
+    name: str
+    since: datetime = Field(index=True)

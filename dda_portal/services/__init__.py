@@ -54,7 +54,7 @@ def build(
     packager = Packager(settings, store, clients, catalog)
     sync = Sync(settings, store, clients, catalog, compiler, packager)
     reads = reads or PageReads(clients.interactive())
-    actions = Actions(clients, sync, compiler, packager, gate or Gate(settings), reads)
+    actions = Actions(clients, sync, compiler, packager, gate or Gate(settings, store), reads)
     return Services(compiler, packager, sync, actions)
 
 

@@ -72,6 +72,15 @@ class Actions:
         if reason := refusal(self.gate.current(), doing):
             raise NotAllowed(reason)
 
+    async def check(self, doing: str | None = None) -> None:
+        """check_signed_in, or check_allowed(doing), with the sign-in read off the event loop when the gate's
+        cached one has aged (what handlers await)."""
+        await self.gate.load_current()
+        if doing is None:
+            self.check_signed_in()
+        else:
+            self.check_allowed(doing)
+
     def refusal(self, doing: str) -> str | None:
         """Why the person on whose page this runs may not `doing`, or None when they may (pages show it)."""
         return refusal(self.gate.current(), doing)
@@ -97,7 +106,7 @@ class Actions:
         return log_text(result) if result.events else f'# {result.missing or "No log events."}\n'
 
     async def _logs(self, group: str, job_name: str, limit: int | None) -> LogRead:
-        self.check_signed_in()
+        await self.check()
         try:
             return await self.reads.read(self.logs.job_events, group, job_name, limit)
         except Problem as problem:  # shown to the user with AWS's code and message
@@ -106,7 +115,7 @@ class Actions:
 
     async def object_sizes(self, uris: list[str]) -> dict[str, int | None]:
         """Size in bytes of each S3 object (None where there is no object)."""
-        self.check_signed_in()
+        await self.check()
 
         def sizes() -> dict[str, int | None]:
             return {uri: self.s3.object_size(uri) for uri in uris}
@@ -116,7 +125,7 @@ class Actions:
     async def artifact_download_url(self, job_name: str, training_job: str) -> str:
         """A presigned URL for the compiled model of an attempt of `training_job`, made now and valid for
         five minutes."""
-        self.check_signed_in()
+        await self.check()
         attempt = await self._attempt_on_page(job_name, training_job)
         if attempt.status != CompilationStatus.COMPLETED or not attempt.artifact:
             raise Invalid('This attempt has no compiled model to download.')
@@ -132,7 +141,7 @@ class Actions:
     async def package(self, job_name: str, training_job: str) -> None:
         """Package a completed compilation of `training_job` as a Greengrass component. Raises the Problem
         when it cannot."""
-        self.check_allowed('package models')
+        await self.check('package models')
         await self._attempt_on_page(job_name, training_job)
         owner = await run.io_bound(self.packager.package, job_name, 'manual')
         if owner is None:
@@ -142,7 +151,7 @@ class Actions:
 
     async def retry_compilation(self, training_job: str, target_id: str) -> StartOutcome:
         """Start the next attempt of a Failed or Stopped target with the job's compile defaults."""
-        self.check_allowed('retry compilations')
+        await self.check('retry compilations')
         return await self._start(training_job, [target_id], None)
 
     async def compile_defaults(self, training_job: str) -> CompileInputs:
@@ -159,7 +168,7 @@ class Actions:
     ) -> StartOutcome:
         """Validate what the user typed, then start one job per target; rows appear at once. Raises the
         Problem that stops the whole request; each target's own refusal is in the outcome."""
-        self.check_allowed('start compilations')
+        await self.check('start compilations')
         inputs = check_inputs(framework, framework_version, input_shape)  # raises InvalidInput
         return await self._start(training_job, target_ids, inputs)
 
@@ -175,7 +184,7 @@ class Actions:
     async def stop_compilation(self, job_name: str, training_job: str) -> None:
         """Stop a running attempt of `training_job`. Raises the Problem (AWS's code and message when SageMaker
         refuses)."""
-        self.check_allowed('stop compilations')
+        await self.check('stop compilations')
         await self._attempt_on_page(job_name, training_job)
         owner = await run.io_bound(self.compiler.stop, job_name)
         if owner:

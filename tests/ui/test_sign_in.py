@@ -13,7 +13,7 @@ from nicegui import Client, app, core, ui
 from nicegui.testing import User
 
 from dda_portal import queries
-from dda_portal.auth import _sign_in_key, hash_password, session_id_of
+from dda_portal.auth import hash_password, session_id_of
 from dda_portal.domain.clock import utcnow
 from dda_portal.domain.problems import NotAllowed
 from dda_portal.domain.status import CompilationStatus as C
@@ -179,7 +179,7 @@ async def test_signing_out_in_another_tab_stops_actions_in_this_one(
     row = compilation_rows(user)['x86_64-cpu']
     session = session_id_of(user.client.request)
     assert session is not None
-    app.storage.general.pop(_sign_in_key(session))  # what `Sign out` in another tab of this browser does
+    app.state.portal.gate.sign_ins.end(session)  # what `Sign out` in another tab of this browser does
     user.find(marker='compilation-table').trigger('retry', row)
     await user.should_see('Your session has ended; sign in again.')
     assert set(backend().compilation_jobs) == {'bottle-caps-x86-64-cpu-1'}
@@ -375,7 +375,7 @@ async def test_reads_of_aws_data_check_the_person_when_they_run(
     await user.open('/training-jobs/gaskets?tab=compilation')
     session = session_id_of(user.client.request)
     assert session is not None
-    app.storage.general.pop(_sign_in_key(session))  # signed out in another tab
+    app.state.portal.gate.sign_ins.end(session)  # signed out in another tab
     actions = app.state.portal.actions
     with user.client:
         reads = [
@@ -396,6 +396,6 @@ async def test_the_csv_is_refused_once_the_session_has_ended(aws: None, accounts
     await user.open('/')
     session = session_id_of(user.client.request)
     assert session is not None
-    app.storage.general.pop(_sign_in_key(session))  # signed out in another tab
+    app.state.portal.gate.sign_ins.end(session)  # signed out in another tab
     user.find(marker='download-csv').click()
     await user.should_see('No CSV — Your session has ended; sign in again.')

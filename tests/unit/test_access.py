@@ -107,6 +107,11 @@ def test_sign_in_needs_a_real_storage_secret(clean_env: None, monkeypatch: pytes
     monkeypatch.setenv('DDA_STORAGE_SECRET', 'short')
     with pytest.raises(SettingsError, match='DDA_STORAGE_SECRET must be set'):
         load_settings({})
+    server = 'postgresql+psycopg://portal@db.internal/portal'  # replicas share it: and the secret
+    with pytest.raises(
+        SettingsError, match=r'^Invalid settings: DDA_STORAGE_SECRET .*, the same on every replica$'
+    ):
+        load_settings({'database_url': server})
     monkeypatch.setenv('DDA_STORAGE_SECRET', SECRET)
     settings = load_settings({'host': '0.0.0.0'})
     assert settings.auth_mode == 'password' and settings.users['alice'].role is Role.OPERATOR

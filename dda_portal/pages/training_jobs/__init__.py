@@ -29,7 +29,7 @@ def register(store: Store, actions: Actions) -> ListFeed:
         await feed.durations.current()
         with frame('Training jobs', store, actions):
             ui.label('Training jobs').classes('text-2xl font-bold')
-            TrainingJobsList(feed, request.query_params.multi_items(), actions.check_signed_in)
+            TrainingJobsList(feed, request.query_params.multi_items(), actions.check)
 
     return feed
 
