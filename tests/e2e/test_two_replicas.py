@@ -1,6 +1,7 @@
 """Two portals (replicas) on loopback sharing one PostgreSQL database and one emulated AWS: one leads and
 refreshes, the other serves pages and refreshes nothing; kill -9 the leader and the other leads and keeps
-refreshing, with as many AWS calls per refresh as one portal makes."""
+refreshing, with as many AWS calls per refresh as one portal makes; a change in AWS reaches open tabs of both
+replicas, and compile clicks on both at once start one compilation job."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
 
+import boto3
 import httpx
 import pytest
+from playwright.sync_api import Browser, expect
 from sqlalchemy import create_engine, text
 
 from dda_portal.config import Settings
@@ -103,3 +106,74 @@ def test_one_replica_refreshes_and_another_takes_over_when_it_is_killed(
         assert taken['leader'] == b['replica'] and taken['status'] == 'ready', taken
         after = aws_calls_of_quiet_refreshes(postgresql_url, before)
         assert after and set(after) == set(one_portal[-1:]), (one_portal, after)
+
+
+def test_a_change_in_aws_reaches_tabs_on_both_replicas_and_clicks_on_both_start_one_job(
+    postgresql_url: str,
+    emulated_aws: DemoEnvironment,
+    tmp_path_factory: pytest.TempPathFactory,
+    browser: Browser,
+) -> None:
+    env = {
+        'DDA_DATABASE_URL': postgresql_url,
+        'DDA_REFRESH_SECONDS': str(REFRESH_SECONDS),
+        'DDA_LEADER_RETRY_SECONDS': '0.3',
+        'DDA_GREENGRASS_ENABLED': 'false',
+        'DDA_SAGEMAKER_ROLE_ARN': emulated_aws.role_arn,
+        'AWS_ENDPOINT_URL': emulated_aws.endpoint,
+        'AWS_ACCESS_KEY_ID': 'testing',
+        'AWS_SECRET_ACCESS_KEY': 'testing',
+        'AWS_DEFAULT_REGION': emulated_aws.region,
+    }
+    with ExitStack() as stack:
+        urls = [
+            stack.enter_context(running_portal(tmp_path_factory.mktemp(name), [], env)) for name in ('a', 'b')
+        ]
+        assert [ready(url)['leading'] for url in urls].count(True) == 1
+        pages = []
+        for url in urls:
+            page = browser.new_context().new_page()
+            stack.callback(page.context.close)
+            page.goto(f'{url}/')
+            expect(page.locator('tbody tr').first).to_be_visible()
+            page.evaluate('window.__not_reloaded = true')
+            pages.append(page)
+
+        # a training job appears in AWS: the leader's refresh brings it in, and the open list of every replica
+        # shows it without a reload (LISTEN/NOTIFY carries the change to the replica that did not refresh)
+        sagemaker = boto3.client(
+            'sagemaker',
+            endpoint_url=emulated_aws.endpoint,
+            region_name=emulated_aws.region,
+            aws_access_key_id='testing',
+            aws_secret_access_key='testing',
+        )
+        sagemaker.create_training_job(
+            TrainingJobName='two-replicas-proof',
+            AlgorithmSpecification={'TrainingImage': 'dda/train:1', 'TrainingInputMode': 'File'},
+            RoleArn=emulated_aws.role_arn,
+            OutputDataConfig={'S3OutputPath': 's3://dda-demo-models/training-output'},
+            ResourceConfig={'InstanceType': 'ml.g4dn.xlarge', 'InstanceCount': 1, 'VolumeSizeInGB': 30},
+            StoppingCondition={'MaxRuntimeInSeconds': 7200},
+        )
+        for page in pages:
+            expect(page.locator('tbody tr', has_text='two-replicas-proof')).to_be_visible(timeout=30_000)
+            assert page.evaluate('window.__not_reloaded') is True
+
+        # the same target compiled from both replicas at once: one compilation job, the other click refused
+        dialogs = []
+        for url, page in zip(urls, pages, strict=True):
+            page.goto(f'{url}/training-jobs/two-replicas-proof?tab=compilation')
+            page.get_by_role('button', name='Compile for more targets').click()
+            dialog = page.get_by_role('dialog')
+            dialog.get_by_role('checkbox', name='x86_64 CPU').click()
+            dialogs.append(dialog)
+        for dialog in dialogs:
+            dialog.get_by_role('button', name='Start compilation').click(no_wait_after=True)
+        for page in pages:
+            table = page.get_by_test_id('compilation-table')
+            expect(table.locator('tbody tr', has_text='x86_64 CPU')).to_be_visible(timeout=30_000)
+        jobs = sagemaker.list_compilation_jobs(NameContains='two-replicas-proof')['CompilationJobSummaries']
+        assert [job['CompilationJobName'] for job in jobs] == ['two-replicas-proof-x86-64-cpu-1']
+        refused = [d for d in dialogs if d.get_by_text('x86_64 CPU: Already compiling').count()]
+        assert len(refused) == 1, [d.inner_text() for d in dialogs if d.count()]
