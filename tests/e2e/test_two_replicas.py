@@ -34,6 +34,21 @@ def emulated_aws() -> Iterator[DemoEnvironment]:
         demo.stop()
 
 
+def replica_env(database_url: str, aws: DemoEnvironment) -> dict[str, str]:
+    """What every replica is started with: the shared database, a refresh every second, the emulated AWS."""
+    return {
+        'DDA_DATABASE_URL': database_url,
+        'DDA_REFRESH_SECONDS': str(REFRESH_SECONDS),
+        'DDA_LEADER_RETRY_SECONDS': '0.3',
+        'DDA_GREENGRASS_ENABLED': 'false',
+        'DDA_SAGEMAKER_ROLE_ARN': aws.role_arn,
+        'AWS_ENDPOINT_URL': aws.endpoint,
+        'AWS_ACCESS_KEY_ID': 'testing',
+        'AWS_SECRET_ACCESS_KEY': 'testing',
+        'AWS_DEFAULT_REGION': aws.region,
+    }
+
+
 def ready(url: str) -> dict[str, Any]:
     body: dict[str, Any] = httpx.get(f'{url}/readyz', timeout=5).json()
     return body
@@ -75,17 +90,7 @@ def last_cycle(database_url: str) -> int:
 def test_one_replica_refreshes_and_another_takes_over_when_it_is_killed(
     postgresql_url: str, emulated_aws: DemoEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    env = {
-        'DDA_DATABASE_URL': postgresql_url,
-        'DDA_REFRESH_SECONDS': str(REFRESH_SECONDS),
-        'DDA_LEADER_RETRY_SECONDS': '0.3',
-        'DDA_GREENGRASS_ENABLED': 'false',
-        'DDA_SAGEMAKER_ROLE_ARN': emulated_aws.role_arn,
-        'AWS_ENDPOINT_URL': emulated_aws.endpoint,
-        'AWS_ACCESS_KEY_ID': 'testing',
-        'AWS_SECRET_ACCESS_KEY': 'testing',
-        'AWS_DEFAULT_REGION': emulated_aws.region,
-    }
+    env = replica_env(postgresql_url, emulated_aws)
     with ExitStack() as stack:
         first = stack.enter_context(running_portal(tmp_path_factory.mktemp('a'), [], env))
         second = stack.enter_context(running_portal(tmp_path_factory.mktemp('b'), [], env))
@@ -114,17 +119,7 @@ def test_a_change_in_aws_reaches_tabs_on_both_replicas_and_clicks_on_both_start_
     tmp_path_factory: pytest.TempPathFactory,
     browser: Browser,
 ) -> None:
-    env = {
-        'DDA_DATABASE_URL': postgresql_url,
-        'DDA_REFRESH_SECONDS': str(REFRESH_SECONDS),
-        'DDA_LEADER_RETRY_SECONDS': '0.3',
-        'DDA_GREENGRASS_ENABLED': 'false',
-        'DDA_SAGEMAKER_ROLE_ARN': emulated_aws.role_arn,
-        'AWS_ENDPOINT_URL': emulated_aws.endpoint,
-        'AWS_ACCESS_KEY_ID': 'testing',
-        'AWS_SECRET_ACCESS_KEY': 'testing',
-        'AWS_DEFAULT_REGION': emulated_aws.region,
-    }
+    env = replica_env(postgresql_url, emulated_aws)
     with ExitStack() as stack:
         urls = [
             stack.enter_context(running_portal(tmp_path_factory.mktemp(name), [], env)) for name in ('a', 'b')
