@@ -187,3 +187,16 @@ def test_pages_use_no_tailwind_runtime_and_keep_their_look(page: Page, demo_url:
         }"""
     )
     assert looks == {'fontSize': '14px', 'mainWidth': '1280px', 'header': 'rgb(31, 78, 121)'}, looks
+
+
+def test_a_device_that_stops_reporting_turns_stale_in_an_open_page(page: Page, demo_url: str) -> None:
+    """ "… ago" and the stale badge follow the browser's clock: a day without a report makes a device stale
+    in a page left open, with no change to its row."""
+    page.clock.install()
+    page.goto(f'{demo_url}/devices')
+    row = page.get_by_test_id('devices-table').locator('tbody tr', has_text='dda-line1-jetson-02')
+    expect(row).to_contain_text(re.compile(r'\d+ hours? ago \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)'))
+    expect(row.get_by_text('stale', exact=True)).to_have_count(0)
+    page.clock.fast_forward('24:00:00')
+    expect(row.get_by_text('stale', exact=True)).to_be_visible()
+    expect(row).to_contain_text(re.compile(r'a day ago|\d+ days ago'))

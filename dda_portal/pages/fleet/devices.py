@@ -10,8 +10,8 @@ from nicegui import ui
 from sqlmodel import Session
 
 from ... import queries
-from ...domain.clock import utcnow
-from ...domain.greengrass import device_health
+from ...domain.clock import as_utc, utcnow
+from ...domain.greengrass import STALE_AFTER, device_health
 from ...queries.fleet import Installed
 from ...services.actions import Actions
 from ...store import Store
@@ -29,11 +29,17 @@ DEVICE_COLUMNS: list[dict[str, Any]] = [
     column('models', 'Model components', style='white-space: pre-wrap'),
 ]
 
-REPORTED_CELL = r"""
+# "… ago" and the stale badge follow the browser's clock (live_table.js), so a device that stops reporting
+# turns stale in an open page without any change to its row
+REPORTED_CELL = (
+    r"""
 <td v-bind="td">
-  <span>{{ props.row.reported }}</span>
-  <q-badge v-if="props.row.stale" color="orange-2" text-color="orange-10" class="q-ml-xs">stale</q-badge>
+  <span v-if="props.row.reported_ms === null">{{ props.row.reported }}</span>
+  <span v-else>{{ ago(props.row.reported_ms) }} ({{ props.row.reported_at }})</span>
+  <q-badge v-if="olderThan(props.row.reported_ms, STALE_MS)" color="orange-2" text-color="orange-10"
+           class="q-ml-xs">stale</q-badge>
 </td>"""
+).replace('STALE_MS', str(int(STALE_AFTER.total_seconds() * 1000)))
 
 
 def device_row(
@@ -51,9 +57,16 @@ def device_row(
         **status_fields('health', health.word),
         'architecture': device.architecture or '—',
         'reported': f'{ago(device.last_status_update)} ({format_time(device.last_status_update)})',
-        'stale': health.stale,
+        'reported_at': format_time(device.last_status_update),
+        'reported_ms': _epoch_ms(device.last_status_update),
+        'stale': health.stale,  # as of `now` (the page shows it by the browser's clock)
         'models': '\n'.join(models) or 'none',
     }
+
+
+def _epoch_ms(value: datetime | None) -> int | None:
+    moment = as_utc(value)
+    return int(moment.timestamp() * 1000) if moment else None
 
 
 def device_rows(session: Session, names: Iterable[str] | None = None) -> Rows:
