@@ -66,7 +66,9 @@ class Store:
         # fired on NiceGUI's loop after each commit, with the keys that changed
         self.changed: Event[Changed] = Event()
         self._writes = threading.Lock()  # one writer of this process at a time: check-then-insert is safe
-        self._freshness = self.read(refresh.freshness)
+        self._freshness_lock = threading.Lock()
+        self._freshness: Freshness | None = None
+        self._read_freshness()
         self.replica_id = replica_id or default_replica_id()
         self.postgresql = self.engine.dialect.name == 'postgresql'
         self.leadership = Leadership(self.engine.url, self.replica_id, retry_seconds=leader_retry_seconds)
@@ -143,7 +145,7 @@ class Store:
             return
         if notice.fresh:
             try:
-                self._freshness = self.read(refresh.freshness)
+                self._read_freshness()
             except SQLAlchemyError as error:
                 log.warning('Could not read the freshness another replica changed: %s', _reason(error))
         if notice.changed or notice.fresh:
@@ -179,7 +181,17 @@ class Store:
 
     def freshness(self) -> Freshness:
         """Kept in memory (pages ask every second); rewritten after each recorded cycle."""
+        assert self._freshness is not None  # read when the store opened
         return self._freshness
+
+    def _read_freshness(self) -> None:
+        """Read the freshness again. Reads run in several threads (the refresh's, the listener's): one that
+        began before a newer refresh was recorded must not replace what a later read kept."""
+        fresh = self.read(refresh.freshness)
+        with self._freshness_lock:
+            current = self._freshness
+            if current is None or fresh.cycle_id >= current.cycle_id:
+                self._freshness = fresh
 
     # ---- the refresh's writes (they change the freshness) ------------------------------------------------
 
@@ -193,7 +205,7 @@ class Store:
             return changed
 
         changed = self.write(write)
-        self._freshness = self.read(refresh.freshness)
+        self._read_freshness()
         return changed
 
     def apply_part(self, part: str, cycle: CycleResult) -> Changed:
@@ -207,7 +219,7 @@ class Store:
             return changed
 
         changed = self.write(write)
-        self._freshness = self.read(refresh.freshness)
+        self._read_freshness()
         return changed
 
     def record_part_failure(self, part: str, failed_at: datetime, code: str, message: str, call: str) -> None:
@@ -218,7 +230,7 @@ class Store:
             self._notify(session, NOTHING)
 
         self.write(write)
-        self._freshness = self.read(refresh.freshness)
+        self._read_freshness()
 
     def record_cycle(
         self,
@@ -236,7 +248,7 @@ class Store:
             self._notify(session, acted, cycle=True)
 
         self.write(write)
-        self._freshness = self.read(refresh.freshness)
+        self._read_freshness()
 
     # ---- health ------------------------------------------------------------------------------------------
 

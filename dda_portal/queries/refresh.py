@@ -100,6 +100,7 @@ class Freshness:
     last_failure: SyncCycle | None
     parts: dict[str, SyncPart] = field(default_factory=dict)
     last_full_refresh: datetime | None = None  # the last refresh in which every part succeeded
+    cycle_id: int = 0  # the newest recorded refresh when read (an older read never replaces a newer)
 
 
 class _SessionLookup(linking.TrainingJobLookup):
@@ -210,7 +211,13 @@ def freshness(session: Session) -> Freshness:
     if sagemaker is not None and sagemaker.last_success is not None:
         last_ok = sagemaker.last_success  # the data on screen is as old as SageMaker's part
     failure = last if last and not last.ok else None
-    return Freshness(last_success=last_ok, last_failure=failure, parts=parts, last_full_refresh=full)
+    return Freshness(
+        last_success=last_ok,
+        last_failure=failure,
+        parts=parts,
+        last_full_refresh=full,
+        cycle_id=(last.id or 0) if last else 0,
+    )
 
 
 def last_cycles(session: Session, limit: int = 10) -> list[SyncCycle]:

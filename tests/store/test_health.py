@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 import dda_portal.store
+from dda_portal.domain.clock import utcnow
+from dda_portal.queries import refresh as refresh_queries
 from dda_portal.store import Store
 from tests.backends import write_locked
 
@@ -27,3 +30,18 @@ def test_write_probe_names_the_lock_and_recovers(store: Store, database_url: str
     with write_locked(database_url):
         assert store.write_problem() == LOCKED[store.engine.dialect.name]
     assert store.write_problem() is None
+
+
+def test_an_older_read_of_the_freshness_never_replaces_a_newer_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refresh's thread and the listener's both read the freshness after commits: a read that began
+    before a newer refresh was recorded, and ends after it, must not bring the old failure back."""
+    store = Store(f'sqlite:///{tmp_path / "portal.db"}')
+    store.record_cycle(utcnow(), 3, 0, ('ThrottlingException', 'Rate exceeded'))
+    older = store.read(refresh_queries.freshness)  # read while the failure was the newest refresh
+    store.record_cycle(utcnow(), 3, 0)
+    assert store.freshness().last_failure is None
+    monkeypatch.setattr(store, 'read', lambda *_: older)  # that read ends only now
+    store._read_freshness()
+    assert store.freshness().last_failure is None
