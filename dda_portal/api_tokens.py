@@ -17,14 +17,17 @@ import hashlib
 import hmac
 import logging
 import secrets
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
+
 from . import queries
 from .domain.access import Person, Role
-from .domain.clock import utcnow
+from .domain.clock import as_utc, utcnow
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -73,7 +76,11 @@ def create(store: Store, name: str, role: str) -> str:
     except ValueError:
         raise TokenError(f'Unknown role {role!r}; use one of {", ".join(r.value for r in Role)}.') from None
     token = new_token()
-    if not store.write(queries.api_tokens.create, name, known.value, token_hash(token), utcnow()):
+    try:
+        made = store.write(queries.api_tokens.create, name, known.value, token_hash(token), utcnow())
+    except IntegrityError:  # made at the same moment elsewhere
+        made = False
+    if not made:
         raise TokenError(f'A token named {name!r} exists already (revoked names stay taken); pick another.')
     return token
 
@@ -152,3 +159,35 @@ class ApiTokens:
             self.store.write(queries.api_tokens.mark_used, key, utcnow())
         except Exception as error:  # only the listing's `last used` is late
             log.warning('Could not record the use of an API token: %s', error)
+
+
+def _when(value: datetime | None) -> str:
+    return as_utc(value).strftime('%Y-%m-%d %H:%M UTC') if value is not None else '-'
+
+
+def run_command(database_url: str, command: dict[str, object]) -> int:
+    """`main.py --create-token NAME --role ROLE`, `--revoke-token NAME`, `--list-tokens`: the exit status."""
+    store = Store(database_url)
+    try:
+        if 'create_token' in command:
+            name = str(command['create_token'])
+            token = create(store, name, str(command.get('role', '')))
+            print(f'API token {name!r} ({command["role"]}); shown only now, keep it secret:', file=sys.stderr)
+            print(token, flush=True)
+        elif 'revoke_token' in command:
+            revoke(store, str(command['revoke_token']))
+            print(f'Revoked {command["revoke_token"]!r}: refused everywhere within {CACHE_SECONDS:g} s.')
+        else:
+            rows = [('NAME', 'ROLE', 'CREATED', 'LAST USED', 'REVOKED')] + [
+                (t.name, t.role, _when(t.created_at), _when(t.last_used_at), _when(t.revoked_at))
+                for t in listed(store)
+            ]
+            widths = [max(len(row[i]) for row in rows) for i in range(5)]
+            for row in rows:
+                print('  '.join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    except TokenError as error:
+        print(f'Error: {error}', file=sys.stderr)
+        return 1
+    finally:
+        store.engine.dispose()
+    return 0

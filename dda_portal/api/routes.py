@@ -69,6 +69,14 @@ def refusal(problem: Problem) -> Refusal:
     )
 
 
+def person_of(request: Request) -> Person:
+    """Whom the request's token acts as (the router's dependency checked it first)."""
+    person = getattr(request.state, 'api_person', None)
+    if not isinstance(person, Person):
+        raise ApiError(401, 'token_required', 'Send an API token: Authorization: Bearer <token>.', CHALLENGE)
+    return person
+
+
 def check_filter_values(params: list[tuple[str, str]], known_targets: dict[str, str]) -> None:
     """Every value of a filter must be one the list knows (the page drops the others; a pipeline is told)."""
     for key, value in params:
@@ -113,15 +121,16 @@ def register(
         person = await tokens.person(credentials.credentials.strip())
         if person is None:
             raise ApiError(401, 'token_invalid', 'The API token is unknown or revoked.', CHALLENGE)
+        request.state.api_person = person
         return person
 
-    Caller = Annotated[Person, Depends(token_person)]
-    router = APIRouter(prefix='/api/v1', route_class=JsonRoute, responses=ERRORS)
+    # every route: the token's person is kept on the request (`person_of`)
+    router = APIRouter(
+        prefix='/api/v1', route_class=JsonRoute, responses=ERRORS, dependencies=[Depends(token_person)]
+    )
 
     @router.get('/training-jobs', response_model=TrainingJobList, summary='Training jobs, filtered and paged')
-    async def training_jobs(
-        request: Request, _: Caller, wanted: Annotated[ListQuery, Query()]
-    ) -> TrainingJobList:
+    async def training_jobs(request: Request, wanted: Annotated[ListQuery, Query()]) -> TrainingJobList:
         """The list page's filters and order: newest first, ties by name, unless `sort` names a column."""
         return await job_list(feed, catalog, request.query_params.multi_items(), wanted)
 
@@ -131,14 +140,14 @@ def register(
         summary='One training job with every attempt, its component versions and the devices running them',
         responses={404: {'model': ErrorAnswer, 'description': 'The portal knows no such training job'}},
     )
-    async def training_job(name: str, _: Caller) -> TrainingJobDetail:
+    async def training_job(name: str) -> TrainingJobDetail:
         snapshot = await store.fetch(queries.job_page.job_page, name)
         if snapshot is None:
             raise ApiError(404, 'unknown_training_job', f'The portal knows no training job {name!r}.')
         return job_detail(snapshot)
 
     @router.get('/components', response_model=ComponentList, summary='Greengrass component versions')
-    async def components(_: Caller, training_job: str | None = None) -> ComponentList:
+    async def components(training_job: str | None = None) -> ComponentList:
         """Newest first, each with the devices running it; `training_job` keeps those packaged from it."""
         versions, running = await store.fetch(queries.fleet.fleet_components)
         items = [
@@ -149,7 +158,7 @@ def register(
         return ComponentList(items=items, total=len(items))
 
     @router.get('/devices', response_model=DeviceList, summary='Greengrass core devices and what they run')
-    async def devices(_: Caller) -> DeviceList:
+    async def devices() -> DeviceList:
         found, running = await store.fetch(queries.fleet.fleet_devices)
         items = [DeviceOut.of(d, running.get(d.thing_name, [])) for d in found]
         return DeviceList(items=items, total=len(items))
@@ -169,11 +178,11 @@ def register(
         },
     )
     async def compile_for_targets(
-        name: str, body: CompileRequest, person: Caller
+        name: str, body: CompileRequest, request: Request
     ) -> CompileAnswer | JSONResponse:
         """The compile button's rules: only a Completed training job, never two live attempts per target.
         202 with the started attempts (and any refused target); 409 when no target started."""
-        return await compile_answer(store, actions, name, body, person)
+        return await compile_answer(store, actions, name, body, person_of(request))
 
     return router
 
