@@ -128,8 +128,7 @@ class Gate:
 
     @contextlib.contextmanager
     def acting(self, person: Person) -> Iterator[None]:
-        """Within this block (this task and what it awaits) actions are judged for `person` rather than for a
-        page's: the JSON API runs the pages' actions, with their checks, as its token's person."""
+        """Actions within (this task and what it awaits) are judged for `person`: the JSON API's token."""
         reset = _ACTING.set(person)
         try:
             yield
@@ -303,12 +302,10 @@ class SignInRequired(BaseHTTPMiddleware):
         path = request.url.path
         if path == '/login':
             await self.gate.load(request)  # the form sends a signed-in browser on
-        if (
-            self.gate.mode == 'open'
-            or path in PUBLIC_PATHS
-            or path.startswith(PUBLIC_PREFIXES)
-            or path.startswith(API_PREFIX)  # every API route checks its bearer token, and nothing else
-        ):
+        public = path in PUBLIC_PATHS or path.startswith(
+            (*PUBLIC_PREFIXES, API_PREFIX)
+        )  # API: its own tokens
+        if self.gate.mode == 'open' or public:
             return await call_next(request)
         await self.gate.load(request)
         if self.gate.person_for(request) is not None:

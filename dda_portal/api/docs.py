@@ -20,8 +20,8 @@ DESCRIPTION = (
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #222; }
 h2 { margin-top: 2rem; } code, pre { background: #f4f4f4; padding: 0 .2rem; }
-.op { border: 1px solid #ddd; border-radius: 6px; padding: .5rem 1rem; margin: 1rem 0; }
-.method { font-weight: bold; text-transform: uppercase; margin-right: .5rem; }
+section { border: 1px solid #ddd; border-radius: 6px; padding: .5rem 1rem; margin: 1rem 0; }
+strong { text-transform: uppercase; margin-right: .5rem; }
 table { border-collapse: collapse; }
 td, th { border: 1px solid #ddd; padding: .2rem .5rem; text-align: left; }
 """
@@ -44,7 +44,7 @@ def _type(schema: dict[str, Any]) -> str:
 def _operation(path: str, method: str, operation: dict[str, Any]) -> str:
     e = html.escape
     parts = [
-        f'<div class="op"><p><span class="method">{e(method)}</span><code>{e(path)}</code> — '
+        f'<section><p><strong>{e(method)}</strong><code>{e(path)}</code> — '
         f'{e(operation.get("summary", ""))}</p>'
     ]
     if operation.get('description'):
@@ -64,7 +64,7 @@ def _operation(path: str, method: str, operation: dict[str, Any]) -> str:
         f'{e(code)} {e(answer.get("description", ""))}'
         for code, answer in operation.get('responses', {}).items()
     )
-    parts.append(f'<p>Answers: {answers}</p></div>')
+    parts.append(f'<p>Answers: {answers}</p></section>')
     return ''.join(parts)
 
 
