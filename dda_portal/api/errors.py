@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
+from ..domain.attempts import InvalidInput
 from ..domain.problems import AwsProblem, Invalid, NotAllowed, Problem, Unavailable
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ def problem_status(problem: Problem) -> tuple[int, str]:
         return 503, problem.kind or 'unavailable'
     if isinstance(problem, AwsProblem):
         return (503 if problem.transient else 502), 'aws_refused'
+    if isinstance(problem, InvalidInput):
+        return 422, 'invalid_input'
     if isinstance(problem, Invalid):
         return 422, problem.kind or 'invalid'
     return 400, problem.kind or 'refused'

@@ -90,10 +90,8 @@ def check_filter_values(params: list[tuple[str, str]], known_targets: dict[str, 
 
 def job_detail(snapshot: JobSnapshot) -> TrainingJobDetail:
     installed_on: dict[tuple[str, str], list[str]] = {}
-    on_device: dict[str, list[object]] = {}
     for item in snapshot.installations:
         installed_on.setdefault((item.component_name, item.component_version), []).append(item.thing_name)
-        on_device.setdefault(item.thing_name, []).append(item)
     components = [
         ComponentOut.of(v, installed_on.get((v.component_name, v.component_version), []))
         for v in snapshot.components

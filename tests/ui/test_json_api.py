@@ -342,6 +342,7 @@ async def test_the_buttons_refusals_come_back_per_target(aws: None, role: None, 
         headers=headers,
     )
     assert bad_shape.status_code == 422
+    assert error_of(bad_shape)['code'] == 'invalid_input'
     assert 'positive integers' in error_of(bad_shape)['message']
     for body in ({'targets': []}, {}, {'targets': ['arm64-cpu'], 'colour': 'red'}):
         invalid = await client(user).post(f'{JOBS}/bottle-caps/compilations', json=body, headers=headers)
