@@ -447,3 +447,22 @@ async def test_a_token_opens_no_page(accounts: None, user: User) -> None:
         assert answer.status_code == 303, path
         assert answer.headers['location'].startswith('/login?next=')
     assert (await client(user).get(JOBS, headers=headers)).status_code == 200
+
+
+@pytest.fixture
+def proxy_sign_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv('DDA_AUTH_HEADER', 'X-Forwarded-User')
+    monkeypatch.setenv('DDA_STORAGE_SECRET', 'a-test-secret-of-32-characters!!')
+
+
+async def test_behind_a_proxy_the_identity_header_opens_no_api_and_a_token_no_page(
+    proxy_sign_in: None, user: User
+) -> None:
+    signed_in = {'X-Forwarded-User': 'bob'}  # from 127.0.0.1: this machine's trusted proxy
+    assert (await client(user).get('/devices', headers=signed_in)).status_code == 200
+    answer = await client(user).get(JOBS, headers=signed_in)
+    assert answer.status_code == 401
+    assert error_of(answer)['code'] == 'token_required'
+    headers = token()
+    assert (await client(user).get('/devices', headers=headers)).status_code == 401
+    assert (await client(user).get(JOBS, headers=headers)).status_code == 200
