@@ -8,7 +8,7 @@ import os
 from nicegui import app, ui
 
 from dda_portal.app import create_app
-from dda_portal.config import load_settings, parse_cli
+from dda_portal.config import TOKEN_OPTIONS, load_settings, parse_cli
 
 
 def main() -> None:
@@ -23,7 +23,12 @@ def main() -> None:
 
         print_password_hash()
         return
+    token_command = {key: options.pop(key) for key in TOKEN_OPTIONS if key in options}
     settings = load_settings(options)
+    if token_command:
+        from dda_portal.api_tokens import run_command
+
+        raise SystemExit(run_command(settings.database_url, token_command))
     demo = None
     if settings.demo:
         try:

@@ -15,7 +15,8 @@ from fastapi.responses import JSONResponse
 from nicegui import app
 from starlette.middleware.sessions import SessionMiddleware
 
-from . import auth, web_guards
+from . import api, auth, web_guards
+from .api_tokens import ApiTokens
 from .auth import Gate
 from .aws.clients import AwsClients
 from .config import Settings, SettingsError
@@ -47,6 +48,7 @@ class Portal:
     # signs the session cookie; without sign-in nothing needs to outlive a restart, so a fresh one will do
     storage_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     list_feed: ListFeed | None = None  # the training jobs every list page shares (tests look at it)
+    api_tokens: ApiTokens | None = None  # who the JSON API's bearer tokens are (tests move its cache)
 
     def when_leading(self, job: Callable[[], Any]) -> Callable[[], Any]:
         """`job`, run only while this replica leads (always with SQLite)."""
@@ -98,6 +100,8 @@ def create_app(settings: Settings) -> Portal:
     portal.list_feed = training_jobs.register(store, actions)
     training_job.register(store, actions, catalog, GuidanceBook.load())
     fleet.register(store, actions, {t.id: t.display_name for t in catalog.values()})
+    portal.api_tokens = ApiTokens(store)
+    api.register(app, store, actions, portal.list_feed, catalog, portal.api_tokens)
     _health_routes(portal)
 
     if settings.sync_enabled:

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
@@ -54,6 +55,10 @@ MAX_PASSWORD_CHARS = 1024
 SESSION_SECONDS = 12 * 3600  # a sign-in lasts 12 h from the moment of signing in
 TICKET_SECONDS = 60
 WRONG = 'Wrong user name or password.'
+API_PREFIX = '/api/'  # the JSON API: its own bearer tokens (api.py), never a browser's sign-in
+
+# who an action runs for when no page asks: the person of the API token a request came with (`Gate.acting`)
+_ACTING: contextvars.ContextVar[Person | None] = contextvars.ContextVar('acting', default=None)
 
 
 def session_id_of(request: Request | None) -> str | None:
@@ -121,13 +126,28 @@ class Gate:
         if self.passwords and session_id is not None:
             await self.sign_ins.load(session_id)
 
+    @contextlib.contextmanager
+    def acting(self, person: Person) -> Iterator[None]:
+        """Actions within (this task and what it awaits) are judged for `person`: the JSON API's token."""
+        reset = _ACTING.set(person)
+        try:
+            yield
+        finally:
+            _ACTING.reset(reset)
+
     async def load_current(self) -> None:
         """`load` for the page the running handler acts on."""
+        if _ACTING.get() is not None:
+            return
         with contextlib.suppress(RuntimeError):  # no page: current() answers without the store
             await self.load(context.client.request)
 
     def current(self) -> Person | None:
-        """The person on whose page the running handler acts (None once they signed out)."""
+        """The person on whose page the running handler acts (None once they signed out), or the one it acts
+        for (`acting`)."""
+        acting = _ACTING.get()
+        if acting is not None:
+            return acting
         try:
             request = context.client.request
         except RuntimeError:
@@ -282,7 +302,10 @@ class SignInRequired(BaseHTTPMiddleware):
         path = request.url.path
         if path == '/login':
             await self.gate.load(request)  # the form sends a signed-in browser on
-        if self.gate.mode == 'open' or path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+        public = path in PUBLIC_PATHS or path.startswith(
+            (*PUBLIC_PREFIXES, API_PREFIX)
+        )  # API: its own tokens
+        if self.gate.mode == 'open' or public:
             return await call_next(request)
         await self.gate.load(request)
         if self.gate.person_for(request) is not None:

@@ -293,8 +293,29 @@ def parse_cli(argv: list[str] | None) -> dict[str, object]:
         action='store_true',
         help='read a password (prompt or stdin), print its argon2 hash for a users file, and exit',
     )
+    tokens = parser.add_argument_group('API tokens (each command changes the store and exits)')
+    tokens.add_argument('--create-token', metavar='NAME', help='make an API token, print it once, and exit')
+    tokens.add_argument(
+        '--role', choices=['operator', 'data-scientist'], help='the role of the token --create-token makes'
+    )
+    tokens.add_argument(
+        '--revoke-token', metavar='NAME', help='revoke an API token (within seconds) and exit'
+    )
+    tokens.add_argument(
+        '--list-tokens', action='store_true', help='list API tokens (never the tokens themselves) and exit'
+    )
     args = parser.parse_args(argv)
+    commands = [c for c in ('create_token', 'revoke_token', 'list_tokens') if getattr(args, c)]
+    if len(commands) > 1:
+        parser.error('give one of --create-token, --revoke-token, --list-tokens')
+    if args.create_token is not None and args.role is None:
+        parser.error('--create-token needs --role operator or --role data-scientist')
+    if args.role is not None and args.create_token is None:
+        parser.error('--role goes with --create-token')
     return {key: value for key, value in vars(args).items() if value not in (None, False)}
+
+
+TOKEN_OPTIONS = ('create_token', 'role', 'revoke_token', 'list_tokens')
 
 
 def load_settings(overrides: dict[str, object] | None = None) -> Settings:

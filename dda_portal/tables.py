@@ -232,3 +232,18 @@ class SignIn(SQLModel, table=True):
     session_hash: str = Field(primary_key=True)
     name: str
     since: datetime = Field(index=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """A token a pipeline reads the JSON API with, by name: only the SHA-256 of the token is stored (whoever
+    reads the database cannot call the API with what they find there). Revoking keeps the row, so the name
+    and its history stay listed."""
+
+    __tablename__ = 'api_token'
+
+    name: str = Field(primary_key=True)
+    role: str  # domain.access.Role's word
+    token_hash: str = Field(unique=True)
+    created_at: datetime
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None

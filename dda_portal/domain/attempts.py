@@ -23,6 +23,7 @@ class StartDecision:
     allowed: bool
     reason: str = ''
     attempt: int = 1  # the number the new attempt would get
+    kind: str = ''  # why not, as a stable word (the JSON API's refusal codes)
 
 
 def may_start(
@@ -31,19 +32,29 @@ def may_start(
     """At most one Starting/In progress/Stopping/Completed attempt per (training job, target)."""
     if training_status != TrainingStatus.COMPLETED:
         return StartDecision(
-            False, f'The training job is {training_status}; only a Completed job can be compiled.'
+            False,
+            f'The training job is {training_status}; only a Completed job can be compiled.',
+            kind='training_not_completed',
         )
     if latest is None:
         return StartDecision(True, attempt=1)
     if latest in ACTIVE_COMPILATION:
         return StartDecision(
-            False, f'Already compiling (attempt {latest_attempt} is {latest}).', latest_attempt
+            False,
+            f'Already compiling (attempt {latest_attempt} is {latest}).',
+            latest_attempt,
+            'already_compiling',
         )
     if latest is CompilationStatus.COMPLETED:
-        return StartDecision(False, f'Already compiled (attempt {latest_attempt}).', latest_attempt)
+        return StartDecision(
+            False, f'Already compiled (attempt {latest_attempt}).', latest_attempt, 'already_compiled'
+        )
     if latest is CompilationStatus.UNKNOWN:
         return StartDecision(
-            False, f'The state of attempt {latest_attempt} is unknown; refresh first.', latest_attempt
+            False,
+            f'The state of attempt {latest_attempt} is unknown; refresh first.',
+            latest_attempt,
+            'state_unknown',
         )
     return StartDecision(True, f'Retry after attempt {latest_attempt} {latest.lower()}.', latest_attempt + 1)
 

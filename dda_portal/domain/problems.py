@@ -43,9 +43,10 @@ class Problem(Exception):
     (pages/problems.py), so the same failure reads the same on every page and in every toast.
     """
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, kind: str = '') -> None:
         super().__init__(message)
         self.message = message
+        self.kind = kind  # a stable word for machines (the JSON API's error codes); '' when none was given
 
     @property
     def transient(self) -> bool:

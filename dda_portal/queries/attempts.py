@@ -32,7 +32,9 @@ def reserve_attempt(
     """
     job = session.get(TrainingJob, training_job)
     if job is None:
-        return StartDecision(False, f'The portal knows no training job {training_job!r}.')
+        return StartDecision(
+            False, f'The portal knows no training job {training_job!r}.', kind='unknown_training_job'
+        )
     latest = latest_attempt(session, training_job, target_id)
     decision = may_start(job.status, latest.status if latest else None, latest.attempt if latest else 0)
     if not decision.allowed:
@@ -56,7 +58,9 @@ def reserve_attempt(
         session.flush()
     except IntegrityError:
         session.rollback()
-        return StartDecision(False, 'Another request started this target a moment ago.')
+        return StartDecision(
+            False, 'Another request started this target a moment ago.', kind='already_compiling'
+        )
     recompute_rollup(session, training_job)
     return new
 

@@ -172,6 +172,12 @@ class Actions:
         inputs = check_inputs(framework, framework_version, input_shape)  # raises InvalidInput
         return await self._start(training_job, target_ids, inputs)
 
+    async def start_compilation_with_defaults(self, training_job: str, target_ids: list[str]) -> StartOutcome:
+        """Start one job per target with the training job's compile defaults (its tags, else the settings),
+        as the JSON API does when it is given no inputs."""
+        await self.check('start compilations')
+        return await self._start(training_job, target_ids, None)
+
     async def _start(
         self, training_job: str, target_ids: list[str], inputs: CompileInputs | None
     ) -> StartOutcome:

@@ -98,10 +98,10 @@ class Compiler:
         setup = self.setup_problem()
         unknown = [t for t in target_ids if t not in self.catalog]
         for target_id in unknown:
-            outcome.refused[target_id] = Invalid('Not a target of the catalogue.')
+            outcome.refused[target_id] = Invalid('Not a target of the catalogue.', 'unknown_target')
         target_ids = [t for t in target_ids if t in self.catalog]
         if setup:
-            outcome.refused.update(dict.fromkeys(target_ids, Invalid(setup)))
+            outcome.refused.update(dict.fromkeys(target_ids, Invalid(setup, 'not_configured')))
             return outcome
         try:
             described = self.sagemaker.describe_training_job(training_job)
@@ -113,7 +113,7 @@ class Compiler:
         model = (described.get('ModelArtifacts') or {}).get('S3ModelArtifacts')
         if status is not TrainingStatus.COMPLETED or not model:
             reason = f'SageMaker reports the training job as {status}; only a Completed job can be compiled.'
-            outcome.refused.update(dict.fromkeys(target_ids, Invalid(reason)))
+            outcome.refused.update(dict.fromkeys(target_ids, Invalid(reason, 'training_not_completed')))
             return outcome
         for target_id in target_ids:
             reserved = self.store.write(
@@ -125,7 +125,7 @@ class Compiler:
                 origin,
             )
             if isinstance(reserved, StartDecision):
-                outcome.refused[target_id] = Invalid(reserved.reason)
+                outcome.refused[target_id] = Invalid(reserved.reason, reserved.kind)
                 continue
             refusal = self._create(reserved, model, inputs, origin)
             if refusal:

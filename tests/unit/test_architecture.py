@@ -49,6 +49,9 @@ FORBIDDEN = {
         'dda_portal.demo',
     ),
     'dda_portal.pages': ('dda_portal.aws', 'dda_portal.app', 'dda_portal.demo'),
+    # the JSON API asks what the pages ask (actions, feeds, queries), never AWS itself
+    'dda_portal.api': ('dda_portal.aws', 'dda_portal.app', 'dda_portal.demo'),
+    'dda_portal.api_tokens': ('dda_portal.services', 'dda_portal.pages', 'dda_portal.app', 'dda_portal.demo'),
 }
 
 
