@@ -25,10 +25,11 @@ from sqlmodel import Session, create_engine
 
 from . import migrations, notices
 from .config import default_replica_id
+from .domain.alerts import AlertPolicy
 from .domain.changes import NOTHING, Changed, Notice
 from .domain.clock import utcnow
 from .leadership import Leadership
-from .queries import refresh
+from .queries import alerts, refresh
 from .queries.refresh import CycleResult, Freshness
 from .workers import WorkerPool
 
@@ -79,6 +80,8 @@ class Store:
         self._listener: notices.Listener | None = None
         self._sender = ThreadPoolExecutor(1, thread_name_prefix='store-notices')
         self._fenced = threading.local()
+        # what each write records in the alerts outbox (queries/alerts.py); None records nothing
+        self.alert_policy: AlertPolicy | None = None
 
     # ---- replicas (PostgreSQL) ---------------------------------------------------------------------------
 
@@ -156,6 +159,7 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Session]:
         with Session(self.engine, expire_on_commit=False) as session:
+            session.info[alerts.POLICY] = self.alert_policy
             yield session
 
     def read(self, query: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -6,9 +6,10 @@ Run them with `Store.read`, `Store.write` (blocking) or `await Store.fetch` (pag
 - `attempts`: the attempts the portal starts, stops and claims (writes);
 - `fleet`: Greengrass component versions, core devices and what they run;
 - `refresh`: what a refresh writes, its bookkeeping (cycles, parts, watermarks, follow-ups) and freshness;
-- `sign_ins`: the browsers signed in with a password (every replica reads them).
+- `sign_ins`: the browsers signed in with a password (every replica reads them);
+- `alerts`: the alerts outbox (transitions recorded with the change, the sender's claims and outcomes).
 """
 
-from . import attempts, fleet, jobs, refresh, sign_ins
+from . import alerts, attempts, fleet, jobs, refresh, sign_ins
 
-__all__ = ['attempts', 'fleet', 'jobs', 'refresh', 'sign_ins']
+__all__ = ['alerts', 'attempts', 'fleet', 'jobs', 'refresh', 'sign_ins']
