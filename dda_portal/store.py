@@ -60,6 +60,8 @@ class Store:
         On PostgreSQL, several portals (replicas, each its `replica_id`) may share the database:
         `start_replica` makes this one try to lead and hear the others' changes.
         """
+        # what each write records in the alerts outbox (queries/alerts.py); None records nothing
+        self.alert_policy: AlertPolicy | None = None
         self.engine = _engine(database_url)
         self.database_file = migrations.sqlite_file(database_url)
         self.database_name = _database_name(self.engine.url, self.database_file)
@@ -80,8 +82,6 @@ class Store:
         self._listener: notices.Listener | None = None
         self._sender = ThreadPoolExecutor(1, thread_name_prefix='store-notices')
         self._fenced = threading.local()
-        # what each write records in the alerts outbox (queries/alerts.py); None records nothing
-        self.alert_policy: AlertPolicy | None = None
 
     # ---- replicas (PostgreSQL) ---------------------------------------------------------------------------
 
