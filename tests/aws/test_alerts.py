@@ -278,3 +278,53 @@ async def test_two_senders_on_postgresql_send_each_alert_once(
 def test_no_channel_records_nothing(database_url: str) -> None:
     settings = Settings(database_url=database_url, sync_enabled=False)
     assert alert_policy(settings) is None
+
+
+async def test_a_package_greengrass_fails_is_told_once(
+    aws: GreengrassBackend, database_url: str, receiver: Receiver
+) -> None:
+    create_training_job('weld')
+    create_compilation_job('weld-jetson-xavier-1', 'weld', 'jetson-xavier')
+    backend().compilation_jobs['weld-jetson-xavier-1'].model_artifacts = {'S3ModelArtifacts': ARTIFACT}
+    services = portal(database_url, receiver.url)
+    assert await services.sync.run_once() is None
+
+    assert services.packager.package('weld-jetson-xavier-1', 'manual') == 'weld'
+    [version] = aws.versions.values()
+    version.state, version.message = 'FAILED', 'The artifact could not be read.\nDetails follow'
+    assert await services.sync.run_once() is None
+    assert await services.sync.run_once() is None
+    assert services.alerts.send_due() == 1
+
+    [message] = receiver.accepted
+    label = CATALOG['jetson-xavier'].display_name
+    assert message['title'] == f'Packaging failed: weld for {label}'
+    assert 'Component: model-weld-jetson-xavier 1.0.0' in message['message']
+    assert 'Reason: The artifact could not be read.' in message['message']
+    assert f'Open: {PUBLIC}/training-jobs/weld?tab=components' in message['message']
+    assert [row.key for row in outbox(services.sync.store)] == ['packaging-failed:weld-jetson-xavier-1']
+
+
+async def test_greengrass_refusing_a_package_is_told_once(
+    aws: GreengrassBackend, database_url: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from dda_portal.domain.problems import AwsProblem
+
+    create_training_job('weld')
+    create_compilation_job('weld-jetson-xavier-1', 'weld', 'jetson-xavier')
+    backend().compilation_jobs['weld-jetson-xavier-1'].model_artifacts = {'S3ModelArtifacts': ARTIFACT}
+    services = portal(database_url, receiver.url)
+    assert await services.sync.run_once() is None
+
+    def refuse(*args: object, **kwargs: object) -> dict:
+        raise ClientError({'Error': {'Code': 'AccessDeniedException', 'Message': 'not allowed'}}, 'Create')
+
+    monkeypatch.setattr(services.packager.greengrass, 'create_component_version', refuse)
+    for _ in range(2):
+        with pytest.raises(AwsProblem):
+            services.packager.package('weld-jetson-xavier-1', 'auto')
+    assert services.alerts.send_due() == 1
+    [message] = receiver.accepted
+    assert 'Reason: AccessDeniedException: not allowed' in message['message']
