@@ -15,6 +15,9 @@ from dda_portal.pages.feeds import settled
 from dda_portal.services.alerts import AlertSender
 from dda_portal.store import Store
 from tests.receivers import Receiver
+from tests.ui.test_sign_in import accounts, sign_in
+
+__all__ = ['accounts']  # a fixture
 
 
 @pytest.fixture
@@ -61,3 +64,13 @@ async def test_without_a_channel_the_page_says_nothing_is_recorded(user: User) -
     await user.open('/alerts')
     await user.should_see('No alert channel is set (DDA_ALERT_URLS): no alert is recorded or sent.')
     assert app.state.portal.store.alert_policy is None
+
+
+async def test_the_page_is_for_everyone_signed_in_and_nobody_else(accounts: None, user: User) -> None:
+    anonymous = await user.http_client.get('/alerts')  # type: ignore[attr-defined]
+    assert anonymous.status_code == 303 and anonymous.headers['location'].startswith('/login')
+    await sign_in(user, 'bob', 'bob-secret-1')  # an Operator
+    await user.should_see('bob · Operator', retries=50)
+    await user.open('/alerts')
+    await user.should_see('No alert channel is set')
+    assert any(link.text == 'Alerts' for link in user.find(ui.link).elements)  # in the navigation

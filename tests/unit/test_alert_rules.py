@@ -68,3 +68,12 @@ def test_every_target_compiled_is_one_key_per_set_of_attempts() -> None:
 
 def test_a_long_first_line_is_cut() -> None:
     assert len(first_line('x' * 1000)) == alerts.MAX_LINE
+
+
+def test_a_change_of_the_outbox_reaches_the_other_replicas() -> None:
+    from dda_portal.domain.changes import Changed, Notice, payloads, read_payload
+
+    [payload] = payloads(Notice('replica-a', Changed(alerts=True)))
+    notice = read_payload(payload)
+    assert notice is not None and notice.changed == Changed(alerts=True) and bool(notice.changed)
+    assert (Changed.jobs('x') | Changed(alerts=True)).alerts
