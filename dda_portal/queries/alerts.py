@@ -91,10 +91,12 @@ def attempt_moved(session: Session, attempt: CompilationAttempt, before: Compila
 def compiled_everywhere(session: Session, training_jobs: Iterable[str]) -> None:
     """These training jobs had an attempt complete in this transaction (rollups recomputed): those whose
     latest attempt of every target completed are recorded, once per set of attempts."""
+    policy = policy_for(session, alerts.ALL_TARGETS_COMPILED)
+    if policy is None:
+        return
     for name in sorted(training_jobs):
-        policy = policy_for(session, alerts.ALL_TARGETS_COMPILED)
         job = session.get(TrainingJob, name)
-        if policy is None or job is None or job.rollup != Rollup.COMPILED:
+        if job is None or job.rollup != Rollup.COMPILED:
             continue
         latest: dict[str, CompilationAttempt] = {}
         query = select(CompilationAttempt).where(CompilationAttempt.training_job_name == name)
@@ -111,36 +113,36 @@ def component_moved(session: Session, version: ComponentVersion, before: Compone
     policy = policy_for(session, alerts.PACKAGING_FAILED)
     if policy is None or not version.training_job_name:
         return
-    packaging_failed(session, policy, version, version.message or version.errors)
+    _packaging_failed(session, policy, version, version.message or version.errors)
 
 
 def packaging_refused(session: Session, pending: ComponentVersion, reason: str) -> None:
     """Greengrass refused to make the component version the portal asked for."""
     policy = policy_for(session, alerts.PACKAGING_FAILED)
     if policy is not None:
-        packaging_failed(session, policy, pending, reason)
+        _packaging_failed(session, policy, pending, reason)
 
 
-def packaging_failed(
+def _packaging_failed(
     session: Session, policy: AlertPolicy, version: ComponentVersion, reason: str | None
 ) -> None:
-    target = None
-    if version.compilation_job_name:
-        found = session.exec(
-            select(CompilationAttempt.target_label).where(
-                CompilationAttempt.job_name == version.compilation_job_name
-            )
-        ).first()
-        target = found or version.target_id
     draft = alerts.packaging_failed(
         policy,
         version.compilation_job_name or version.arn,
         f'{version.component_name} {version.component_version}',
         version.training_job_name,
-        target or version.target_id,
+        _target_label(session, version.compilation_job_name) or version.target_id,
         reason,
     )
     record(session, draft)
+
+
+def _target_label(session: Session, compilation_job: str | None) -> str | None:
+    """How messages name the target of a compilation job (its catalogue label)."""
+    if not compilation_job:
+        return None
+    query = select(CompilationAttempt.target_label).where(CompilationAttempt.job_name == compilation_job)
+    return session.exec(query).first()
 
 
 def device_became_unhealthy(
@@ -157,11 +159,7 @@ def device_became_unhealthy(
     )
     for version in session.exec(query):
         if (version.component_name, version.component_version) in releases and version.training_job_name:
-            label = session.exec(
-                select(CompilationAttempt.target_label).where(
-                    CompilationAttempt.job_name == (version.compilation_job_name or '')
-                )
-            ).first()
+            label = _target_label(session, version.compilation_job_name)
             component = f'{version.component_name} {version.component_version}'
             models.append((component, version.training_job_name, label or version.target_id))
     if models:
