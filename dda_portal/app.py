@@ -25,10 +25,10 @@ from .domain.guidance import GuidanceBook
 from .domain.refresh import PARTS
 from .domain.targets import CatalogueError, TargetCatalog
 from .forwarded import ForwardedByTrustedProxy
-from .pages import fleet, look, training_job, training_jobs
+from .pages import alerts, fleet, look, training_job, training_jobs
 from .pages.training_jobs.feed import ListFeed
 from .queries.refresh import Freshness
-from .services import Actions, Sync, build
+from .services import Actions, AlertSender, Sync, build
 from .store import Store
 from .workers import SIGN_IN
 
@@ -49,6 +49,7 @@ class Portal:
     storage_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     list_feed: ListFeed | None = None  # the training jobs every list page shares (tests look at it)
     api_tokens: ApiTokens | None = None  # who the JSON API's bearer tokens are (tests move its cache)
+    alert_sender: AlertSender | None = None
 
     def when_leading(self, job: Callable[[], Any]) -> Callable[[], Any]:
         """`job`, run only while this replica leads (always with SQLite)."""
@@ -90,7 +91,7 @@ def create_app(settings: Settings) -> Portal:
     clients = AwsClients()
     services = build(settings, store, clients, catalog)
     sync, actions, gate = services.sync, services.actions, services.gate
-    portal = Portal(settings, store, catalog, clients, sync, actions, gate)
+    portal = Portal(settings, store, catalog, clients, sync, actions, gate, alert_sender=services.alerts)
     app.state.portal = portal  # tests and health routes reach the running portal here
 
     look.register()
@@ -102,10 +103,14 @@ def create_app(settings: Settings) -> Portal:
     fleet.register(store, actions, {t.id: t.display_name for t in catalog.values()})
     portal.api_tokens = ApiTokens(store)
     api.register(app, store, actions, portal.list_feed, catalog, portal.api_tokens)
+    alerts.register(store, actions, settings)
     _health_routes(portal)
 
     if settings.sync_enabled:
         portal.every(settings.refresh_seconds, sync.run_scheduled, 'refresh')  # the leader's only
+    if settings.alert_channels:  # the leader sends after each commit, and retries as they come due
+        store.changed.subscribe(services.alerts.kick, unsubscribe_on_delete=False)
+        portal.every(settings.alert_check_seconds, services.alerts.run_scheduled, 'alerts')
     app.on_startup(lambda: store.start_replica(asyncio.get_running_loop()))
     app.on_shutdown(store.stop_replica)
     app.on_startup(portal.scheduler.start)

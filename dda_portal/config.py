@@ -10,13 +10,16 @@ import socket
 import tomllib
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
+import apprise
+from apprise.utils.parse import parse_urls
 from argon2 import extract_parameters
 from argon2.exceptions import InvalidHashError
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .domain import attempts
+from .domain import alerts, attempts
 from .domain.access import Role
 
 LOOPBACK_NAMES = {'localhost'}
@@ -102,6 +105,12 @@ class Settings(BaseSettings):
     allowed_hosts: str = Field(
         '', description='comma-separated Host names served besides loopback names and DDA_HOST'
     )
+    alert_urls: str = Field('', description='Apprise URLs alerts go to (commas or spaces between them)')
+    alert_rules: str = Field(alerts.DEFAULT_RULES, description='which transitions are sent')
+    public_url: str | None = Field(None, description='where alert links point (default http://HOST:PORT)')
+    alert_retry_seconds: float = Field(30.0, ge=0, description='wait after a failed send; doubles each try')
+    alert_tries: int = Field(8, ge=1, description='tries before an alert is marked undeliverable')
+    alert_check_seconds: float = Field(10.0, gt=0, description='how often alerts due are sent')
     demo: bool = False
     demo_step_seconds: float = Field(8.0, gt=0, description='demo simulator pace')
 
@@ -142,6 +151,46 @@ class Settings(BaseSettings):
         if value is not None and not attempts.is_s3_uri(value):
             raise ValueError('must be an S3 URI like s3://bucket/prefix/')
         return value
+
+    @field_validator('alert_urls')
+    @classmethod
+    def _apprise_urls(cls, value: str) -> str:
+        for number, url in enumerate(alert_url_list(value), 1):
+            if apprise.Apprise.instantiate(url) is None:
+                raise ValueError(f'URL {number} ({channel_name(url)}) is not an Apprise URL it can send to')
+        return value
+
+    @field_validator('alert_rules')
+    @classmethod
+    def _alert_rules(cls, value: str) -> str:
+        alerts.parse_rules(value)
+        return value
+
+    @field_validator('public_url')
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value in (None, ''):
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ('http', 'https') or not parts.netloc:
+            raise ValueError('must be an http(s) URL like https://portal.example.com')
+        return value.rstrip('/')
+
+    @property
+    def alert_channels(self) -> list[str]:
+        return alert_url_list(self.alert_urls)
+
+    @property
+    def alert_kinds(self) -> frozenset[str]:
+        return alerts.parse_rules(self.alert_rules)
+
+    @property
+    def public_base_url(self) -> str:
+        """Where alerts link to: DDA_PUBLIC_URL, else the address the portal listens on."""
+        if self.public_url:
+            return self.public_url
+        host = host_name(self.host)
+        return f'http://{"127.0.0.1" if host in WILDCARD_ADDRESSES else host}:{self.port}'
 
     @field_validator('input_shape')
     @classmethod
@@ -235,6 +284,21 @@ def host_name(host: str) -> str:
 
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def alert_url_list(text: str) -> list[str]:
+    """Apprise URLs as Apprise splits them (commas or spaces between them)."""
+    return [url for url in parse_urls(text) if url.strip()]  # type: ignore[no-untyped-call]
+
+
+def channel_name(url: str) -> str:
+    """How pages and messages name an alert channel without its secrets (Apprise URLs hold tokens): the
+    scheme, and the host of a web hook (json://, xml://, form://); never a user, password, path or query."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower() or 'unknown'
+    if scheme in {'json', 'jsons', 'xml', 'xmls', 'form', 'forms'} and parts.hostname:
+        return f'{scheme}://{parts.hostname}'
+    return f'{scheme}://…'
 
 
 def _split(value: str) -> list[str]:

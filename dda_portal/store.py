@@ -25,10 +25,11 @@ from sqlmodel import Session, create_engine
 
 from . import migrations, notices
 from .config import default_replica_id
+from .domain.alerts import AlertPolicy
 from .domain.changes import NOTHING, Changed, Notice
 from .domain.clock import utcnow
 from .leadership import Leadership
-from .queries import refresh
+from .queries import alerts, refresh
 from .queries.refresh import CycleResult, Freshness
 from .workers import WorkerPool
 
@@ -59,6 +60,8 @@ class Store:
         On PostgreSQL, several portals (replicas, each its `replica_id`) may share the database:
         `start_replica` makes this one try to lead and hear the others' changes.
         """
+        # what each write records in the alerts outbox (queries/alerts.py); None records nothing
+        self.alert_policy: AlertPolicy | None = None
         self.engine = _engine(database_url)
         self.database_file = migrations.sqlite_file(database_url)
         self.database_name = _database_name(self.engine.url, self.database_file)
@@ -156,6 +159,7 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Session]:
         with Session(self.engine, expire_on_commit=False) as session:
+            session.info[alerts.POLICY] = self.alert_policy
             yield session
 
     def read(self, query: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:

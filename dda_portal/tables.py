@@ -14,6 +14,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from .domain.alerts import AlertState
 from .domain.clock import utcnow
 from .domain.greengrass import ComponentState
 from .domain.status import ACTIVE_COMPILATION, CompilationStatus, Rollup, TrainingStatus
@@ -247,3 +248,26 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
+
+
+class Alert(SQLModel, table=True):
+    """The alerts outbox: one row per transition worth telling (recorded in the transaction of the change that
+    caused it; `key` is unique, so a transition read again, a restart or a second replica adds no second
+    row), sent after commit by the leader and tried again with a growing delay when the channel fails."""
+
+    __tablename__ = 'alert'
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    kind: str
+    title: str
+    body: str
+    link: str
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    state: AlertState = Field(default=AlertState.WAITING, sa_type=StoredEnum(AlertState), index=True)
+    attempts: int = 0
+    next_try_at: datetime = Field(default_factory=utcnow)
+    claimed_until: datetime | None = None  # a sender is sending it (another leaves it alone until then)
+    delivered_to: str = ''  # the channels that took it (short hashes of their URLs): never sent there again
+    sent_at: datetime | None = None
+    last_error: str | None = None

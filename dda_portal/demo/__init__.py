@@ -17,9 +17,11 @@ from moto.core.base_backend import BackendDict
 from moto.server import ThreadedMotoServer
 
 from ..config import Settings
+from ..domain.naming import compilation_job_name
 from ..domain.targets import TargetCatalog
 from . import moto_patches
-from .common import NEO_OUTPUT, ROLE_ARN, client
+from .alert_log import AlertLog
+from .common import NEO_FAILURES, NEO_OUTPUT, ROLE_ARN, client
 from .greengrass import (
     FleetInventory,
     GreengrassBackend,
@@ -75,6 +77,7 @@ class DemoEnvironment:
     patches: list[str] = field(default_factory=list)
     _server: ThreadedMotoServer | None = field(default=None, repr=False)
     _greengrass_server: GreengrassServer | None = field(default=None, repr=False)
+    alert_log: AlertLog | None = None  # the channel the demo's alerts go to (it logs each one)
     _saved_env: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     def settings_overrides(self, settings: Settings) -> dict[str, object]:
@@ -87,6 +90,8 @@ class DemoEnvironment:
         if not settings.auto_compile_targets:  # the demo shows automatic compilation at work
             overrides['auto_compile_targets'] = 'jetson-xavier,x86_64-cpu'
         overrides['auto_package'] = True  # … and automatic packaging as Greengrass components
+        if not settings.alert_urls and self.alert_log is not None:  # … and alerts, to a channel that logs
+            overrides['alert_urls'] = self.alert_log.url
         return overrides
 
     @property
@@ -97,6 +102,9 @@ class DemoEnvironment:
     def stop(self) -> None:
         """Stop the simulator and the servers and give the environment variables back. Idempotent."""
         self.simulator.uninstall()
+        if self.alert_log is not None:
+            self.alert_log.stop()
+            self.alert_log = None
         if self._greengrass_server is not None:
             self._greengrass_server.stop()
             self._greengrass_server = None
@@ -143,7 +151,7 @@ def start_demo(settings: Settings) -> DemoEnvironment:
         fleet = seed_fleet(backend, inventory.seeded_at, packages_from_moto(inventory, catalog))
         simulator = DemoSimulator(
             catalog,
-            planned_outcomes=inventory.planned_outcomes,
+            planned_outcomes={**inventory.planned_outcomes, **_live_failure(inventory)},
             greengrass=backend,
             install_delay=install_delay_for(settings.demo_step_seconds),
         )
@@ -170,8 +178,11 @@ def start_demo(settings: Settings) -> DemoEnvironment:
         len(fleet.core_devices),
         len(fleet.component_versions),
     )
+    alert_log = AlertLog().start()
+    log.info('Demo alert channel %s: each alert the portal sends is logged here', alert_log.url)
     return DemoEnvironment(
         endpoint=endpoint,
+        alert_log=alert_log,
         simulator=simulator,
         inventory=inventory,
         greengrass_endpoint=greengrass_endpoint,
@@ -183,6 +194,15 @@ def start_demo(settings: Settings) -> DemoEnvironment:
         _greengrass_server=greengrass,
         _saved_env=saved,
     )
+
+
+def _live_failure(inventory: DemoInventory) -> dict[str, tuple[str, str | None]]:
+    """The training job still running finishes during the demo and is compiled automatically: its x86
+    compilation fails, so that the demo shows a failure arriving live (and its alert)."""
+    running = inventory.in_progress_training_job
+    if not running:
+        return {}
+    return {compilation_job_name(running, 'x86_64-cpu', 1): ('FAILED', NEO_FAILURES[0])}
 
 
 def _demo_database(settings: Settings) -> str:

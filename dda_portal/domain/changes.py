@@ -14,14 +14,16 @@ PAYLOAD_BYTES = 7000
 class Changed:
     """The keys a commit touched: training job names, component version ARNs, core device thing names; and
     whether the set of architectures the fleet's devices run on changed (every training job page names the
-    fleet architectures its compiled models do not cover yet). `everything`: anything may have changed (a
-    replica that missed other replicas' notices while its listening connection was down)."""
+    fleet architectures its compiled models do not cover yet); whether the alerts outbox changed.
+    `everything`: anything may have changed (a replica that missed other replicas' notices while its
+    listening connection was down)."""
 
     training_jobs: frozenset[str] = frozenset()
     components: frozenset[str] = frozenset()
     devices: frozenset[str] = frozenset()
     fleet_architectures: bool = False
     everything: bool = False
+    alerts: bool = False  # the alerts outbox changed (an alert was sent, failed or given up)
 
     def __bool__(self) -> bool:
         return bool(
@@ -30,6 +32,7 @@ class Changed:
             or self.devices
             or self.fleet_architectures
             or self.everything
+            or self.alerts
         )
 
     def __or__(self, other: Changed) -> Changed:
@@ -39,6 +42,7 @@ class Changed:
             self.devices | other.devices,
             self.fleet_architectures or other.fleet_architectures,
             self.everything or other.everything,
+            self.alerts or other.alerts,
         )
 
     @staticmethod
@@ -75,6 +79,8 @@ def payloads(notice: Notice, limit: int = PAYLOAD_BYTES) -> list[str]:
         head['arch'] = True
     if notice.changed.everything:
         head['all'] = True
+    if notice.changed.alerts:
+        head['alerts'] = True
     found: list[str] = []
     body: dict[str, list[str]] = {}
     size = len(_encode(head).encode())
@@ -107,6 +113,7 @@ def read_payload(payload: str) -> Notice | None:
             frozenset(_strings(data.get('devices'))),
             data.get('arch') is True,
             data.get('all') is True,
+            data.get('alerts') is True,
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None

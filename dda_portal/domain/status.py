@@ -156,4 +156,8 @@ LOOKS: dict[str, Look] = {
     'Deprecated': Look('block', 'grey'),
     'Healthy': Look('check_circle', 'positive'),
     'Unhealthy': Look('report', 'negative'),
+    # alerts
+    'Waiting': Look('schedule', 'blue-grey'),
+    'Sent': Look('check_circle', 'positive'),
+    'Undeliverable': Look('error', 'negative'),
 }

@@ -7,9 +7,10 @@ Run them with `Store.read`, `Store.write` (blocking) or `await Store.fetch` (pag
 - `fleet`: Greengrass component versions, core devices and what they run;
 - `refresh`: what a refresh writes, its bookkeeping (cycles, parts, watermarks, follow-ups) and freshness;
 - `sign_ins`: the browsers signed in with a password (every replica reads them);
-- `api_tokens`: the JSON API's tokens (hashed).
+- `api_tokens`: the JSON API's tokens (hashed);
+- `alerts`: the alerts outbox (transitions recorded with the change, the sender's claims and outcomes).
 """
 
-from . import api_tokens, attempts, fleet, jobs, refresh, sign_ins
+from . import alerts, api_tokens, attempts, fleet, jobs, refresh, sign_ins
 
-__all__ = ['api_tokens', 'attempts', 'fleet', 'jobs', 'refresh', 'sign_ins']
+__all__ = ['alerts', 'api_tokens', 'attempts', 'fleet', 'jobs', 'refresh', 'sign_ins']

@@ -14,6 +14,7 @@ from ..domain.attempts import StartDecision, may_auto_compile, may_start
 from ..domain.clock import utcnow
 from ..domain.status import CompilationStatus, compiled_count, rollup_for
 from ..tables import CompilationAttempt, TrainingJob
+from . import alerts
 from .jobs import attempt, latest_attempt
 
 
@@ -94,10 +95,11 @@ def set_attempt_status(
     found = attempt(session, job_name)
     if found is None:
         return None
-    found.status = status
+    before, found.status = found.status, status
     if reason is not None:
         found.failure_reason = reason
     found.last_modified = utcnow()
+    alerts.attempt_moved(session, found, before)
     if found.training_job_name:
         session.flush()
         recompute_rollup(session, found.training_job_name)

@@ -16,6 +16,7 @@ from ..domain.changes import Changed
 from ..domain.clock import as_utc
 from ..domain.greengrass import TAG_COMPILATION_JOB, ComponentState
 from ..tables import CompilationAttempt, ComponentVersion, CoreDevice, InstalledComponent
+from . import alerts
 from .jobs import CHUNK, attempt
 
 Release = tuple[str, str]  # (component name, component version)
@@ -79,6 +80,7 @@ def settle_component(session: Session, pending_arn: str, created: ComponentVersi
         session.flush()
     if created is not None:
         session.merge(created)
+        alerts.component_moved(session, created, None)
 
 
 def unsettled_component_arns(session: Session) -> list[str]:
@@ -202,10 +204,13 @@ def upsert_component(session: Session, version: ComponentVersion, tags: dict[str
             version.training_job_name = owner.training_job_name
             version.target_id = owner.target_id
         session.add(version)
+        alerts.component_moved(session, version, None)
         return Changed(frozenset(_names(version.training_job_name)), frozenset({version.arn}))
     if (row.state, row.message, row.errors) == (version.state, version.message, version.errors):
         return Changed()
+    before = row.state
     row.state, row.message, row.errors = version.state, version.message, version.errors
+    alerts.component_moved(session, row, before)
     return Changed(frozenset(_names(row.training_job_name)), frozenset({row.arn}))
 
 
@@ -243,6 +248,11 @@ def replace_inventory(
     for name in changed:
         session.add_all(new_installed.get(name, []))
     session.flush()
+    for device in reported:
+        was = old_devices.get(device.thing_name)
+        if _unhealthy(device.status) and (was is None or not _unhealthy(was[0])):
+            running = [(i.component_name, i.component_version) for i in new_installed[device.thing_name]]
+            alerts.device_became_unhealthy(session, device.thing_name, device.last_status_update, running)
     jobs, arns = _owners(session, ran, moved)
     architectures_before = {facts[1] for facts in old_devices.values()}
     architectures = {device.architecture for device in reported}
@@ -319,6 +329,10 @@ def _installed_facts(item: InstalledComponent) -> tuple[str, ...]:
 def _iso(value: datetime | None) -> str:
     moment = as_utc(value)
     return moment.isoformat() if moment is not None else ''
+
+
+def _unhealthy(status: str | None) -> bool:
+    return (status or '').upper() == 'UNHEALTHY'
 
 
 def _names(name: str | None) -> set[str]:

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from ..domain import linking
 from ..domain.changes import Changed
 from ..domain.clock import utcnow
-from ..domain.refresh import SAGEMAKER
+from ..domain.refresh import COMPONENTS, DEVICES, SAGEMAKER
 from ..domain.status import CompilationStatus, TrainingStatus
 from ..tables import (
     CompilationAttempt,
@@ -27,6 +27,7 @@ from ..tables import (
     SyncState,
     TrainingJob,
 )
+from . import alerts
 from .attempts import recompute_rollup
 from .fleet import replace_inventory, upsert_component
 from .jobs import CHUNK, attempt, next_attempt_number
@@ -122,11 +123,15 @@ class _SessionLookup(linking.TrainingJobLookup):
 def write_cycle(session: Session, cycle: CycleResult) -> Changed:
     """Everything a refresh (or a part of it) read; what changed. Changed training jobs are queued as
     follow-ups in the same transaction (the refresh acts on them: automatic compilation and packaging)."""
-    changed = Changed(training_jobs=frozenset(_write_sagemaker(session, cycle)))
-    for version in cycle.component_versions:
-        changed |= upsert_component(session, version, cycle.component_tags.get(version.arn, {}))
+    # a part's first success is the history loaded at first start: it records no alert
+    with alerts.quiet(session, _first_success(session, SAGEMAKER)):
+        changed = Changed(training_jobs=frozenset(_write_sagemaker(session, cycle)))
+    with alerts.quiet(session, _first_success(session, COMPONENTS)):
+        for version in cycle.component_versions:
+            changed |= upsert_component(session, version, cycle.component_tags.get(version.arn, {}))
     if cycle.devices is not None:
-        changed |= replace_inventory(session, cycle.devices, cycle.installed)
+        with alerts.quiet(session, _first_success(session, DEVICES)):
+            changed |= replace_inventory(session, cycle.devices, cycle.installed)
     for name in changed.training_jobs:
         session.merge(SyncFollowUp(training_job_name=name, queued_at=cycle.started_at))
     for key, value in cycle.watermarks.items():
@@ -143,8 +148,9 @@ def _write_sagemaker(session: Session, cycle: CycleResult) -> set[str]:
         _upsert_training_job(session, facts)
     session.flush()
     lookup = _SessionLookup(session)
+    completed: set[str] = set()  # training jobs with an attempt that completed now
     for job in sorted(cycle.compilation_jobs, key=lambda j: j.created_at):
-        if owner := _upsert_attempt(session, job, lookup):
+        if owner := _upsert_attempt(session, job, lookup, completed):
             jobs.add(owner)
     if cycle.training_jobs:
         jobs |= _link_orphans(session, lookup)
@@ -157,7 +163,14 @@ def _write_sagemaker(session: Session, cycle: CycleResult) -> set[str]:
     session.flush()
     for name in jobs:
         recompute_rollup(session, name)
+    alerts.compiled_everywhere(session, completed)
     return jobs
+
+
+def _first_success(session: Session, part: str) -> bool:
+    """True while this part of the refresh has never been written (its first listing loads history)."""
+    row = session.get(SyncPart, part)
+    return row is None or row.last_success is None
 
 
 def mark_part_succeeded(session: Session, part: str) -> None:
@@ -254,8 +267,10 @@ def _upsert_training_job(session: Session, facts: TrainingJobFacts) -> None:
 
 
 def _upsert_attempt(
-    session: Session, job: CompilationJobFacts, lookup: linking.TrainingJobLookup
+    session: Session, job: CompilationJobFacts, lookup: linking.TrainingJobLookup, completed: set[str]
 ) -> str | None:
+    """The attempt as SageMaker describes it (its alert recorded when it failed now); its training job's name
+    (added to `completed` when the attempt completed now)."""
     row = attempt(session, job.name)
     values: dict[str, Any] = {
         'arn': job.arn,
@@ -272,8 +287,11 @@ def _upsert_attempt(
         'in_aws': True,
     }
     if row is not None:
+        before = row.status
         for key, value in values.items():
             setattr(row, key, value)
+        if alerts.attempt_moved(session, row, before) and row.training_job_name:
+            completed.add(row.training_job_name)
         return row.training_job_name
     owner = linking.owner_of(job.name, job.tags, job.input_uri, lookup)
     row = CompilationAttempt(
@@ -288,6 +306,8 @@ def _upsert_attempt(
         row.attempt = next_attempt_number(session, owner, job.target_id)
     session.add(row)
     session.flush()
+    if alerts.attempt_moved(session, row, None) and owner:
+        completed.add(owner)
     return owner
 
 

@@ -3,7 +3,8 @@
 - `compiler`: starts and stops SageMaker Neo compilation jobs;
 - `packager`: makes a Greengrass component version of a completed compilation;
 - `sync`: the refresh (each part pulled from AWS and committed on its own), then acting on what changed;
-- `actions`: what pages ask for, each checked against who asks and awaited off NiceGUI's loop.
+- `actions`: what pages ask for, each checked against who asks and awaited off NiceGUI's loop;
+- `alerts`: sends the alerts the store recorded (its outbox) through Apprise, from the leader.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ..domain.targets import TargetCatalog
 from ..store import Store
 from ..workers import PageReads
 from .actions import Actions
+from .alerts import AlertSender, alert_policy
 from .compiler import Compiler
 from .packager import Packager
 from .sync import Sync
@@ -28,6 +30,7 @@ class Services:
     packager: Packager
     sync: Sync
     actions: Actions
+    alerts: AlertSender
 
     @property
     def gate(self) -> Gate:
@@ -50,12 +53,13 @@ def build(
     """Every service, each given the others it uses. `gate`: who asks (one per portal; a new one from the
     settings when not given); `reads`: the pages' reads of AWS (their own threads and short-timeout clients,
     never behind the refresh or sign-in; made from `clients` when not given)."""
+    store.alert_policy = alert_policy(settings)  # what each write records in the outbox
     compiler = Compiler(settings, store, clients, catalog)
     packager = Packager(settings, store, clients, catalog)
     sync = Sync(settings, store, clients, catalog, compiler, packager)
     reads = reads or PageReads(clients.interactive())
     actions = Actions(clients, sync, compiler, packager, gate or Gate(settings, store), reads)
-    return Services(compiler, packager, sync, actions)
+    return Services(compiler, packager, sync, actions, AlertSender(settings, store))
 
 
-__all__ = ['Actions', 'Compiler', 'Packager', 'Services', 'Sync', 'build']
+__all__ = ['Actions', 'AlertSender', 'Compiler', 'Packager', 'Services', 'Sync', 'build']

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlmodel import Session
+
 from .. import queries
 from ..aws.clients import AwsClients, problem_from
 from ..aws.greengrass import GreengrassGateway
@@ -79,8 +81,9 @@ class Packager:
         try:
             created = self.greengrass.create_component_version(recipe, tags)
         except Exception as error:
-            self.store.write(queries.fleet.settle_component, pending.arn, None)
-            raise problem_from(error) from error
+            problem = problem_from(error)
+            self.store.write(_refused, pending, str(problem))
+            raise problem from error
         status = created.get('status') or {}
         self.store.write(
             queries.fleet.settle_component,
@@ -101,3 +104,9 @@ class Packager:
             ),
         )
         return attempt.training_job_name
+
+
+def _refused(session: Session, pending: ComponentVersion, reason: str) -> None:
+    """Greengrass refused: the reservation goes, and the failure is recorded for the alerts (write)."""
+    queries.fleet.settle_component(session, pending.arn, None)
+    queries.alerts.packaging_refused(session, pending, reason)

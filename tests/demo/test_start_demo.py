@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 from moto.core.base_backend import BackendDict
 
 import dda_portal.demo
+from dda_portal import queries
 from dda_portal.aws.clients import AwsClients
 from dda_portal.aws.greengrass import GreengrassGateway
 from dda_portal.config import Settings
@@ -23,6 +25,9 @@ from dda_portal.demo import DEMO_DATABASE_URL, DemoEnvironment, _demo_database, 
 from dda_portal.demo.common import COMPILATION_LOG_GROUP, TRAINING_LOG_GROUP, split_s3
 from dda_portal.demo.greengrass import FleetInventory, GreengrassBackend
 from dda_portal.demo.greengrass.fleet import TAG_COMPILATION_JOB
+from dda_portal.domain.alerts import AlertDraft
+from dda_portal.services.alerts import AlertSender
+from dda_portal.store import Store
 
 ELSEWHERE_GREENGRASS = 'https://greengrass.example.invalid'
 
@@ -237,3 +242,25 @@ def test_a_database_the_user_named_is_kept(tmp_path: Path, monkeypatch: pytest.M
         _demo_database(Settings(database_url=Settings.model_fields['database_url'].default))
         == DEMO_DATABASE_URL
     )
+
+
+def test_the_demo_sends_its_alerts_to_a_channel_that_logs_them(
+    demo: DemoEnvironment, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = demo.settings_overrides(Settings(_env_file=None))['alert_urls']  # type: ignore[call-arg]
+    assert isinstance(url, str) and url.startswith('json://127.0.0.1:')
+    mine = demo.settings_overrides(Settings(_env_file=None, alert_urls='json://127.0.0.1:9/mine'))  # type: ignore[call-arg]
+    assert 'alert_urls' not in mine  # the user's own channel stays
+
+    settings = Settings(_env_file=None, database_url=demo.database_url, alert_urls=url)  # type: ignore[call-arg]
+    store = Store(settings.database_url)
+    store.write(
+        queries.alerts.record, AlertDraft('k', 'compilation-failed', 'Compilation failed: x', 'b', 'l')
+    )
+    with caplog.at_level(logging.INFO, logger='dda_portal.demo.alert_log'):
+        assert AlertSender(settings, store).send_due() == 1
+    assert 'Alert received by the demo channel: Compilation failed: x' in caplog.text
+    assert [row.sent_at is not None for row in store.read(queries.alerts.recent)] == [True]
+
+    demo.stop()
+    assert refused(url.replace('json://', 'http://'))
