@@ -67,7 +67,7 @@ class Packager:
             name,
             version,
             attempt.artifact,
-            target.greengrass_architecture,
+            target.platform_attributes(),
             f'{target.display_name} model compiled by {job_name}',
         )
         tags = {
