@@ -58,7 +58,7 @@ class Target(BaseModel):
 
     @property
     def gpu_code(self) -> str | None:
-        """The `gpu-code` compiler option (sm_72, sm_87…), which tells NVIDIA targets of one platform apart."""
+        """The `gpu-code` compiler option (sm_72, sm_87…): tells NVIDIA targets of one platform apart."""
         return _gpu_code(self.compiler_options)
 
     def output_config(self, s3_output_location: str) -> dict[str, Any]:
