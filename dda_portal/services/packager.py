@@ -21,6 +21,7 @@ from ..domain.status import CompilationStatus
 from ..domain.targets import TargetCatalog
 from ..store import Store
 from ..tables import ComponentVersion
+from .facts import recipe_platforms
 
 
 class Packager:
@@ -98,6 +99,7 @@ class Packager:
                 architecture=target.greengrass_architecture,
                 artifact_uri=attempt.artifact,
                 origin='portal',
+                platforms=recipe_platforms(recipe),
             ),
         )
         return attempt.training_job_name
