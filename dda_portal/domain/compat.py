@@ -103,8 +103,18 @@ def judge(
     if runtime_fit is Fit.INCOMPATIBLE:
         return Cell(Fit.INCOMPATIBLE, runtime_reasons)
     if Fit.UNKNOWN in (platform_fit, runtime_fit):
-        return Cell(Fit.UNKNOWN, (*reasons, *runtime_reasons))
+        return Cell(Fit.UNKNOWN, _merged((*reasons, *runtime_reasons)))
     return Cell(Fit.COMPATIBLE)
+
+
+NOT_READ = "the device's IoT thing attributes are not read yet"
+
+
+def _merged(reasons: tuple[str, ...]) -> tuple[str, ...]:
+    """One reason for all the facts an unread thing leaves unknown (not one per fact)."""
+    unread = [r[len(NOT_READ) + 2 : -len(' unknown)')] for r in reasons if r.startswith(NOT_READ)]
+    others = tuple(r for r in reasons if not r.startswith(NOT_READ))
+    return (*others, f'{NOT_READ} ({", ".join(unread)} unknown)') if unread else others
 
 
 def value_matches(wanted: str, value: str) -> bool:
@@ -159,7 +169,7 @@ def _missing(key: str, device: DeviceFacts) -> str:
     if key in REPORTED:
         return f'the device has not reported its {name}'
     if device.attributes is None:
-        return f"the device's IoT thing attributes are not read yet ({name} unknown)"
+        return f'{NOT_READ} ({name} unknown)'
     return f"the device does not state its {name} (IoT thing attribute '{key}')"
 
 

@@ -18,7 +18,12 @@ from .feeds import settled
 from .problems import notify_problem
 from .widgets import ago, format_time
 
-NAVIGATION = [('Training jobs', '/'), ('Components', '/components'), ('Devices', '/devices')]
+NAVIGATION = [
+    ('Training jobs', '/'),
+    ('Components', '/components'),
+    ('Devices', '/devices'),
+    ('Fleet', '/fleet'),
+]
 
 
 @contextmanager
