@@ -8,7 +8,7 @@ import logging
 from datetime import datetime
 
 from .. import queries
-from ..aws.clients import problem_from
+from ..aws.clients import AwsClients, problem_from
 from ..aws.greengrass import GreengrassGateway
 from ..aws.iot import IotGateway
 from ..config import Settings
@@ -36,6 +36,10 @@ class GreengrassPull:
         self.store = store
         self.greengrass = greengrass
         self.iot = iot
+
+    @classmethod
+    def of(cls, settings: Settings, store: Store, clients: AwsClients) -> GreengrassPull:
+        return cls(settings, store, GreengrassGateway(clients), IotGateway(clients))
 
     def components(self, result: CycleResult) -> bool:
         """New component versions and those Greengrass is still working on; settled ones are not re-read."""
