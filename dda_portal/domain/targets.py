@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tomllib
@@ -145,6 +146,7 @@ class TargetCatalog(Mapping[str, Target]):
         return max((span[1] for span in spans), key=release_key, default=None)
 
 
+@functools.lru_cache(maxsize=1024)
 def release_key(text: object) -> tuple[int, ...]:
     """'5.1.2' → (5, 1, 2); () when the text is not a dotted number (an 'L4T R35' or empty attribute)."""
     parts = str(text or '').strip().lstrip('vV').split('.')

@@ -112,8 +112,11 @@ def build_page(
         }
         for i, d in enumerate(shown_devices)
     ]
+    # devices of one kind (same facts) get the same judgement: judged once per version and kind
+    kinds = [_kind(device) for device in shown_devices]
     rows = []
     for version in versions[v_first : v_first + VERSIONS_PER_PAGE]:
+        judged: dict[Any, dict[str, str]] = {}
         row: dict[str, Any] = {
             'arn': version.arn,
             'component': version.component_name,
@@ -123,17 +126,28 @@ def build_page(
         }
         version_needs = needs.get(version.target_id or '')
         for i, device in enumerate(shown_devices):
-            cell = judge(
-                version.platforms,
-                device.facts,
-                running=version.release in facts.running.get(device.thing_name, ()),
-                deployed=deployed(version, device) if deployed else False,
-                needs=version_needs,
-            )
-            row[f'd{i}'] = fit_fields(cell)
+            running = version.release in facts.running.get(device.thing_name, ())
+            if running or (deployed is not None and deployed(version, device)):
+                row[f'd{i}'] = fit_fields(judge(None, device.facts, running=running, deployed=not running))
+                continue
+            fields = judged.get(kinds[i])
+            if fields is None:
+                fields = judged[kinds[i]] = fit_fields(
+                    judge(version.platforms, device.facts, needs=version_needs)
+                )
+            row[f'd{i}'] = fields
         rows.append(row)
     return MatrixPage(
         columns, rows, len(facts.versions), len(versions), v_first, len(facts.devices), len(devices), d_first
+    )
+
+
+def _kind(device: DeviceColumn) -> Any:
+    attributes = device.facts.attributes
+    return (
+        device.facts.os,
+        device.facts.architecture,
+        None if attributes is None else tuple(sorted(attributes.items())),
     )
 
 
