@@ -245,7 +245,7 @@ class MatrixView:
         self.table = (
             ui.table(columns=self.page.columns, rows=self.page.rows, row_key='arn', pagination=0)
             .classes('w-full')
-            .props('flat bordered dense hide-pagination')
+            .props('flat bordered dense hide-pagination data-testid=matrix-table')
             .props(
                 'no-data-label="No component versions to show: clear the filters, or wait for the refresh."'
             )
