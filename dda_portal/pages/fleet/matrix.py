@@ -44,6 +44,8 @@ def device_summary(device: DeviceColumn) -> str:
     attributes = facts.attributes
     if attributes is None:
         parts.append('thing not read')
+    elif not attributes:
+        parts.append('no thing attributes')
     else:
         parts += [f'{key} {value}' for key, value in sorted(attributes.items())]
     return ' · '.join(parts)
@@ -101,7 +103,9 @@ def build_page(
     v_first = _first(chosen.version_page, VERSIONS_PER_PAGE, len(versions))
     d_first = _first(chosen.device_page, DEVICES_PER_PAGE, len(devices))
     shown_devices = [facts.devices[name] for name in devices[d_first : d_first + DEVICES_PER_PAGE]]
-    columns: list[dict[str, Any]] = [{'name': 'release', 'label': 'Component version', 'field': 'component'}]
+    columns: list[dict[str, Any]] = [
+        {'name': 'release', 'label': 'Component version', 'field': 'component', 'align': 'left'}
+    ]
     columns += [
         {
             'name': f'd{i}',
@@ -109,6 +113,7 @@ def build_page(
             'field': f'd{i}',
             'facts': device_summary(d),
             'align': 'left',
+            'headerStyle': 'min-width: 9rem; max-width: 14rem; white-space: normal; vertical-align: top',
         }
         for i, d in enumerate(shown_devices)
     ]
