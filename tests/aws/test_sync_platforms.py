@@ -126,3 +126,27 @@ def test_thing_attributes_are_read_for_new_and_reporting_devices_only(
     assert calls(sync)['DescribeThing'] == 1
     orin = sync.store.read(queries.fleet.devices, ['line1-orin'])[0]
     assert json.loads(orin.thing_attributes or '')['jetpack'] == '6.0'
+
+
+def test_an_iot_refusal_leaves_the_inventory_whole_and_asks_once(
+    database_url: str, aws: GreengrassBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from dda_portal.aws.iot import IotGateway
+
+    asked: list[str] = []
+
+    def denied(self: IotGateway, thing_name: str) -> dict[str, str] | None:
+        asked.append(thing_name)
+        raise ClientError({'Error': {'Code': 'AccessDeniedException', 'Message': 'no'}}, 'DescribeThing')
+
+    monkeypatch.setattr(IotGateway, 'thing_attributes', denied)
+    for name in ('a-device', 'b-device', 'c-device'):
+        aws.add_core_device(name, last_status_update=utcnow() - timedelta(minutes=1))
+    sync = make_sync(database_url)
+    sync.pull_and_apply(utcnow())
+    devices = sync.store.read(queries.fleet.devices)
+    assert [d.thing_name for d in devices] == ['a-device', 'b-device', 'c-device']
+    assert all(d.thing_attributes is None for d in devices)  # the matrix says: not read yet
+    assert len(asked) == 1  # the others are not asked in this inventory
