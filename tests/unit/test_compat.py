@@ -120,3 +120,18 @@ def test_running_and_deployed_come_first() -> None:
 
 def test_every_word_has_an_icon() -> None:
     assert all(fit in LOOKS for fit in Fit)
+
+
+def test_guidance_says_plainly_when_a_device_is_beyond_neo() -> None:
+    from dda_portal.domain.guidance import GuidanceBook, beyond_neo
+
+    assert beyond_neo('JetPack', '5.1.2', '5.1') is None  # 5.1.x is within "up to 5.1"
+    assert beyond_neo('JetPack', '6.0', None) is None  # nothing to compare with
+    said = beyond_neo('CUDA', '12.2', '11.8')
+    assert said is not None and said.startswith(
+        'CUDA 12.2 is newer than any CUDA SageMaker Neo compiles for here'
+    )
+    advice = GuidanceBook.load().for_failure(
+        'ClientError: CompilerOptions: TensorRT version 10.0 is not supported'
+    )
+    assert any('JetPack 6' in step and 'beyond what Neo compiles for' in step for step in advice.steps)
