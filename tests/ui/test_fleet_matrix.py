@@ -179,3 +179,16 @@ async def test_a_large_fleet_shows_a_page_of_devices_at_a_time(user: User) -> No
     await user.should_see('Devices 26–50 of 60')
     await user.open('/fleet?dpage=3')
     assert grid(user)[0] == [f'line-{i:04d}' for i in range(50, 60)]
+
+
+async def test_the_devices_table_shows_each_devices_platform_facts(user: User) -> None:
+    refresh(FLEET, versions(), {})
+    await user.open('/devices')
+    table = next(e for e in user.find(marker='devices-table').elements if isinstance(e, ui.table))
+    platforms = {row['device']: row['platform'] for row in table.rows}
+    assert platforms == {
+        'line1-orin': 'aarch64 · linux · accelerator nvidia · cuda 11.4 · jetpack 5.1.2',
+        'line2-ipc': 'amd64 · linux · no thing attributes',
+        'line3-nano': 'aarch64 · linux · accelerator nvidia · cuda 10.2 · jetpack 4.6',
+        'line4-new': 'aarch64 · linux · thing not read',
+    }

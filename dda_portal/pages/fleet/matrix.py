@@ -15,7 +15,7 @@ from typing import Any
 from nicegui import ui
 from starlette.requests import Request
 
-from ...domain.compat import Cell, RuntimeNeeds, judge
+from ...domain.compat import Cell, DeviceFacts, RuntimeNeeds, judge
 from ...domain.filters import MatrixFilter
 from ...domain.targets import TargetCatalog
 from ...queries.matrix import DeviceColumn, VersionRow
@@ -37,9 +37,8 @@ def fit_fields(cell: Cell) -> dict[str, str]:
     return {'w': cell.fit.value, 'i': look.icon, 'c': look.color, 'r': cell.text}
 
 
-def device_summary(device: DeviceColumn) -> str:
-    """A device's platform facts in a few words (the column's second line)."""
-    facts = device.facts
+def device_summary(facts: DeviceFacts) -> str:
+    """A device's platform facts in a few words (the matrix column's second line, the devices table)."""
     parts = [facts.architecture or 'architecture?', facts.os or 'os?']
     attributes = facts.attributes
     if attributes is None:
@@ -111,7 +110,7 @@ def build_page(
             'name': f'd{i}',
             'label': d.thing_name,
             'field': f'd{i}',
-            'facts': device_summary(d),
+            'facts': device_summary(d.facts),
             'align': 'left',
             'headerStyle': 'min-width: 9rem; max-width: 14rem; white-space: normal; vertical-align: top',
         }
