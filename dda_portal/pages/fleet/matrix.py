@@ -335,4 +335,9 @@ def register(store: Store, actions: Actions, catalog: TargetCatalog) -> None:
                 "each device's architecture, operating system and IoT thing attributes (accelerator, "
                 'JetPack, CUDA).'
             ).classes('text-grey-8')
+            if facts is None:
+                ui.label(
+                    'The matrix could not be read from the database; reload the page to try again.'
+                ).classes('text-negative').mark('matrix-unavailable')
+                return
             views.append(MatrixView(feed, facts, request.query_params.multi_items(), catalog))

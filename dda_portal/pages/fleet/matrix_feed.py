@@ -78,14 +78,13 @@ class MatrixFeed(Feed[Key, MatrixRead]):
             return
         super()._follow(changed)
 
-    async def current(self) -> MatrixFacts:
-        """The shared facts (read once, off the loop, by the first tab that asks)."""
+    async def current(self) -> MatrixFacts | None:
+        """The shared facts (read once, off the loop, by the first tab that asks); None when the store could
+        not be read (logged; the next tab tries again)."""
         if self.facts is None and self._loading is None:
             self._loading = background_tasks.create(self._load(), name='matrix facts')
         if self._loading is not None:
             await asyncio.shield(self._loading)
-        if self.facts is None:
-            raise RuntimeError('the matrix could not be read')
         return self.facts
 
     async def _load(self) -> None:
