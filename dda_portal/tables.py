@@ -146,6 +146,8 @@ class ComponentVersion(SQLModel, table=True):
     architecture: str | None = None
     artifact_uri: str | None = None
     origin: str = 'external'
+    # the recipe's Manifests[].Platform, in order, as a JSON list (None: the recipe was not read yet)
+    platforms: str | None = None
 
 
 class CoreDevice(SQLModel, table=True):
@@ -157,6 +159,10 @@ class CoreDevice(SQLModel, table=True):
     platform: str | None = None
     last_status_update: datetime | None = None
     refreshed_at: datetime
+    # the IoT thing's attributes as a JSON object (accelerator, jetpack, cuda…; None: not read), and the
+    # device's last status update when they were read (read again once the device reports anew)
+    thing_attributes: str | None = None
+    thing_read_for: datetime | None = None
 
 
 class InstalledComponent(SQLModel, table=True):

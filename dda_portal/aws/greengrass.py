@@ -51,6 +51,15 @@ class GreengrassGateway:
         response = self.client.get_component(arn=version_arn, recipeOutputFormat='JSON')
         return dict(json.loads(response['recipe']))
 
+    def recipe_if_any(self, version_arn: str) -> dict[str, Any] | None:
+        """The version's recipe, or None when Greengrass no longer knows the version."""
+        try:
+            return self.recipe(version_arn)
+        except ClientError as error:
+            if error.response.get('Error', {}).get('Code') == 'ResourceNotFoundException':
+                return None
+            raise
+
     def create_component_version(self, recipe: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
         """arn, componentName, componentVersion, creationTimestamp and status (REQUESTED at first)."""
         params: dict[str, Any] = {'inlineRecipe': json.dumps(recipe).encode()}

@@ -28,6 +28,9 @@ COMPILATION_LOG_GROUP = '/aws/sagemaker/CompilationJobs'
 EXTRACTION_STREAM = 'model-info-extraction'
 COMPILATION_STREAM = 'compilation'
 DATA_INPUT_CONFIG = '{"input0":[1,3,224,224]}'
+# the targets the demo's jobs are compiled for (the seed's plan and the simulator's new jobs); the catalogue's
+# other targets (Jetson Orin, Nano, TX2) are offered in the compile dialog like any other
+DEMO_TARGETS = ('jetson-xavier', 'x86_64-cpu', 'x86_64-cuda', 'arm64-cpu')
 
 # Failure messages SageMaker Neo gives for PyTorch models, verbatim.
 NEO_UNTAR = (

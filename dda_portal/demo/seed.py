@@ -18,6 +18,7 @@ from .common import (
     COMPILATION_LOG_GROUP,
     DATA_INPUT_CONFIG,
     DATASET_BUCKET,
+    DEMO_TARGETS,
     NEO_CONSTANTS_PKL,
     NEO_INPUT_SHAPE,
     NEO_OUTPUT,
@@ -291,7 +292,7 @@ class _Seeding:
             if ended is None:
                 raise ValueError(f'{name}: only finished training jobs can have compilation jobs')
             self.compilation_job(name, created, ended, artifact, spec)
-        _note_rollup(inventory, name, plan, len(self.catalog))
+        _note_rollup(inventory, name, plan, len(DEMO_TARGETS))
 
     def compilation_job(
         self, name: str, created: datetime, ended: datetime, artifact: str, spec: _Compile

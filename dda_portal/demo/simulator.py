@@ -30,6 +30,7 @@ from ..domain.targets import TargetCatalog
 from .common import (
     BUCKET,
     DATA_INPUT_CONFIG,
+    DEMO_TARGETS,
     NEO_FAILURES,
     NEO_OUTPUT,
     ROLE_ARN,
@@ -429,7 +430,7 @@ class DemoSimulator:
         )
         for training in candidates:
             name = training.training_job_name
-            missing = [t for t in self.catalog if t not in targets_of.get(name, set())]
+            missing = [t for t in self.catalog if t in DEMO_TARGETS and t not in targets_of.get(name, set())]
             if missing:
                 return self._create(training, missing[0], now)
         return None

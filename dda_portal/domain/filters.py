@@ -126,3 +126,76 @@ def clean_text(text: str) -> str:
 
 def _known(words: list[str], canonical: Mapping[str, str]) -> frozenset[str]:
     return frozenset(canonical[w.casefold()] for w in words[:MAX_VALUES] if w.casefold() in canonical)
+
+
+@dataclass(frozen=True)
+class MatrixFilter:
+    """The compatibility matrix's filters and pages, read from and written to the URL query like the list's:
+    `job` and `target` (comma-separated, repeatable; empty: any), `device` (text in the device name), and the
+    page of versions (`vpage`) and of devices (`dpage`), counted from 1. A thing-group filter is one more set
+    here (`group`) read the same way."""
+
+    jobs: frozenset[str] = frozenset()
+    targets: frozenset[str] = frozenset()
+    device_text: str = ''
+    version_page: int = 1
+    device_page: int = 1
+
+    @classmethod
+    def from_query(cls, params: Iterable[tuple[str, str]], known_targets: Mapping[str, str]) -> MatrixFilter:
+        values: dict[str, list[str]] = {'job': [], 'target': []}
+        text, pages = '', {'vpage': 1, 'dpage': 1}
+        for key, value in params:
+            if key in values:
+                values[key].extend(part.strip() for part in value.split(',') if part.strip())
+            elif key == 'device':
+                text = value
+            elif key in pages and value.strip().isdigit():
+                pages[key] = max(1, min(int(value), 1_000_000))
+        target_by_word = {t.casefold(): t for t in known_targets} | {
+            label.casefold(): target for target, label in known_targets.items()
+        }
+        return cls(
+            jobs=frozenset(clean_text(j) for j in values['job'][:MAX_VALUES] if clean_text(j)),
+            targets=_known(values['target'], target_by_word),
+            device_text=clean_text(text),
+            version_page=pages['vpage'],
+            device_page=pages['dpage'],
+        )
+
+    def to_query(self) -> str:
+        params = [
+            ('job', ','.join(sorted(self.jobs))),
+            ('target', ','.join(sorted(self.targets))),
+            ('device', self.device_text),
+            ('vpage', str(self.version_page) if self.version_page > 1 else ''),
+            ('dpage', str(self.device_page) if self.device_page > 1 else ''),
+        ]
+        return urlencode([(k, v) for k, v in params if v], safe=',', quote_via=quote_plus)
+
+    def url(self, path: str = '/fleet') -> str:
+        query = self.to_query()
+        return f'{path}?{query}' if query else path
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.jobs or self.targets or self.device_text)
+
+    def replace(self, **changes: object) -> MatrixFilter:
+        """A copy with some parts changed; a filter change goes back to the first pages."""
+        if {'jobs', 'targets', 'device_text'} & set(changes):
+            changes = {'version_page': 1, 'device_page': 1, **changes}
+        for name in ('jobs', 'targets'):
+            if name in changes:
+                changes[name] = frozenset(changes[name])  # type: ignore[call-overload]
+        if 'device_text' in changes:
+            changes['device_text'] = clean_text(str(changes['device_text'] or ''))
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def keeps_version(self, training_job: str | None, target_id: str | None) -> bool:
+        if self.jobs and training_job not in self.jobs:
+            return False
+        return not (self.targets and target_id not in self.targets)
+
+    def keeps_device(self, thing_name: str) -> bool:
+        return all(term in thing_name.casefold() for term in self.device_text.casefold().split())

@@ -52,9 +52,11 @@ def next_version(existing: Iterable[str]) -> str:
 
 
 def model_recipe(
-    name: str, version: str, artifact_uri: str, architecture: str, description: str
+    name: str, version: str, artifact_uri: str, platform: str | dict[str, str], description: str
 ) -> dict[str, Any]:
-    """A recipe that ships the compiled model archive to devices of one architecture."""
+    """A recipe that ships the compiled model archive to devices of one platform: the target's Greengrass
+    platform attributes (os, architecture, accelerator…), or an architecture alone."""
+    attributes = {'os': 'linux', 'architecture': platform} if isinstance(platform, str) else dict(platform)
     return {
         'RecipeFormatVersion': RECIPE_FORMAT,
         'ComponentName': name,
@@ -63,7 +65,7 @@ def model_recipe(
         'ComponentPublisher': 'DDA Portal',
         'Manifests': [
             {
-                'Platform': {'os': 'linux', 'architecture': architecture},
+                'Platform': attributes,
                 'Artifacts': [{'URI': artifact_uri, 'Unarchive': 'NONE', 'Permission': {'Read': 'ALL'}}],
                 'Lifecycle': {},
             }

@@ -11,6 +11,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from .targets import release_key
+
 DEFAULT_RULES = Path(__file__).with_name('guidance.toml')
 TROUBLESHOOTING_URL = 'https://docs.aws.amazon.com/sagemaker/latest/dg/neo-troubleshooting-compilation.html'
 # SageMaker caps FailureReason at 1024 characters; anything far longer is not worth scanning in full.
@@ -193,3 +195,16 @@ class _Block:
             or self._find(lambda line: source in line)
             or self.field_line('patterns')
         )
+
+
+def beyond_neo(runtime: str, device_release: str, newest: str | None) -> str | None:
+    """Said plainly when a device's JetPack (or CUDA) is newer than any release SageMaker Neo compiles for in
+    the portal's target catalogue: no compilation can serve that device until Neo supports it."""
+    have, top = release_key(device_release), release_key(newest)
+    if not have or not top or have[: len(top)] <= top:
+        return None
+    return (
+        f'{runtime} {device_release} is newer than any {runtime} SageMaker Neo compiles for here '
+        f'(up to {newest}): no compilation target fits this device. Keep it on {runtime} {newest} or '
+        f'earlier, or run a model built outside Neo for it.'
+    )

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .compat import Fit
+
 log = logging.getLogger(__name__)
 
 
@@ -160,4 +162,9 @@ LOOKS: dict[str, Look] = {
     'Waiting': Look('schedule', 'blue-grey'),
     'Sent': Look('check_circle', 'positive'),
     'Undeliverable': Look('error', 'negative'),
+    # the compatibility matrix's cells (domain/compat.py); 'Unknown' is the help icon above
+    Fit.RUNNING: Look('play_circle', 'positive'),
+    Fit.DEPLOYED: Look('downloading', 'blue-grey'),
+    Fit.COMPATIBLE: Look('check_circle_outline', 'primary'),
+    Fit.INCOMPATIBLE: Look('block', 'negative'),
 }

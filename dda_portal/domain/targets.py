@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -28,6 +30,11 @@ class Target(BaseModel):
     accelerator: str | None = None
     compiler_options: str | None = None
     also_matches_devices: tuple[str, ...] = ()
+    # the recipe's `accelerator` platform attribute (README "Compatibility matrix"), e.g. "nvidia"
+    greengrass_accelerator: str | None = Field(default=None, pattern=r'^[a-z0-9_.-]{1,40}$')
+    # the JetPack and CUDA releases the compiled model runs on: (from, to), inclusive, "5.1" covers 5.1.x
+    jetpack: tuple[str, str] | None = None
+    cuda: tuple[str, str] | None = None
 
     @model_validator(mode='after')
     def _one_kind_of_target(self) -> Target:
@@ -35,7 +42,25 @@ class Target(BaseModel):
             raise ValueError('give either target_device or os/arch, not both')
         if not self.target_device and not (self.os and self.arch):
             raise ValueError('give target_device, or both os and arch')
+        for name, span in (('jetpack', self.jetpack), ('cuda', self.cuda)):
+            if span is not None:
+                low, high = (release_key(v) for v in span)
+                if not low or not high or high[: len(low)] < low:
+                    raise ValueError(f'{name}: give ["from", "to"] as dotted numbers, from ≤ to')
         return self
+
+    def platform_attributes(self) -> dict[str, str]:
+        """The Greengrass recipe's `Platform` for this target: os, architecture and, for targets with an
+        accelerator, `accelerator` (a platform attribute the device's nucleus must declare too)."""
+        attributes = {'os': 'linux', 'architecture': self.greengrass_architecture}
+        if self.greengrass_accelerator:
+            attributes['accelerator'] = self.greengrass_accelerator
+        return attributes
+
+    @property
+    def gpu_code(self) -> str | None:
+        """The `gpu-code` compiler option (sm_72, sm_87…): tells NVIDIA targets of one platform apart."""
+        return _gpu_code(self.compiler_options)
 
     def output_config(self, s3_output_location: str) -> dict[str, Any]:
         """SageMaker CreateCompilationJob OutputConfig for this target."""
@@ -102,12 +127,44 @@ class TargetCatalog(Mapping[str, Target]):
         platform = output_config.get('TargetPlatform')
         if isinstance(platform, Mapping) and platform.get('Os') and platform.get('Arch'):
             key = _platform_key(platform.get('Os'), platform.get('Arch'), platform.get('Accelerator'))
-            for target in self._targets.values():
-                if target.os and _platform_key(target.os, target.arch, target.accelerator) == key:
-                    return RecognisedTarget(target.id, target.display_name, True)
+            same = [
+                t
+                for t in self._targets.values()
+                if t.os and _platform_key(t.os, t.arch, t.accelerator) == key
+            ]
+            # Xavier and Orin share a platform: their GPU's compute capability tells them apart
+            gpu_code = _gpu_code(output_config.get('CompilerOptions'))
+            for target in sorted(same, key=lambda t: t.gpu_code != gpu_code):
+                return RecognisedTarget(target.id, target.display_name, True)
             label = '/'.join(str(p) for p in key if p)
             return RecognisedTarget(f'platform:{_slug(label)}', f'{label} (platform)', False)
         return RecognisedTarget('unknown', 'Unknown target', False)
+
+    def newest(self, runtime: Literal['jetpack', 'cuda']) -> str | None:
+        """The newest JetPack (or CUDA) release any target of the catalogue compiles for."""
+        spans = [span for t in self._targets.values() if (span := getattr(t, runtime)) is not None]
+        return max((span[1] for span in spans), key=release_key, default=None)
+
+
+@functools.lru_cache(maxsize=1024)
+def release_key(text: object) -> tuple[int, ...]:
+    """'5.1.2' → (5, 1, 2); () when the text is not a dotted number (an 'L4T R35' or empty attribute)."""
+    parts = str(text or '').strip().lstrip('vV').split('.')
+    if not all(p.isdigit() for p in parts):
+        return ()
+    return tuple(int(p) for p in parts)
+
+
+def _gpu_code(compiler_options: object) -> str | None:
+    """`gpu-code` (or `gpu_code`) of a CompilerOptions JSON string; None when absent or not JSON."""
+    try:
+        options = json.loads(compiler_options) if isinstance(compiler_options, str) else None
+    except ValueError:
+        return None
+    if not isinstance(options, dict):
+        return None
+    code = options.get('gpu-code', options.get('gpu_code'))
+    return str(code) if code else None
 
 
 def _platform_key(os_: object, arch: object, accelerator: object) -> tuple[str, str, str]:

@@ -22,6 +22,7 @@ NAVIGATION = [
     ('Training jobs', '/'),
     ('Components', '/components'),
     ('Devices', '/devices'),
+    ('Fleet', '/fleet'),
     ('Alerts', '/alerts'),
 ]
 

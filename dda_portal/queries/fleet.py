@@ -264,14 +264,16 @@ def replace_inventory(
 def _stored_fleet(session: Session) -> tuple[dict[str, tuple[Any, ...]], dict[str, list[tuple[str, ...]]]]:
     """Each stored device's facts and its sorted installed components' facts, as plain columns."""
     devices = {
-        name: (status, architecture, platform, _iso(last_update))
-        for name, status, architecture, platform, last_update in session.connection().execute(
+        name: (status, architecture, platform, _iso(last_update), attributes, _iso(read_for))
+        for name, status, architecture, platform, last_update, attributes, read_for in session.connection().execute(  # noqa: E501
             sa_select(  # more columns than sqlmodel's select types
                 col(CoreDevice.thing_name),
                 col(CoreDevice.status),
                 col(CoreDevice.architecture),
                 col(CoreDevice.platform),
                 col(CoreDevice.last_status_update),
+                col(CoreDevice.thing_attributes),
+                col(CoreDevice.thing_read_for),
             )
         )
     }
@@ -313,7 +315,14 @@ def _owners(session: Session, ran: set[Release], moved: set[Release]) -> tuple[s
 
 
 def _device_facts(device: CoreDevice) -> tuple[Any, ...]:
-    return (device.status, device.architecture, device.platform, _iso(device.last_status_update))
+    return (
+        device.status,
+        device.architecture,
+        device.platform,
+        _iso(device.last_status_update),
+        device.thing_attributes,
+        _iso(device.thing_read_for),
+    )
 
 
 def _installed_facts(item: InstalledComponent) -> tuple[str, ...]:

@@ -31,6 +31,7 @@ from . import alerts
 from .attempts import recompute_rollup
 from .fleet import replace_inventory, upsert_component
 from .jobs import CHUNK, attempt, next_attempt_number
+from .matrix import record_platforms
 
 KEEP_SYNC_CYCLES = 2000
 
@@ -89,6 +90,8 @@ class CycleResult:
     watermarks: dict[str, datetime] = field(default_factory=dict)
     component_versions: list[ComponentVersion] = field(default_factory=list)
     component_tags: dict[str, dict[str, str]] = field(default_factory=dict)  # version ARN → tags
+    # recipe platforms (JSON) of versions stored before their recipe was read (once per version)
+    component_platforms: dict[str, str] = field(default_factory=dict)
     devices: list[CoreDevice] | None = None  # a full inventory when the device refresh was due
     installed: list[InstalledComponent] = field(default_factory=list)
 
@@ -129,6 +132,7 @@ def write_cycle(session: Session, cycle: CycleResult) -> Changed:
     with alerts.quiet(session, _first_success(session, COMPONENTS)):
         for version in cycle.component_versions:
             changed |= upsert_component(session, version, cycle.component_tags.get(version.arn, {}))
+    changed |= record_platforms(session, cycle.component_platforms)
     if cycle.devices is not None:
         with alerts.quiet(session, _first_success(session, DEVICES)):
             changed |= replace_inventory(session, cycle.devices, cycle.installed)

@@ -80,7 +80,9 @@ def compilation_facts(
     )
 
 
-def component_facts(described: dict[str, Any], artifact_uri: str | None) -> ComponentVersion:
+def component_facts(
+    described: dict[str, Any], artifact_uri: str | None, recipe_platforms: str | None = None
+) -> ComponentVersion:
     status = described.get('status') or {}
     errors = status.get('errors') or {}
     platforms = described.get('platforms') or [{}]
@@ -94,6 +96,7 @@ def component_facts(described: dict[str, Any], artifact_uri: str | None) -> Comp
         created_at=as_utc(described.get('creationTimestamp')),
         architecture=((platforms[0] or {}).get('attributes') or {}).get('architecture'),
         artifact_uri=artifact_uri,
+        platforms=recipe_platforms,
         origin='portal' if (described.get('tags') or {}).get(linking.TAG_ORIGIN) else 'external',
     )
 
@@ -105,3 +108,17 @@ def artifact_uris(recipe: dict[str, Any]) -> list[str]:
         for artifact in manifest.get('Artifacts') or []
         if (uri := artifact.get('URI') or artifact.get('Uri'))
     ]
+
+
+def recipe_platforms(recipe: dict[str, Any] | None) -> str:
+    """The recipe's Manifests[].Platform in order, every attribute kept (os, architecture, accelerator,
+    jetpack…), as JSON; 'null' when there is no recipe to read (the version is gone)."""
+    if recipe is None:
+        return 'null'
+    manifests = recipe.get('Manifests') or []
+    platforms = [
+        {str(key): str(value) for key, value in (manifest.get('Platform') or {}).items()}
+        for manifest in manifests
+        if isinstance(manifest, dict)
+    ]
+    return json.dumps(platforms)

@@ -23,6 +23,7 @@ from ..domain.status import CompilationStatus
 from ..domain.targets import TargetCatalog
 from ..store import Store
 from ..tables import ComponentVersion
+from .facts import recipe_platforms
 
 
 class Packager:
@@ -69,7 +70,7 @@ class Packager:
             name,
             version,
             attempt.artifact,
-            target.greengrass_architecture,
+            target.platform_attributes(),
             f'{target.display_name} model compiled by {job_name}',
         )
         tags = {
@@ -101,6 +102,7 @@ class Packager:
                 architecture=target.greengrass_architecture,
                 artifact_uri=attempt.artifact,
                 origin='portal',
+                platforms=recipe_platforms(recipe),
             ),
         )
         return attempt.training_job_name

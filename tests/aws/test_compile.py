@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 
@@ -87,6 +88,29 @@ def test_start_creates_one_job_per_target_with_tags_and_target_config(database_u
         'x86_64-cpu': ('Starting', 'manual'),
     }
     assert compiler.store.read(queries.jobs.training_job, 'bottle-caps').rollup == 'Compiling'  # type: ignore[union-attr]
+
+
+@pytest.mark.usefixtures('aws')
+def test_orin_is_compiled_through_target_platform_with_its_compiler_options(database_url: str) -> None:
+    create_training_job('bottle-caps')
+    sync, compiler = portal(database_url)
+    sync.pull_and_apply(utcnow())
+
+    outcome = compiler.start('bottle-caps', ['jetson-orin'], INPUTS, 'manual')
+
+    assert outcome.refused == {}
+    orin = aws_jobs()['bottle-caps-jetson-orin-1']['OutputConfig']
+    assert orin['TargetPlatform'] == {'Os': 'LINUX', 'Arch': 'ARM64', 'Accelerator': 'NVIDIA'}
+    assert 'TargetDevice' not in orin
+    assert json.loads(orin['CompilerOptions']) == {
+        'gpu-code': 'sm_87',
+        'trt-ver': '8.5.2',
+        'cuda-ver': '11.4',
+    }
+    # read back from SageMaker, the job is recognised as Orin (not Xavier, which shares its platform)
+    sync.pull_and_apply(utcnow())
+    [attempt] = compiler.store.read(queries.jobs.latest_attempts, 'bottle-caps')
+    assert attempt.target_id == 'jetson-orin'
 
 
 @pytest.mark.usefixtures('aws')

@@ -264,3 +264,38 @@ def test_the_demo_sends_its_alerts_to_a_channel_that_logs_them(
 
     demo.stop()
     assert refused(url.replace('json://', 'http://'))
+
+
+def test_the_demo_matrix_names_the_jetson_beyond_neo(demo: DemoEnvironment, tmp_path: Path) -> None:
+    """The demo seeds IoT things: the portal's refresh reads them and the matrix says why a Jetson on
+    JetPack 6 cannot run the Xavier models, and that the Jetson without a thing is not known."""
+    from dda_portal import queries
+    from dda_portal.domain.clock import utcnow
+    from dda_portal.domain.filters import MatrixFilter
+    from dda_portal.domain.targets import TargetCatalog
+    from dda_portal.pages.fleet.matrix import build_page, runtime_needs
+    from dda_portal.pages.fleet.matrix_feed import MatrixFacts
+    from dda_portal.services import build
+    from dda_portal.store import Store
+
+    url = f'sqlite:///{tmp_path / "matrix.db"}'
+    catalog = TargetCatalog.load()
+    settings = Settings(database_url=url, sync_enabled=False, _env_file=None)  # type: ignore[call-arg]
+    sync = build(settings, Store(url), AwsClients(), catalog).sync
+    sync.pull_and_apply(utcnow())
+    facts = MatrixFacts()
+    facts.apply(sync.store.read(queries.matrix.matrix))
+    labels = {t.id: t.display_name for t in catalog.values()}
+    page = build_page(
+        facts, MatrixFilter(targets=frozenset({'jetson-xavier'})), runtime_needs(catalog), labels
+    )
+    shown = {c['name']: c['label'] for c in page.columns if c['name'] != 'release'}
+    cells = [{shown[key]: cell for key, cell in row.items() if key in shown} for row in page.rows]
+    assert cells
+    jetpack6 = [row['dda-line1-jetson-02'] for row in cells if row['dda-line1-jetson-02']['w'] != 'Running']
+    assert jetpack6
+    assert all(c['w'] == 'Incompatible' for c in jetpack6)
+    assert 'JetPack 6.0 is newer than any JetPack SageMaker Neo compiles for here' in jetpack6[0]['r']
+    assert {row['dda-line2-ipc-01']['w'] for row in cells} == {'Incompatible'}  # amd64
+    no_thing = [row['dda-line3-jetson-03'] for row in cells if row['dda-line3-jetson-03']['w'] != 'Running']
+    assert no_thing and all(c['w'] == 'Unknown' for c in no_thing)

@@ -10,8 +10,16 @@ def catalog() -> TargetCatalog:
     return TargetCatalog.load()
 
 
-def test_the_four_dda_defaults_are_in_the_catalogue(catalog: TargetCatalog) -> None:
-    assert list(catalog) == ['jetson-xavier', 'x86_64-cpu', 'x86_64-cuda', 'arm64-cpu']
+def test_the_dda_defaults_and_the_fleet_targets_are_in_the_catalogue(catalog: TargetCatalog) -> None:
+    assert list(catalog) == [
+        'jetson-xavier',
+        'x86_64-cpu',
+        'x86_64-cuda',
+        'arm64-cpu',
+        'jetson-orin',
+        'jetson-nano',
+        'jetson-tx2',
+    ]
     assert catalog['jetson-xavier'].greengrass_architecture == 'aarch64'
     assert catalog['x86_64-cpu'].greengrass_architecture == 'amd64'
 
@@ -37,6 +45,14 @@ def test_output_config_for_cpu_target_has_no_accelerator(catalog: TargetCatalog)
         ({'TargetPlatform': {'Os': 'linux', 'Arch': 'x86_64', 'Accelerator': 'nvidia'}}, 'x86_64-cuda'),
         ({'TargetPlatform': {'Os': 'LINUX', 'Arch': 'ARM64'}}, 'arm64-cpu'),
         ({'TargetDevice': 'jetson_xavier'}, 'jetson-xavier'),
+        ({'TargetDevice': 'jetson_nano'}, 'jetson-nano'),
+        (
+            {
+                'TargetPlatform': {'Os': 'LINUX', 'Arch': 'ARM64', 'Accelerator': 'NVIDIA'},
+                'CompilerOptions': '{"gpu-code": "sm_87", "trt-ver": "8.5.2", "cuda-ver": "11.4"}',
+            },
+            'jetson-orin',
+        ),
     ],
 )
 def test_recognises_catalogue_targets_from_output_config(
@@ -50,7 +66,7 @@ def test_recognises_catalogue_targets_from_output_config(
 @pytest.mark.parametrize(
     ('output_config', 'label'),
     [
-        ({'TargetDevice': 'jetson_nano'}, 'jetson_nano (Neo device)'),
+        ({'TargetDevice': 'jetson_tx1'}, 'jetson_tx1 (Neo device)'),
         (
             {'TargetPlatform': {'Os': 'LINUX', 'Arch': 'ARM_EABIHF', 'Accelerator': 'MALI'}},
             'LINUX/ARM_EABIHF/MALI (platform)',
@@ -79,7 +95,7 @@ def test_user_file_adds_targets_and_overrides_by_id(tmp_path: Path) -> None:
     catalog = TargetCatalog.load(extra)
     assert catalog.recognise({'TargetDevice': 'jetson_nano'}).id == 'jetson-nano'
     assert catalog['arm64-cpu'].display_name == 'Graviton'
-    assert len(catalog) == 5
+    assert len(catalog) == 7
 
 
 def test_bad_catalogue_names_file_line_and_reason(tmp_path: Path) -> None:
@@ -100,4 +116,26 @@ def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
     bad = tmp_path / 'bad.toml'
     bad.write_text('[[target]]\nid = "x\n')
     with pytest.raises(CatalogueError, match=r'line 2'):
+        TargetCatalog.load(bad)
+
+
+def test_orin_compiles_through_target_platform_with_nvidia_options(catalog: TargetCatalog) -> None:
+    orin = catalog['jetson-orin']
+    config = orin.output_config('s3://b/c/')
+    assert config['TargetPlatform'] == {'Os': 'LINUX', 'Arch': 'ARM64', 'Accelerator': 'NVIDIA'}
+    assert 'TargetDevice' not in config
+    assert config['CompilerOptions'] == '{"gpu-code": "sm_87", "trt-ver": "8.5.2", "cuda-ver": "11.4"}'
+    assert orin.platform_attributes() == {'os': 'linux', 'architecture': 'aarch64', 'accelerator': 'nvidia'}
+    assert (orin.jetpack, orin.cuda) == (('5.0', '5.1'), ('11.4', '11.4'))
+    assert catalog['arm64-cpu'].platform_attributes() == {'os': 'linux', 'architecture': 'aarch64'}
+    assert catalog.newest('jetpack') == '5.1'
+
+
+def test_a_runtime_range_must_be_from_before_to(tmp_path: Path) -> None:
+    bad = tmp_path / 'bad.toml'
+    bad.write_text(
+        '[[target]]\nid = "x"\ndisplay_name = "X"\ngreengrass_architecture = "aarch64"\n'
+        'target_device = "jetson_nano"\njetpack = ["5.1", "4.6"]\n'
+    )
+    with pytest.raises(CatalogueError, match='jetpack'):
         TargetCatalog.load(bad)

@@ -14,6 +14,7 @@ from .fleet import (
     packages_from_moto,
     s3_artifact_exists,
     seed_fleet,
+    seed_things,
     step_fleet,
 )
 from .models import GreengrassBackend, Installation, Transition
@@ -31,5 +32,6 @@ __all__ = [
     'packages_from_moto',
     's3_artifact_exists',
     'seed_fleet',
+    'seed_things',
     'step_fleet',
 ]

@@ -44,6 +44,7 @@ class ModelPackage:
     description: str = ''
     tags: Mapping[str, str] = field(default_factory=dict)
     settled: bool = True  # False: left REQUESTED for `advance` (the simulator) to move on
+    accelerator: str | None = None  # the recipe's `accelerator` platform attribute, as the portal writes it
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,16 @@ _FLEET: tuple[_Device, ...] = (
         },
     ),
 )
+# IoT thing attributes (README "Compatibility matrix"): what Greengrass does not report of a platform.
+# One Jetson was moved to JetPack 6 (beyond what Neo compiles for), one IPC's thing has no attributes, and the
+# powered-off Jetson has no IoT thing the portal can read.
+THING_ATTRIBUTES: dict[str, dict[str, str] | None] = {
+    'dda-line1-jetson-01': {'accelerator': 'nvidia', 'jetpack': '5.1.2', 'cuda': '11.4'},
+    'dda-line1-jetson-02': {'accelerator': 'nvidia', 'jetpack': '6.0', 'cuda': '12.2'},
+    'dda-line2-ipc-01': {'accelerator': 'none'},
+    'dda-line2-ipc-02': {},
+    'dda-line3-jetson-03': None,
+}
 _SET_UP_AGO = timedelta(days=12)  # when the devices were provisioned (their first deployment)
 _INSTALL_AFTER = timedelta(minutes=10)  # a new model reaches a device this long after it was packaged
 
@@ -139,10 +150,18 @@ class FleetInventory:
 
 
 def model_recipe(
-    component_name: str, version: str, artifact_uri: str, architecture: str, description: str = ''
+    component_name: str,
+    version: str,
+    artifact_uri: str,
+    architecture: str,
+    description: str = '',
+    accelerator: str | None = None,
 ) -> dict[str, Any]:
     """A recipe that installs a compiled model archive into the component's work folder."""
     archive = artifact_uri.rsplit('/', 1)[-1]
+    platform = {'os': 'linux', 'architecture': architecture}
+    if accelerator:
+        platform['accelerator'] = accelerator
     return {
         'RecipeFormatVersion': RECIPE_FORMAT_VERSION,
         'ComponentName': component_name,
@@ -152,7 +171,7 @@ def model_recipe(
         'ComponentPublisher': PUBLISHER,
         'Manifests': [
             {
-                'Platform': {'os': 'linux', 'architecture': architecture},
+                'Platform': platform,
                 'Lifecycle': {
                     'Install': {
                         'Script': f'mkdir -p {{work:path}}/model && '
@@ -257,6 +276,7 @@ def packages_from_moto(
                 f'{target.display_name}',
                 tags=tags,
                 settled=settled,
+                accelerator=target.greengrass_accelerator,
             )
         )
     return packages
@@ -288,6 +308,18 @@ def seed_fleet(
     for spec in _FLEET:
         _install(backend, now, spec, chosen, inventory)
     return inventory
+
+
+def seed_things(iot: Any) -> None:
+    """The fleet's IoT things, with the attributes THING_ATTRIBUTES gives (through IoT's own API)."""
+    for name, attributes in THING_ATTRIBUTES.items():
+        if attributes is None:
+            continue
+        try:
+            iot.create_thing(thingName=name, attributePayload={'attributes': attributes})
+        except ClientError as error:  # a demo seeded again into the same account
+            if error.response.get('Error', {}).get('Code') != 'ResourceAlreadyExistsException':
+                raise
 
 
 def _add_devices(backend: GreengrassBackend, now: datetime, inventory: FleetInventory) -> None:
@@ -395,6 +427,7 @@ def _recipe_bytes(package: ModelPackage) -> bytes:
         package.artifact_uri,
         package.architecture,
         package.description,
+        package.accelerator,
     )
     return json.dumps(recipe).encode()
 

@@ -11,8 +11,10 @@ from sqlmodel import Session
 
 from ... import queries
 from ...domain.clock import as_utc, utcnow
+from ...domain.compat import DeviceFacts
 from ...domain.greengrass import STALE_AFTER, device_health
 from ...queries.fleet import Installed
+from ...queries.matrix import parse_attributes
 from ...services.actions import Actions
 from ...store import Store
 from ...tables import CoreDevice
@@ -20,11 +22,13 @@ from ..feeds import Feed
 from ..layout import frame
 from ..tables import FeedTable, Rows, all_rows, column, status_cell, status_fields
 from ..widgets import ago, format_time
+from .matrix import device_summary
 
 DEVICE_COLUMNS: list[dict[str, Any]] = [
     column('device', 'Core device', sortable=True),
     column('health', 'Health', sortable=True),
     column('architecture', 'Architecture', sortable=True),
+    column('platform', 'Platform (Greengrass and IoT thing)'),
     column('reported', 'Last report'),
     column('models', 'Model components', style='white-space: pre-wrap'),
 ]
@@ -56,6 +60,9 @@ def device_row(
         'device': device.thing_name,
         **status_fields('health', health.word),
         'architecture': device.architecture or '—',
+        'platform': device_summary(
+            DeviceFacts(device.platform, device.architecture, parse_attributes(device.thing_attributes))
+        ),
         'reported': f'{ago(device.last_status_update)} ({format_time(device.last_status_update)})',
         'reported_at': format_time(device.last_status_update),
         'reported_ms': _epoch_ms(device.last_status_update),

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from nicegui import ui
 
 from ...domain.attempts import CompileInputs
+from ...domain.filters import MatrixFilter
 from ...domain.guidance import GuidanceBook
 from ...domain.problems import Problem
 from ...domain.status import TrainingStatus
@@ -309,6 +310,9 @@ class TrainingJobView:
     @ui.refreshable_method
     def components(self) -> None:
         """Greengrass component versions packaged from this job's compiled models, and where they run."""
+        ui.link(
+            'Where can they run? Compatibility matrix', MatrixFilter(jobs=frozenset({self.job.name})).url()
+        ).classes('text-primary').mark('matrix-link')
         if not self.shown_cards:
             ui.label(
                 'No Greengrass component has been packaged from this training job yet; use Package on a '

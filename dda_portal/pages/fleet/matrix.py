@@ -1,0 +1,343 @@
+"""`/fleet`: the compatibility matrix. Rows are component versions (training job × target), columns core
+devices; each cell says Running, Compatible, Incompatible or Unknown (domain/compat.py), with the reason.
+
+A fleet may have thousands of devices: the grid shows one page of versions and one page of devices at a time
+("Versions 1–50 of 200 · Devices 1–25 of 5,000"), filtered by training job, target and device name, all kept
+in the URL. Every open tab follows one shared feed (matrix_feed.py) and redraws only when its page changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from nicegui import ui
+from starlette.requests import Request
+
+from ...domain.compat import Cell, DeviceFacts, RuntimeNeeds, judge
+from ...domain.filters import MatrixFilter
+from ...domain.targets import TargetCatalog
+from ...queries.matrix import DeviceColumn, VersionRow
+from ...services.actions import Actions
+from ...store import Store
+from ..feeds import EVERY_KEY
+from ..layout import frame
+from ..tables import look_of
+from .matrix_feed import MatrixFacts, MatrixFeed
+
+VERSIONS_PER_PAGE = 50
+DEVICES_PER_PAGE = 25
+Deployed = Callable[[VersionRow, DeviceColumn], bool]  # a deployment includes it (added with deployments)
+
+
+def fit_fields(cell: Cell) -> dict[str, str]:
+    """A cell as every page shows it: word, icon, colour and the reason as plain text."""
+    look = look_of(cell.fit)
+    return {'w': cell.fit.value, 'i': look.icon, 'c': look.color, 'r': cell.text}
+
+
+def device_summary(facts: DeviceFacts) -> str:
+    """A device's platform facts in a few words (the matrix column's second line, the devices table)."""
+    parts = [facts.architecture or 'architecture?', facts.os or 'os?']
+    attributes = facts.attributes
+    if attributes is None:
+        parts.append('thing not read')
+    elif not attributes:
+        parts.append('no thing attributes')
+    else:
+        parts += [f'{key} {value}' for key, value in sorted(attributes.items())]
+    return ' · '.join(parts)
+
+
+def runtime_needs(catalog: TargetCatalog) -> dict[str, RuntimeNeeds]:
+    """What each catalogue target's compiled model needs of JetPack/CUDA, and the newest Neo compiles for."""
+    newest = {key: value for key in ('jetpack', 'cuda') if (value := catalog.newest(key))}
+    return {t.id: RuntimeNeeds(t.jetpack, t.cuda, newest) for t in catalog.values()}
+
+
+@dataclass(frozen=True)
+class MatrixPage:
+    """One page of the grid: QTable columns and rows, and the counts the page states."""
+
+    columns: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+    versions_total: int
+    versions_matching: int
+    versions_first: int
+    devices_total: int
+    devices_matching: int
+    devices_first: int
+
+    @property
+    def shown_text(self) -> str:
+        def span(first: int, count: int, matching: int, total: int, noun: str) -> str:
+            if not matching:
+                return f'no {noun} of {total:,}' if total else f'no {noun}'
+            of = f'{matching:,}' if matching == total else f'{matching:,} matching (of {total:,})'
+            return f'{noun.capitalize()} {first + 1:,}–{first + count:,} of {of}'
+
+        versions = span(
+            self.versions_first, len(self.rows), self.versions_matching, self.versions_total, 'versions'
+        )
+        devices = span(
+            self.devices_first, len(self.columns) - 1, self.devices_matching, self.devices_total, 'devices'
+        )
+        return f'{versions} · {devices}'
+
+
+def build_page(
+    facts: MatrixFacts,
+    chosen: MatrixFilter,
+    needs: Mapping[str, RuntimeNeeds],
+    target_labels: Mapping[str, str],
+    deployed: Deployed | None = None,
+) -> MatrixPage:
+    """The grid for one tab: its filter's page of versions × its page of devices, each cell judged."""
+    versions = sorted(
+        (v for v in facts.versions.values() if chosen.keeps_version(v.training_job, v.target_id)),
+        key=lambda v: (v.created_at is None, -(v.created_at.timestamp() if v.created_at else 0), v.arn),
+    )
+    devices = sorted(name for name in facts.devices if chosen.keeps_device(name))
+    v_first = _first(chosen.version_page, VERSIONS_PER_PAGE, len(versions))
+    d_first = _first(chosen.device_page, DEVICES_PER_PAGE, len(devices))
+    shown_devices = [facts.devices[name] for name in devices[d_first : d_first + DEVICES_PER_PAGE]]
+    columns: list[dict[str, Any]] = [
+        {'name': 'release', 'label': 'Component version', 'field': 'component', 'align': 'left'}
+    ]
+    columns += [
+        {
+            'name': f'd{i}',
+            'label': d.thing_name,
+            'field': f'd{i}',
+            'facts': device_summary(d.facts),
+            'align': 'left',
+            'headerStyle': 'min-width: 9rem; max-width: 14rem; white-space: normal; vertical-align: top',
+        }
+        for i, d in enumerate(shown_devices)
+    ]
+    # devices of one kind (same facts) get the same judgement: judged once per version and kind
+    kinds = [_kind(device) for device in shown_devices]
+    rows = []
+    for version in versions[v_first : v_first + VERSIONS_PER_PAGE]:
+        judged: dict[Any, dict[str, str]] = {}
+        row: dict[str, Any] = {
+            'arn': version.arn,
+            'component': version.component_name,
+            'version': version.component_version,
+            'job': version.training_job or '',
+            'target': target_labels.get(version.target_id or '', version.target_id or 'target not known'),
+        }
+        version_needs = needs.get(version.target_id or '')
+        for i, device in enumerate(shown_devices):
+            running = version.release in facts.running.get(device.thing_name, ())
+            if running or (deployed is not None and deployed(version, device)):
+                row[f'd{i}'] = fit_fields(judge(None, device.facts, running=running, deployed=not running))
+                continue
+            fields = judged.get(kinds[i])
+            if fields is None:
+                fields = judged[kinds[i]] = fit_fields(
+                    judge(version.platforms, device.facts, needs=version_needs)
+                )
+            row[f'd{i}'] = fields
+        rows.append(row)
+    return MatrixPage(
+        columns, rows, len(facts.versions), len(versions), v_first, len(facts.devices), len(devices), d_first
+    )
+
+
+def _kind(device: DeviceColumn) -> Any:
+    attributes = device.facts.attributes
+    return (
+        device.facts.os,
+        device.facts.architecture,
+        None if attributes is None else tuple(sorted(attributes.items())),
+    )
+
+
+def _first(page: int, per_page: int, count: int) -> int:
+    last_page = max(1, -(-count // per_page))
+    return (min(page, last_page) - 1) * per_page
+
+
+HEADER_CELL = r"""
+<q-th :props="props">
+  <div>{{ props.col.label }}</div>
+  <div v-if="props.col.facts" class="text-xs text-grey-7">{{ props.col.facts }}</div>
+</q-th>"""
+
+BODY_CELL = r"""
+<q-td :props="props">
+  <template v-if="props.col.name === 'release'">
+    <div class="font-mono text-xs">{{ props.row.component }} {{ props.row.version }}</div>
+    <a v-if="props.row.job" class="text-primary text-sm"
+       :href="'/training-jobs/' + encodeURIComponent(props.row.job) + '?tab=components'"
+      >{{ props.row.job }}</a>
+    <span v-else class="text-grey-7 text-sm">not linked</span>
+    <span class="text-grey-8 text-sm"> · {{ props.row.target }}</span>
+  </template>
+  <span v-else class="inline-flex items-center gap-1 whitespace-nowrap" :data-fit="props.value.w"
+        :aria-label="props.value.r ? props.value.w + ': ' + props.value.r : props.value.w">
+    <q-icon :name="props.value.i" :color="props.value.c" size="xs" aria-hidden="true"></q-icon>
+    <span>{{ props.value.w }}</span>
+    <q-tooltip v-if="props.value.r" max-width="24rem">{{ props.value.r }}</q-tooltip>
+  </span>
+</q-td>"""
+
+
+class MatrixView:
+    """One open `/fleet` tab: its filters (in the URL), its page of the grid, redrawn when the shared facts
+    change what the page shows."""
+
+    def __init__(
+        self,
+        feed: MatrixFeed,
+        facts: MatrixFacts,
+        query: Iterable[tuple[str, str]],
+        catalog: TargetCatalog,
+    ) -> None:
+        self.feed, self.facts = feed, facts
+        self.labels = {t.id: t.display_name for t in catalog.values()}
+        self.needs = runtime_needs(catalog)
+        self.filter = MatrixFilter.from_query(query, self.labels)
+        self.page = build_page(facts, self.filter, self.needs, self.labels)
+        self._build()
+
+    def _build(self) -> None:
+        with ui.row().classes('w-full items-center gap-2'):
+            self.job_select = (
+                ui.select(
+                    self.job_options(),
+                    multiple=True,
+                    value=sorted(self.filter.jobs),
+                    label='Training job',
+                    on_change=lambda e: self.set_filter(self.filter.replace(jobs=e.value or [])),
+                )
+                .props('use-chips clearable dense outlined options-dense use-input')
+                .classes('min-w-48')
+                .mark('matrix-job-filter')
+            )
+            self.target_select = (
+                ui.select(
+                    dict(sorted(self.labels.items(), key=lambda item: item[1])),
+                    multiple=True,
+                    value=sorted(self.filter.targets),
+                    label='Target',
+                    on_change=lambda e: self.set_filter(self.filter.replace(targets=e.value or [])),
+                )
+                .props('use-chips clearable dense outlined options-dense')
+                .classes('min-w-48')
+                .mark('matrix-target-filter')
+            )
+            self.device_search = (
+                ui.input(
+                    placeholder='Device name',
+                    value=self.filter.device_text,
+                    on_change=lambda e: self.set_filter(self.filter.replace(device_text=e.value or '')),
+                )
+                .props('clearable dense outlined debounce=300 maxlength=100')
+                .classes('min-w-48')
+                .mark('matrix-device-filter')
+            )
+        with ui.row().classes('w-full items-center gap-2'):
+            self.shown = ui.label().classes('text-sm text-grey-8').mark('matrix-shown')
+            ui.space()
+            self.pagers = {
+                'version_page': self._pager('Versions', 'version_page'),
+                'device_page': self._pager('Devices', 'device_page'),
+            }
+        self.table = (
+            ui.table(columns=self.page.columns, rows=self.page.rows, row_key='arn', pagination=0)
+            .classes('w-full')
+            .props('flat bordered dense hide-pagination data-testid=matrix-table')
+            .props(
+                'no-data-label="No component versions to show: clear the filters, or wait for the refresh."'
+            )
+            .mark('matrix-table')
+        )
+        self.table.add_slot('header-cell', HEADER_CELL)
+        self.table.add_slot('body-cell', BODY_CELL)
+        self.show_counts()
+
+    def _pager(self, noun: str, field: str) -> tuple[ui.button, ui.button]:
+        with ui.row().classes('items-center gap-1'):
+            ui.label(noun).classes('text-sm')
+            back = ui.button(icon='chevron_left', on_click=lambda: self.turn(field, -1)).props(
+                f'flat dense round aria-label="Previous {noun.lower()}"'
+            )
+            ahead = ui.button(icon='chevron_right', on_click=lambda: self.turn(field, 1)).props(
+                f'flat dense round aria-label="Next {noun.lower()}"'
+            )
+        back.mark(f'matrix-{noun.lower()}-back')
+        ahead.mark(f'matrix-{noun.lower()}-next')
+        return back, ahead
+
+    def job_options(self) -> list[str]:
+        return sorted(
+            {v.training_job for v in self.facts.versions.values() if v.training_job} | self.filter.jobs
+        )
+
+    def turn(self, field: str, step: int) -> None:
+        current = getattr(self.filter, field)
+        self.set_filter(self.filter.replace(**{field: max(1, current + step)}))
+
+    def set_filter(self, new: MatrixFilter) -> None:
+        if new == self.filter:
+            return
+        self.filter = new
+        self.redraw(force=True)
+        ui.navigate.history.replace(new.url())
+
+    def redraw(self, *, force: bool = False) -> None:
+        """The page again from the shared facts; the browser gets it only when it differs."""
+        page = build_page(self.facts, self.filter, self.needs, self.labels)
+        if force or page.columns != self.page.columns or page.rows != self.page.rows:
+            self.table.columns = page.columns
+            self.table.rows = page.rows
+            self.table.update()
+        self.page = page
+        options = self.job_options()
+        if options != self.job_select.options:
+            self.job_select.set_options(options, value=sorted(self.filter.jobs))
+        self.show_counts()
+
+    def show_counts(self) -> None:
+        page = self.page
+        if self.shown.text != page.shown_text:
+            self.shown.set_text(page.shown_text)
+        for field, (first, count, matching) in {
+            'version_page': (page.versions_first, len(page.rows), page.versions_matching),
+            'device_page': (page.devices_first, len(page.columns) - 1, page.devices_matching),
+        }.items():
+            back, ahead = self.pagers[field]
+            back.set_enabled(first > 0)
+            ahead.set_enabled(first + count < matching)
+
+
+def register(store: Store, actions: Actions, catalog: TargetCatalog) -> None:
+    feed = MatrixFeed(store)
+
+    @ui.page('/fleet', response_timeout=30)
+    async def fleet_page(request: Request) -> None:
+        views: list[MatrixView] = []
+
+        # follows before the first read: a change that lands meanwhile redraws the page once it exists
+        def redraw(keys: object, data: object) -> None:
+            for view in views:
+                view.redraw()
+
+        feed.follow(EVERY_KEY, redraw)
+        facts = await feed.current()
+        with frame('Fleet', store, actions):
+            ui.label('Compatibility matrix').classes('text-2xl font-bold')
+            ui.label(
+                "Which component version can run on which core device, from each recipe's platforms and "
+                "each device's architecture, operating system and IoT thing attributes (accelerator, "
+                'JetPack, CUDA).'
+            ).classes('text-grey-8')
+            if facts is None:
+                ui.label(
+                    'The matrix could not be read from the database; reload the page to try again.'
+                ).classes('text-negative').mark('matrix-unavailable')
+                return
+            views.append(MatrixView(feed, facts, request.query_params.multi_items(), catalog))

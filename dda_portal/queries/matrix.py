@@ -1,0 +1,186 @@
+"""What the compatibility matrix reads: component versions with their recipe platforms, core devices with
+their platform facts, and which devices run which versions; and what the refresh writes of recipes and things.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from ..domain.changes import Changed
+from ..domain.compat import DeviceFacts
+from ..tables import ComponentVersion, CoreDevice, InstalledComponent
+from .jobs import CHUNK
+
+Release = tuple[str, str]  # (component name, component version)
+PENDING = 'pending:'  # a package the portal reserved before Greengrass answered (queries.fleet)
+
+
+# ---- what the refresh writes ------------------------------------------------------------------------
+
+
+def without_platforms(session: Session, limit: int) -> list[str]:
+    """Component versions whose recipe platforms were never read (stored before the portal kept them)."""
+    query = (
+        select(ComponentVersion.arn)
+        .where(col(ComponentVersion.platforms).is_(None), ~col(ComponentVersion.arn).startswith(PENDING))
+        .order_by(col(ComponentVersion.arn))
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def record_platforms(session: Session, platforms: dict[str, str]) -> Changed:
+    """Recipe platforms read for versions stored without them (write): those versions changed."""
+    for arn, value in platforms.items():
+        session.execute(
+            update(ComponentVersion)
+            .where(col(ComponentVersion.arn) == arn, col(ComponentVersion.platforms).is_(None))
+            .values(platforms=value)
+        )
+    return Changed(components=frozenset(platforms)) if platforms else Changed()
+
+
+def thing_reads(session: Session) -> dict[str, tuple[str | None, datetime | None]]:
+    """Each stored device's thing attributes (JSON) and the report they were read for."""
+    query = select(CoreDevice.thing_name, CoreDevice.thing_attributes, CoreDevice.thing_read_for)
+    return {name: (attributes, read_for) for name, attributes, read_for in session.exec(query)}
+
+
+# ---- what the matrix reads --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """A matrix row: one component version, its training job and target when the portal linked them."""
+
+    arn: str
+    component_name: str
+    component_version: str
+    training_job: str | None
+    target_id: str | None
+    created_at: datetime | None
+    platforms: tuple[dict[str, str], ...] | None  # None: the recipe was not read (or is gone)
+
+    @property
+    def release(self) -> Release:
+        return (self.component_name, self.component_version)
+
+
+@dataclass(frozen=True)
+class DeviceColumn:
+    thing_name: str
+    facts: DeviceFacts
+    status: str | None
+
+
+@dataclass
+class MatrixRead:
+    """Versions and devices read (None: gone), and the releases each read device runs. `complete`: every
+    version and device was read (a full read replaces what a page keeps)."""
+
+    versions: dict[str, VersionRow | None] = field(default_factory=dict)
+    devices: dict[str, DeviceColumn | None] = field(default_factory=dict)
+    running: dict[str, frozenset[Release]] = field(default_factory=dict)
+    complete: bool = False
+
+
+def matrix(session: Session, keys: Iterable[tuple[str, str]] | None = None) -> MatrixRead:
+    """The matrix's facts for these keys (('component', arn) and ('device', name)), all of them when None."""
+    versions: Iterable[ComponentVersion]
+    devices: Iterable[CoreDevice]
+    installed: Iterable[Any]
+    if keys is None:
+        read = MatrixRead(complete=True)
+        versions = session.exec(_version_query())
+        devices = session.exec(select(CoreDevice))
+        installed = session.exec(_installed_query())
+    else:
+        keys = set(keys)
+        arns = sorted(value for kind, value in keys if kind == 'component')
+        names = sorted(value for kind, value in keys if kind == 'device')
+        read = MatrixRead(versions=dict.fromkeys(arns), devices=dict.fromkeys(names))
+        versions = _chunked(
+            session, arns, lambda chunk: _version_query().where(col(ComponentVersion.arn).in_(chunk))
+        )
+        devices = _chunked(
+            session, names, lambda chunk: select(CoreDevice).where(col(CoreDevice.thing_name).in_(chunk))
+        )
+        installed = _chunked(
+            session,
+            names,
+            lambda chunk: _installed_query().where(col(InstalledComponent.thing_name).in_(chunk)),
+        )
+    for version in versions:
+        if not version.component_name.startswith('aws.'):
+            read.versions[version.arn] = _row(version)
+    running: dict[str, set[Release]] = defaultdict(set)
+    for thing, name, version_text in installed:
+        running[thing].add((name, version_text))
+    for device in devices:
+        read.devices[device.thing_name] = _column(device)
+        read.running[device.thing_name] = frozenset(running.get(device.thing_name, ()))
+    return read
+
+
+def _version_query() -> Any:
+    return select(ComponentVersion).where(~col(ComponentVersion.arn).startswith(PENDING))
+
+
+def _installed_query() -> Any:
+    return select(
+        InstalledComponent.thing_name, InstalledComponent.component_name, InstalledComponent.component_version
+    )
+
+
+def _chunked(session: Session, ordered: list[str], query_of: Any) -> list[Any]:
+    found: list[Any] = []
+    for start in range(0, len(ordered), CHUNK):
+        found.extend(session.exec(query_of(ordered[start : start + CHUNK])))
+    return found
+
+
+def _row(version: ComponentVersion) -> VersionRow:
+    return VersionRow(
+        arn=version.arn,
+        component_name=version.component_name,
+        component_version=version.component_version,
+        training_job=version.training_job_name,
+        target_id=version.target_id,
+        created_at=version.created_at,
+        platforms=parse_platforms(version.platforms),
+    )
+
+
+def _column(device: CoreDevice) -> DeviceColumn:
+    return DeviceColumn(
+        thing_name=device.thing_name,
+        facts=DeviceFacts(device.platform, device.architecture, parse_attributes(device.thing_attributes)),
+        status=device.status,
+    )
+
+
+def parse_platforms(text: str | None) -> tuple[dict[str, str], ...] | None:
+    """Stored recipe platforms; None when not read, gone ('null') or unreadable."""
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        return None
+    if not isinstance(value, list):
+        return None
+    return tuple({str(k): str(v) for k, v in item.items()} for item in value if isinstance(item, dict))
+
+
+def parse_attributes(text: str | None) -> dict[str, str] | None:
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
