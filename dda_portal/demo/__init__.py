@@ -27,6 +27,7 @@ from .greengrass import (
     packages_from_moto,
     s3_artifact_exists,
     seed_fleet,
+    seed_thing_groups,
 )
 from .seed import DemoInventory, seed
 from .simulator import DemoSimulator, install_delay_for
@@ -141,6 +142,7 @@ def start_demo(settings: Settings) -> DemoEnvironment:
         greengrass_endpoint = greengrass.start()
         os.environ[GREENGRASS_ENDPOINT_VARIABLE] = greengrass_endpoint
         fleet = seed_fleet(backend, inventory.seeded_at, packages_from_moto(inventory, catalog))
+        seed_thing_groups(backend, inventory.seeded_at, client('iot'))
         simulator = DemoSimulator(
             catalog,
             planned_outcomes=inventory.planned_outcomes,

@@ -14,12 +14,14 @@ from .fleet import (
     packages_from_moto,
     s3_artifact_exists,
     seed_fleet,
+    seed_thing_groups,
     step_fleet,
 )
-from .models import GreengrassBackend, Installation, Transition
+from .models import Execution, GreengrassBackend, Installation, Transition
 from .server import GreengrassServer
 
 __all__ = [
+    'Execution',
     'FleetInventory',
     'GreengrassBackend',
     'GreengrassServer',
@@ -31,5 +33,6 @@ __all__ = [
     'packages_from_moto',
     's3_artifact_exists',
     'seed_fleet',
+    'seed_thing_groups',
     'step_fleet',
 ]

@@ -122,6 +122,19 @@ _FLEET: tuple[_Device, ...] = (
         },
     ),
 )
+# joins line 1 after the others: every deployment to it fails (its camera driver does not load)
+FAILING_DEVICE = 'dda-line1-jetson-04'
+FAILING_REASON = (
+    'Component install script exited with code 1: nvargus-daemon is not running '
+    '(the camera driver on this device does not load).'
+)
+# thing groups (IoT) and their members: line 1 takes a rollout on two devices and fails it on one; the plant
+# group mixes architectures and holds the device that has not reported for a day
+THING_GROUPS: dict[str, tuple[str, ...]] = {
+    'line-1': ('dda-line1-jetson-01', 'dda-line1-jetson-02', FAILING_DEVICE),
+    'line-2': ('dda-line2-ipc-01', 'dda-line2-ipc-02'),
+    'plant-1': ('dda-line1-jetson-01', 'dda-line2-ipc-01', 'dda-line3-jetson-03'),
+}
 _SET_UP_AGO = timedelta(days=12)  # when the devices were provisioned (their first deployment)
 _INSTALL_AFTER = timedelta(minutes=10)  # a new model reaches a device this long after it was packaged
 
@@ -290,6 +303,42 @@ def seed_fleet(
     return inventory
 
 
+def seed_thing_groups(
+    backend: GreengrassBackend, now: datetime, iot: Any | None = None
+) -> dict[str, list[str]]:
+    """The failing line-1 device and the thing groups: in the emulator (each device's groups) and, given an
+    IoT client (moto's in the demo), as IoT things and thing groups the portal lists. Group → members."""
+    now = utc(now)
+    if FAILING_DEVICE not in backend.core_devices:
+        device = backend.add_core_device(
+            FAILING_DEVICE,
+            architecture='aarch64',
+            core_version='2.12.0',
+            last_status_update=now - timedelta(minutes=7),
+            tags={'line': 'line1', 'site': 'plant-1'},
+        )
+        device.fails_with = FAILING_REASON
+        backend.deploy(
+            FAILING_DEVICE, {'aws.greengrass.LogManager': _LOG_MANAGER[0]}, now - timedelta(days=3)
+        )
+        backend.install(
+            FAILING_DEVICE, NUCLEUS, '2.12.0', reported_at=now - timedelta(minutes=7), is_root=False
+        )
+        backend.report_status(FAILING_DEVICE, 'HEALTHY', now - timedelta(minutes=7))
+    for group, members in THING_GROUPS.items():
+        arn = backend.thing_group_arn(group)
+        for thing in members:
+            backend.core_devices[thing].thing_groups.add(arn)
+    if iot is not None:
+        for thing in sorted({t for members in THING_GROUPS.values() for t in members}):
+            iot.create_thing(thingName=thing)
+        for group, members in THING_GROUPS.items():
+            iot.create_thing_group(thingGroupName=group)
+            for thing in members:
+                iot.add_thing_to_thing_group(thingGroupName=group, thingName=thing)
+    return {group: list(members) for group, members in THING_GROUPS.items()}
+
+
 def _add_devices(backend: GreengrassBackend, now: datetime, inventory: FleetInventory) -> None:
     """The fleet's devices, each deployed its base components."""
     for spec in _FLEET:
@@ -426,5 +475,6 @@ def step_fleet(
 ) -> list[str]:
     """One simulator step: component versions move one state on, then ready model versions are rolled out."""
     changes = [str(change) for change in backend.advance(now)]
+    changes += backend.advance_deployments(now)
     changes += [str(done) for done in backend.install_latest_deployable(now, delay=install_delay)]
     return changes
