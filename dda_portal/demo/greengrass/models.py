@@ -944,12 +944,10 @@ class GreengrassBackend:
                         continue
                     execution.modified_at = at
                     changes.append(f'{deployment.deployment_name} on {thing}: {before} → {execution.status}')
-                if deployment.executions and all(
-                    e.status in FINAL_EXECUTIONS for e in deployment.executions.values()
-                ):
-                    if ':thing/' in deployment.target_arn:
-                        failed = any(e.status != 'SUCCEEDED' for e in deployment.executions.values())
-                        deployment.status = 'FAILED' if failed else 'COMPLETED'
+                finished = all(e.status in FINAL_EXECUTIONS for e in deployment.executions.values())
+                if deployment.executions and finished and ':thing/' in deployment.target_arn:
+                    failed = any(e.status != 'SUCCEEDED' for e in deployment.executions.values())
+                    deployment.status = 'FAILED' if failed else 'COMPLETED'
         return changes
 
     def _finish(self, deployment: Deployment, execution: Execution, at: datetime) -> None:
@@ -998,7 +996,8 @@ class GreengrassBackend:
         return None
 
     def _apply(self, device: CoreDevice, deployment: Deployment, at: datetime, broken: str | None) -> None:
-        """The device runs the deployment's components; those only the target's previous revision brought go."""
+        """The device runs the deployment's components; those only the target's previous revision brought
+        go."""
         earlier = [
             d
             for d in self.deployments.values()

@@ -174,7 +174,7 @@ class GreengrassResponse:
         )
         return {'deployments': [_deployment(d) for d in page.items], 'nextToken': page.next_token}
 
-    def create_deployment(  # noqa: PLR0913 (the members of CreateDeployment)
+    def create_deployment(
         self,
         target_arn: str,
         deployment_name: str | None = None,
