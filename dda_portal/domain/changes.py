@@ -15,13 +15,15 @@ class Changed:
     """The keys a commit touched: training job names, component version ARNs, core device thing names; and
     whether the set of architectures the fleet's devices run on changed (every training job page names the
     fleet architectures its compiled models do not cover yet). `everything`: anything may have changed (a
-    replica that missed other replicas' notices while its listening connection was down)."""
+    replica that missed other replicas' notices while its listening connection was down). `deployments`:
+    Greengrass deployment ids whose state or devices' executions changed."""
 
     training_jobs: frozenset[str] = frozenset()
     components: frozenset[str] = frozenset()
     devices: frozenset[str] = frozenset()
     fleet_architectures: bool = False
     everything: bool = False
+    deployments: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
         return bool(
@@ -30,6 +32,7 @@ class Changed:
             or self.devices
             or self.fleet_architectures
             or self.everything
+            or self.deployments
         )
 
     def __or__(self, other: Changed) -> Changed:
@@ -39,6 +42,7 @@ class Changed:
             self.devices | other.devices,
             self.fleet_architectures or other.fleet_architectures,
             self.everything or other.everything,
+            self.deployments | other.deployments,
         )
 
     @staticmethod
@@ -82,6 +86,7 @@ def payloads(notice: Notice, limit: int = PAYLOAD_BYTES) -> list[str]:
         ('jobs', notice.changed.training_jobs),
         ('components', notice.changed.components),
         ('devices', notice.changed.devices),
+        ('deployments', notice.changed.deployments),
     ):
         for key in sorted(keys):
             cost = len(json.dumps(key, ensure_ascii=False).encode()) + len(field) + 8
@@ -107,6 +112,7 @@ def read_payload(payload: str) -> Notice | None:
             frozenset(_strings(data.get('devices'))),
             data.get('arch') is True,
             data.get('all') is True,
+            frozenset(_strings(data.get('deployments'))),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None

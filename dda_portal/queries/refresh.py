@@ -28,6 +28,7 @@ from ..tables import (
     TrainingJob,
 )
 from .attempts import recompute_rollup
+from .deployments import RolloutFacts, write_rollouts
 from .fleet import replace_inventory, upsert_component
 from .jobs import CHUNK, attempt, next_attempt_number
 
@@ -90,6 +91,7 @@ class CycleResult:
     component_tags: dict[str, dict[str, str]] = field(default_factory=dict)  # version ARN → tags
     devices: list[CoreDevice] | None = None  # a full inventory when the device refresh was due
     installed: list[InstalledComponent] = field(default_factory=list)
+    rollouts: RolloutFacts | None = None  # deployments, devices' executions, thing groups (devices part)
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,8 @@ def write_cycle(session: Session, cycle: CycleResult) -> Changed:
         changed |= upsert_component(session, version, cycle.component_tags.get(version.arn, {}))
     if cycle.devices is not None:
         changed |= replace_inventory(session, cycle.devices, cycle.installed)
+    if cycle.rollouts is not None:
+        changed |= write_rollouts(session, cycle.rollouts, cycle.started_at)
     for name in changed.training_jobs:
         session.merge(SyncFollowUp(training_job_name=name, queued_at=cycle.started_at))
     for key, value in cycle.watermarks.items():

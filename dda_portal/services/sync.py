@@ -20,6 +20,7 @@ from nicegui import background_tasks, run
 from .. import queries
 from ..aws.clients import AwsClients, problem_from
 from ..aws.greengrass import GreengrassGateway
+from ..aws.iot import IotGateway
 from ..aws.sagemaker import Listing, SageMakerGateway
 from ..config import Settings
 from ..domain.changes import NOTHING, Changed
@@ -78,7 +79,9 @@ class Sync:
         self.store = store
         self.clients = clients
         self.sagemaker = SageMakerGateway(clients)
-        self.greengrass_pull = GreengrassPull(settings, store, GreengrassGateway(clients))
+        self.greengrass_pull = GreengrassPull(
+            settings, store, GreengrassGateway(clients), IotGateway(clients)
+        )
         self.catalog = catalog
         self.compiler = compiler
         self.packager = packager
@@ -86,7 +89,7 @@ class Sync:
         self.cycles = 0  # refreshes this replica ran (/readyz says)
         self._last_problem: AwsProblem | None = None
         self._calls = threading.local()  # the AWS call a worker thread made last (errors may not name it)
-        for client in (clients.sagemaker, clients.greengrass):
+        for client in (clients.sagemaker, clients.greengrass, clients.iot):
             client.meta.events.register('before-call.*.*', self._note_call)
         store.refresh_requested.subscribe(self._requested, unsubscribe_on_delete=False)
 
