@@ -126,9 +126,9 @@ def _comparator(token: str) -> list[Check]:
     if operator == '<':
         return [_below(low)]
     if operator == '>':
-        return [_at_least(high)] if high else [lambda v: False]
+        return [_at_least(high)] if high else [lambda v: v > low]
     if operator == '<=':
-        return [_below(high)] if high else [lambda v: True]
+        return [_below(high)] if high else [lambda v: v <= low]
     if operator in ('~', '~>'):
         numbers = [*(int(p) for p in given), 0, 0, 0]
         upper = _lowest(numbers[0] + 1, 0, 0) if len(given) == 1 else _lowest(numbers[0], numbers[1] + 1, 0)

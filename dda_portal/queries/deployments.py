@@ -200,8 +200,16 @@ def _write_listed(session: Session, listed: list[Deployment]) -> set[str]:
         if stored is None:
             session.add(item)
             changed.add(item.deployment_id)
-        elif (stored.status, stored.is_latest) != (item.status, item.is_latest):
-            stored.status, stored.is_latest = item.status, item.is_latest
+        elif (stored.status, stored.is_latest, stored.revision_id) != (
+            item.status,
+            item.is_latest,
+            item.revision_id,
+        ):
+            stored.status, stored.is_latest, stored.revision_id = (
+                item.status,
+                item.is_latest,
+                item.revision_id,
+            )
             session.add(stored)
             changed.add(stored.deployment_id)
     return changed

@@ -336,3 +336,11 @@ def _attempt_for_component(
         query = select(CompilationAttempt).where(CompilationAttempt.artifact == artifact_uri)
         return session.exec(query).first()
     return None
+
+
+def components_named(session: Session, name: str, version: str) -> ComponentVersion | None:
+    """The component version of that name and version."""
+    query = select(ComponentVersion).where(
+        ComponentVersion.component_name == name, ComponentVersion.component_version == version
+    )
+    return session.exec(query).first()
