@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from .. import queries
+from ..aws.clients import AwsClients
 from ..aws.greengrass import GreengrassGateway
 from ..aws.iot import IotGateway
 from ..config import Settings
@@ -25,13 +26,11 @@ DEVICES_WATERMARK = 'core_devices'
 class GreengrassPull:
     """Reads Greengrass into a refresh's result (blocking; runs in the refresh's worker thread)."""
 
-    def __init__(
-        self, settings: Settings, store: Store, greengrass: GreengrassGateway, iot: IotGateway | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, store: Store, clients: AwsClients) -> None:
         self.settings = settings
         self.store = store
-        self.greengrass = greengrass
-        self.iot = iot
+        self.greengrass = GreengrassGateway(clients)
+        self.iot = IotGateway(clients)
 
     def components(self, result: CycleResult) -> bool:
         """New component versions and those Greengrass is still working on; settled ones are not re-read."""
@@ -102,7 +101,7 @@ class GreengrassPull:
         LATEST_ONLY; GetDeployment once per deployment not seen before, for its components), and
         ListEffectiveDeployments for each core device a followed or new unfinished rollout targets."""
         facts = RolloutFacts(deployments=[])
-        if due and self.iot is not None:
+        if due:
             facts.thing_groups = {
                 name: (arn, self.iot.things_in_group(name)) for name, arn in self.iot.thing_groups()
             }

@@ -19,8 +19,6 @@ from nicegui import background_tasks, run
 
 from .. import queries
 from ..aws.clients import AwsClients, problem_from
-from ..aws.greengrass import GreengrassGateway
-from ..aws.iot import IotGateway
 from ..aws.sagemaker import Listing, SageMakerGateway
 from ..config import Settings
 from ..domain.changes import NOTHING, Changed
@@ -79,9 +77,7 @@ class Sync:
         self.store = store
         self.clients = clients
         self.sagemaker = SageMakerGateway(clients)
-        self.greengrass_pull = GreengrassPull(
-            settings, store, GreengrassGateway(clients), IotGateway(clients)
-        )
+        self.greengrass_pull = GreengrassPull(settings, store, clients)
         self.catalog = catalog
         self.compiler = compiler
         self.packager = packager
