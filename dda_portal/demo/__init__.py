@@ -142,7 +142,7 @@ def start_demo(settings: Settings) -> DemoEnvironment:
         greengrass_endpoint = greengrass.start()
         os.environ[GREENGRASS_ENDPOINT_VARIABLE] = greengrass_endpoint
         fleet = seed_fleet(backend, inventory.seeded_at, packages_from_moto(inventory, catalog))
-        seed_thing_groups(backend, inventory.seeded_at, client('iot'))
+        seed_thing_groups(backend, inventory.seeded_at, client('iot'), fleet)
         simulator = DemoSimulator(
             catalog,
             planned_outcomes=inventory.planned_outcomes,

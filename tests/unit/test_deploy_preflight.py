@@ -1,4 +1,4 @@
-"""The deployment plan and the pre-flight: every fault named in one call, each with severity and what to do."""
+"""The deployment plan and the pre-flight: every fault named in one call, with severity and what to do."""
 
 from __future__ import annotations
 

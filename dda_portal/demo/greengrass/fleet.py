@@ -304,7 +304,10 @@ def seed_fleet(
 
 
 def seed_thing_groups(
-    backend: GreengrassBackend, now: datetime, iot: Any | None = None
+    backend: GreengrassBackend,
+    now: datetime,
+    iot: Any | None = None,
+    inventory: FleetInventory | None = None,
 ) -> dict[str, list[str]]:
     """The failing line-1 device and the thing groups: in the emulator (each device's groups) and, given an
     IoT client (moto's in the demo), as IoT things and thing groups the portal lists. Group → members."""
@@ -325,6 +328,8 @@ def seed_thing_groups(
             FAILING_DEVICE, NUCLEUS, '2.12.0', reported_at=now - timedelta(minutes=7), is_root=False
         )
         backend.report_status(FAILING_DEVICE, 'HEALTHY', now - timedelta(minutes=7))
+    if inventory is not None:
+        inventory.core_devices[FAILING_DEVICE] = 'HEALTHY'
     for group, members in THING_GROUPS.items():
         arn = backend.thing_group_arn(group)
         for thing in members:
