@@ -27,6 +27,7 @@ from dda_portal.store import Store
 WELD = 'model-weld-seam-cracks-jetson-xavier'
 CAPS = 'model-bottle-cap-defects-jetson-xavier'
 PCB = 'model-pcb-solder-joints-jetson-xavier'
+LOG_MANAGER = 'aws.greengrass.LogManager'
 
 
 class Gate:
@@ -85,7 +86,10 @@ def test_the_refresh_stores_thing_groups_and_deployments(fleet: Any) -> None:
         ['dda-line1-jetson-01', 'dda-line1-jetson-02', 'dda-line1-jetson-04'],
     )
     stored = portal.sync.store.read(queries.deployments.deployments, None)
-    assert {d.target_arn for d in stored} == {d.thing_arn for d in backend.core_devices.values()}
+    things = {d.thing_arn for d in backend.core_devices.values()}
+    assert {d.target_arn for d in stored} == things | {group(backend, 'line-1')}
+    base = next(d for d in stored if d.target_arn == group(backend, 'line-1'))
+    assert queries.deployments.components_of(base) == {LOG_MANAGER: '2.3.7'}
 
 
 def test_a_deployment_keeps_the_targets_other_components(fleet: Any) -> None:
@@ -99,19 +103,20 @@ def test_a_deployment_keeps_the_targets_other_components(fleet: Any) -> None:
     deployer.deploy(line, CAPS, '1.1.0', 'dana')
     deployer.deploy(line, CAPS, '1.0.0', 'dana')  # replaces the newer version of the same component
 
-    assert prepared.plan.before == {WELD: '1.0.0', PCB: '1.0.0'}
+    assert prepared.plan.before == {LOG_MANAGER: '2.3.7', WELD: '1.0.0', PCB: '1.0.0'}
     assert prepared.plan.changes == [(CAPS, None, '1.1.0')]
     assert [d.components for d in history(backend, line)] == [
-        {WELD: '1.0.0'},
-        {WELD: '1.0.0', PCB: '1.0.0'},
-        {WELD: '1.0.0', PCB: '1.0.0', CAPS: '1.1.0'},
-        {WELD: '1.0.0', PCB: '1.0.0', CAPS: '1.0.0'},
+        {LOG_MANAGER: '2.3.7'},
+        {LOG_MANAGER: '2.3.7', WELD: '1.0.0'},
+        {LOG_MANAGER: '2.3.7', WELD: '1.0.0', PCB: '1.0.0'},
+        {LOG_MANAGER: '2.3.7', WELD: '1.0.0', PCB: '1.0.0', CAPS: '1.1.0'},
+        {LOG_MANAGER: '2.3.7', WELD: '1.0.0', PCB: '1.0.0', CAPS: '1.0.0'},
     ]
     sent = history(backend, line)[-1]
     assert sent.policies == {'failureHandlingPolicy': 'ROLLBACK'}
     assert sent.job_configuration['jobExecutionsRolloutConfig']['maximumPerMinute'] > 0
     assert sent.job_configuration['timeoutConfig']['inProgressTimeoutInMinutes'] > 0
-    assert [d.status for d in history(backend, line)][:-1] == ['INACTIVE'] * 3
+    assert [d.status for d in history(backend, line)][:-1] == ['INACTIVE'] * 4
 
 
 def test_two_clicks_on_two_replicas_make_one_deployment(fleet: Any, database_url: str) -> None:
@@ -137,7 +142,7 @@ def test_two_clicks_on_two_replicas_make_one_deployment(fleet: Any, database_url
 
     assert not errors
     assert len(set(ids)) == 1 and len(ids) == 4
-    assert len(history(backend, line)) == 1
+    assert len(history(backend, line)) == 2  # the group's base deployment and this one
     assert [d.deployment_id for d in portal.sync.store.read(queries.deployments.deployments, ids)] == ids[:1]
 
 
@@ -222,9 +227,9 @@ def test_roll_back_redeploys_the_previous_revision(fleet: Any) -> None:
     rolled = deployer.roll_back(line, 'dana')
 
     revisions = history(backend, line)
-    assert [d.revision_id for d in revisions] == ['1', '2', '3']
+    assert [d.revision_id for d in revisions] == ['1', '2', '3', '4']
     assert revisions[-1].deployment_id == rolled
-    assert revisions[-1].components == {CAPS: '1.0.0'}
+    assert revisions[-1].components == {LOG_MANAGER: '2.3.7', CAPS: '1.0.0'}
     with pytest.raises(Invalid):
         deployer.roll_back(group(backend, 'line-2'), 'dana')  # nothing to go back to
 
@@ -239,4 +244,4 @@ async def test_only_a_data_scientist_may_deploy_or_roll_back(fleet: Any, databas
     with pytest.raises(NotAllowed, match='Only a Data Scientist may roll back'):
         await operator.roll_back(line)
 
-    assert history(backend, line) == []
+    assert len(history(backend, line)) == 1  # only the group's base deployment

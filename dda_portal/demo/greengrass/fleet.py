@@ -334,6 +334,16 @@ def seed_thing_groups(
         arn = backend.thing_group_arn(group)
         for thing in members:
             backend.core_devices[thing].thing_groups.add(arn)
+    line = backend.thing_group_arn('line-1')
+    if not any(d.target_arn == line for d in backend.deployments.values()):
+        # line 1's base deployment, done long ago: what a rollout to the group keeps, and rolls back to
+        at = now - timedelta(days=2)
+        base = backend.create_deployment(
+            line, {'aws.greengrass.LogManager': _LOG_MANAGER[0]}, 'line-1 base', now=at
+        )
+        base.policies = {'failureHandlingPolicy': 'ROLLBACK'}
+        for execution in base.executions.values():
+            execution.status, execution.modified_at = 'SUCCEEDED', at + timedelta(minutes=2)
     if iot is not None:
         for thing in sorted({t for members in THING_GROUPS.values() for t in members}):
             iot.create_thing(thingName=thing)

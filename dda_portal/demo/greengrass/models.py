@@ -216,7 +216,8 @@ class CoreDevice:
     tags: dict[str, str] = field(default_factory=dict)
     thing_groups: set[str] = field(default_factory=set)  # thing group ARNs
     installed: dict[str, InstalledComponent] = field(default_factory=dict)  # by component name
-    fails_with: str | None = None  # the reason every deployment to it fails with (a demo device that breaks)
+    # the reason every deployment of a component of this account fails with on it (a demo device that breaks)
+    fails_with: str | None = None
 
     def is_stale(self, now: datetime) -> bool:
         return now - self.last_status_update > STALE_AFTER
@@ -982,7 +983,7 @@ class GreengrassBackend:
                     ],
                     ['REQUEST_ERROR'],
                 )
-        if device.fails_with:
+        if device.fails_with and any(not n.startswith('aws.') for n in deployment.components):
             return (
                 device.fails_with,
                 [
