@@ -168,14 +168,14 @@ def dependencies(recipe: Mapping[str, Any]) -> dict[str, str]:
 
 
 def artifact_uris(recipe: Mapping[str, Any]) -> list[str]:
-    return list(
-        dict.fromkeys(
-            str(a['Uri'])
-            for m in manifests(recipe)
-            for a in m.get('Artifacts') or []
-            if isinstance(a, dict) and str(a.get('Uri', '')).startswith('s3://')
-        )
+    """The s3:// artifacts of every manifest (recipes spell the key Uri or URI)."""
+    uris = (
+        str(a.get('Uri') or a.get('URI') or '')
+        for m in manifests(recipe)
+        for a in m.get('Artifacts') or []
+        if isinstance(a, dict)
     )
+    return list(dict.fromkeys(uri for uri in uris if uri.startswith('s3://')))
 
 
 def preflight(inputs: PreflightInputs) -> list[Finding]:

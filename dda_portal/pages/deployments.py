@@ -169,6 +169,7 @@ class DeployDialog:
         }
         self.targets.update({f'arn:aws:iot:{region}:{owner}:thing/{d}': f'Core device {d}' for d in devices})
         self.prepared: Prepared | None = None
+        self.asked = 0  # pre-flights asked for (each choice asks again)
         refusal = actions.refusal(DEPLOY)
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-4xl').mark('deploy-dialog'):
             ui.label('Deploy a component version').classes('text-lg font-bold')
@@ -203,6 +204,9 @@ class DeployDialog:
         self.dialog.open()
 
     async def check(self) -> None:
+        """The plan and the pre-flight of what is chosen now (a newer choice wins over a slower answer)."""
+        self.asked += 1
+        asked = self.asked
         self.prepared = None
         self.confirm.disable()
         self.result.clear()
@@ -211,17 +215,14 @@ class DeployDialog:
         if choice is None or not target:
             return
         with self.result:
-            waiting = ui.spinner()
+            ui.spinner()
         with reported('Pre-flight failed'):
             prepared = await self.actions.deploy_plan(target, choice.component, choice.version)
-            if (choice, target) != (
-                self.choices.get(str(self.version.value or '')),
-                str(self.target.value or ''),
-            ):
+            if asked != self.asked:
                 return  # the person chose something else meanwhile
             self.prepared = prepared
+            self.result.clear()
             self.show(prepared)
-        waiting.delete()
 
     def show(self, prepared: Prepared) -> None:
         with self.result:

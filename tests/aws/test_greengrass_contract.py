@@ -297,7 +297,7 @@ def exercise_deployments(greengrass: Any, backend: GreengrassBackend, name: str,
     )
     greengrass.get_deployment(deploymentId=created['deploymentId'])
     for _ in range(2):
-        backend.advance_deployments()
+        backend.advance_deployments(NOW)
         for thing in ('dda-line1-jetson-01', 'dda-line1-jetson-04'):
             greengrass.list_effective_deployments(coreDeviceThingName=thing)
     greengrass.list_effective_deployments(coreDeviceThingName='dda-line1-jetson-01', maxResults=1)
@@ -416,9 +416,9 @@ def test_a_group_rollout_succeeds_on_two_devices_and_fails_on_one_with_a_reason(
         return found
 
     assert {s for s, _ in states().values()} == {'QUEUED'}
-    backend.advance_deployments()
+    backend.advance_deployments(NOW)
     assert {s for s, _ in states().values()} == {'IN_PROGRESS'}
-    backend.advance_deployments()
+    backend.advance_deployments(NOW)
     done = states()
     assert done['dda-line1-jetson-01'][0] == done['dda-line1-jetson-02'][0] == 'SUCCEEDED'
     assert done['dda-line1-jetson-04'][0] == 'FAILED'
@@ -450,8 +450,8 @@ def test_a_platform_mismatch_fails_with_its_reason_and_a_new_revision_supersedes
     first = greengrass.create_deployment(
         targetArn=group, components={model.name: {'componentVersion': model.version}}
     )
-    backend.advance_deployments()
-    backend.advance_deployments()
+    backend.advance_deployments(NOW)
+    backend.advance_deployments(NOW)
     latest = greengrass.list_effective_deployments(coreDeviceThingName='dda-line2-ipc-01')[
         'effectiveDeployments'
     ][0]

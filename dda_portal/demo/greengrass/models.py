@@ -925,8 +925,9 @@ class GreengrassBackend:
     def advance_deployments(self, now: datetime | None = None) -> list[str]:
         """Move each execution of the ACTIVE deployments one state on: QUEUED → IN_PROGRESS → SUCCEEDED, or
         FAILED with a reason when a component has no manifest for the device's platform or the device is
-        marked to fail. A success installs the deployment's components (and drops the ones the target's
-        previous revision deployed and this one does not); a failure with ROLLBACK leaves the device as it
+        marked to fail; a device that has not reported for a day stays QUEUED. A success installs the
+        deployment's components (and drops the ones the target's previous revision deployed and this one
+        does not); a failure with ROLLBACK leaves the device as it
         was, DO_NOTHING leaves the failing component BROKEN. A thing deployment ends COMPLETED or FAILED; a
         thing group deployment stays ACTIVE (for devices that join the group later), as on AWS."""
         at = utc(now)
@@ -937,6 +938,8 @@ class GreengrassBackend:
                     continue
                 for thing, execution in sorted(deployment.executions.items()):
                     before = execution.status
+                    if self.core_devices[thing].is_stale(at):
+                        continue  # a device that does not report does not take deployments either
                     if before == 'QUEUED':
                         execution.status = 'IN_PROGRESS'
                     elif before == 'IN_PROGRESS':
