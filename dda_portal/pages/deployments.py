@@ -97,7 +97,9 @@ class RolloutPanel:
         refusal = self.actions.refusal(ROLL_BACK)
         for rollout in self.rollouts:
             item = rollout.deployment
-            with ui.card().classes('w-full').mark('rollout'):
+            # not a q-card: the component cards above it are the Components tab's cards
+            box = ui.column().classes('w-full p-3 gap-1 rounded').style('border: 1px solid #e0e0e0')
+            with box.props('data-testid=rollout').mark('rollout'):
                 with ui.row().classes('items-center gap-3'):
                     ui.label(item.name or item.deployment_id).classes('font-bold break-all')
                     status_badge((item.status or 'unknown').capitalize())
@@ -114,7 +116,8 @@ class RolloutPanel:
                         if execution
                         else 'Not reported'
                     )
-                    with ui.row().classes('items-center gap-2').mark('rollout-device'):
+                    device = ui.row().classes('items-center gap-2').props('data-testid=rollout-device')
+                    with device.mark('rollout-device'):
                         ui.label(thing).classes('font-mono')
                         status_badge(word)
                         if execution is not None and execution.reason:

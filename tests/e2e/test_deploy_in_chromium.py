@@ -70,13 +70,13 @@ def test_deploy_to_a_thing_group_watch_it_roll_out_and_roll_back(page: Page, fas
     expect(dialog).to_be_hidden()
 
     # the rollout, live on the Components tab: two devices succeed, one fails with its reason
-    rollout = page.locator('.q-card', has_text=f'{title} to thing group line-1').first
+    rollout = page.get_by_test_id('rollout').filter(has_text=f'{title} to thing group line-1').first
     expect(rollout).to_be_visible(timeout=30_000)
     for thing in ('dda-line1-jetson-01', 'dda-line1-jetson-02'):
-        expect(rollout.locator('.row', has_text=thing).get_by_text('Succeeded')).to_be_visible(
-            timeout=ROLLOUT_SECONDS
-        )
-    failed = rollout.locator('.row', has_text='dda-line1-jetson-04')
+        expect(
+            rollout.get_by_test_id('rollout-device').filter(has_text=thing).get_by_text('Succeeded')
+        ).to_be_visible(timeout=ROLLOUT_SECONDS)
+    failed = rollout.get_by_test_id('rollout-device').filter(has_text='dda-line1-jetson-04')
     expect(failed.get_by_text('Failed')).to_be_visible(timeout=ROLLOUT_SECONDS)
     expect(failed.get_by_text(re.compile('camera driver'))).to_be_visible()
 
@@ -84,6 +84,6 @@ def test_deploy_to_a_thing_group_watch_it_roll_out_and_roll_back(page: Page, fas
     rollout.get_by_role('button', name=re.compile('Roll back to revision 1')).click()
     expect(page.get_by_text('Rolling back thing group line-1')).to_be_visible()
     page.goto(f'{fast_demo}/devices/dda-line1-jetson-01')
-    back = page.locator('.q-card', has_text='Roll back thing group line-1 to revision 1').first
+    back = page.get_by_test_id('rollout').filter(has_text='Roll back thing group line-1 to revision 1').first
     expect(back).to_be_visible(timeout=30_000)
     expect(back.get_by_text('Succeeded', exact=True)).to_have_count(3, timeout=ROLLOUT_SECONDS)
