@@ -90,6 +90,7 @@ class CycleResult:
     component_versions: list[ComponentVersion] = field(default_factory=list)
     component_tags: dict[str, dict[str, str]] = field(default_factory=dict)  # version ARN → tags
     devices: list[CoreDevice] | None = None  # a full inventory when the device refresh was due
+    partial_inventory: bool = False  # `devices` are only those a followed rollout targets
     installed: list[InstalledComponent] = field(default_factory=list)
     rollouts: RolloutFacts | None = None  # deployments, devices' executions, thing groups (devices part)
 
@@ -128,7 +129,7 @@ def write_cycle(session: Session, cycle: CycleResult) -> Changed:
     for version in cycle.component_versions:
         changed |= upsert_component(session, version, cycle.component_tags.get(version.arn, {}))
     if cycle.devices is not None:
-        changed |= replace_inventory(session, cycle.devices, cycle.installed)
+        changed |= replace_inventory(session, cycle.devices, cycle.installed, partial=cycle.partial_inventory)
     if cycle.rollouts is not None:
         changed |= write_rollouts(session, cycle.rollouts, cycle.started_at)
     for name in changed.training_jobs:

@@ -58,8 +58,9 @@ class GreengrassPull:
 
     def devices(self, result: CycleResult) -> bool:
         """The whole fleet, on its own slower cadence (a large fleet costs one call per device), with the
-        thing groups and the latest deployments; while a rollout is followed, on every refresh, with its
-        devices' executions. False when neither is due (a failed one is due again at the next refresh)."""
+        thing groups and the latest deployments; while a rollout is followed, on every refresh, the devices
+        it targets only, with their executions. False when neither is due (a failed one is due again at the
+        next refresh)."""
         last = self.store.read(queries.refresh.watermark, DEVICES_WATERMARK)
         followed = self.store.read(queries.deployments.unsettled)
         due = (
@@ -68,8 +69,14 @@ class GreengrassPull:
         if not due and not followed:
             return False
         result.devices, result.installed = [], []
+        targeted = None if due else self._targeted(followed)
+        result.partial_inventory = targeted is not None
+        known: set[str] = set()
         for device in self.greengrass.core_devices():
             name = device['coreDeviceThingName']
+            known.add(name)
+            if targeted is not None and name not in targeted:
+                continue
             result.devices.append(
                 CoreDevice(
                     thing_name=name,
@@ -91,10 +98,14 @@ class GreengrassPull:
                 )
                 for i in self.greengrass.installed_components(name)
             ]
-        result.rollouts = self._rollouts(due, followed, {d.thing_name for d in result.devices})
+        result.rollouts = self._rollouts(due, followed, known)
         if due:
             result.watermarks[DEVICES_WATERMARK] = result.started_at
         return True
+
+    def _targeted(self, followed: list[Deployment]) -> set[str]:
+        """The things the followed rollouts target (as the store knows the thing groups)."""
+        return {t for d in followed for t in self.store.read(queries.deployments.target_things, d.target_arn)}
 
     def _rollouts(self, due: bool, followed: list[Deployment], devices: set[str]) -> RolloutFacts:
         """Thing groups (when the inventory is due), the latest deployment of each target (ListDeployments

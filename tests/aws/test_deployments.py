@@ -184,6 +184,9 @@ def test_the_refresh_follows_a_rollout_until_every_device_is_final(fleet: Any) -
     counter.by_operation.clear()
     portal.sync.pull_and_apply(utcnow())  # the inventory is not due, but a rollout is followed
     assert counter.by_operation.get('ListEffectiveDeployments') == 3
+    assert counter.by_operation.get('ListInstalledComponents') == 3  # line 1's devices only, not the fleet
+    assert 'ListThingGroups' not in counter.by_operation
+    assert len(portal.sync.store.read(queries.fleet.devices)) == 6  # the others stay as stored
     backend.advance_deployments()
     backend.advance_deployments()
     portal.sync.pull_and_apply(utcnow())
