@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select
 
 from ..domain.changes import Changed
@@ -122,10 +122,24 @@ def rollouts(
     session: Session, *, components: Iterable[str] | None = None, thing: str | None = None, limit: int = 10
 ) -> list[Rollout]:
     """The newest deployments that deploy one of these component names, or reach this thing; with the
-    devices' executions."""
+    devices' executions. Only candidate rows are read (by target, or by the names in their components)."""
     wanted = set(components) if components is not None else None
+    query = select(Deployment).order_by(col(Deployment.created_at).desc().nulls_last())
+    if thing is not None:
+        groups = select(ThingGroupMember.group_arn).where(ThingGroupMember.thing_name == thing)
+        query = query.where(
+            or_(
+                col(Deployment.target_arn).endswith(f':thing/{thing}'), col(Deployment.target_arn).in_(groups)
+            )
+        )
+    if wanted is not None:
+        if not wanted:
+            return []
+        query = query.where(
+            or_(*(col(Deployment.components).contains(json.dumps(n)) for n in sorted(wanted)))
+        )
     found: list[Rollout] = []
-    for item in deployments(session):
+    for item in session.exec(query):
         parts = components_of(item)
         things = target_things(session, item.target_arn)
         if wanted is not None and not wanted & set(parts):
@@ -143,11 +157,13 @@ def rollouts(
 
 
 def previous_revision(session: Session, item: Deployment) -> Deployment | None:
-    """The target's deployment just before this one, when stored."""
+    """The target's deployment just before this one, when stored (one the portal just created has no
+    revision yet until the refresh lists it: it comes after every stored one)."""
     query = select(Deployment).where(
         Deployment.target_arn == item.target_arn, Deployment.deployment_id != item.deployment_id
     )
-    earlier = [d for d in session.exec(query) if _revision(d.revision_id) < _revision(item.revision_id)]
+    mine = _revision(item.revision_id) if item.revision_id else 1 << 62
+    earlier = [d for d in session.exec(query) if d.revision_id and _revision(d.revision_id) < mine]
     return max(earlier, key=lambda d: _revision(d.revision_id), default=None)
 
 

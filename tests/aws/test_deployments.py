@@ -248,3 +248,27 @@ async def test_only_a_data_scientist_may_deploy_or_roll_back(fleet: Any, databas
         await operator.roll_back(line)
 
     assert len(history(backend, line)) == 1  # only the group's base deployment
+
+
+def test_rollouts_by_component_and_by_device(fleet: Any) -> None:
+    backend, portal, _ = fleet
+    line = group(backend, 'line-1')
+    deployment_id = portal.actions.deployer.deploy(line, WELD, '1.0.0', 'dana')
+    store = portal.sync.store
+
+    by_component = store.read(queries.deployments.rollouts, components=[WELD])
+    by_device = store.read(queries.deployments.rollouts, thing='dda-line1-jetson-04')
+    elsewhere = store.read(queries.deployments.rollouts, thing='dda-line2-ipc-01')
+
+    assert by_component[0].deployment.deployment_id == deployment_id  # newest first
+    assert all(WELD in r.components for r in by_component)  # and the seed's thing deployment of it
+    assert set(by_component[0].devices) == {
+        'dda-line1-jetson-01',
+        'dda-line1-jetson-02',
+        'dda-line1-jetson-04',
+    }
+    assert by_component[0].previous is not None and by_component[0].previous.name == 'line-1 base'
+    assert by_device[0].deployment.deployment_id == deployment_id
+    assert {r.deployment.target_arn for r in by_device} == {line, backend.thing_arn('dda-line1-jetson-04')}
+    assert deployment_id not in {r.deployment.deployment_id for r in elsewhere}
+    assert store.read(queries.deployments.rollouts, components=['model-nothing']) == []
