@@ -272,3 +272,21 @@ def test_rollouts_by_component_and_by_device(fleet: Any) -> None:
     assert {r.deployment.target_arn for r in by_device} == {line, backend.thing_arn('dda-line1-jetson-04')}
     assert deployment_id not in {r.deployment.deployment_id for r in elsewhere}
     assert store.read(queries.deployments.rollouts, components=['model-nothing']) == []
+
+
+def test_a_deployment_to_one_core_device_keeps_what_its_thing_deployment_had(fleet: Any) -> None:
+    backend, portal, _ = fleet
+    thing = backend.thing_arn('dda-line1-jetson-02')
+    before = history(backend, thing)[-1].components
+
+    deployment_id = portal.actions.deployer.deploy(thing, WELD, '1.0.0', 'dana')
+    backend.advance_deployments()
+    backend.advance_deployments()
+
+    latest = history(backend, thing)[-1]
+    assert latest.deployment_id == deployment_id
+    assert latest.components == {**before, WELD: '1.0.0'}
+    assert latest.status == 'COMPLETED'  # a thing deployment ends; a thing group deployment stays active
+    installed = backend.core_devices['dda-line1-jetson-02'].installed
+    assert installed[WELD].component_version == '1.0.0'
+    assert set(before) <= set(installed)
