@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -539,3 +539,29 @@ def test_a_path_or_method_no_operation_has_gets_an_aws_error(client: tuple[Any, 
         (405, 'UnknownOperationException'),
     ]
     assert all(isinstance(body['message'], str) and body['message'] for _, _, body in answers)
+
+
+def test_a_hanging_device_times_out_after_the_jobs_timeout(
+    client: tuple[Any, list[Exchange]], backend: GreengrassBackend
+) -> None:
+    greengrass, _ = client
+    backend.core_devices['dda-line2-ipc-01'].hangs = True
+    created = greengrass.create_deployment(
+        targetArn=backend.thing_arn('dda-line2-ipc-01'),
+        components={'aws.greengrass.LogManager': {'componentVersion': '2.3.7'}},
+        iotJobConfiguration={'timeoutConfig': {'inProgressTimeoutInMinutes': 30}},
+    )
+    started = backend.get_deployment(created['deploymentId']).created_at
+    backend.report_status('dda-line2-ipc-01', at=started)  # reporting: it takes deployments
+
+    def latest() -> dict[str, Any]:
+        found = greengrass.list_effective_deployments(coreDeviceThingName='dda-line2-ipc-01')
+        return found['effectiveDeployments'][0]
+
+    backend.advance_deployments(started)
+    backend.advance_deployments(started + timedelta(minutes=29))
+    assert latest()['coreDeviceExecutionStatus'] == 'IN_PROGRESS'
+    backend.advance_deployments(started + timedelta(minutes=31))
+    assert latest()['coreDeviceExecutionStatus'] == 'TIMED_OUT'
+    assert '30 minutes' in latest()['reason']
+    assert greengrass.get_deployment(deploymentId=created['deploymentId'])['deploymentStatus'] == 'FAILED'

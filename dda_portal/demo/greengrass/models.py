@@ -218,6 +218,7 @@ class CoreDevice:
     installed: dict[str, InstalledComponent] = field(default_factory=dict)  # by component name
     # the reason every deployment of a component of this account fails with on it (a demo device that breaks)
     fails_with: str | None = None
+    hangs: bool = False  # its deployments never finish: they time out after the job's in-progress timeout
 
     def is_stale(self, now: datetime) -> bool:
         return now - self.last_status_update > STALE_AFTER
@@ -942,6 +943,9 @@ class GreengrassBackend:
                         continue  # a device that does not report does not take deployments either
                     if before == 'QUEUED':
                         execution.status = 'IN_PROGRESS'
+                    elif before == 'IN_PROGRESS' and self.core_devices[thing].hangs:
+                        if not self._timed_out(deployment, execution, at):
+                            continue
                     elif before == 'IN_PROGRESS':
                         self._finish(deployment, execution, at)
                     else:
@@ -953,6 +957,20 @@ class GreengrassBackend:
                     failed = any(e.status != 'SUCCEEDED' for e in deployment.executions.values())
                     deployment.status = 'FAILED' if failed else 'COMPLETED'
         return changes
+
+    @staticmethod
+    def _timed_out(deployment: Deployment, execution: Execution, at: datetime) -> bool:
+        """A hanging device's execution fails TIMED_OUT once the job's in-progress timeout has passed."""
+        timeout = (deployment.job_configuration.get('timeoutConfig') or {}).get('inProgressTimeoutInMinutes')
+        if not timeout or at - execution.modified_at < timedelta(minutes=int(timeout)):
+            return False
+        execution.status = 'TIMED_OUT'
+        execution.reason = f'The deployment did not finish on the device within {timeout} minutes.'
+        execution.error_stack, execution.error_types = (
+            ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_TIMED_OUT'],
+            ['DEVICE_ERROR'],
+        )
+        return True
 
     def _finish(self, deployment: Deployment, execution: Execution, at: datetime) -> None:
         device = self.core_devices[execution.thing_name]
