@@ -277,3 +277,45 @@ class Alert(SQLModel, table=True):
     delivered_to: str = ''  # the channels that took it (short hashes of their URLs): never sent there again
     sent_at: datetime | None = None
     last_error: str | None = None
+
+
+class Deployment(SQLModel, table=True):
+    """A Greengrass v2 deployment (one revision for one target: a thing or a thing group)."""
+
+    __tablename__ = 'deployment'
+
+    deployment_id: str = Field(primary_key=True)
+    target_arn: str = Field(index=True)
+    revision_id: str = ''
+    name: str = ''
+    status: str = ''  # ACTIVE, COMPLETED, CANCELED, FAILED, INACTIVE
+    is_latest: bool = True
+    components: str = '{}'  # JSON object: component name → version
+    created_at: datetime | None = None
+    origin: str = 'external'  # 'portal' when this portal created it
+    created_by: str | None = None
+    settled: bool = False  # every targeted device reported a final state (or the rollout ended)
+
+
+class EffectiveDeployment(SQLModel, table=True):
+    """One core device's execution of a deployment (ListEffectiveDeployments)."""
+
+    __tablename__ = 'effective_deployment'
+
+    thing_name: str = Field(primary_key=True)
+    deployment_id: str = Field(primary_key=True)
+    target_arn: str = ''
+    status: str = ''  # QUEUED, IN_PROGRESS, SUCCEEDED, FAILED, TIMED_OUT, REJECTED, CANCELED, COMPLETED
+    reason: str | None = None
+    error_types: str | None = None  # comma-separated statusDetails.errorTypes
+    updated_at: datetime | None = None
+
+
+class ThingGroupMember(SQLModel, table=True):
+    """A thing in an IoT thing group (a group with no members has one row with an empty thing name)."""
+
+    __tablename__ = 'thing_group_member'
+
+    group_name: str = Field(primary_key=True)
+    thing_name: str = Field(primary_key=True)
+    group_arn: str = ''

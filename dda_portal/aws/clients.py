@@ -61,7 +61,7 @@ class AwsClients:
         self.sagemaker = self._client('sagemaker')
         self.logs = self._client('logs')
         self.greengrass = self._client('greengrassv2')
-        self.iot = self._client('iot')
+        self.iot = self._client('iot')  # thing groups (deployments), thing attributes (the matrix)
         # SigV4 presigned URLs work in every region (SigV2 ones do not)
         self.s3 = self._client('s3', config.merge(Config(signature_version='s3v4')))
 

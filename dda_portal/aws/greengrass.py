@@ -86,10 +86,60 @@ class GreengrassGateway:
             topologyFilter='ALL',
         )
 
-    def deployments(self, target_arn: str | None = None) -> list[dict[str, Any]]:
-        """The latest revision of each deployment, optionally only those for one thing or thing group."""
-        params = {'targetArn': target_arn} if target_arn else {}
+    def deployments(
+        self, target_arn: str | None = None, history: str = 'LATEST_ONLY'
+    ) -> list[dict[str, Any]]:
+        """The latest revision of each deployment (`history` ALL: every revision), newest first, optionally
+        only those for one thing or thing group."""
+        params: dict[str, Any] = {'historyFilter': history}
+        if target_arn:
+            params['targetArn'] = target_arn
         return self._all('list_deployments', 'deployments', **params)
+
+    def deployment(self, deployment_id: str) -> dict[str, Any] | None:
+        """One deployment with its components (name → {componentVersion}), or None when Greengrass does not
+        know it."""
+        try:
+            return _without_metadata(self.client.get_deployment(deploymentId=deployment_id))
+        except ClientError as error:
+            if error.response.get('Error', {}).get('Code') == 'ResourceNotFoundException':
+                return None
+            raise
+
+    def create_deployment(
+        self,
+        target_arn: str,
+        name: str,
+        components: dict[str, str],
+        *,
+        rollout_per_minute: int,
+        timeout_minutes: int,
+        client_token: str,
+        tags: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """deploymentId, iotJobId, iotJobArn of a new revision for the target that rolls back a device whose
+        deployment fails. `client_token`: the same token gives the same deployment (a second click)."""
+        params: dict[str, Any] = {
+            'targetArn': target_arn,
+            'deploymentName': name,
+            'components': {n: {'componentVersion': v} for n, v in sorted(components.items())},
+            'deploymentPolicies': {'failureHandlingPolicy': 'ROLLBACK'},
+            'iotJobConfiguration': {
+                'jobExecutionsRolloutConfig': {'maximumPerMinute': rollout_per_minute},
+                'timeoutConfig': {'inProgressTimeoutInMinutes': timeout_minutes},
+            },
+            'clientToken': client_token,
+        }
+        if tags:
+            params['tags'] = tags
+        return _without_metadata(self.client.create_deployment(**params))
+
+    def cancel_deployment(self, deployment_id: str) -> None:
+        self.client.cancel_deployment(deploymentId=deployment_id)
+
+    def effective_deployments(self, thing_name: str) -> list[dict[str, Any]]:
+        """The core device's executions of deployments: coreDeviceExecutionStatus, reason, statusDetails."""
+        return self._all('list_effective_deployments', 'effectiveDeployments', coreDeviceThingName=thing_name)
 
     def tags(self, arn: str) -> dict[str, str]:
         return dict(self.client.list_tags_for_resource(resourceArn=arn).get('tags', {}))

@@ -29,6 +29,7 @@ from .greengrass import (
     packages_from_moto,
     s3_artifact_exists,
     seed_fleet,
+    seed_thing_groups,
     seed_things,
 )
 from .seed import DemoInventory, seed
@@ -151,6 +152,7 @@ def start_demo(settings: Settings) -> DemoEnvironment:
         os.environ[GREENGRASS_ENDPOINT_VARIABLE] = greengrass_endpoint
         fleet = seed_fleet(backend, inventory.seeded_at, packages_from_moto(inventory, catalog))
         seed_things(client('iot'))
+        seed_thing_groups(backend, inventory.seeded_at, client('iot'), fleet)
         simulator = DemoSimulator(
             catalog,
             planned_outcomes={**inventory.planned_outcomes, **_live_failure(inventory)},

@@ -16,7 +16,8 @@ class Changed:
     whether the set of architectures the fleet's devices run on changed (every training job page names the
     fleet architectures its compiled models do not cover yet); whether the alerts outbox changed.
     `everything`: anything may have changed (a replica that missed other replicas' notices while its
-    listening connection was down)."""
+    listening connection was down). `deployments`: Greengrass deployment ids whose state or devices'
+    executions changed."""
 
     training_jobs: frozenset[str] = frozenset()
     components: frozenset[str] = frozenset()
@@ -24,6 +25,7 @@ class Changed:
     fleet_architectures: bool = False
     everything: bool = False
     alerts: bool = False  # the alerts outbox changed (an alert was sent, failed or given up)
+    deployments: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
         return bool(
@@ -33,6 +35,7 @@ class Changed:
             or self.fleet_architectures
             or self.everything
             or self.alerts
+            or self.deployments
         )
 
     def __or__(self, other: Changed) -> Changed:
@@ -43,6 +46,7 @@ class Changed:
             self.fleet_architectures or other.fleet_architectures,
             self.everything or other.everything,
             self.alerts or other.alerts,
+            self.deployments | other.deployments,
         )
 
     @staticmethod
@@ -88,6 +92,7 @@ def payloads(notice: Notice, limit: int = PAYLOAD_BYTES) -> list[str]:
         ('jobs', notice.changed.training_jobs),
         ('components', notice.changed.components),
         ('devices', notice.changed.devices),
+        ('deployments', notice.changed.deployments),
     ):
         for key in sorted(keys):
             cost = len(json.dumps(key, ensure_ascii=False).encode()) + len(field) + 8
@@ -114,6 +119,7 @@ def read_payload(payload: str) -> Notice | None:
             data.get('arch') is True,
             data.get('all') is True,
             data.get('alerts') is True,
+            frozenset(_strings(data.get('deployments'))),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -167,4 +167,16 @@ LOOKS: dict[str, Look] = {
     Fit.DEPLOYED: Look('downloading', 'blue-grey'),
     Fit.COMPATIBLE: Look('check_circle_outline', 'primary'),
     Fit.INCOMPATIBLE: Look('block', 'negative'),
+    # deployments and each device's execution of one (domain/deploy.py's words)
+    'Queued': Look('schedule', 'blue-grey'),
+    'Succeeded': Look('check_circle', 'positive'),
+    'Timed out': Look('timer_off', 'negative'),
+    'Rejected': Look('block', 'negative'),
+    'Canceled': Look('cancel', 'grey'),
+    'Not reported': Look('hourglass_empty', 'grey'),
+    'Active': Look('autorenew', 'primary'),
+    'Inactive': Look('history', 'grey'),
+    # pre-flight findings
+    'Blocks': Look('block', 'negative'),
+    'Warns': Look('warning', 'orange'),
 }

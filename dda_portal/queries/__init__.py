@@ -6,12 +6,23 @@ Run them with `Store.read`, `Store.write` (blocking) or `await Store.fetch` (pag
 - `attempts`: the attempts the portal starts, stops and claims (writes);
 - `fleet`: Greengrass component versions, core devices and what they run;
 - `matrix`: the compatibility matrix's facts; recipe platforms and thing attributes the refresh writes;
+- `deployments`: Greengrass deployments, rollouts per device, and thing groups;
 - `refresh`: what a refresh writes, its bookkeeping (cycles, parts, watermarks, follow-ups) and freshness;
 - `sign_ins`: the browsers signed in with a password (every replica reads them);
 - `api_tokens`: the JSON API's tokens (hashed);
 - `alerts`: the alerts outbox (transitions recorded with the change, the sender's claims and outcomes).
 """
 
-from . import alerts, api_tokens, attempts, fleet, jobs, matrix, refresh, sign_ins
+from . import alerts, api_tokens, attempts, deployments, fleet, jobs, matrix, refresh, sign_ins
 
-__all__ = ['alerts', 'api_tokens', 'attempts', 'fleet', 'jobs', 'matrix', 'refresh', 'sign_ins']
+__all__ = [
+    'alerts',
+    'api_tokens',
+    'attempts',
+    'deployments',
+    'fleet',
+    'jobs',
+    'matrix',
+    'refresh',
+    'sign_ins',
+]

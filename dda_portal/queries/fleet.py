@@ -215,11 +215,16 @@ def upsert_component(session: Session, version: ComponentVersion, tags: dict[str
 
 
 def replace_inventory(
-    session: Session, reported: list[CoreDevice], installed: list[InstalledComponent]
+    session: Session,
+    reported: list[CoreDevice],
+    installed: list[InstalledComponent],
+    *,
+    partial: bool = False,
 ) -> Changed:
-    """The fleet as Greengrass reports it now (a full inventory). What is stored is read as plain columns;
-    only devices whose facts or components differ are rewritten. Changed: those devices, the training jobs
-    of the releases they run or ran, and the component versions whose set of devices changed."""
+    """The fleet as Greengrass reports it now (a full inventory; `partial`: only these devices, the others
+    stay as stored). What is stored is read as plain columns; only devices whose facts or components differ
+    are rewritten. Changed: those devices, the training jobs of the releases they run or ran, and the
+    component versions whose set of devices changed."""
     old_devices, old_installed = _stored_fleet(session)
     new_installed: dict[str, list[InstalledComponent]] = defaultdict(list)
     for item in installed:
@@ -233,7 +238,7 @@ def replace_inventory(
         ):
             changed.add(device.thing_name)
             session.merge(device)
-    gone = set(old_devices) - {d.thing_name for d in reported}
+    gone = set() if partial else set(old_devices) - {d.thing_name for d in reported}
     ran: set[Release] = set()  # releases a changed device runs or ran: their training jobs changed
     moved: set[Release] = set()  # releases a device started or stopped running: their device lists changed
     for name in changed | gone:
@@ -256,6 +261,8 @@ def replace_inventory(
     jobs, arns = _owners(session, ran, moved)
     architectures_before = {facts[1] for facts in old_devices.values()}
     architectures = {device.architecture for device in reported}
+    if partial:
+        architectures |= architectures_before
     return Changed(
         frozenset(jobs), frozenset(arns), frozenset(changed | gone), architectures != architectures_before
     )
@@ -359,3 +366,11 @@ def _attempt_for_component(
         query = select(CompilationAttempt).where(CompilationAttempt.artifact == artifact_uri)
         return session.exec(query).first()
     return None
+
+
+def components_named(session: Session, name: str, version: str) -> ComponentVersion | None:
+    """The component version of that name and version."""
+    query = select(ComponentVersion).where(
+        ComponentVersion.component_name == name, ComponentVersion.component_version == version
+    )
+    return session.exec(query).first()

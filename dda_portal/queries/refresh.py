@@ -29,6 +29,7 @@ from ..tables import (
 )
 from . import alerts
 from .attempts import recompute_rollup
+from .deployments import RolloutFacts, write_rollouts
 from .fleet import replace_inventory, upsert_component
 from .jobs import CHUNK, attempt, next_attempt_number
 from .matrix import record_platforms
@@ -93,7 +94,9 @@ class CycleResult:
     # recipe platforms (JSON) of versions stored before their recipe was read (once per version)
     component_platforms: dict[str, str] = field(default_factory=dict)
     devices: list[CoreDevice] | None = None  # a full inventory when the device refresh was due
+    partial_inventory: bool = False  # `devices` are only those a followed rollout targets
     installed: list[InstalledComponent] = field(default_factory=list)
+    rollouts: RolloutFacts | None = None  # deployments, devices' executions, thing groups (devices part)
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,11 @@ def write_cycle(session: Session, cycle: CycleResult) -> Changed:
     changed |= record_platforms(session, cycle.component_platforms)
     if cycle.devices is not None:
         with alerts.quiet(session, _first_success(session, DEVICES)):
-            changed |= replace_inventory(session, cycle.devices, cycle.installed)
+            changed |= replace_inventory(
+                session, cycle.devices, cycle.installed, partial=cycle.partial_inventory
+            )
+    if cycle.rollouts is not None:
+        changed |= write_rollouts(session, cycle.rollouts, cycle.started_at)
     for name in changed.training_jobs:
         session.merge(SyncFollowUp(training_job_name=name, queued_at=cycle.started_at))
     for key, value in cycle.watermarks.items():

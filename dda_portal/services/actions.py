@@ -5,13 +5,16 @@ Each goes domain rule → AWS gateway → store → event, the same road the ref
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TypeVar, TypeVarTuple
 
+from botocore.exceptions import BotoCoreError, ClientError
 from nicegui import run
 
 from .. import queries
 from ..auth import Gate
 from ..aws.artifacts import COMPILATION_LOG_GROUP, TRAINING_LOG_GROUP, LogsGateway, S3Gateway
-from ..aws.clients import AwsClients
+from ..aws.clients import AwsClients, problem_from
 from ..aws.sagemaker import SageMakerGateway
 from ..domain.access import refusal
 from ..domain.attempts import CompileInputs, check_inputs
@@ -23,10 +26,13 @@ from ..domain.status import CompilationStatus
 from ..tables import CompilationAttempt
 from ..workers import PageReads
 from .compiler import Compiler, StartOutcome
+from .deployer import Deployer, Prepared
 from .packager import Packager
 from .sync import Sync
 
 log = logging.getLogger(__name__)
+T = TypeVar('T')
+Ts = TypeVarTuple('Ts')
 
 DOWNLOAD_URL_SECONDS = 300
 
@@ -54,6 +60,7 @@ class Actions:
         self.s3 = S3Gateway(self.reads.clients)
         self.sagemaker = SageMakerGateway(self.reads.clients)
         self.console = ConsoleLinks(clients.region)
+        self.deployer = Deployer(self.store, clients, self.reads.clients)
 
     async def refresh_now(self) -> None:
         """Run a refresh cycle now (or wait for the one under way); on a replica that does not lead, the
@@ -195,3 +202,43 @@ class Actions:
         owner = await run.io_bound(self.compiler.stop, job_name)
         if owner:
             self.store.publish(Changed.jobs(owner))
+
+    # ---- deployments ---------------------------------------------------------------------------------------
+
+    async def deploy_plan(self, target_arn: str, component: str, version: str) -> Prepared:
+        """The before/after set and every pre-flight finding of deploying the version to the target."""
+        await self.check()
+        return await self.reads.read(self.deployer.prepare, target_arn, component, version)
+
+    async def deploy(self, target_arn: str, component: str, version: str) -> str:
+        """Deploy (the pre-flight runs again here; a blocking finding refuses). The deployment's id."""
+        await self.check('deploy components')
+        who = self._who()
+        deployment_id = await run.io_bound(
+            _aws_problems, self.deployer.deploy, target_arn, component, version, who
+        )
+        if deployment_id is None:
+            raise Unavailable('The portal is shutting down.')
+        self.store.publish(Changed(deployments=frozenset({deployment_id})))
+        return deployment_id
+
+    async def roll_back(self, target_arn: str) -> str:
+        """Redeploy the target's previous revision. The new deployment's id."""
+        await self.check('roll back deployments')
+        deployment_id = await run.io_bound(_aws_problems, self.deployer.roll_back, target_arn, self._who())
+        if deployment_id is None:
+            raise Unavailable('The portal is shutting down.')
+        self.store.publish(Changed(deployments=frozenset({deployment_id})))
+        return deployment_id
+
+    def _who(self) -> str:
+        person = self.gate.current()
+        return person.name if person is not None else 'unknown'
+
+
+def _aws_problems(call: Callable[[*Ts], T], *args: *Ts) -> T:
+    """`call(*args)`, an AWS failure raised as the AwsProblem pages show."""
+    try:
+        return call(*args)
+    except (ClientError, BotoCoreError) as error:
+        raise problem_from(error) from error

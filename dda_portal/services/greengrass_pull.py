@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
+from typing import Any
 
 from .. import queries
 from ..aws.clients import AwsClients, problem_from
@@ -13,9 +14,11 @@ from ..aws.greengrass import GreengrassGateway
 from ..aws.iot import IotGateway
 from ..config import Settings
 from ..domain.clock import as_utc
+from ..domain.deploy import thing_of_target
+from ..queries.deployments import RolloutFacts
 from ..queries.refresh import CycleResult
 from ..store import Store
-from ..tables import CoreDevice, InstalledComponent
+from ..tables import CoreDevice, Deployment, EffectiveDeployment, InstalledComponent
 from .facts import artifact_uris, component_facts, recipe_platforms
 
 log = logging.getLogger(__name__)
@@ -29,17 +32,11 @@ PLATFORMS_PER_REFRESH = 100
 class GreengrassPull:
     """Reads Greengrass into a refresh's result (blocking; runs in the refresh's worker thread)."""
 
-    def __init__(
-        self, settings: Settings, store: Store, greengrass: GreengrassGateway, iot: IotGateway | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, store: Store, clients: AwsClients) -> None:
         self.settings = settings
         self.store = store
-        self.greengrass = greengrass
-        self.iot = iot
-
-    @classmethod
-    def of(cls, settings: Settings, store: Store, clients: AwsClients) -> GreengrassPull:
-        return cls(settings, store, GreengrassGateway(clients), IotGateway(clients))
+        self.greengrass = GreengrassGateway(clients)
+        self.iot = IotGateway(clients)
 
     def components(self, result: CycleResult) -> bool:
         """New component versions and those Greengrass is still working on; settled ones are not re-read."""
@@ -70,18 +67,27 @@ class GreengrassPull:
         return True
 
     def devices(self, result: CycleResult) -> bool:
-        """The whole fleet, on its own slower cadence (a large fleet costs one call per device); False when
-        the inventory is not due (a failed one is due again at the next refresh)."""
+        """The whole fleet, on its own slower cadence (a large fleet costs one call per device), with the
+        thing groups and the latest deployments; while a rollout is followed, on every refresh, the devices
+        it targets only, with their executions. False when neither is due (a failed one is due again at the
+        next refresh)."""
         last = self.store.read(queries.refresh.watermark, DEVICES_WATERMARK)
-        if (
-            last is not None
-            and (result.started_at - last).total_seconds() < self.settings.device_refresh_seconds
-        ):
+        followed = self.store.read(queries.deployments.unsettled)
+        due = (
+            last is None or (result.started_at - last).total_seconds() >= self.settings.device_refresh_seconds
+        )
+        if not due and not followed:
             return False
         result.devices, result.installed = [], []
+        targeted = None if due else self._targeted(followed)
+        result.partial_inventory = targeted is not None
+        known: set[str] = set()
         things = ThingReads(self.iot, self.store.read(queries.matrix.thing_reads))
         for device in self.greengrass.core_devices():
             name = device['coreDeviceThingName']
+            known.add(name)
+            if targeted is not None and name not in targeted:
+                continue
             reported = as_utc(device.get('lastStatusUpdateTimestamp'))
             attributes, read_for = things.attributes(name, reported)
             result.devices.append(
@@ -107,8 +113,74 @@ class GreengrassPull:
                 )
                 for i in self.greengrass.installed_components(name)
             ]
-        result.watermarks[DEVICES_WATERMARK] = result.started_at
+        result.rollouts = self._rollouts(due, followed, known)
+        if due:
+            result.watermarks[DEVICES_WATERMARK] = result.started_at
         return True
+
+    def _targeted(self, followed: list[Deployment]) -> set[str]:
+        """The things the followed rollouts target (as the store knows the thing groups)."""
+        return {t for d in followed for t in self.store.read(queries.deployments.target_things, d.target_arn)}
+
+    def _rollouts(self, due: bool, followed: list[Deployment], devices: set[str]) -> RolloutFacts:
+        """Thing groups (when the inventory is due), the latest deployment of each target (ListDeployments
+        LATEST_ONLY; GetDeployment once per deployment not seen before, for its components), and
+        ListEffectiveDeployments for each core device a followed or new unfinished rollout targets."""
+        facts = RolloutFacts(deployments=[])
+        if due:
+            facts.thing_groups = {
+                name: (arn, self.iot.things_in_group(name)) for name, arn in self.iot.thing_groups()
+            }
+        groups = facts.thing_groups or self.store.read(queries.deployments.thing_groups)
+        members = {arn: things for arn, things in groups.values()}
+        known = {d.deployment_id: d for d in self.store.read(queries.deployments.deployments, None)}
+        watch: dict[str, str] = {d.deployment_id: d.target_arn for d in followed}
+        assert facts.deployments is not None
+        for listed in self.greengrass.deployments():
+            row = _deployment_row(listed)
+            if row.deployment_id not in known:
+                described = self.greengrass.deployment(row.deployment_id) or {}
+                row.components = json.dumps(
+                    {n: s.get('componentVersion') for n, s in (described.get('components') or {}).items()},
+                    sort_keys=True,
+                )
+                watch[row.deployment_id] = row.target_arn
+            facts.deployments.append(row)
+        things: set[str] = set()
+        for target in watch.values():
+            thing = thing_of_target(target)
+            things |= {thing} if thing else set(members.get(target, []))
+        for thing in sorted(things & devices):
+            for item in self.greengrass.effective_deployments(thing):
+                facts.effective.append(_execution(thing, item))
+        return facts
+
+
+def _deployment_row(listed: dict[str, Any]) -> Deployment:
+    return Deployment(
+        deployment_id=listed['deploymentId'],
+        target_arn=listed.get('targetArn', ''),
+        revision_id=str(listed.get('revisionId') or ''),
+        name=listed.get('deploymentName') or '',
+        status=listed.get('deploymentStatus') or '',
+        is_latest=bool(listed.get('isLatestForTarget', True)),
+        created_at=as_utc(listed.get('creationTimestamp')),
+        settled=listed.get('deploymentStatus') not in ('ACTIVE', None),
+    )
+
+
+def _execution(thing: str, item: dict[str, Any]) -> EffectiveDeployment:
+    details = item.get('statusDetails') or {}
+    status = str(item.get('coreDeviceExecutionStatus') or '')
+    return EffectiveDeployment(
+        thing_name=thing,
+        deployment_id=str(item.get('deploymentId') or ''),
+        target_arn=str(item.get('targetArn') or ''),
+        status=status,
+        reason=item.get('reason') or None,
+        error_types=', '.join(details.get('errorTypes') or []) or None,
+        updated_at=as_utc(item.get('modifiedTimestamp')),
+    )
 
 
 class ThingReads:

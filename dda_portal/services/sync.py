@@ -77,7 +77,7 @@ class Sync:
         self.store = store
         self.clients = clients
         self.sagemaker = SageMakerGateway(clients)
-        self.greengrass_pull = GreengrassPull.of(settings, store, clients)
+        self.greengrass_pull = GreengrassPull(settings, store, clients)
         self.catalog = catalog
         self.compiler = compiler
         self.packager = packager
@@ -85,7 +85,7 @@ class Sync:
         self.cycles = 0  # refreshes this replica ran (/readyz says)
         self._last_problem: AwsProblem | None = None
         self._calls = threading.local()  # the AWS call a worker thread made last (errors may not name it)
-        for client in (clients.sagemaker, clients.greengrass):
+        for client in (clients.sagemaker, clients.greengrass, clients.iot):
             client.meta.events.register('before-call.*.*', self._note_call)
         store.refresh_requested.subscribe(self._requested, unsubscribe_on_delete=False)
 

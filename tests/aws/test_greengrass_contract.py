@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,13 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.model import Shape, StructureShape
 
-from dda_portal.demo.greengrass import GreengrassBackend, GreengrassServer, model_recipe, seed_fleet
+from dda_portal.demo.greengrass import (
+    GreengrassBackend,
+    GreengrassServer,
+    model_recipe,
+    seed_fleet,
+    seed_thing_groups,
+)
 from dda_portal.demo.greengrass.urls import OPERATIONS
 
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
@@ -199,6 +205,7 @@ class Exchange:
 def backend() -> GreengrassBackend:
     backend = GreengrassBackend(artifact_exists=lambda uri: uri != MISSING)
     seed_fleet(backend, NOW)
+    seed_thing_groups(backend, NOW)
     return backend
 
 
@@ -267,6 +274,36 @@ def exercise_every_operation(greengrass: Any, backend: GreengrassBackend) -> Non
     greengrass.list_tags_for_resource(resourceArn=created['arn'])
     greengrass.list_tags_for_resource(resourceArn=backend.core_device_arn(next(iter(backend.core_devices))))
     greengrass.tag_resource(resourceArn=deployable.arn, tags={'stage': 'qa'})
+    exercise_deployments(greengrass, backend, deployable.name, deployable.version)
+
+
+def exercise_deployments(greengrass: Any, backend: GreengrassBackend, name: str, version: str) -> None:
+    """A rollout to a thing group, as the portal's deployer sends it, walked to its end; then a cancel."""
+    group = backend.thing_group_arn('line-1')
+    created = greengrass.create_deployment(
+        targetArn=group,
+        deploymentName='contract rollout',
+        components={
+            name: {'componentVersion': version},
+            'aws.greengrass.LogManager': {'componentVersion': '2.3.7'},
+        },
+        deploymentPolicies={'failureHandlingPolicy': 'ROLLBACK'},
+        iotJobConfiguration={
+            'jobExecutionsRolloutConfig': {'maximumPerMinute': 50},
+            'timeoutConfig': {'inProgressTimeoutInMinutes': 30},
+        },
+        tags={'dda-portal:deployed-by': 'contract'},
+        clientToken='contract-1',
+    )
+    greengrass.get_deployment(deploymentId=created['deploymentId'])
+    for _ in range(2):
+        backend.advance_deployments(NOW)
+        for thing in ('dda-line1-jetson-01', 'dda-line1-jetson-04'):
+            greengrass.list_effective_deployments(coreDeviceThingName=thing)
+    greengrass.list_effective_deployments(coreDeviceThingName='dda-line1-jetson-01', maxResults=1)
+    greengrass.list_deployments(targetArn=group, historyFilter='ALL')
+    greengrass.list_deployments(historyFilter='LATEST_ONLY')
+    greengrass.cancel_deployment(deploymentId=created['deploymentId'])
 
 
 def test_every_answer_matches_its_output_shape(
@@ -328,6 +365,110 @@ def test_answers_fill_what_the_portal_reads(
         'isRoot',
     }
     assert isinstance(bodies['GetCoreDevice']['coreVersion'], str)
+    assert set(bodies['CreateDeployment']) == {'deploymentId', 'iotJobId', 'iotJobArn'}
+    assert bodies['GetDeployment']['deploymentPolicies'] == {'failureHandlingPolicy': 'ROLLBACK'}
+    assert bodies['GetDeployment']['deploymentStatus'] == 'ACTIVE'
+    effective = bodies['ListEffectiveDeployments']['effectiveDeployments'][0]
+    assert set(effective) >= {
+        'deploymentId',
+        'deploymentName',
+        'iotJobId',
+        'targetArn',
+        'coreDeviceExecutionStatus',
+        'creationTimestamp',
+        'modifiedTimestamp',
+    }
+
+
+def test_a_group_rollout_succeeds_on_two_devices_and_fails_on_one_with_a_reason(
+    client: tuple[Any, list[Exchange]], backend: GreengrassBackend
+) -> None:
+    greengrass, _ = client
+    model = next(v for v in backend.versions.values() if v.state == 'DEPLOYABLE' and 'jetson' in v.name)
+    before = {
+        c['componentName']
+        for c in greengrass.list_installed_components(coreDeviceThingName='dda-line1-jetson-04')[
+            'installedComponents'
+        ]
+    }
+    first = greengrass.create_deployment(
+        targetArn=backend.thing_group_arn('line-1'),
+        components={model.name: {'componentVersion': model.version}},
+        deploymentPolicies={'failureHandlingPolicy': 'ROLLBACK'},
+        clientToken='same-click',
+    )
+    again = greengrass.create_deployment(
+        targetArn=backend.thing_group_arn('line-1'),
+        components={model.name: {'componentVersion': model.version}},
+        deploymentPolicies={'failureHandlingPolicy': 'ROLLBACK'},
+        clientToken='same-click',
+    )
+    assert again['deploymentId'] == first['deploymentId']
+
+    def states() -> dict[str, tuple[str, str | None]]:
+        found = {}
+        for thing in ('dda-line1-jetson-01', 'dda-line1-jetson-02', 'dda-line1-jetson-04'):
+            latest = greengrass.list_effective_deployments(coreDeviceThingName=thing)['effectiveDeployments'][
+                0
+            ]
+            assert latest['deploymentId'] == first['deploymentId']
+            found[thing] = (latest['coreDeviceExecutionStatus'], latest.get('reason'))
+        return found
+
+    assert {s for s, _ in states().values()} == {'QUEUED'}
+    backend.advance_deployments(NOW)
+    assert {s for s, _ in states().values()} == {'IN_PROGRESS'}
+    backend.advance_deployments(NOW)
+    done = states()
+    assert done['dda-line1-jetson-01'][0] == done['dda-line1-jetson-02'][0] == 'SUCCEEDED'
+    assert done['dda-line1-jetson-04'][0] == 'FAILED'
+    assert 'camera driver' in (done['dda-line1-jetson-04'][1] or '')
+    installed = {
+        c['componentName']: c['componentVersion']
+        for c in greengrass.list_installed_components(coreDeviceThingName='dda-line1-jetson-01')[
+            'installedComponents'
+        ]
+    }
+    assert installed[model.name] == model.version
+    after = {
+        c['componentName']
+        for c in greengrass.list_installed_components(coreDeviceThingName='dda-line1-jetson-04')[
+            'installedComponents'
+        ]
+    }
+    assert after == before  # rolled back
+    history = greengrass.list_deployments(targetArn=backend.thing_group_arn('line-1'), historyFilter='ALL')
+    assert [d['revisionId'] for d in history['deployments']] == ['2', '1']  # after line 1's base deployment
+
+
+def test_a_platform_mismatch_fails_with_its_reason_and_a_new_revision_supersedes(
+    client: tuple[Any, list[Exchange]], backend: GreengrassBackend
+) -> None:
+    greengrass, _ = client
+    model = next(v for v in backend.versions.values() if v.state == 'DEPLOYABLE' and 'jetson' in v.name)
+    group = backend.thing_group_arn('line-2')  # amd64 devices
+    first = greengrass.create_deployment(
+        targetArn=group, components={model.name: {'componentVersion': model.version}}
+    )
+    backend.advance_deployments(NOW)
+    backend.advance_deployments(NOW)
+    latest = greengrass.list_effective_deployments(coreDeviceThingName='dda-line2-ipc-01')[
+        'effectiveDeployments'
+    ][0]
+    assert latest['coreDeviceExecutionStatus'] == 'FAILED'
+    assert 'architecture amd64' in latest['reason']
+    second = greengrass.create_deployment(
+        targetArn=group, components={'aws.greengrass.LogManager': {'componentVersion': '2.3.7'}}
+    )
+    history = greengrass.list_deployments(targetArn=group, historyFilter='ALL')['deployments']
+    assert [
+        (d['deploymentId'], d['revisionId'], d['deploymentStatus'], d['isLatestForTarget']) for d in history
+    ] == [
+        (second['deploymentId'], '2', 'ACTIVE', True),
+        (first['deploymentId'], '1', 'INACTIVE', False),
+    ]
+    latest_only = greengrass.list_deployments(targetArn=group)['deployments']
+    assert [d['deploymentId'] for d in latest_only] == [second['deploymentId']]
 
 
 def operation_errors(greengrass: Any, backend: GreengrassBackend) -> dict[str, Callable[[], Any]]:
@@ -398,3 +539,29 @@ def test_a_path_or_method_no_operation_has_gets_an_aws_error(client: tuple[Any, 
         (405, 'UnknownOperationException'),
     ]
     assert all(isinstance(body['message'], str) and body['message'] for _, _, body in answers)
+
+
+def test_a_hanging_device_times_out_after_the_jobs_timeout(
+    client: tuple[Any, list[Exchange]], backend: GreengrassBackend
+) -> None:
+    greengrass, _ = client
+    backend.core_devices['dda-line2-ipc-01'].hangs = True
+    created = greengrass.create_deployment(
+        targetArn=backend.thing_arn('dda-line2-ipc-01'),
+        components={'aws.greengrass.LogManager': {'componentVersion': '2.3.7'}},
+        iotJobConfiguration={'timeoutConfig': {'inProgressTimeoutInMinutes': 30}},
+    )
+    started = backend.get_deployment(created['deploymentId']).created_at
+    backend.report_status('dda-line2-ipc-01', at=started)  # reporting: it takes deployments
+
+    def latest() -> dict[str, Any]:
+        found = greengrass.list_effective_deployments(coreDeviceThingName='dda-line2-ipc-01')
+        return found['effectiveDeployments'][0]
+
+    backend.advance_deployments(started)
+    backend.advance_deployments(started + timedelta(minutes=29))
+    assert latest()['coreDeviceExecutionStatus'] == 'IN_PROGRESS'
+    backend.advance_deployments(started + timedelta(minutes=31))
+    assert latest()['coreDeviceExecutionStatus'] == 'TIMED_OUT'
+    assert '30 minutes' in latest()['reason']
+    assert greengrass.get_deployment(deploymentId=created['deploymentId'])['deploymentStatus'] == 'FAILED'

@@ -132,7 +132,11 @@ def test_demo_serves_greengrass_over_http(demo: DemoEnvironment) -> None:
 
     devices = greengrass.list_core_devices()['coreDevices']
     assert {d['coreDeviceThingName']: d['status'] for d in devices} == demo.fleet.core_devices
-    assert len(devices) == 5 and demo.fleet.unhealthy and demo.fleet.stale
+    assert len(devices) == 6 and demo.fleet.unhealthy and demo.fleet.stale
+    iot = boto3.client('iot')
+    groups = {g['groupName'] for g in iot.list_thing_groups()['thingGroups']}
+    assert groups == {'line-1', 'line-2', 'plant-1'}
+    assert len(iot.list_things_in_thing_group(thingGroupName='line-1')['things']) == 3
 
     assert demo.fleet.models_installed
     for thing, models in demo.fleet.models_installed.items():

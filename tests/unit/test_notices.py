@@ -8,7 +8,12 @@ from dda_portal.domain.changes import EVERYTHING, NOTHING, Changed, Notice, payl
 
 def test_a_notice_reads_back_as_the_same_change() -> None:
     changed = Changed(
-        frozenset({'cracks', 'dents-ü'}), frozenset({'arn:component:1'}), frozenset({'gate-1'}), True
+        frozenset({'cracks', 'dents-ü'}),
+        frozenset({'arn:component:1'}),
+        frozenset({'gate-1'}),
+        True,
+        alerts=True,
+        deployments=frozenset({'4da4b3ec-e3ce-52fb-b8a1-2791eb7e2c8e'}),
     )
     notice = Notice('host-a:12', changed, fresh=True, cycle=True)
     (payload,) = payloads(notice)
@@ -37,3 +42,10 @@ def test_flags_without_keys_and_foreign_payloads() -> None:
     for foreign in ('', 'hello', '[]', '{"jobs": ["x"]}', '{"from": 1}', '{"from": "a", "jobs": "x"}'):
         assert read_payload(foreign) is None
     assert EVERYTHING and (NOTHING | EVERYTHING).everything
+
+
+def test_a_deployment_change_alone_is_a_change_and_merges() -> None:
+    rollout = Changed(deployments=frozenset({'dep-1'}))
+    assert rollout and (rollout | Changed.jobs('cracks')).deployments == {'dep-1'}
+    (payload,) = payloads(Notice('host-b:1', rollout))
+    assert read_payload(payload) == Notice('host-b:1', rollout)

@@ -14,13 +14,15 @@ from .fleet import (
     packages_from_moto,
     s3_artifact_exists,
     seed_fleet,
+    seed_thing_groups,
     seed_things,
     step_fleet,
 )
-from .models import GreengrassBackend, Installation, Transition
+from .models import Execution, GreengrassBackend, Installation, Transition
 from .server import GreengrassServer
 
 __all__ = [
+    'Execution',
     'FleetInventory',
     'GreengrassBackend',
     'GreengrassServer',
@@ -32,6 +34,7 @@ __all__ = [
     'packages_from_moto',
     's3_artifact_exists',
     'seed_fleet',
+    'seed_thing_groups',
     'seed_things',
     'step_fleet',
 ]

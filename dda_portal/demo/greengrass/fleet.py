@@ -123,15 +123,29 @@ _FLEET: tuple[_Device, ...] = (
         },
     ),
 )
+# joins line 1 after the others: every deployment to it fails (its camera driver does not load)
+FAILING_DEVICE = 'dda-line1-jetson-04'
+FAILING_REASON = (
+    'Component install script exited with code 1: nvargus-daemon is not running '
+    '(the camera driver on this device does not load).'
+)
+# thing groups (IoT) and their members: line 1 takes a rollout on two devices and fails it on one; the plant
+# group mixes architectures and holds the device that has not reported for a day
+THING_GROUPS: dict[str, tuple[str, ...]] = {
+    'line-1': ('dda-line1-jetson-01', 'dda-line1-jetson-02', FAILING_DEVICE),
+    'line-2': ('dda-line2-ipc-01', 'dda-line2-ipc-02'),
+    'plant-1': ('dda-line1-jetson-01', 'dda-line2-ipc-01', 'dda-line3-jetson-03'),
+}
 # IoT thing attributes (README "Compatibility matrix"): what Greengrass does not report of a platform.
 # One Jetson was moved to JetPack 6 (beyond what Neo compiles for), one IPC's thing has no attributes, and the
-# powered-off Jetson has no IoT thing the portal can read.
+# powered-off Jetson's thing (made only as a member of its thing group) says nothing of its accelerator.
 THING_ATTRIBUTES: dict[str, dict[str, str] | None] = {
     'dda-line1-jetson-01': {'accelerator': 'nvidia', 'jetpack': '5.1.2', 'cuda': '11.4'},
     'dda-line1-jetson-02': {'accelerator': 'nvidia', 'jetpack': '6.0', 'cuda': '12.2'},
     'dda-line2-ipc-01': {'accelerator': 'none'},
     'dda-line2-ipc-02': {},
     'dda-line3-jetson-03': None,
+    FAILING_DEVICE: {'accelerator': 'nvidia', 'jetpack': '4.6.4', 'cuda': '10.2'},
 }
 _SET_UP_AGO = timedelta(days=12)  # when the devices were provisioned (their first deployment)
 _INSTALL_AFTER = timedelta(minutes=10)  # a new model reaches a device this long after it was packaged
@@ -322,6 +336,66 @@ def seed_things(iot: Any) -> None:
                 raise
 
 
+def seed_thing_groups(
+    backend: GreengrassBackend,
+    now: datetime,
+    iot: Any | None = None,
+    inventory: FleetInventory | None = None,
+) -> dict[str, list[str]]:
+    """The failing line-1 device and the thing groups: in the emulator (each device's groups) and, given an
+    IoT client (moto's in the demo), as IoT things and thing groups the portal lists. Group → members."""
+    now = utc(now)
+    if FAILING_DEVICE not in backend.core_devices:
+        device = backend.add_core_device(
+            FAILING_DEVICE,
+            architecture='aarch64',
+            core_version='2.12.0',
+            last_status_update=now - timedelta(minutes=7),
+            tags={'line': 'line1', 'site': 'plant-1'},
+        )
+        device.fails_with = FAILING_REASON
+        backend.deploy(
+            FAILING_DEVICE, {'aws.greengrass.LogManager': _LOG_MANAGER[0]}, now - timedelta(days=3)
+        )
+        backend.install(
+            FAILING_DEVICE, NUCLEUS, '2.12.0', reported_at=now - timedelta(minutes=7), is_root=False
+        )
+        backend.report_status(FAILING_DEVICE, 'HEALTHY', now - timedelta(minutes=7))
+    if inventory is not None:
+        inventory.core_devices[FAILING_DEVICE] = 'HEALTHY'
+    for group, members in THING_GROUPS.items():
+        arn = backend.thing_group_arn(group)
+        for thing in members:
+            backend.core_devices[thing].thing_groups.add(arn)
+    line = backend.thing_group_arn('line-1')
+    if not any(d.target_arn == line for d in backend.deployments.values()):
+        # line 1's base deployment, done long ago: what a rollout to the group keeps, and rolls back to
+        at = now - timedelta(days=2)
+        base = backend.create_deployment(
+            line, {'aws.greengrass.LogManager': _LOG_MANAGER[0]}, 'line-1 base', now=at
+        )
+        base.policies = {'failureHandlingPolicy': 'ROLLBACK'}
+        for execution in base.executions.values():
+            execution.status, execution.modified_at = 'SUCCEEDED', at + timedelta(minutes=2)
+    if iot is not None:
+        for thing in sorted({t for members in THING_GROUPS.values() for t in members}):
+            _create_thing(iot, thing)
+        for group, members in THING_GROUPS.items():
+            iot.create_thing_group(thingGroupName=group)
+            for thing in members:
+                iot.add_thing_to_thing_group(thingGroupName=group, thingName=thing)
+    return {group: list(members) for group, members in THING_GROUPS.items()}
+
+
+def _create_thing(iot: Any, name: str) -> None:
+    """A thing without attributes, unless seed_things made it already."""
+    try:
+        iot.create_thing(thingName=name)
+    except ClientError as error:
+        if error.response.get('Error', {}).get('Code') != 'ResourceAlreadyExistsException':
+            raise
+
+
 def _add_devices(backend: GreengrassBackend, now: datetime, inventory: FleetInventory) -> None:
     """The fleet's devices, each deployed its base components."""
     for spec in _FLEET:
@@ -459,5 +533,6 @@ def step_fleet(
 ) -> list[str]:
     """One simulator step: component versions move one state on, then ready model versions are rolled out."""
     changes = [str(change) for change in backend.advance(now)]
+    changes += backend.advance_deployments(now)
     changes += [str(done) for done in backend.install_latest_deployable(now, delay=install_delay)]
     return changes

@@ -214,8 +214,11 @@ class CoreDevice:
     last_status_update: datetime
     runtime: str = 'aws_nucleus_classic'
     tags: dict[str, str] = field(default_factory=dict)
-    thing_groups: set[str] = field(default_factory=set)
+    thing_groups: set[str] = field(default_factory=set)  # thing group ARNs
     installed: dict[str, InstalledComponent] = field(default_factory=dict)  # by component name
+    # the reason every deployment of a component of this account fails with on it (a demo device that breaks)
+    fails_with: str | None = None
+    hangs: bool = False  # its deployments never finish: they time out after the job's in-progress timeout
 
     def is_stale(self, now: datetime) -> bool:
         return now - self.last_status_update > STALE_AFTER
@@ -234,6 +237,38 @@ class Deployment:
     components: dict[str, str]  # root component name -> version
     parent_target_arn: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    iot_job_id: str = ''
+    iot_job_arn: str = ''
+    policies: dict[str, Any] = field(default_factory=dict)  # deploymentPolicies as sent
+    job_configuration: dict[str, Any] = field(default_factory=dict)  # iotJobConfiguration as sent
+    executions: dict[str, Execution] = field(default_factory=dict)  # by thing name
+
+
+# a core device's execution of a deployment; the final ones never change again
+EXECUTION_STATES = (
+    'QUEUED',
+    'IN_PROGRESS',
+    'SUCCEEDED',
+    'FAILED',
+    'TIMED_OUT',
+    'REJECTED',
+    'CANCELED',
+    'COMPLETED',
+)
+FINAL_EXECUTIONS = frozenset({'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'REJECTED', 'CANCELED', 'COMPLETED'})
+
+
+@dataclass
+class Execution:
+    """One core device's effective deployment (ListEffectiveDeployments)."""
+
+    thing_name: str
+    status: str
+    created_at: datetime
+    modified_at: datetime
+    reason: str | None = None
+    error_stack: list[str] = field(default_factory=list)
+    error_types: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -298,6 +333,7 @@ class GreengrassBackend:
         self.core_devices: dict[str, CoreDevice] = {}  # by thing name
         self.deployments: dict[str, Deployment] = {}  # by deployment id
         self._client_tokens: dict[str, tuple[str, str]] = {}  # token -> (request fingerprint, version ARN)
+        self._deployment_tokens: dict[str, tuple[str, str]] = {}  # token -> (fingerprint, deployment id)
 
     # ---- ARNs -----------------------------------------------------------------------------------------
 
@@ -313,6 +349,15 @@ class GreengrassBackend:
 
     def thing_arn(self, thing_name: str) -> str:
         return f'arn:aws:iot:{self.region}:{self.account_id}:thing/{thing_name}'
+
+    def thing_group_arn(self, group_name: str) -> str:
+        return f'arn:aws:iot:{self.region}:{self.account_id}:thinggroup/{group_name}'
+
+    def job_arn(self, job_id: str) -> str:
+        return f'arn:aws:iot:{self.region}:{self.account_id}:job/{job_id}'
+
+    def deployment_arn(self, deployment_id: str) -> str:
+        return f'arn:aws:greengrass:{self.region}:{self.account_id}:deployments:{deployment_id}'
 
     # ---- components -----------------------------------------------------------------------------------
 
@@ -606,7 +651,10 @@ class GreengrassBackend:
                 status='COMPLETED',
                 is_latest_for_target=True,
                 components=dict(components),
+                iot_job_id=_job_id(deployment_id),
+                iot_job_arn=self.job_arn(_job_id(deployment_id)),
             )
+            deployment.executions[thing_name] = Execution(thing_name, 'SUCCEEDED', when, when)
             self.deployments[deployment_id] = deployment
             for component_name, version in components.items():
                 self.install(thing_name, component_name, version, 'RUNNING', when, source=deployment_id)
@@ -749,6 +797,249 @@ class GreengrassBackend:
             ]
             return self._page('ListDeployments', deployments, max_results, next_token)
 
+    def create_deployment(  # noqa: PLR0913 (one keyword per member of CreateDeployment)
+        self,
+        target_arn: str,
+        components: Mapping[str, str],
+        name: str | None = None,
+        *,
+        policies: Mapping[str, Any] | None = None,
+        job_configuration: Mapping[str, Any] | None = None,
+        parent_target_arn: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        client_token: str | None = None,
+        now: datetime | None = None,
+    ) -> Deployment:
+        """CreateDeployment: a new revision for the target (the previous one becomes INACTIVE); each core
+        device of the target (a thing, or the members of a thing group) gets a QUEUED execution that
+        `advance_deployments` moves on. A client token answers a retried request with its first deployment."""
+        tags = dict(tags or {})
+        _check_tags(tags)
+        fingerprint = json.dumps(
+            [target_arn, sorted(components.items()), name, sorted(tags.items())], sort_keys=True, default=str
+        )
+        with self.lock:
+            if client_token and client_token in self._deployment_tokens:
+                seen, deployment_id = self._deployment_tokens[client_token]
+                if seen != fingerprint:
+                    raise ConflictException(
+                        f'The client token {client_token} was already used for a different request.',
+                        client_token,
+                        'clientToken',
+                    )
+                return self.deployments[deployment_id]
+            at = utc(now)
+            for component, version in components.items():
+                if component.startswith('aws.'):
+                    self._public_version(component, version, at)
+                elif self.version_arn(component, version) not in self.versions:
+                    raise ValidationException(
+                        f'Component {component} version {version} does not exist.',
+                        fields=[(f'components.{component}', 'no such component version')],
+                    )
+            previous = self._latest_deployment(target_arn)
+            revision = int(previous.revision_id) + 1 if previous else 1
+            if previous:
+                previous.is_latest_for_target = False
+                if previous.status == 'ACTIVE' or previous.status == 'COMPLETED':
+                    previous.status = 'INACTIVE'
+                for execution in previous.executions.values():
+                    if execution.status not in FINAL_EXECUTIONS:
+                        execution.status, execution.modified_at = 'CANCELED', at
+            deployment_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f'{target_arn}#{revision}#{at.isoformat()}'))
+            job_id = _job_id(deployment_id)
+            deployment = Deployment(
+                deployment_id=deployment_id,
+                arn=self.deployment_arn(deployment_id),
+                deployment_name=name or f'Deployment for {target_arn.rsplit("/", 1)[-1]}',
+                target_arn=target_arn,
+                revision_id=str(revision),
+                created_at=at,
+                status='ACTIVE',
+                is_latest_for_target=True,
+                components=dict(components),
+                parent_target_arn=parent_target_arn,
+                tags=tags,
+                iot_job_id=job_id,
+                iot_job_arn=self.job_arn(job_id),
+                policies=dict(policies or {}),
+                job_configuration=dict(job_configuration or {}),
+            )
+            for device in self.target_devices(target_arn):
+                deployment.executions[device.thing_name] = Execution(device.thing_name, 'QUEUED', at, at)
+            self.deployments[deployment_id] = deployment
+            if client_token:
+                self._deployment_tokens[client_token] = (fingerprint, deployment_id)
+            return deployment
+
+    def target_devices(self, target_arn: str) -> list[CoreDevice]:
+        """The core devices a deployment target reaches: the thing, or the thing group's members."""
+        with self.lock:
+            return sorted(
+                (d for d in self.core_devices.values() if target_arn in (d.thing_arn, *d.thing_groups)),
+                key=lambda d: d.thing_name,
+            )
+
+    def get_deployment(self, deployment_id: str) -> Deployment:
+        with self.lock:
+            found = self.deployments.get(deployment_id)
+            if found is None:
+                raise ResourceNotFoundException(
+                    f'Deployment {deployment_id} not found.', deployment_id, 'deployment'
+                )
+            return found
+
+    def cancel_deployment(self, deployment_id: str, now: datetime | None = None) -> str:
+        """CancelDeployment: executions not finished are CANCELED, the deployment too."""
+        with self.lock:
+            deployment = self.get_deployment(deployment_id)
+            if deployment.status != 'ACTIVE':
+                raise ConflictException(
+                    f'Deployment {deployment_id} is {deployment.status}, not ACTIVE.',
+                    deployment_id,
+                    'deployment',
+                )
+            at = utc(now)
+            deployment.status = 'CANCELED'
+            for execution in deployment.executions.values():
+                if execution.status not in FINAL_EXECUTIONS:
+                    execution.status, execution.modified_at = 'CANCELED', at
+            return f'Deployment {deployment_id} is canceled.'
+
+    def list_effective_deployments(
+        self, thing_name: str, max_results: int | None = None, next_token: str | None = None
+    ) -> Page[tuple[Deployment, Execution]]:
+        """The device's executions of deployments, newest first."""
+        with self.lock:
+            self.get_core_device(thing_name)
+            found = sorted(
+                (
+                    (d, d.executions[thing_name])
+                    for d in self.deployments.values()
+                    if thing_name in d.executions
+                ),
+                key=lambda pair: (pair[1].created_at, int(pair[0].revision_id)),
+                reverse=True,
+            )
+            return self._page('ListEffectiveDeployments', found, max_results, next_token)
+
+    def advance_deployments(self, now: datetime | None = None) -> list[str]:
+        """Move each execution of the ACTIVE deployments one state on: QUEUED → IN_PROGRESS → SUCCEEDED, or
+        FAILED with a reason when a component has no manifest for the device's platform or the device is
+        marked to fail; a device that has not reported for a day stays QUEUED. A success installs the
+        deployment's components (and drops the ones the target's previous revision deployed and this one
+        does not); a failure with ROLLBACK leaves the device as it
+        was, DO_NOTHING leaves the failing component BROKEN. A thing deployment ends COMPLETED or FAILED; a
+        thing group deployment stays ACTIVE (for devices that join the group later), as on AWS."""
+        at = utc(now)
+        changes: list[str] = []
+        with self.lock:
+            for deployment in sorted(self.deployments.values(), key=lambda d: d.created_at):
+                if deployment.status != 'ACTIVE':
+                    continue
+                for thing, execution in sorted(deployment.executions.items()):
+                    before = execution.status
+                    if self.core_devices[thing].is_stale(at):
+                        continue  # a device that does not report does not take deployments either
+                    if before == 'QUEUED':
+                        execution.status = 'IN_PROGRESS'
+                    elif before == 'IN_PROGRESS' and self.core_devices[thing].hangs:
+                        if not self._timed_out(deployment, execution, at):
+                            continue
+                    elif before == 'IN_PROGRESS':
+                        self._finish(deployment, execution, at)
+                    else:
+                        continue
+                    execution.modified_at = at
+                    changes.append(f'{deployment.deployment_name} on {thing}: {before} → {execution.status}')
+                finished = all(e.status in FINAL_EXECUTIONS for e in deployment.executions.values())
+                if deployment.executions and finished and ':thing/' in deployment.target_arn:
+                    failed = any(e.status != 'SUCCEEDED' for e in deployment.executions.values())
+                    deployment.status = 'FAILED' if failed else 'COMPLETED'
+        return changes
+
+    @staticmethod
+    def _timed_out(deployment: Deployment, execution: Execution, at: datetime) -> bool:
+        """A hanging device's execution fails TIMED_OUT once the job's in-progress timeout has passed."""
+        timeout = (deployment.job_configuration.get('timeoutConfig') or {}).get('inProgressTimeoutInMinutes')
+        if not timeout or at - execution.modified_at < timedelta(minutes=int(timeout)):
+            return False
+        execution.status = 'TIMED_OUT'
+        execution.reason = f'The deployment did not finish on the device within {timeout} minutes.'
+        execution.error_stack, execution.error_types = (
+            ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_TIMED_OUT'],
+            ['DEVICE_ERROR'],
+        )
+        return True
+
+    def _finish(self, deployment: Deployment, execution: Execution, at: datetime) -> None:
+        device = self.core_devices[execution.thing_name]
+        failure = self._failure_on(device, deployment)
+        rollback = deployment.policies.get('failureHandlingPolicy', 'ROLLBACK') == 'ROLLBACK'
+        if failure is None or not rollback:
+            self._apply(device, deployment, at, broken=failure[0] if failure else None)
+        if failure is None:
+            execution.status = 'SUCCEEDED'
+            return
+        reason, stack, types = failure
+        execution.status = 'FAILED'
+        execution.reason = reason + (
+            ' The device rolled back to its previous components.' if rollback else ''
+        )
+        execution.error_stack, execution.error_types = stack, types
+
+    def _failure_on(
+        self, device: CoreDevice, deployment: Deployment
+    ) -> tuple[str, list[str], list[str]] | None:
+        for name, version in sorted(deployment.components.items()):
+            item = self.versions.get(self.version_arn(name, version, public=name.startswith('aws.')))
+            if item is not None and not item.runs_on(device):
+                return (
+                    f'Component {name} version {version} has no recipe manifest for the device platform '
+                    f'(os {device.platform}, architecture {device.architecture}).',
+                    [
+                        'DEPLOYMENT_FAILURE',
+                        'NO_AVAILABLE_COMPONENT_VERSION',
+                        'COMPONENT_VERSION_REQUIREMENTS_NOT_MET',
+                    ],
+                    ['REQUEST_ERROR'],
+                )
+        if device.fails_with and any(not n.startswith('aws.') for n in deployment.components):
+            return (
+                device.fails_with,
+                [
+                    'DEPLOYMENT_FAILURE',
+                    'COMPONENT_UPDATE_ERROR',
+                    'COMPONENT_BROKEN',
+                    'INSTALL_COMPONENT_ERROR',
+                ],
+                ['COMPONENT_ERROR'],
+            )
+        return None
+
+    def _apply(self, device: CoreDevice, deployment: Deployment, at: datetime, broken: str | None) -> None:
+        """The device runs the deployment's components; those only the target's previous revision brought
+        go."""
+        earlier = [
+            d
+            for d in self.deployments.values()
+            if d.target_arn == deployment.target_arn
+            and d is not deployment
+            and device.thing_name in d.executions
+            and d.executions[device.thing_name].status in ('SUCCEEDED', 'COMPLETED')
+        ]
+        previous = max(earlier, key=lambda d: int(d.revision_id), default=None)
+        for name in previous.components if previous else {}:
+            if name not in deployment.components and name in device.installed:
+                del device.installed[name]
+        for name, version in deployment.components.items():
+            installed = self.install(
+                device.thing_name, name, version, 'RUNNING', at, source=deployment.deployment_id
+            )
+            if broken and not name.startswith('aws.'):
+                installed.lifecycle_state, installed.lifecycle_state_details = 'BROKEN', broken
+        device.last_status_update = at
+
     # ---- tags -----------------------------------------------------------------------------------------
 
     def _tags_of(self, arn: str) -> dict[str, str]:
@@ -863,6 +1154,10 @@ def _recipe_problems(recipe: dict[str, Any]) -> list[tuple[str, str]]:
     if not isinstance(manifests, list) or not all(isinstance(m, dict) for m in manifests):
         problems.append(('Manifests', 'Manifests must be a list of objects.'))
     return problems
+
+
+def _job_id(deployment_id: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_OID, deployment_id))
 
 
 def _count_prefixed(device: CoreDevice, prefix: str) -> int:

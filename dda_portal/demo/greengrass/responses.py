@@ -25,6 +25,7 @@ from .models import (
     ComponentVersion,
     CoreDevice,
     Deployment,
+    Execution,
     GreengrassBackend,
     InstalledComponent,
     ValidationException,
@@ -173,6 +174,64 @@ class GreengrassResponse:
         )
         return {'deployments': [_deployment(d) for d in page.items], 'nextToken': page.next_token}
 
+    def create_deployment(
+        self,
+        target_arn: str,
+        deployment_name: str | None = None,
+        components: dict[str, dict[str, Any]] | None = None,
+        iot_job_configuration: dict[str, Any] | None = None,
+        deployment_policies: dict[str, Any] | None = None,
+        parent_target_arn: str | None = None,
+        tags: dict[str, str] | None = None,
+        client_token: str | None = None,
+    ) -> dict[str, Any]:
+        wanted = {}
+        for name, spec in (components or {}).items():
+            if not spec.get('componentVersion'):
+                raise ValidationException(
+                    f'Component {name} needs a componentVersion.', fields=[(f'components.{name}', 'required')]
+                )
+            wanted[name] = str(spec['componentVersion'])
+        created = self.backend.create_deployment(
+            target_arn,
+            wanted,
+            deployment_name,
+            policies=deployment_policies,
+            job_configuration=iot_job_configuration,
+            parent_target_arn=parent_target_arn,
+            tags=tags,
+            client_token=client_token,
+        )
+        return {
+            'deploymentId': created.deployment_id,
+            'iotJobId': created.iot_job_id,
+            'iotJobArn': created.iot_job_arn,
+        }
+
+    def get_deployment(self, deployment_id: str) -> dict[str, Any]:
+        found = self.backend.get_deployment(deployment_id)
+        return {
+            **_deployment(found),
+            'iotJobId': found.iot_job_id or None,
+            'iotJobArn': found.iot_job_arn or None,
+            'components': {name: {'componentVersion': v} for name, v in found.components.items()},
+            'deploymentPolicies': found.policies or None,
+            'iotJobConfiguration': found.job_configuration or None,
+            'tags': dict(found.tags) or None,
+        }
+
+    def cancel_deployment(self, deployment_id: str) -> dict[str, Any]:
+        return {'message': self.backend.cancel_deployment(deployment_id)}
+
+    def list_effective_deployments(
+        self, core_device_thing_name: str, max_results: int | None = None, next_token: str | None = None
+    ) -> dict[str, Any]:
+        page = self.backend.list_effective_deployments(core_device_thing_name, max_results, next_token)
+        return {
+            'effectiveDeployments': [_effective(d, e) for d, e in page.items],
+            'nextToken': page.next_token,
+        }
+
     # ---- tags ------------------------------------------------------------------------------------------
 
     def list_tags_for_resource(self, resource_arn: str) -> dict[str, Any]:
@@ -229,6 +288,24 @@ def _deployment(deployment: Deployment) -> dict[str, Any]:
         'deploymentStatus': deployment.status,
         'isLatestForTarget': deployment.is_latest_for_target,
         'parentTargetArn': deployment.parent_target_arn,
+    }
+
+
+def _effective(deployment: Deployment, execution: Execution) -> dict[str, Any]:
+    details = None
+    if execution.error_stack or execution.error_types:
+        details = {'errorStack': list(execution.error_stack), 'errorTypes': list(execution.error_types)}
+    return {
+        'deploymentId': deployment.deployment_id,
+        'deploymentName': deployment.deployment_name,
+        'iotJobId': deployment.iot_job_id or None,
+        'iotJobArn': deployment.iot_job_arn or None,
+        'targetArn': deployment.target_arn,
+        'coreDeviceExecutionStatus': execution.status,
+        'reason': execution.reason,
+        'creationTimestamp': execution.created_at,
+        'modifiedTimestamp': execution.modified_at,
+        'statusDetails': details,
     }
 
 

@@ -21,6 +21,10 @@ OPERATIONS = (
     'GetCoreDevice',
     'ListInstalledComponents',
     'ListDeployments',
+    'CreateDeployment',
+    'GetDeployment',
+    'CancelDeployment',
+    'ListEffectiveDeployments',
     'ListTagsForResource',
     'TagResource',
 )

@@ -13,6 +13,7 @@ from ...domain.console import ConsoleLinks
 from ...services.actions import Actions
 from ...store import Store
 from ...tables import ComponentVersion
+from ..deployments import deploy_button
 from ..feeds import Feed
 from ..layout import frame
 from ..tables import FeedTable, Rows, all_rows, column, status_cell, status_fields
@@ -93,6 +94,8 @@ def register(store: Store, actions: Actions, target_labels: dict[str, str]) -> N
             ui.label(
                 'Every component version the portal knows, with the compiled model it packages.'
             ).classes('text-grey-8')
+            with ui.row().classes('items-center gap-3'):
+                deploy_button(store, actions, None)
             table.show(
                 rows,
                 COMPONENT_COLUMNS,

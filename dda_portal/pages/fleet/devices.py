@@ -18,6 +18,7 @@ from ...queries.matrix import parse_attributes
 from ...services.actions import Actions
 from ...store import Store
 from ...tables import CoreDevice
+from ..deployments import RolloutPanel, thing_key
 from ..feeds import Feed
 from ..layout import frame
 from ..tables import FeedTable, Rows, all_rows, column, status_cell, status_fields
@@ -44,6 +45,13 @@ REPORTED_CELL = (
            class="q-ml-xs">stale</q-badge>
 </td>"""
 ).replace('STALE_MS', str(int(STALE_AFTER.total_seconds() * 1000)))
+
+
+DEVICE_CELL = r"""
+<td v-bind="td">
+  <a class="text-primary" :href="'/devices/' + encodeURIComponent(props.row.device)"
+    >{{ props.row.device }}</a>
+</td>"""
 
 
 def device_row(
@@ -89,6 +97,23 @@ def register(store: Store, actions: Actions) -> None:
         store, 'devices', lambda changed: changed.devices, device_rows, all_rows(device_rows)
     )
 
+    @ui.page('/devices/{thing}', response_timeout=30)
+    async def device_page(thing: str) -> None:
+        rows = await store.fetch(device_rows, [thing])
+        with frame(thing, store, actions):
+            with ui.row().classes('items-center gap-4'):
+                ui.link('Devices', '/devices').classes('text-primary')
+                ui.icon('chevron_right').props('aria-hidden=true')
+                ui.label(thing).classes('text-2xl font-bold break-all').mark('device-name')
+            row = rows.get(thing)
+            if row is None:
+                ui.label(f'The portal knows no core device named “{thing}”.').mark('not-found')
+                return
+            ui.label(f'{row["health"]} · {row["architecture"]} · last report {row["reported"]}')
+            ui.label(row['models']).classes('whitespace-pre-wrap')
+            ui.label('Deployments').classes('text-lg font-bold')
+            RolloutPanel(store, actions, thing_key(thing))
+
     @ui.page('/devices', response_timeout=30)
     async def devices_page() -> None:
         table = FeedTable(feed)  # follows before the first read: no change is lost in between
@@ -104,5 +129,5 @@ def register(store: Store, actions: Actions) -> None:
                 'device',
                 'devices-table',
                 'No core devices reported yet.',
-                {'health': status_cell('health'), 'reported': REPORTED_CELL},
+                {'health': status_cell('health'), 'reported': REPORTED_CELL, 'device': DEVICE_CELL},
             )

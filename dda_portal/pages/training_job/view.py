@@ -18,6 +18,7 @@ from ...queries import job_page
 from ...queries.job_page import JobSnapshot
 from ...services.actions import Actions
 from ...store import Store
+from ..deployments import RolloutPanel, components_key, deploy_button
 from ..feeds import Durations
 from ..layout import frame
 from ..live_table import LiveTable
@@ -87,6 +88,7 @@ class TrainingJobView:
                     self.build_compilation()
                 with ui.tab_panel('components'):
                     self.components()
+                    self.rollouts()
             self.tabs.value = tab
         ui.timer(1.0, self.tick)
         if tab == 'logs':
@@ -339,6 +341,19 @@ class TrainingJobView:
                     ui.label('Not installed on any core device.').classes('text-grey-8')
                 for line in card.devices:
                     ui.label(line).mark('component-device')
+                if card.state == 'Deployable':
+                    deploy_button(
+                        self.store, self.actions, [card.title.rsplit(' ', 1)[0]], card.title, explain=False
+                    )
+
+    def rollouts(self) -> None:
+        """The deployments of this job's components, each device's state live; Deploy… and Roll back."""
+        names = sorted({v.component_name for v in self.snapshot.components})
+        if names:
+            with ui.row().classes('items-center gap-3 pt-2'):
+                ui.label('Deployments').classes('text-lg font-bold')
+                deploy_button(self.store, self.actions, names)
+            RolloutPanel(self.store, self.actions, components_key(names))
 
     def on_tab(self) -> None:
         tab = str(self.tabs.value)
