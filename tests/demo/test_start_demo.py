@@ -298,7 +298,7 @@ def test_the_demo_matrix_names_the_jetson_beyond_neo(demo: DemoEnvironment, tmp_
     assert cells
     jetpack6 = [row['dda-line1-jetson-02'] for row in cells if row['dda-line1-jetson-02']['w'] != 'Running']
     assert jetpack6
-    assert all(c['w'] == 'Incompatible' for c in jetpack6)
+    assert all(c['w'] == 'Incompatible' for c in jetpack6), jetpack6
     assert 'JetPack 6.0 is newer than any JetPack SageMaker Neo compiles for here' in jetpack6[0]['r']
     assert {row['dda-line2-ipc-01']['w'] for row in cells} == {'Incompatible'}  # amd64
     no_thing = [row['dda-line3-jetson-03'] for row in cells if row['dda-line3-jetson-03']['w'] != 'Running']

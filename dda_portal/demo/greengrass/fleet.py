@@ -388,12 +388,14 @@ def seed_thing_groups(
 
 
 def _create_thing(iot: Any, name: str) -> None:
-    """A thing without attributes, unless seed_things made it already."""
+    """A thing without attributes, unless seed_things made it already (moto's CreateThing would replace its
+    attributes)."""
     try:
-        iot.create_thing(thingName=name)
+        iot.describe_thing(thingName=name)
     except ClientError as error:
-        if error.response.get('Error', {}).get('Code') != 'ResourceAlreadyExistsException':
+        if error.response.get('Error', {}).get('Code') != 'ResourceNotFoundException':
             raise
+        iot.create_thing(thingName=name)
 
 
 def _add_devices(backend: GreengrassBackend, now: datetime, inventory: FleetInventory) -> None:
