@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from . import compat
 from .semver import is_requirement, satisfies
 
 STALE_AFTER = timedelta(hours=24)  # a core device reports at least once a day
@@ -50,6 +51,7 @@ class DeviceFacts:
     platform: str | None
     status: str | None
     last_status_update: datetime | None
+    attributes: Mapping[str, str] | None = None  # the IoT thing's (accelerator, JetPack …); None: not read
 
 
 @dataclass(frozen=True)
@@ -128,32 +130,18 @@ def manifests(recipe: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [m for m in found if isinstance(m, dict)] if isinstance(found, list) else []
 
 
+def platform_fit(recipe: Mapping[str, Any], device: DeviceFacts) -> compat.Cell:
+    """Whether a manifest of the recipe selects the device, judged as the compatibility matrix judges it
+    (domain/compat.py: every Platform key, `*` and `/regex/` values, the thing's attributes)."""
+    platforms = [m.get('Platform') or {} for m in manifests(recipe)]
+    facts = compat.DeviceFacts(device.platform, device.architecture, device.attributes)
+    return compat.judge([p for p in platforms if isinstance(p, dict)], facts)
+
+
 def platform_mismatch(recipe: Mapping[str, Any], device: DeviceFacts) -> str | None:
-    """Why no manifest of the recipe selects the device (os and architecture), or None when one does. The
-    compatibility matrix judges the same from the stored platforms (to be unified with it)."""
-    found = manifests(recipe)
-    if not found:
-        return None
-    wanted = {'os': device.platform or '', 'architecture': device.architecture or ''}
-    offered = []
-    for manifest in found:
-        platform = manifest.get('Platform') or {}
-        if all(_platform_value_matches(platform.get(k), v) for k, v in wanted.items()):
-            return None
-        offered.append('/'.join(str(platform.get(k, '*')) for k in ('os', 'architecture')))
-    return (
-        f'its recipe runs on {", ".join(offered)}; the device is '
-        f'{wanted["os"] or "unknown"}/{wanted["architecture"] or "unknown"}'
-    )
-
-
-def _platform_value_matches(pattern: Any, value: str) -> bool:
-    if pattern is None or pattern == '*':
-        return True
-    text = str(pattern)
-    if len(text) > 1 and text.startswith('/') and text.endswith('/'):
-        return re.fullmatch(text[1:-1], value) is not None
-    return text == value
+    """Why no manifest of the recipe selects the device, or None when one does (or may)."""
+    cell = platform_fit(recipe, device)
+    return cell.text if cell.fit is compat.Fit.INCOMPATIBLE else None
 
 
 def dependencies(recipe: Mapping[str, Any]) -> dict[str, str]:
@@ -223,14 +211,23 @@ def _platform_findings(
 ) -> list[Finding]:
     found = []
     for device in devices:
-        why = platform_mismatch(recipe, device)
-        if why:
+        cell = platform_fit(recipe, device)
+        if cell.fit is compat.Fit.INCOMPATIBLE:
             found.append(
                 Finding(
                     Severity.BLOCKS,
-                    f'{name} {version} cannot run on {device.thing_name}: {why}.',
+                    f'{name} {version} cannot run on {device.thing_name}: {cell.text}.',
                     f'Deploy the version compiled for {device.architecture or "its architecture"} to this '
                     'device, or deploy to a group without it.',
+                )
+            )
+        elif cell.fit is compat.Fit.UNKNOWN:
+            found.append(
+                Finding(
+                    Severity.WARNS,
+                    f'Whether {name} {version} runs on {device.thing_name} is not known: {cell.text}.',
+                    "State the device's platform in its IoT thing attributes (README, Compatibility matrix), "
+                    'or check the device by hand before deploying.',
                 )
             )
     return found

@@ -93,7 +93,14 @@ class Deployer:
         things = self.store.read(queries.deployments.target_things, target_arn)
         known = {d.thing_name: d for d in self.store.read(queries.fleet.devices, things)}
         devices = [
-            DeviceFacts(d.thing_name, d.architecture, d.platform, d.status, d.last_status_update)
+            DeviceFacts(
+                d.thing_name,
+                d.architecture,
+                d.platform,
+                d.status,
+                d.last_status_update,
+                queries.matrix.parse_attributes(d.thing_attributes),
+            )
             for d in (known[t] for t in things if t in known)
         ]
         inputs = PreflightInputs(

@@ -9,6 +9,7 @@ from dda_portal.domain.deploy import (
     DeviceFacts,
     PreflightInputs,
     Severity,
+    _platform_findings,
     client_token,
     plan,
     platform_mismatch,
@@ -119,9 +120,29 @@ def test_an_empty_group_blocks_and_an_unhealthy_device_warns() -> None:
 
 def test_platforms_and_targets() -> None:
     assert platform_mismatch(recipe('m', '1.0.0', 'aarch64'), device('a')) is None
-    assert 'linux/aarch64' in (platform_mismatch(recipe('m', '1.0.0', 'aarch64'), device('b', 'amd64')) or '')
+    assert platform_mismatch(recipe('m', '1.0.0', 'aarch64'), device('b', 'amd64')) == (
+        'device is amd64; this version is built for aarch64'
+    )
     assert platform_mismatch(recipe('m', '1.0.0', '/aarch64|amd64/'), device('b', 'amd64')) is None
     assert platform_mismatch({'Manifests': []}, device('b', 'amd64')) is None
     assert thing_of_target('arn:aws:iot:us-east-1:1:thing/jetson-01') == 'jetson-01'
     assert thing_of_target(GROUP) is None
     assert target_label(GROUP) == 'thing group line-1'
+
+
+def test_the_pre_flight_judges_platforms_as_the_matrix_does() -> None:
+    """Every Platform key counts (an accelerator the thing's attributes state), and a fact the device does not
+    state warns instead of passing or blocking."""
+    gpu = recipe('m', '1.0.0', 'aarch64')
+    gpu['Manifests'][0]['Platform']['accelerator'] = 'nvidia'
+    plain = DeviceFacts('cpu-box', 'aarch64', 'linux', 'HEALTHY', NOW, {'accelerator': 'none'})
+    silent = DeviceFacts('quiet-box', 'aarch64', 'linux', 'HEALTHY', NOW, {})
+    jetson = DeviceFacts('jetson', 'aarch64', 'linux', 'HEALTHY', NOW, {'accelerator': 'nvidia'})
+    assert platform_mismatch(gpu, jetson) is None
+    assert 'accelerator' in (platform_mismatch(gpu, plain) or '')
+    assert platform_mismatch(gpu, silent) is None
+    found = _platform_findings('m', '1.0.0', gpu, [plain, silent, jetson])
+    assert [(f.severity, f.what.split(':')[0]) for f in found] == [
+        (Severity.BLOCKS, 'm 1.0.0 cannot run on cpu-box'),
+        (Severity.WARNS, 'Whether m 1.0.0 runs on quiet-box is not known'),
+    ]
