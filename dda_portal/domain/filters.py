@@ -132,18 +132,19 @@ def _known(words: list[str], canonical: Mapping[str, str]) -> frozenset[str]:
 class MatrixFilter:
     """The compatibility matrix's filters and pages, read from and written to the URL query like the list's:
     `job` and `target` (comma-separated, repeatable; empty: any), `device` (text in the device name), and the
-    page of versions (`vpage`) and of devices (`dpage`), counted from 1. A thing-group filter is one more set
-    here (`group`) read the same way."""
+    page of versions (`vpage`) and of devices (`dpage`), counted from 1; `group`: devices of these IoT thing
+    groups (comma-separated, repeatable; empty: every device)."""
 
     jobs: frozenset[str] = frozenset()
     targets: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
     device_text: str = ''
     version_page: int = 1
     device_page: int = 1
 
     @classmethod
     def from_query(cls, params: Iterable[tuple[str, str]], known_targets: Mapping[str, str]) -> MatrixFilter:
-        values: dict[str, list[str]] = {'job': [], 'target': []}
+        values: dict[str, list[str]] = {'job': [], 'target': [], 'group': []}
         text, pages = '', {'vpage': 1, 'dpage': 1}
         for key, value in params:
             if key in values:
@@ -158,6 +159,7 @@ class MatrixFilter:
         return cls(
             jobs=frozenset(clean_text(j) for j in values['job'][:MAX_VALUES] if clean_text(j)),
             targets=_known(values['target'], target_by_word),
+            groups=frozenset(clean_text(g) for g in values['group'][:MAX_VALUES] if clean_text(g)),
             device_text=clean_text(text),
             version_page=pages['vpage'],
             device_page=pages['dpage'],
@@ -167,6 +169,7 @@ class MatrixFilter:
         params = [
             ('job', ','.join(sorted(self.jobs))),
             ('target', ','.join(sorted(self.targets))),
+            ('group', ','.join(sorted(self.groups))),
             ('device', self.device_text),
             ('vpage', str(self.version_page) if self.version_page > 1 else ''),
             ('dpage', str(self.device_page) if self.device_page > 1 else ''),
@@ -179,13 +182,13 @@ class MatrixFilter:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.jobs or self.targets or self.device_text)
+        return not (self.jobs or self.targets or self.groups or self.device_text)
 
     def replace(self, **changes: object) -> MatrixFilter:
         """A copy with some parts changed; a filter change goes back to the first pages."""
-        if {'jobs', 'targets', 'device_text'} & set(changes):
+        if {'jobs', 'targets', 'groups', 'device_text'} & set(changes):
             changes = {'version_page': 1, 'device_page': 1, **changes}
-        for name in ('jobs', 'targets'):
+        for name in ('jobs', 'targets', 'groups'):
             if name in changes:
                 changes[name] = frozenset(changes[name])  # type: ignore[call-overload]
         if 'device_text' in changes:
@@ -197,5 +200,8 @@ class MatrixFilter:
             return False
         return not (self.targets and target_id not in self.targets)
 
-    def keeps_device(self, thing_name: str) -> bool:
+    def keeps_device(self, thing_name: str, groups: frozenset[str] = frozenset()) -> bool:
+        """`groups`: the thing groups the device is in."""
+        if self.groups and not self.groups & groups:
+            return False
         return all(term in thing_name.casefold() for term in self.device_text.casefold().split())

@@ -16,7 +16,8 @@ from sqlmodel import Session, col, select
 
 from ..domain.changes import Changed
 from ..domain.compat import DeviceFacts
-from ..tables import ComponentVersion, CoreDevice, InstalledComponent
+from ..domain.deploy import thing_of_target
+from ..tables import ComponentVersion, CoreDevice, Deployment, InstalledComponent, ThingGroupMember
 from .jobs import CHUNK
 
 Release = tuple[str, str]  # (component name, component version)
@@ -89,6 +90,9 @@ class MatrixRead:
     versions: dict[str, VersionRow | None] = field(default_factory=dict)
     devices: dict[str, DeviceColumn | None] = field(default_factory=dict)
     running: dict[str, frozenset[Release]] = field(default_factory=dict)
+    # what the latest deployments of each read device's targets (the thing, its groups) include
+    deployed: dict[str, frozenset[Release]] = field(default_factory=dict)
+    groups: dict[str, frozenset[str]] = field(default_factory=dict)  # each read device's thing groups
     complete: bool = False
 
 
@@ -124,10 +128,47 @@ def matrix(session: Session, keys: Iterable[tuple[str, str]] | None = None) -> M
     running: dict[str, set[Release]] = defaultdict(set)
     for thing, name, version_text in installed:
         running[thing].add((name, version_text))
+    devices = list(devices)
+    deployed, groups = _deployed(session) if devices else ({}, {})
     for device in devices:
-        read.devices[device.thing_name] = _column(device)
-        read.running[device.thing_name] = frozenset(running.get(device.thing_name, ()))
+        name = device.thing_name
+        read.devices[name] = _column(device)
+        read.running[name] = frozenset(running.get(name, ()))
+        read.deployed[name] = frozenset(deployed.get(name, ()))
+        read.groups[name] = frozenset(groups.get(name, ()))
     return read
+
+
+# a deployment that is the latest for its target and not given up: what its devices are meant to run
+MEANT = ('ACTIVE', 'COMPLETED')
+
+
+def _deployed(session: Session) -> tuple[dict[str, set[Release]], dict[str, set[str]]]:
+    """Each thing's releases in its targets' latest deployments (Greengrass merges a device's thing and
+    thing-group deployments), and each thing's groups. Reads every membership and latest deployment: one row
+    per device and per target, whatever the change."""
+    groups: dict[str, set[str]] = defaultdict(set)
+    members: dict[str, set[str]] = defaultdict(set)
+    for member in session.exec(select(ThingGroupMember)):
+        if member.thing_name:
+            groups[member.thing_name].add(member.group_name)
+            members[member.group_arn].add(member.thing_name)
+    deployed: dict[str, set[Release]] = defaultdict(set)
+    latest = select(Deployment).where(col(Deployment.is_latest), col(Deployment.status).in_(MEANT))
+    for deployment in session.exec(latest):
+        thing = thing_of_target(deployment.target_arn)
+        releases = set(_components(deployment.components).items())
+        for name in {thing} if thing else members.get(deployment.target_arn, set()):
+            deployed[name] |= releases
+    return deployed, groups
+
+
+def _components(text: str) -> dict[str, str]:
+    try:
+        value = json.loads(text or '{}')
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in value.items() if v} if isinstance(value, dict) else {}
 
 
 def _version_query() -> Any:

@@ -14,8 +14,9 @@ from dda_portal.domain.changes import Changed
 from dda_portal.domain.clock import utcnow
 from dda_portal.domain.greengrass import ComponentState
 from dda_portal.pages.feeds import settled
+from dda_portal.queries.deployments import RolloutFacts
 from dda_portal.queries.refresh import CycleResult
-from dda_portal.tables import ComponentVersion, CoreDevice, InstalledComponent
+from dda_portal.tables import ComponentVersion, CoreDevice, Deployment, InstalledComponent
 from tests.ui.records import store
 
 REPORTED = utcnow() - timedelta(hours=1)
@@ -192,3 +193,49 @@ async def test_the_devices_table_shows_each_devices_platform_facts(user: User) -
         'line3-nano': 'aarch64 · linux · accelerator nvidia · cuda 10.2 · jetpack 4.6',
         'line4-new': 'aarch64 · linux · thing not read',
     }
+
+
+async def test_a_deployed_version_not_yet_running_and_the_thing_group_filter(user: User) -> None:
+    """A group deployment that includes a version marks the group's devices `Deployed, not yet running` until
+    they report it installed; the group filter keeps the group's devices, in the URL."""
+    group_arn = 'arn:aws:iot:us-east-1:123456789012:thinggroup/line-a'
+    refresh(FLEET, versions(), {})
+    rollout = RolloutFacts(
+        deployments=[
+            Deployment(
+                deployment_id='d-1',
+                target_arn=group_arn,
+                revision_id='1',
+                status='ACTIVE',
+                components=json.dumps({ORIN: '1.0.0'}),
+                created_at=utcnow(),
+            )
+        ],
+        thing_groups={
+            'line-a': (group_arn, ['line1-orin', 'line3-nano']),
+            'line-b': ('arn:b', ['line2-ipc']),
+        },
+    )
+    changed = store().apply(CycleResult(started_at=utcnow(), aws_calls=0, rollouts=rollout))
+    assert changed.deployments == {'d-1'}
+    store().changed.emit(changed)
+    await user.open('/fleet')
+    await settled()
+    rows = grid(user)[1]
+    assert rows[ORIN]['line1-orin']['w'] == 'Deployed, not yet running'
+    assert rows[ORIN]['line3-nano']['w'] == 'Deployed, not yet running'
+    assert rows[ORIN]['line2-ipc']['w'] == 'Incompatible'  # not in the group
+    assert rows['model-weld-x86-64-cpu']['line1-orin']['w'] == 'Incompatible'
+
+    refresh(FLEET, [], {'line1-orin': ORIN})  # one device installed it
+    await settled()
+    rows = grid(user)[1]
+    assert (rows[ORIN]['line1-orin']['w'], rows[ORIN]['line3-nano']['w']) == (
+        'Running',
+        'Deployed, not yet running',
+    )
+
+    await user.open('/fleet?group=line-a')
+    assert grid(user)[0] == ['line1-orin', 'line3-nano']
+    await user.open('/fleet?group=line-b,line-a')
+    assert grid(user)[0] == ['line1-orin', 'line2-ipc', 'line3-nano']

@@ -1,14 +1,16 @@
 """`/fleet`: the compatibility matrix. Rows are component versions (training job × target), columns core
-devices; each cell says Running, Compatible, Incompatible or Unknown (domain/compat.py), with the reason.
+devices; each cell says Running, Deployed (not yet running), Compatible, Incompatible or Unknown
+(domain/compat.py), with the reason.
 
 A fleet may have thousands of devices: the grid shows one page of versions and one page of devices at a time
-("Versions 1–50 of 200 · Devices 1–25 of 5,000"), filtered by training job, target and device name, all kept
-in the URL. Every open tab follows one shared feed (matrix_feed.py) and redraws only when its page changed.
+("Versions 1–50 of 200 · Devices 1–25 of 5,000"), filtered by training job, target, thing group and device
+name, all kept in the URL. Every open tab follows one shared feed (matrix_feed.py) and redraws only when its
+page changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +20,7 @@ from starlette.requests import Request
 from ...domain.compat import Cell, DeviceFacts, RuntimeNeeds, judge
 from ...domain.filters import MatrixFilter
 from ...domain.targets import TargetCatalog
-from ...queries.matrix import DeviceColumn, VersionRow
+from ...queries.matrix import DeviceColumn
 from ...services.actions import Actions
 from ...store import Store
 from ..feeds import EVERY_KEY
@@ -28,7 +30,6 @@ from .matrix_feed import MatrixFacts, MatrixFeed
 
 VERSIONS_PER_PAGE = 50
 DEVICES_PER_PAGE = 25
-Deployed = Callable[[VersionRow, DeviceColumn], bool]  # a deployment includes it (added with deployments)
 
 
 def fit_fields(cell: Cell) -> dict[str, str]:
@@ -91,14 +92,15 @@ def build_page(
     chosen: MatrixFilter,
     needs: Mapping[str, RuntimeNeeds],
     target_labels: Mapping[str, str],
-    deployed: Deployed | None = None,
 ) -> MatrixPage:
     """The grid for one tab: its filter's page of versions × its page of devices, each cell judged."""
     versions = sorted(
         (v for v in facts.versions.values() if chosen.keeps_version(v.training_job, v.target_id)),
         key=lambda v: (v.created_at is None, -(v.created_at.timestamp() if v.created_at else 0), v.arn),
     )
-    devices = sorted(name for name in facts.devices if chosen.keeps_device(name))
+    devices = sorted(
+        name for name in facts.devices if chosen.keeps_device(name, facts.groups.get(name, frozenset()))
+    )
     v_first = _first(chosen.version_page, VERSIONS_PER_PAGE, len(versions))
     d_first = _first(chosen.device_page, DEVICES_PER_PAGE, len(devices))
     shown_devices = [facts.devices[name] for name in devices[d_first : d_first + DEVICES_PER_PAGE]]
@@ -131,7 +133,7 @@ def build_page(
         version_needs = needs.get(version.target_id or '')
         for i, device in enumerate(shown_devices):
             running = version.release in facts.running.get(device.thing_name, ())
-            if running or (deployed is not None and deployed(version, device)):
+            if running or version.release in facts.deployed.get(device.thing_name, ()):
                 row[f'd{i}'] = fit_fields(judge(None, device.facts, running=running, deployed=not running))
                 continue
             fields = judged.get(kinds[i])
@@ -229,6 +231,18 @@ class MatrixView:
                 .classes('min-w-48')
                 .mark('matrix-target-filter')
             )
+            self.group_select = (
+                ui.select(
+                    self.group_options(),
+                    multiple=True,
+                    value=sorted(self.filter.groups),
+                    label='Thing group',
+                    on_change=lambda e: self.set_filter(self.filter.replace(groups=e.value or [])),
+                )
+                .props('use-chips clearable dense outlined options-dense')
+                .classes('min-w-48')
+                .mark('matrix-group-filter')
+            )
             self.device_search = (
                 ui.input(
                     placeholder='Device name',
@@ -277,6 +291,9 @@ class MatrixView:
             {v.training_job for v in self.facts.versions.values() if v.training_job} | self.filter.jobs
         )
 
+    def group_options(self) -> list[str]:
+        return sorted({g for groups in self.facts.groups.values() for g in groups} | self.filter.groups)
+
     def turn(self, field: str, step: int) -> None:
         current = getattr(self.filter, field)
         self.set_filter(self.filter.replace(**{field: max(1, current + step)}))
@@ -299,6 +316,9 @@ class MatrixView:
         options = self.job_options()
         if options != self.job_select.options:
             self.job_select.set_options(options, value=sorted(self.filter.jobs))
+        groups = self.group_options()
+        if groups != self.group_select.options:
+            self.group_select.set_options(groups, value=sorted(self.filter.groups))
         self.show_counts()
 
     def show_counts(self) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from nicegui import background_tasks
 
 from ... import queries
-from ...domain.changes import Changed
+from ...domain.changes import EVERYTHING, Changed
 from ...queries.matrix import DeviceColumn, MatrixRead, Release, VersionRow
 from ...store import Store
 from ..feeds import EVERY_KEY, Feed
@@ -33,10 +33,12 @@ class MatrixFacts:
     versions: dict[str, VersionRow] = field(default_factory=dict)
     devices: dict[str, DeviceColumn] = field(default_factory=dict)
     running: dict[str, frozenset[Release]] = field(default_factory=dict)
+    deployed: dict[str, frozenset[Release]] = field(default_factory=dict)
+    groups: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def apply(self, read: MatrixRead) -> None:
         if read.complete:
-            self.versions, self.devices, self.running = {}, {}, {}
+            self.versions, self.devices, self.running, self.deployed, self.groups = {}, {}, {}, {}, {}
         for arn, version in read.versions.items():
             if version is None:
                 self.versions.pop(arn, None)
@@ -44,11 +46,13 @@ class MatrixFacts:
                 self.versions[arn] = version
         for name, device in read.devices.items():
             if device is None:
-                self.devices.pop(name, None)
-                self.running.pop(name, None)
+                for known in (self.devices, self.running, self.deployed, self.groups):
+                    known.pop(name, None)
             else:
                 self.devices[name] = device
                 self.running[name] = read.running.get(name, frozenset())
+                self.deployed[name] = read.deployed.get(name, frozenset())
+                self.groups[name] = read.groups.get(name, frozenset())
 
 
 class MatrixFeed(Feed[Key, MatrixRead]):
@@ -76,6 +80,8 @@ class MatrixFeed(Feed[Key, MatrixRead]):
         if not self._viewers() and self._loading is None:
             self.facts = None
             return
+        if changed.deployments:  # a deployment reaches whole thing groups: the matrix is read again
+            changed = changed | EVERYTHING
         super()._follow(changed)
 
     async def current(self) -> MatrixFacts | None:
