@@ -223,7 +223,8 @@ async def test_the_schedule_keeps_refreshing_while_aws_throttles_and_recovers_on
     try:
 
         async def cycles_until(done: Callable[[list[bool]], bool]) -> list[bool]:
-            for _ in range(400):
+            # a generous limit: a loaded machine (2 cores, PostgreSQL, moto) makes each cycle slow
+            for _ in range(2400):
                 outcomes = [
                     cycle.ok for cycle in reversed(sync.store.read(queries.refresh.last_cycles, 1000))
                 ]
