@@ -64,7 +64,12 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
         ui.icon('cloud_off', size='sm').props('aria-hidden=true')
         banner_text = ui.label().mark('stale-banner')
     # screen readers hear a failure once when it starts or changes, not each "… ago" tick of the banner
-    announcer = ui.label().classes('sr-only').props('role=alert data-testid=refresh-announcer')
+    announcer = (
+        ui.label()
+        .classes('sr-only')
+        .props('role=alert data-testid=refresh-announcer')
+        .mark('refresh-announcer')
+    )
 
     def show_freshness() -> None:
         freshness = store.freshness()
