@@ -54,6 +54,7 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         title='DDA Portal',
+        language='en-US',  # also the page's <html lang>, which screen readers need
         reload=False,
         show=False,
         storage_secret=portal.storage_secret,  # the session middleware itself is added by create_app

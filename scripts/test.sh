@@ -14,6 +14,20 @@ if ! command -v chromium >/dev/null 2>&1; then
     exit 1
   fi
 fi
+# axe-core (package.json, package-lock.json) for the accessibility checks in Chromium, from Debian's npm
+if ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "Installing Debian's nodejs and npm for the accessibility checks…"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  else
+    echo "The accessibility checks need Debian's npm: sudo apt-get install -y nodejs npm" >&2
+    exit 1
+  fi
+fi
+# npm ci only when node_modules is missing or older than the lock file
+if [ ! -f node_modules/axe-core/axe.min.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
 # Debian's PostgreSQL server (initdb, pg_ctl); the tests start their own cluster, the package's is not used
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1 &&
   [ -z "${DDA_TEST_POSTGRES_BIN:-}" ]; then

@@ -18,7 +18,7 @@ from ..services.deployer import Prepared
 from ..store import Store
 from .feeds import EVERY_KEY, Feed
 from .problems import reported
-from .widgets import format_time, status_badge
+from .widgets import format_time, named_dialog, status_badge
 
 Rollouts = dict[str, list[Rollout]]
 DEPLOY = 'deploy components'
@@ -174,7 +174,10 @@ class DeployDialog:
         self.prepared: Prepared | None = None
         self.asked = 0  # pre-flights asked for (each choice asks again)
         refusal = actions.refusal(DEPLOY)
-        with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-4xl').mark('deploy-dialog'):
+        with (
+            named_dialog('Deploy a component version') as self.dialog,
+            ui.card().classes('w-full max-w-4xl').mark('deploy-dialog'),
+        ):
             ui.label('Deploy a component version').classes('text-lg font-bold')
             self.version = (
                 ui.select(

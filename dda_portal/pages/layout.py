@@ -63,6 +63,13 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
     with banner:
         ui.icon('cloud_off', size='sm').props('aria-hidden=true')
         banner_text = ui.label().mark('stale-banner')
+    # screen readers hear a failure once when it starts or changes, not each "… ago" tick of the banner
+    announcer = (
+        ui.label()
+        .classes('sr-only')
+        .props('role=alert data-testid=refresh-announcer')
+        .mark('refresh-announcer')
+    )
 
     def show_freshness() -> None:
         freshness = store.freshness()
@@ -75,12 +82,29 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
         banner.set_visibility(bool(text))
         if text:
             banner_text.set_text(text)
+        said = announcement(freshness, actions.sync.parts)
+        if said != announcer.text:
+            announcer.set_text(said)
 
     show_freshness()
     store.changed.subscribe(show_freshness)  # at once after each refresh, good or failed
     ui.timer(1.0, show_freshness)  # and "… ago" keeps counting
     with ui.column().classes('w-full max-w-screen-xl mx-auto p-4 gap-4'):
         yield
+
+
+def announcement(freshness: Freshness, parts: tuple[str, ...]) -> str:
+    """What screen readers are told of the banner: which parts fail with which code; empty when none."""
+    failed = [
+        f'{LABELS.get(part, part)}: {row.error_code}'
+        for part in parts
+        if (row := freshness.parts.get(part)) is not None and row.failed_at is not None
+    ]
+    if not failed and freshness.last_failure is not None:
+        failed = [f'AWS refresh: {freshness.last_failure.error_code}']
+    return (
+        f'Refresh from AWS failed ({", ".join(failed)}); the banner at the top says more.' if failed else ''
+    )
 
 
 def stale_text(freshness: Freshness, parts: tuple[str, ...]) -> str:

@@ -14,4 +14,6 @@ def register() -> None:
     """Quasar's brand color for every page (no per-page `ui.colors` element and its script), and the utility
     classes in each page's head (the portal runs without Tailwind's in-browser compiler: main.py)."""
     app.config.quasar_config['brand']['primary'] = PRIMARY
+    # the loading bar at the top is a progressbar: screen readers need its name (axe: aria-progressbar-name)
+    app.config.quasar_config['loadingBar']['aria-label'] = 'Loading'
     ui.add_css(UTILITIES, shared=True)

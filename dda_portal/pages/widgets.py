@@ -36,6 +36,14 @@ class StatusBadge(ui.row):
         self.word.set_text(word)
 
 
+def named_dialog(name: str) -> ui.dialog:
+    """A dialog that screen readers announce by its name (axe: aria-dialog-name); Quasar keeps focus in it
+    while it is open, closes it on Escape and gives focus back to the control that opened it."""
+    dialog = ui.dialog()
+    dialog.props['aria-label'] = name  # as an attribute, never parsed: the name may come from AWS
+    return dialog
+
+
 def status_badge(word: str) -> StatusBadge:
     """A state as icon + word (never colour alone)."""
     return StatusBadge(word)

@@ -34,6 +34,12 @@ def banner_text(user: User) -> str:
     return label.text
 
 
+def announced(user: User) -> str:
+    """What screen readers are told (a hidden role=alert region): said when a failure starts or changes."""
+    [label] = [e for e in user.find(marker='refresh-announcer').elements if isinstance(e, ui.label)]
+    return label.text
+
+
 async def refresh(user: User, outcome: str) -> None:
     user.notify.messages.clear()  # an earlier refresh's toast must not pass for this one's
     user.find('Refresh now').click()
@@ -63,6 +69,9 @@ async def test_an_unreachable_aws_shows_code_message_and_age_keeps_the_rows_and_
     )
     assert 'data from ' in text and 'data from never' not in text
     assert 'Greengrass' not in text  # the emulator kept answering
+    assert announced(user) == (
+        'Refresh from AWS failed (SageMaker: EndpointConnectionError); the banner at the top says more.'
+    )
     assert rows_of(user, 'training-jobs') == good_rows  # the last good data, untouched
 
     returned = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
@@ -73,6 +82,7 @@ async def test_an_unreachable_aws_shows_code_message_and_age_keeps_the_rows_and_
         returned.stop()
 
     await user.should_not_see(marker='stale-banner')
+    assert announced(user) == ''
     rows = rows_of(user, 'training-jobs')
     assert set(rows) == {'glass-cracks', 'new-arrival'}
     assert (rows['glass-cracks']['status'], rows['glass-cracks']['rollup']) == (

@@ -22,6 +22,7 @@ from ...services.actions import Actions
 from ...services.compiler import StartOutcome
 from ...tables import CompilationAttempt, TrainingJob
 from ..problems import problem_text, reported
+from ..widgets import named_dialog
 from .attempt_details import AttemptDetails
 
 
@@ -53,7 +54,7 @@ class CompileDialog:
         latest = {a.target_id: a for a in latest_attempts}
         with (
             container,
-            ui.dialog() as self.dialog,
+            named_dialog(f'Compile {job.name} for more targets') as self.dialog,
             ui.card().classes('w-full max-w-2xl').mark('compile-dialog'),
         ):
             ui.label(f'Compile {job.name} for more targets').classes('text-lg font-bold break-all')
@@ -112,10 +113,10 @@ class CompileDialog:
                     if fleet.get(target.greengrass_architecture):
                         ui.badge(
                             f'{fleet[target.greengrass_architecture]} fleet device(s) need it',
-                            color='orange',
+                            color='orange-10',
                         ).props('outline').mark(f'fleet-needs-{target.id}')
                     if target.recommended:
-                        ui.badge('Recommended', color='positive').props('outline')
+                        ui.badge('Recommended', color='green-9').props('outline')
                     ui.label(target.description).classes('text-sm text-grey-8')
                 if not decision.allowed:
                     choice.disable()
@@ -177,8 +178,9 @@ class StopDialog:
         self.actions = actions
         self.training_job = training_job
         self.job_name = job_name = str(row.get('job_name', ''))
-        with container, ui.dialog() as self.dialog, ui.card().mark('stop-dialog'):
-            ui.label(f'Stop the compilation for {row.get("target", "")}?').classes('text-lg font-bold')
+        stopping = f'Stop the compilation for {row.get("target", "")}?'
+        with container, named_dialog(stopping) as self.dialog, ui.card().mark('stop-dialog'):
+            ui.label(stopping).classes('text-lg font-bold')
             ui.label(f'SageMaker stops {job_name}. A stopped attempt can be started again later.').classes(
                 'break-all'
             )
@@ -208,7 +210,7 @@ class AttemptDialog:
     ) -> None:
         with (
             container,
-            ui.dialog() as dialog,
+            named_dialog(f'Compilation attempt for {attempt.target_id}') as dialog,
             ui.card().classes('w-full max-w-4xl').mark('attempt-dialog'),
         ):
             AttemptDetails(attempt, actions, guidance)
