@@ -74,14 +74,14 @@ def settle(page: Page) -> None:
     page.wait_for_timeout(300)  # tables fill after the socket connects
 
 
-def measure(url: str, out: Path | None) -> None:
+def measure(url: str, out: Path | None, only: str = '', shots: Path | None = None) -> None:
     lines: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=shutil.which('chromium'), headless=True, args=CHROMIUM_FLAGS
         )
         page = browser.new_page(viewport={'width': SIZES[0][0], 'height': SIZES[0][1]})
-        targets = pages(page, url)
+        targets = [t for t in pages(page, url) if only in t]
         worst: dict[tuple[int, int], tuple[int, str, str]] = {size: (0, '', '') for size in SIZES}
         lines.append(f'{"page":<70} ' + ' '.join(f'{w}x{h} doc/table'.rjust(22) for w, h in SIZES))
         for target in targets:
@@ -93,6 +93,9 @@ def measure(url: str, out: Path | None) -> None:
                 page.set_viewport_size({'width': width, 'height': height})
                 page.wait_for_timeout(200)
                 found = page.evaluate(MEASURE)
+                if shots:
+                    name = target.strip('/').replace('/', '_').replace('?', '_') or 'list'
+                    page.screenshot(path=shots / f'{name}-{width}x{height}.png', full_page=True)
                 cells.append(f'{found["doc"]:>6} / {found["table"]:>4}'.rjust(22))
                 over = max(found['doc'], found['table'])
                 if over > worst[(width, height)][0]:
@@ -112,6 +115,8 @@ def measure(url: str, out: Path | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument('--out', type=Path)
+    parser.add_argument('--shots', type=Path, help='a full-page screenshot of each page and size here')
+    parser.add_argument('--only', default='', help='only the pages whose path has this in it')
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as work:
@@ -132,7 +137,7 @@ def main() -> None:
                 except httpx.HTTPError:
                     pass
                 time.sleep(0.3)
-            measure(url, args.out)
+            measure(url, args.out, args.only, args.shots)
         finally:
             process.terminate()
             process.wait(timeout=15)

@@ -17,8 +17,7 @@ from ..tables import Alert
 from .feeds import Feed
 from .layout import frame
 from .live_table import LiveTable
-from .tables import Rows, column, status_cell, status_fields
-from .widgets import format_time
+from .tables import Rows, column, format_time, status_cell, status_fields
 
 ALERTS = 'alerts'  # the feed's one key: the outbox
 SHOWN = 200

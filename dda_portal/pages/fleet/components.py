@@ -16,8 +16,7 @@ from ...tables import ComponentVersion
 from ..deployments import deploy_button
 from ..feeds import Feed
 from ..layout import frame
-from ..tables import FeedTable, Rows, all_rows, column, status_cell, status_fields
-from ..widgets import format_time
+from ..tables import FeedTable, Rows, all_rows, column, format_time, status_cell, status_fields
 
 COMPONENT_COLUMNS: list[dict[str, Any]] = [
     column('component', 'Component', sortable=True),

@@ -21,8 +21,8 @@ from ...tables import CoreDevice
 from ..deployments import RolloutPanel, thing_key
 from ..feeds import Feed
 from ..layout import frame
-from ..tables import FeedTable, Rows, all_rows, column, status_cell, status_fields
-from ..widgets import ago, format_time
+from ..tables import FeedTable, Rows, all_rows, column, format_time, status_cell, status_fields
+from ..widgets import ago
 from .matrix import device_summary
 
 DEVICE_COLUMNS: list[dict[str, Any]] = [

@@ -7,8 +7,8 @@ from typing import Any
 from ...domain.progress import estimate_remaining
 from ...domain.status import CompilationStatus
 from ...queries.jobs import AttemptSummary, JobSummary
-from ..tables import column, look_of, status_cell, status_fields
-from ..widgets import elapsed, format_duration, format_time
+from ..tables import column, format_time, look_of, status_cell, status_fields
+from ..widgets import elapsed, format_duration
 
 REASON_CHARS = 200  # of a failure reason's first line, in the tooltip
 
