@@ -48,21 +48,24 @@ MEASURE = """() => {
     const r = e.getBoundingClientRect();
     if (r.width && r.right > right + 1) { right = r.right; widest = e; }
   }
-  const name = widest ? (widest.tagName.toLowerCase() + (widest.className && typeof widest.className === 'string'
-    ? '.' + widest.className.trim().split(/\\s+/).slice(0, 3).join('.') : '')
-    + ' "' + (widest.textContent || '').trim().slice(0, 40) + '"') : '';
+  const classes = widest && typeof widest.className === 'string' ? widest.className.trim().split(/\\s+/) : [];
+  const name = widest ? widest.tagName.toLowerCase() + (classes.length ? '.' + classes.slice(0, 3).join('.') : '')
+    + ' "' + (widest.textContent || '').trim().slice(0, 40) + '"' : '';
   return {doc, table, tableWhere, widest: name};
 }"""
+
+
+HREFS = 'links => links.map(a => a.getAttribute("href"))'
 
 
 def pages(page: Page, url: str) -> list[str]:
     """Every page to measure: the fixed ones, each job's tabs and each device, found on the list pages."""
     page.goto(url)
     page.locator('tbody tr').first.wait_for()
-    jobs = page.locator('tbody a[href^="/training-jobs/"]').evaluate_all('as => as.map(a => a.getAttribute("href"))')
+    jobs = page.locator('tbody a[href^="/training-jobs/"]').evaluate_all(HREFS)
     page.goto(f'{url}/devices')
     page.locator('tbody tr').first.wait_for()
-    devices = page.locator('tbody a[href^="/devices/"]').evaluate_all('as => as.map(a => a.getAttribute("href"))')
+    devices = page.locator('tbody a[href^="/devices/"]').evaluate_all(HREFS)
     found = ['/', '/components', '/devices', '/fleet', '/alerts', '/login']
     found += [f'{job.split("?")[0]}?tab={tab}' for job in dict.fromkeys(jobs) for tab in TABS]
     found += list(dict.fromkeys(devices))
@@ -125,7 +128,11 @@ def main() -> None:
             env.pop(name, None)
         log = open(Path(work) / 'portal.log', 'w')  # noqa: SIM115
         process = subprocess.Popen(
-            [sys.executable, 'main.py', '--demo', '--port', str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
+            [sys.executable, 'main.py', '--demo', '--port', str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
         )
         url = f'http://127.0.0.1:{port}'
         try:
