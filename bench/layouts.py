@@ -49,7 +49,8 @@ MEASURE = """() => {
     if (r.width && r.right > right + 1) { right = r.right; widest = e; }
   }
   const classes = widest && typeof widest.className === 'string' ? widest.className.trim().split(/\\s+/) : [];
-  const name = widest ? widest.tagName.toLowerCase() + (classes.length ? '.' + classes.slice(0, 3).join('.') : '')
+  const name = widest ? widest.tagName.toLowerCase()
+    + (classes.length ? '.' + classes.slice(0, 3).join('.') : '')
     + ' "' + (widest.textContent || '').trim().slice(0, 40) + '"' : '';
   return {doc, table, tableWhere, widest: name};
 }"""
