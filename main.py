@@ -62,6 +62,7 @@ def main() -> None:
         favicon='🔍',
         show_welcome_message=False,
         tailwind=False,  # no in-browser CSS compiler: dda_portal/pages/utilities.css has the classes we use
+        dark=None,  # light or dark as the system is set (Quasar's 'auto'); utilities.css has the dark colours
     )
 
 

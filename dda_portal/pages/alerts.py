@@ -17,8 +17,7 @@ from ..tables import Alert
 from .feeds import Feed
 from .layout import frame
 from .live_table import LiveTable
-from .tables import Rows, column, status_cell, status_fields
-from .widgets import format_time
+from .tables import Rows, column, format_time, status_cell, status_fields, time_cell, time_fields
 
 ALERTS = 'alerts'  # the feed's one key: the outbox
 SHOWN = 200
@@ -46,7 +45,7 @@ def alert_row(alert: Alert) -> dict[str, Any]:
         detail = 'Not sent yet'
     return {
         'number': alert.id,
-        'created': format_time(alert.created_at),
+        **time_fields('created', alert.created_at),
         'title': f'{alert.title}\n{alert.link}',
         **status_fields('state', str(alert.state)),
         'detail': detail,
@@ -81,6 +80,7 @@ class AlertsTable:
             .mark('alerts-table')
         )
         self.table.add_cell('state', status_cell('state'))
+        self.table.add_cell('created', time_cell('created'))
         for early in self._early:
             self.take(frozenset({ALERTS}), early)
         self._early = []

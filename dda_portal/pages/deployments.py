@@ -18,7 +18,8 @@ from ..services.deployer import Prepared
 from ..store import Store
 from .feeds import EVERY_KEY, Feed
 from .problems import reported
-from .widgets import format_time, named_dialog, status_badge
+from .tables import format_time
+from .widgets import named_dialog, status_badge
 
 Rollouts = dict[str, list[Rollout]]
 DEPLOY = 'deploy components'

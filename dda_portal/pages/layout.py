@@ -16,7 +16,8 @@ from ..services.actions import Actions
 from ..store import Store
 from .feeds import settled
 from .problems import notify_problem
-from .widgets import ago, format_time
+from .tables import format_time
+from .widgets import ago
 
 NAVIGATION = [
     ('Training jobs', '/'),

@@ -25,6 +25,28 @@ function agoText(ms, now) {
   if (days < 365) return say(Math.max(1, months), "a", "month");
   return say(Math.floor(days / 365), "a", "year");
 }
+// a long value (S3 URI, ARN, name) in at most `most` characters: its start and its end, which tell values apart
+function shortText(text, most) {
+  const value = String(text ?? "");
+  if (value.length <= most) return value;
+  const head = Math.ceil((most - 1) / 3);
+  return value.slice(0, head) + "…" + value.slice(value.length - (most - 1 - head));
+}
+
+// the clipboard where the page is a secure context (https, loopback), else the old way through a selection
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.style.position = "fixed";
+  area.style.opacity = "0";
+  document.body.appendChild(area);
+  area.select();
+  document.execCommand("copy");
+  area.remove();
+}
+
 const ICON_SIZES = { xs: "18px", sm: "24px", md: "32px", lg: "38px", xl: "46px" }; // Quasar's
 
 function cellComponent(template) {
@@ -32,6 +54,8 @@ function cellComponent(template) {
   if (component === undefined) {
     component = {
       props: { props: { type: Object, default: {} } },
+      // per cell: a copy just made (its button shows a check), a long text opened in full
+      data: () => ({ copied: false, open: false }),
       computed: {
         // <td v-bind="td">: the cell QTable's QTd draws (its class, the column's alignment and style),
         // without a QTd component per cell
@@ -43,6 +67,14 @@ function cellComponent(template) {
       methods: {
         ago(ms) {
           return agoText(ms, clock.value);
+        },
+        short(text, most = 28) {
+          return shortText(text, most);
+        },
+        async copy(text) {
+          await copyText(String(text));
+          this.copied = true;
+          setTimeout(() => (this.copied = false), 2000);
         },
         // older than `limit` ms by the browser's clock (also when there is no time at all)
         olderThan(ms, limit) {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -44,6 +45,49 @@ def status_cell(field: str) -> str:
     <i v-bind="icon(props.row.{field}_color, 'sm')">{{{{ props.row.{field}_icon }}}}</i>
     <span>{{{{ props.row.{field} }}}}</span>
   </span>
+</td>"""
+
+
+def format_time(value: datetime | None) -> str:
+    """The exact time, in UTC (what a time's tooltip says)."""
+    return value.strftime('%Y-%m-%d %H:%M:%S UTC') if value else '—'
+
+
+def epoch_ms(value: datetime | None) -> int | None:
+    return int(value.timestamp() * 1000) if value else None
+
+
+def time_fields(field: str, value: datetime | None) -> dict[str, Any]:
+    """A time for `time_cell`: `row[field]` the exact UTC time (sorts as it reads), `row[field + '_ms']` the
+    moment the browser counts "… ago" from."""
+    return {field: format_time(value), f'{field}_ms': epoch_ms(value)}
+
+
+def time_cell(field: str) -> str:
+    """Quasar body-cell template: how long ago `row[field + '_ms']` was ("3 hours ago", by the browser's
+    clock), the exact UTC time `row[field]` on hover; '—' without a time. How every table shows a time."""
+    return rf"""
+<td v-bind="td" class="whitespace-nowrap">
+  <span v-if="props.row.{field}_ms === null || props.row.{field}_ms === undefined">—</span>
+  <span v-else :title="props.row.{field}" :data-time="props.row.{field}"
+    >{{{{ ago(props.row.{field}_ms) }}}}</span>
+</td>"""
+
+
+def short_cell(field: str, what: str, extra: str = '') -> str:
+    """Quasar body-cell template for a long value (S3 URI, ARN, name) `row[field]`: shortened in the middle,
+    the whole value as its tooltip (text) and a copy button; `extra` (a template) goes under it."""
+    return rf"""
+<td v-bind="td">
+  <template v-if="props.row.{field}">
+    <div class="row items-center no-wrap">
+      <span class="font-mono text-xs whitespace-nowrap" :title="props.row.{field}"
+        >{{{{ short(props.row.{field}) }}}}</span>
+      <q-btn flat dense round size="sm" :icon="copied ? 'check' : 'content_copy'"
+             aria-label="Copy {what}" :title="'Copy ' + props.row.{field}" @click="copy(props.row.{field})"/>
+    </div>{extra}
+  </template>
+  <span v-else class="text-grey-7">—</span>
 </td>"""
 
 

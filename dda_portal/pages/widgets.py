@@ -13,7 +13,7 @@ from ..domain.clock import utcnow
 from ..domain.logs import LogRead
 from ..domain.problems import Problem
 from .problems import problem_text
-from .tables import column, look_of
+from .tables import column, format_time, look_of
 
 
 class StatusBadge(ui.row):
@@ -49,10 +49,6 @@ def status_badge(word: str) -> StatusBadge:
     return StatusBadge(word)
 
 
-def format_time(value: datetime | None) -> str:
-    return value.strftime('%Y-%m-%d %H:%M:%S UTC') if value else '—'
-
-
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return '—'
@@ -77,6 +73,15 @@ def ago(value: datetime | None) -> str:
     if value is None:
         return 'never'
     return humanize.naturaltime(utcnow() - value)
+
+
+def time_label(value: datetime | None, prefix: str = '') -> ui.label:
+    """A time outside tables, shown as tables show it (pages/tables.py `time_cell`): "3 hours ago", the exact
+    UTC time on hover."""
+    label = ui.label(f'{prefix}{ago(value)}' if value else f'{prefix}—')
+    if value:
+        label.props(f'title="{format_time(value)}"')
+    return label
 
 
 LOG_COLUMNS: list[dict[str, Any]] = [

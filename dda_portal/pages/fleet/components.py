@@ -16,8 +16,7 @@ from ...tables import ComponentVersion
 from ..deployments import deploy_button
 from ..feeds import Feed
 from ..layout import frame
-from ..tables import FeedTable, Rows, all_rows, column, status_cell, status_fields
-from ..widgets import format_time
+from ..tables import FeedTable, Rows, all_rows, column, status_cell, status_fields, time_cell, time_fields
 
 COMPONENT_COLUMNS: list[dict[str, Any]] = [
     column('component', 'Component', sortable=True),
@@ -54,7 +53,7 @@ def component_row(
         'component': version.component_name,
         'version': version.component_version,
         **status_fields('state', version.state),
-        'created': format_time(version.created_at),
+        **time_fields('created', version.created_at),
         'training_job': version.training_job_name or '',
         'target': target_labels.get(version.target_id or '', version.target_id or '—'),
         'devices': ', '.join(running_on) or '—',
@@ -102,5 +101,5 @@ def register(store: Store, actions: Actions, target_labels: dict[str, str]) -> N
                 'arn',
                 'components-table',
                 'No Greengrass components yet.',
-                {'state': status_cell('state'), **COMPONENT_CELLS},
+                {'state': status_cell('state'), 'created': time_cell('created'), **COMPONENT_CELLS},
             )

@@ -21,8 +21,8 @@ from ...tables import CoreDevice
 from ..deployments import RolloutPanel, thing_key
 from ..feeds import Feed
 from ..layout import frame
-from ..tables import FeedTable, Rows, all_rows, column, status_cell, status_fields
-from ..widgets import ago, format_time
+from ..tables import FeedTable, Rows, all_rows, column, format_time, status_cell, status_fields
+from ..widgets import ago
 from .matrix import device_summary
 
 DEVICE_COLUMNS: list[dict[str, Any]] = [
@@ -40,7 +40,8 @@ REPORTED_CELL = (
     r"""
 <td v-bind="td">
   <span v-if="props.row.reported_ms === null">{{ props.row.reported }}</span>
-  <span v-else>{{ ago(props.row.reported_ms) }} ({{ props.row.reported_at }})</span>
+  <span v-else :title="props.row.reported_at" :data-time="props.row.reported_at"
+    >{{ ago(props.row.reported_ms) }}</span>
   <q-badge v-if="olderThan(props.row.reported_ms, STALE_MS)" color="orange-2" text-color="orange-10"
            class="q-ml-xs">stale</q-badge>
 </td>"""

@@ -114,7 +114,7 @@ def build_page(
             'field': f'd{i}',
             'facts': device_summary(d.facts),
             'align': 'left',
-            'headerStyle': 'min-width: 9rem; max-width: 14rem; white-space: normal; vertical-align: top',
+            'headerStyle': 'max-width: 14rem; white-space: normal; vertical-align: top',
         }
         for i, d in enumerate(shown_devices)
     ]
@@ -164,21 +164,21 @@ def _first(page: int, per_page: int, count: int) -> int:
 
 HEADER_CELL = r"""
 <q-th :props="props">
-  <div>{{ props.col.label }}</div>
-  <div v-if="props.col.facts" class="text-xs text-grey-7">{{ props.col.facts }}</div>
+  <div class="matrix-head">{{ props.col.label }}</div>
+  <div v-if="props.col.facts" class="matrix-head text-xs text-grey-7">{{ props.col.facts }}</div>
 </q-th>"""
 
 BODY_CELL = r"""
 <q-td :props="props">
-  <template v-if="props.col.name === 'release'">
+  <div v-if="props.col.name === 'release'" class="matrix-release">
     <div class="font-mono text-xs">{{ props.row.component }} {{ props.row.version }}</div>
     <a v-if="props.row.job" class="text-primary text-sm"
        :href="'/training-jobs/' + encodeURIComponent(props.row.job) + '?tab=components'"
       >{{ props.row.job }}</a>
     <span v-else class="text-grey-7 text-sm">not linked</span>
     <span class="text-grey-8 text-sm"> · {{ props.row.target }}</span>
-  </template>
-  <span v-else class="inline-flex items-center gap-1 whitespace-nowrap" :data-fit="props.value.w"
+  </div>
+  <span v-else class="matrix-fit text-xs" :data-fit="props.value.w"
         :aria-label="props.value.r ? props.value.w + ': ' + props.value.r : props.value.w">
     <q-icon :name="props.value.i" :color="props.value.c" size="xs" aria-hidden="true"></q-icon>
     <span>{{ props.value.w }}</span>

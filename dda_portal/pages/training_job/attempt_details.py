@@ -13,7 +13,8 @@ from ...domain.status import CompilationStatus
 from ...services.actions import Actions
 from ...tables import CompilationAttempt
 from ..problems import problem_text, reported
-from ..widgets import LogView, format_duration, format_time, status_badge
+from ..tables import format_time
+from ..widgets import LogView, format_duration, status_badge
 
 ORIGINS = {
     'manual': 'started from the portal',

@@ -8,31 +8,60 @@ from ...domain.guidance import GuidanceBook
 from ...domain.progress import estimate_remaining
 from ...domain.status import CompilationStatus
 from ...tables import CompilationAttempt, TrainingJob
-from ..tables import column, status_fields
-from ..widgets import elapsed, format_duration, format_time
+from ..tables import column, format_time, short_cell, status_fields, time_fields
+from ..widgets import elapsed, format_duration
 
-REASON_STYLE = 'white-space: pre-wrap; word-break: break-word; min-width: 16rem'
-
+# columns that matter first; long values are shortened (the whole one a hover or a copy away) and a failure
+# reason opens in full under its status, so that the table fits a 1024 px wide window
 COMPILATION_COLUMNS: list[dict[str, Any]] = [
-    column('target', 'Target', sortable=True, style='white-space: nowrap'),
+    column('target', 'Target', sortable=True),
     column('status', 'Status', sortable=True),
-    column('attempt', 'Attempt'),
     column('started', 'Started', sortable=True),
     column('duration', 'Duration', style='white-space: nowrap'),
-    # S3 URIs and component names break anywhere; a minimum width keeps them readable, not a letter a line
-    column('artifact', 'Artifact', style='min-width: 16rem'),
-    column('component', 'Component', style='min-width: 14rem'),
-    column('reason', 'Failure reason', style=REASON_STYLE),
+    column('artifact', 'Artifact'),
+    column('component', 'Component'),
     column('actions', '', field='job_name', align='right'),
 ]
 
+TARGET_CELL = r"""
+<td v-bind="td">
+  <div>{{ props.row.target }}</div>
+  <div class="text-xs text-grey-8">attempt {{ props.row.attempt }}</div>
+</td>"""
+
+# a failure reason in three lines at most, `Show all` opens it in full (it wraps, never widens the table)
+REASON_PART = r"""
+  <div v-if="props.row.reason" class="reason q-mt-xs" :data-reason="props.row.job_name">
+    <div :class="open ? 'reason-text' : 'reason-text line-clamp-3'">{{ props.row.reason }}</div>
+    <q-btn v-if="props.row.reason.length > 90" flat dense no-caps size="sm" color="primary"
+           :icon="open ? 'expand_less' : 'expand_more'" :label="open ? 'Show less' : 'Show all'"
+           :aria-expanded="open ? 'true' : 'false'" @click="open = !open"/>
+  </div>"""
+
+STATUS_REASON_CELL = (
+    r"""
+<td v-bind="td">
+  <span class="inline-flex items-center gap-1 whitespace-nowrap" :data-status="props.row.status">
+    <i v-bind="icon(props.row.status_color, 'sm')">{{ props.row.status_icon }}</i>
+    <span>{{ props.row.status }}</span>
+  </span>"""
+    + REASON_PART
+    + r"""
+  <div v-if="props.row.cause" class="text-primary text-sm q-mt-xs reason">
+    <i v-bind="icon('', 'xs')">lightbulb</i> Likely cause: {{ props.row.cause }} — see Details
+  </div>
+</td>"""
+)
+
 ACTIONS_CELL = r"""
-<td v-bind="td" class="whitespace-nowrap">
-  <q-btn flat dense no-caps icon="info" label="Details" @click="() => $parent.$emit('details', props.row)"/>
-  <q-btn v-if="props.row.can_retry" flat dense no-caps icon="replay" label="Retry" color="primary"
-         @click="() => $parent.$emit('retry', props.row)"/>
-  <q-btn v-if="props.row.can_stop" flat dense no-caps icon="stop" label="Stop" color="negative"
-         @click="() => $parent.$emit('stop', props.row)"/>
+<td v-bind="td">
+  <div class="column items-end gap-0">
+    <q-btn flat dense no-caps icon="info" label="Details" @click="() => $parent.$emit('details', props.row)"/>
+    <q-btn v-if="props.row.can_retry" flat dense no-caps icon="replay" label="Retry" color="primary"
+           @click="() => $parent.$emit('retry', props.row)"/>
+    <q-btn v-if="props.row.can_stop" flat dense no-caps icon="stop" label="Stop" color="negative"
+           @click="() => $parent.$emit('stop', props.row)"/>
+  </div>
 </td>"""
 
 DURATION_CELL = r"""
@@ -47,20 +76,14 @@ DURATION_CELL = r"""
   </template>
 </td>"""
 
-REASON_CELL = r"""
-<td v-bind="td" style="white-space: pre-wrap; word-break: break-word; min-width: 16rem">
-  <div>{{ props.row.reason }}</div>
-  <div v-if="props.row.cause" class="text-primary text-sm q-mt-xs">
-    <i v-bind="icon('', 'xs')">lightbulb</i> Likely cause: {{ props.row.cause }} — see Details
-  </div>
-</td>"""
-
 COMPONENT_CELL = r"""
 <td v-bind="td">
-  <div v-if="props.row.component" class="row items-center no-wrap q-gutter-xs">
+  <div v-if="props.row.component" class="narrow">
     <span class="break-all">{{ props.row.component }}</span>
-    <i v-bind="icon(props.row.component_state_color, 'xs')">{{ props.row.component_state_icon }}</i>
-    <span class="text-xs">{{ props.row.component_state }}</span>
+    <span class="inline-flex items-center gap-1 whitespace-nowrap q-ml-xs">
+      <i v-bind="icon(props.row.component_state_color, 'xs')">{{ props.row.component_state_icon }}</i>
+      <span class="text-xs">{{ props.row.component_state }}</span>
+    </span>
   </div>
   <q-btn v-else-if="props.row.can_package" flat dense no-caps icon="inventory_2" label="Package"
          color="primary" @click="() => $parent.$emit('package', props.row)"/>
@@ -68,32 +91,31 @@ COMPONENT_CELL = r"""
 </td>"""
 
 HISTORY_COLUMNS: list[dict[str, Any]] = [
-    column('target', 'Target', style='white-space: nowrap'),
+    column('target', 'Target'),
     column('attempt', 'Attempt'),
     column('status', 'Status'),
     column('created', 'Created'),
     column('started', 'Started'),
     column('ended', 'Ended'),
     column('duration', 'Duration', style='white-space: nowrap'),
-    column('reason', 'Failure reason', style=REASON_STYLE),
+    column('reason', 'Failure reason'),
     column('details', '', field='job_name', align='right'),
 ]
+
+HISTORY_REASON_CELL = '\n<td v-bind="td">' + REASON_PART + '\n</td>'
 
 DETAILS_CELL = r"""
 <td v-bind="td">
   <q-btn flat dense no-caps icon="info" label="Details" @click="() => $parent.$emit('details', props.row)"/>
 </td>"""
 
-
-ARTIFACT_CELL = r"""
-<td v-bind="td">
-  <div v-if="props.row.artifact" class="row items-center no-wrap q-gutter-xs">
-    <span class="font-mono text-xs break-all">{{ props.row.artifact }}</span>
-    <q-btn flat dense no-caps icon="download" label="Download" color="primary"
-           @click="() => $parent.$emit('download', props.row)"/>
-  </div>
-  <span v-else class="text-grey-7">—</span>
-</td>"""
+ARTIFACT_CELL = short_cell(
+    'artifact',
+    'S3 URI',
+    r"""
+    <q-btn flat dense no-caps size="sm" icon="download" label="Download" color="primary"
+           @click="() => $parent.$emit('download', props.row)"/>""",
+)
 
 
 def compilation_row(
@@ -110,7 +132,7 @@ def compilation_row(
         'target_id': attempt.target_id,
         **status_fields('status', attempt.status),
         'attempt': attempt.attempt,
-        'started': format_time(attempt.started_at or attempt.created_at),
+        **time_fields('started', attempt.started_at or attempt.created_at),
         'duration': format_duration(elapsed(attempt.started_at, attempt.ended_at))
         if attempt.started_at
         else 'waiting to start',
@@ -134,9 +156,9 @@ def history_row(attempt: CompilationAttempt) -> dict[str, Any]:
         'target': attempt.target_label,
         'attempt': attempt.attempt,
         **status_fields('status', attempt.status),
-        'created': format_time(attempt.created_at),
-        'started': format_time(attempt.started_at),
-        'ended': format_time(attempt.ended_at),
+        **time_fields('created', attempt.created_at),
+        **time_fields('started', attempt.started_at),
+        **time_fields('ended', attempt.ended_at),
         'duration': format_duration(elapsed(attempt.started_at, attempt.ended_at))
         if attempt.started_at
         else '—',

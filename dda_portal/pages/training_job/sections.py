@@ -14,8 +14,8 @@ from ...domain.targets import TargetCatalog
 from ...queries.job_page import JobSnapshot
 from ...tables import CompilationAttempt, ComponentVersion, TrainingJob
 from ..feeds import Durations
-from ..tables import status_fields
-from ..widgets import ago, format_time
+from ..tables import format_time, status_fields
+from ..widgets import ago
 from .rows import compilation_row, history_row, overview_facts
 
 

@@ -23,7 +23,7 @@ from ..feeds import Durations
 from ..layout import frame
 from ..live_table import LiveTable
 from ..problems import notify_problem, reported
-from ..tables import status_cell
+from ..tables import status_cell, time_cell
 from ..widgets import LogView, status_badge
 from . import sections
 from .dialogs import AttemptDialog, CompileDialog, StopDialog
@@ -35,7 +35,9 @@ from .rows import (
     DETAILS_CELL,
     DURATION_CELL,
     HISTORY_COLUMNS,
-    REASON_CELL,
+    HISTORY_REASON_CELL,
+    STATUS_REASON_CELL,
+    TARGET_CELL,
 )
 
 TABS = {'overview': 'Overview', 'logs': 'Logs', 'compilation': 'Compilation', 'components': 'Components'}
@@ -201,15 +203,16 @@ class TrainingJobView:
                 rows=self.compilation.take(self.snapshot),
                 row_key='target_id',
             )
-            .classes('w-full')
+            .classes('w-full compact-cells')
             .props('flat bordered wrap-cells')
             .props('no-data-label="No compilation jobs for this training job yet."')
             .props('data-testid=compilation-table')
             .mark('compilation-table')
         )
-        table.add_cell('status', status_cell('status'))
+        table.add_cell('target', TARGET_CELL)
+        table.add_cell('status', STATUS_REASON_CELL)
+        table.add_cell('started', time_cell('started'))
         table.add_cell('artifact', ARTIFACT_CELL)
-        table.add_cell('reason', REASON_CELL)
         table.add_cell('duration', DURATION_CELL)
         table.add_cell('component', COMPONENT_CELL)
         table.on('package', lambda e: self.package(str(e.args.get('job_name', ''))))
@@ -230,13 +233,16 @@ class TrainingJobView:
                     row_key='job_name',
                     pagination={'rowsPerPage': 20},
                 )
-                .classes('w-full')
+                .classes('w-full compact-cells')
                 .props('flat bordered dense wrap-cells')
                 .props('no-data-label="No attempts yet."')
                 .props('data-testid=history-table')
                 .mark('history-table')
             )
             history.add_cell('status', status_cell('status'))
+            for name in ('created', 'started', 'ended'):
+                history.add_cell(name, time_cell(name))
+            history.add_cell('reason', HISTORY_REASON_CELL)
             history.add_cell('details', DETAILS_CELL)
             history.on('details', lambda e: self.show_details(str(e.args.get('job_name', ''))))
 

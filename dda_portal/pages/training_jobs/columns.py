@@ -7,8 +7,8 @@ from typing import Any
 from ...domain.progress import estimate_remaining
 from ...domain.status import CompilationStatus
 from ...queries.jobs import AttemptSummary, JobSummary
-from ..tables import column, look_of, status_cell, status_fields
-from ..widgets import elapsed, format_duration, format_time
+from ..tables import column, look_of, status_cell, status_fields, time_fields
+from ..widgets import elapsed, format_duration
 
 REASON_CHARS = 200  # of a failure reason's first line, in the tooltip
 
@@ -61,7 +61,7 @@ def training_job_row(
     return {
         'name': job.name,
         **status_fields('status', job.status),
-        'created': format_time(job.created_at),
+        **time_fields('created', job.created_at),
         'training_time': format_duration(elapsed(job.started_at, job.ended_at))
         if job.ended_at
         else ('running' if job.started_at else '—'),

@@ -12,7 +12,7 @@ from ...domain.filters import ROLLUPS, TRAINING_STATUSES, ListFilter
 from ...domain.status import CompilationStatus, Rollup
 from ..live_table import LiveTable
 from ..problems import reported
-from ..tables import look_of, status_cell
+from ..tables import look_of, status_cell, time_cell
 from .columns import COLUMNS, NAME_CELL, rollup_cell
 from .export import csv_text
 from .feed import SORT_KEYS, Change, Entry, ListFeed
@@ -131,6 +131,7 @@ class TrainingJobsList:
         )
         self.table.add_cell('name', NAME_CELL)
         self.table.add_cell('status', status_cell('status'))
+        self.table.add_cell('created', time_cell('created'))
         self.table.add_cell('rollup', rollup_cell())
         # QTable's server mode: sorting and paging ask us (`request`) instead of working on the rows
         self.table.on('request', lambda e: self.turn_to(e.args.get('pagination')), ['pagination'])
