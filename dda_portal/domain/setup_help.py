@@ -11,6 +11,7 @@ from enum import StrEnum
 from .refresh import COMPONENTS, DEVICES, SAGEMAKER
 
 POLICY_FILE = 'deploy/iam-policy.json'
+DEMO = 'No AWS account at hand? Start the portal with --demo: a local AWS emulator with demo data.'
 
 
 class Situation(StrEnum):
@@ -93,14 +94,13 @@ def explain(
         '(and AWS_SESSION_TOKEN for temporary keys), in the environment the portal starts in, then '
         'restart it.'
     )
-    demo = 'To look around without an AWS account, start the portal with --demo.'
     if situation is Situation.NO_CREDENTIALS:
         return SetupHelp(
             situation,
             'No AWS credentials found',
             'The portal found no AWS credentials: not in the environment, not in ~/.aws, not from an '
             'instance role. It cannot read your SageMaker jobs until it has some.',
-            (credentials, demo),
+            (credentials,),
             code,
             message,
             call,
@@ -114,7 +114,6 @@ def explain(
             (
                 'Set AWS_REGION (or AWS_DEFAULT_REGION), e.g. AWS_REGION=eu-west-1, or region = … in the '
                 'profile in ~/.aws/config, then restart the portal.',
-                demo,
             ),
             code,
             message,
@@ -134,7 +133,7 @@ def explain(
             'The AWS session has expired',
             'The temporary AWS credentials the portal uses have run out, so AWS refuses every call.',
             (
-                'For an SSO profile, run `aws sso login` (with --profile if you use AWS_PROFILE); the portal '
+                'For an SSO profile, run aws sso login (with --profile if you use AWS_PROFILE); the portal '
                 'picks up the new session on its next refresh.',
                 'For temporary keys, set a fresh AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and '
                 'AWS_SESSION_TOKEN and restart the portal.',
@@ -153,7 +152,6 @@ def explain(
             (
                 'Check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN: set only with '
                 'temporary keys), or the profile AWS_PROFILE names, then restart the portal.',
-                demo,
             ),
             code,
             message,

@@ -15,6 +15,7 @@ from ..queries.refresh import Freshness
 from ..services.actions import Actions
 from ..store import Store
 from .feeds import settled
+from .first_run import FirstRunPanel, help_for
 from .problems import notify_problem
 from .widgets import ago, format_time
 
@@ -63,6 +64,7 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
     with banner:
         ui.icon('cloud_off', size='sm').props('aria-hidden=true')
         banner_text = ui.label().mark('stale-banner')
+    first_start = FirstRunPanel(refresh_now)  # what to set, instead of the banner over an empty page
 
     def show_freshness() -> None:
         freshness = store.freshness()
@@ -71,15 +73,18 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
             if freshness.last_success
             else 'Not refreshed from AWS yet'
         )
-        text = stale_text(freshness, actions.sync.parts)
+        first_start.show(help_for(freshness))
+        content.set_visibility(not first_start.visible)
+        text = '' if first_start.visible else stale_text(freshness, actions.sync.parts)
         banner.set_visibility(bool(text))
         if text:
             banner_text.set_text(text)
 
+    content = ui.column().classes('w-full max-w-screen-xl mx-auto p-4 gap-4')
     show_freshness()
     store.changed.subscribe(show_freshness)  # at once after each refresh, good or failed
     ui.timer(1.0, show_freshness)  # and "… ago" keeps counting
-    with ui.column().classes('w-full max-w-screen-xl mx-auto p-4 gap-4'):
+    with content:
         yield
 
 

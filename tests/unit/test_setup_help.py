@@ -51,7 +51,7 @@ def test_no_region_names_both_region_variables() -> None:
 def test_an_expired_session_says_sso_login(code: str) -> None:
     help = explain(code, 'The security token included in the request is expired')
     assert help is not None and help.situation is Situation.EXPIRED
-    assert '`aws sso login`' in steps(code) and 'AWS_SESSION_TOKEN' in steps(code)
+    assert 'aws sso login' in steps(code) and 'AWS_SESSION_TOKEN' in steps(code)
 
 
 def test_request_expired_mentions_the_clock_and_the_others_do_not() -> None:
