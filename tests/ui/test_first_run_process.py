@@ -64,3 +64,28 @@ def test_a_portal_without_credentials_or_region_starts_and_explains(tmp_path: Pa
                 process.kill()
     output = log_path.read_text()
     assert 'Traceback' not in output, output
+
+
+def test_a_profile_that_does_not_exist_stops_the_portal_with_one_line(tmp_path: Path) -> None:
+    home = tmp_path / 'home'
+    home.mkdir()
+    env = {name: value for name, value in os.environ.items() if not name.startswith(('AWS_', 'DDA_'))}
+    for name in ('NICEGUI_USER_SIMULATION', 'PYTEST_CURRENT_TEST'):
+        env.pop(name, None)
+    env.update(
+        HOME=str(home), AWS_PROFILE='no-such-profile', DDA_DATABASE_URL=f'sqlite:///{tmp_path / "p.db"}'
+    )
+    done = subprocess.run(
+        [sys.executable, 'main.py', '--port', str(free_port())],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert 'Traceback' not in done.stderr + done.stdout
+    assert done.stderr.strip().splitlines()[-1] == (
+        'Invalid AWS_PROFILE: The config profile (no-such-profile) could not be found (in ~/.aws/config or '
+        '~/.aws/credentials); name one of yours, or unset it'
+    )
