@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dda_portal.domain.refresh import COMPONENTS, DEVICES
-from dda_portal.domain.setup_help import POLICY_FILE, Situation, explain, first_run, missing_action
+from dda_portal.domain.setup_help import DEMO, POLICY_FILE, Situation, explain, first_run, missing_action
 
 
 def steps(code: str, message: str = '', call: str = '') -> str:
@@ -104,3 +104,7 @@ def test_first_run_only_while_sagemaker_never_succeeded() -> None:
     assert first_run(False, 'NoCredentialsError', 'Unable to locate credentials', '') is None
     assert first_run(True, 'ThrottlingException', 'Rate exceeded', 'ListTrainingJobs') is None
     assert first_run(True, None, None, None) is None
+
+
+def test_the_demo_is_named_as_the_path_without_an_account() -> None:
+    assert '--demo' in DEMO
