@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from botocore.exceptions import ProfileNotFound
 from fastapi.responses import JSONResponse
 from nicegui import app
 from starlette.middleware.sessions import SessionMiddleware
@@ -87,8 +88,14 @@ def create_app(settings: Settings) -> Portal:
             f'Invalid DDA_AUTO_COMPILE_TARGETS: unknown target(s) {", ".join(unknown)}; '
             f'known: {", ".join(catalog)}'
         )
+    try:
+        clients = AwsClients()
+    except ProfileNotFound as error:  # boto3 cannot even make a session: nothing a page could fix
+        raise SettingsError(
+            f'Invalid AWS_PROFILE: {error} (in ~/.aws/config or ~/.aws/credentials); name one of yours, or '
+            'unset it'
+        ) from None
     store = Store(settings.database_url, settings.replica_id, settings.leader_retry)
-    clients = AwsClients()
     services = build(settings, store, clients, catalog)
     sync, actions, gate = services.sync, services.actions, services.gate
     portal = Portal(settings, store, catalog, clients, sync, actions, gate, alert_sender=services.alerts)

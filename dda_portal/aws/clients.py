@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
 from ..domain.problems import AwsProblem
 
@@ -55,6 +55,9 @@ class AwsClients:
         self.session: boto3.session.Session = (
             beside.session if beside else boto3.session.Session(region_name=region)
         )
+        # without a region the clients are still made (the portal starts and explains), but no call goes out:
+        # a guessed region would show an empty table instead of saying what to set
+        self.region_set: bool = beside.region_set if beside else bool(self.session.region_name)
         self.region: str = beside.region if beside else self.session.region_name or 'us-east-1'
         self.counter: CallCounter = beside.counter if beside else CallCounter()
         self.config = config
@@ -64,6 +67,11 @@ class AwsClients:
         self.iot = self._client('iot')  # thing groups (deployments), thing attributes (the matrix)
         # SigV4 presigned URLs work in every region (SigV2 ones do not)
         self.s3 = self._client('s3', config.merge(Config(signature_version='s3v4')))
+
+    def require_region(self) -> None:
+        """Raise botocore's NoRegionError when no AWS_REGION, AWS_DEFAULT_REGION or profile region is set."""
+        if not self.region_set:
+            raise NoRegionError()
 
     def interactive(self) -> AwsClients:
         """A second set for reads a person waits for: short timeouts and one retry (INTERACTIVE_CONFIG),

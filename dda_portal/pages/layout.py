@@ -15,6 +15,7 @@ from ..queries.refresh import Freshness
 from ..services.actions import Actions
 from ..store import Store
 from .feeds import settled
+from .first_run import FirstRunPanel, help_for
 from .problems import notify_problem
 from .tables import format_time
 from .widgets import ago
@@ -71,6 +72,7 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
         .props('role=alert data-testid=refresh-announcer')
         .mark('refresh-announcer')
     )
+    first_start = FirstRunPanel(refresh_now)  # what to set, instead of the banner over an empty page
 
     def show_freshness() -> None:
         freshness = store.freshness()
@@ -79,23 +81,27 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
             if freshness.last_success
             else 'Not refreshed from AWS yet'
         )
-        text = stale_text(freshness, actions.sync.parts)
+        first_start.show(help_for(freshness))
+        content.set_visibility(not first_start.visible)
+        text = '' if first_start.visible else stale_text(freshness, actions.sync.parts)
         banner.set_visibility(bool(text))
         if text:
             banner_text.set_text(text)
-        said = announcement(freshness, actions.sync.parts)
+        said = announcement(freshness, actions.sync.parts, first_run=first_start.visible)
         if said != announcer.text:
             announcer.set_text(said)
 
+    content = ui.column().classes('w-full max-w-screen-xl mx-auto p-4 gap-4')
     show_freshness()
     store.changed.subscribe(show_freshness)  # at once after each refresh, good or failed
     ui.timer(1.0, show_freshness)  # and "… ago" keeps counting
-    with ui.column().classes('w-full max-w-screen-xl mx-auto p-4 gap-4'):
+    with content:
         yield
 
 
-def announcement(freshness: Freshness, parts: tuple[str, ...]) -> str:
-    """What screen readers are told of the banner: which parts fail with which code; empty when none."""
+def announcement(freshness: Freshness, parts: tuple[str, ...], *, first_run: bool = False) -> str:
+    """What screen readers are told of the banner (or, `first_run`, of the page explaining what to set):
+    which parts fail with which code; empty when none."""
     failed = [
         f'{LABELS.get(part, part)}: {row.error_code}'
         for part in parts
@@ -104,7 +110,10 @@ def announcement(freshness: Freshness, parts: tuple[str, ...]) -> str:
     if not failed and freshness.last_failure is not None:
         failed = [f'AWS refresh: {freshness.last_failure.error_code}']
     return (
-        f'Refresh from AWS failed ({", ".join(failed)}); the banner at the top says more.' if failed else ''
+        f'Refresh from AWS failed ({", ".join(failed)}); '
+        f'{"the page says what to set" if first_run else "the banner at the top says more"}.'
+        if failed
+        else ''
     )
 
 

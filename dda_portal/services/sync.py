@@ -300,6 +300,7 @@ class Sync:
             calls_before = self.clients.counter.total
             self._calls.last = ''
             try:
+                self.clients.require_region()  # no call to a guessed region: the pages explain what to set
                 if pullers[part](result):
                     result.aws_calls = self.clients.counter.total - calls_before
                     changed |= self.store.apply_part(part, result)
