@@ -230,3 +230,36 @@ def test_axe_itself_finds_a_violation(alice: Page, signed_demo: str) -> None:
                    document.querySelector('main, .q-page').appendChild(b); }"""
     )
     assert [v['id'] for v in axe_violations(alice, 'document')] == ['button-name']
+
+
+@pytest.mark.parametrize(
+    ('width', 'height', 'scheme'),
+    [(1024, 768, 'light'), (1920, 1080, 'light'), (1280, 800, 'dark')],
+    ids=['1024x768', '1920x1080', '1280x800-dark'],
+)
+def test_pages_are_accessible_at_other_sizes_and_in_dark_mode(
+    browser: Browser, signed_demo: str, width: int, height: int, scheme: str
+) -> None:
+    """The same checks at the other common sizes, and with the system set to dark (its own colours)."""
+    context = browser.new_context(
+        viewport={'width': width, 'height': height},
+        color_scheme=scheme,  # type: ignore[arg-type]
+        bypass_csp=True,
+    )
+    page = context.new_page()
+    page.goto(f'{signed_demo}/login')
+    page.get_by_label('User name').fill('alice')
+    page.get_by_label('Password', exact=True).fill('alice-secret-1')
+    page.get_by_role('button', name='Sign in').click()
+    expect(page.get_by_text('alice · Data Scientist')).to_be_visible()
+    if scheme == 'dark':
+        expect(page.locator('body.body--dark')).to_have_count(1)
+    for path in ('/', '/components', '/devices', '/fleet', '/alerts'):
+        page.goto(f'{signed_demo}{path}')
+        if path in ('/', '/components', '/devices'):
+            expect(page.locator('tbody tr').first).to_be_visible(timeout=30_000)
+        assert_accessible(page, f'{path} at {width}x{height} ({scheme})')
+    for tab in ('overview', 'compilation', 'components'):
+        open_job(page, signed_demo, 'dda-weld-seam-cracks', tab)
+        assert_accessible(page, f'training job tab {tab} at {width}x{height} ({scheme})')
+    context.close()
