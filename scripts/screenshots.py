@@ -75,7 +75,10 @@ def main() -> int:
     log = (work / 'portal.log').open('w')
     portal = subprocess.Popen(
         [sys.executable, 'main.py', '--demo', '--port', str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 90
@@ -111,8 +114,11 @@ def main() -> int:
             page.get_by_role('tab', name='Compilation').click()
             settle(page)
             shoot(page, out, 'compilation-tab.png')
-            for path, name in (('/components', 'components.png'), ('/devices', 'devices.png'),
-                               ('/fleet', 'fleet-matrix.png')):
+            for path, name in (
+                ('/components', 'components.png'),
+                ('/devices', 'devices.png'),
+                ('/fleet', 'fleet-matrix.png'),
+            ):
                 page.goto(url + path)
                 settle(page)
                 shoot(page, out, name)
