@@ -58,6 +58,47 @@ def shoot(page: Page, out: Path, name: str) -> None:
     print(f'wrote {out / name}')
 
 
+def take_pictures(url: str, out: Path) -> None:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which('chromium'), args=FLAGS)
+        page = browser.new_context(viewport={'width': 1280, 'height': 800}).new_page()
+        page.goto(f'{url}/login')
+        settle(page)
+        shoot(page, out, 'sign-in.png')
+        sign_in(page, url, 'alice')
+        page.goto(f'{url}/?status=InProgress')
+        settle(page)
+        page.locator('tbody tr').first.wait_for(timeout=20_000)
+        page.locator('tbody tr').first.hover()
+        page.wait_for_timeout(600)
+        shoot(page, out, 'training-jobs.png')
+        page.goto(url)
+        settle(page)
+        page.locator('tbody tr a').first.click()
+        settle(page)
+        job_url = page.url
+        page.get_by_role('tab', name='Compilation').click()
+        settle(page)
+        shoot(page, out, 'compilation-tab.png')
+        for path, name in (
+            ('/components', 'components.png'),
+            ('/devices', 'devices.png'),
+            ('/fleet', 'fleet-matrix.png'),
+        ):
+            page.goto(url + path)
+            settle(page)
+            shoot(page, out, name)
+        context = browser.new_context(viewport={'width': 1280, 'height': 800})
+        operator = context.new_page()
+        sign_in(operator, url, 'bob')
+        operator.goto(job_url)
+        settle(operator)
+        operator.get_by_role('tab', name='Compilation').click()
+        settle(operator)
+        shoot(operator, out, 'operator-compilation-tab.png')
+        browser.close()
+
+
 def main() -> int:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / 'docs').resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -93,44 +134,7 @@ def main() -> int:
             if time.monotonic() > deadline:
                 raise SystemExit('The demo portal was not ready within 90 s')
             time.sleep(0.3)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=shutil.which('chromium'), args=FLAGS)
-            page = browser.new_context(viewport={'width': 1280, 'height': 800}).new_page()
-            page.goto(f'{url}/login')
-            settle(page)
-            shoot(page, out, 'sign-in.png')
-            sign_in(page, url, 'alice')
-            page.goto(f'{url}/?status=InProgress')
-            settle(page)
-            page.locator('tbody tr').first.wait_for(timeout=20_000)
-            page.locator('tbody tr').first.hover()
-            page.wait_for_timeout(600)
-            shoot(page, out, 'training-jobs.png')
-            page.goto(url)
-            settle(page)
-            page.locator('tbody tr a').first.click()
-            settle(page)
-            job_url = page.url
-            page.get_by_role('tab', name='Compilation').click()
-            settle(page)
-            shoot(page, out, 'compilation-tab.png')
-            for path, name in (
-                ('/components', 'components.png'),
-                ('/devices', 'devices.png'),
-                ('/fleet', 'fleet-matrix.png'),
-            ):
-                page.goto(url + path)
-                settle(page)
-                shoot(page, out, name)
-            context = browser.new_context(viewport={'width': 1280, 'height': 800})
-            operator = context.new_page()
-            sign_in(operator, url, 'bob')
-            operator.goto(job_url)
-            settle(operator)
-            operator.get_by_role('tab', name='Compilation').click()
-            settle(operator)
-            shoot(operator, out, 'operator-compilation-tab.png')
-            browser.close()
+        take_pictures(url, out)
     finally:
         portal.terminate()
         try:

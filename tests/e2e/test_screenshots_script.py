@@ -1,4 +1,4 @@
-"""scripts/screenshots.sh runs: it writes every README picture as a 1280 px wide PNG (pixels are not compared)."""
+"""scripts/screenshots.sh runs: it writes every README picture as a 1280 px wide PNG (not its pixels)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ import struct
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 PICTURES = [
