@@ -1,0 +1,149 @@
+"""Writes the README's pictures: the demo portal in Debian's headless Chromium at 1280×800.
+
+Usage: python scripts/screenshots.py [OUTPUT_DIRECTORY]  (default docs/)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from dda_portal.auth import hash_password  # noqa: E402
+
+FLAGS = [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+]
+SECRETS = {'alice': 'alice-secret-1', 'bob': 'bob-secret-1'}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return int(sock.getsockname()[1])
+
+
+def settle(page: Page) -> None:
+    page.wait_for_load_state('networkidle')
+    page.wait_for_timeout(800)
+
+
+def sign_in(page: Page, url: str, name: str) -> None:
+    page.goto(f'{url}/login')
+    page.get_by_label('User name').fill(name)
+    page.get_by_label('Password', exact=True).fill(SECRETS[name])
+    page.keyboard.press('Enter')
+    page.wait_for_url(lambda u: '/login' not in u, timeout=20_000)
+    settle(page)
+
+
+def shoot(page: Page, out: Path, name: str) -> None:
+    page.screenshot(path=str(out / name))
+    print(f'wrote {out / name}')
+
+
+def take_pictures(url: str, out: Path) -> None:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which('chromium'), args=FLAGS)
+        page = browser.new_context(viewport={'width': 1280, 'height': 800}).new_page()
+        page.goto(f'{url}/login')
+        settle(page)
+        shoot(page, out, 'sign-in.png')
+        sign_in(page, url, 'alice')
+        page.goto(f'{url}/?status=InProgress')
+        settle(page)
+        page.locator('tbody tr').first.wait_for(timeout=20_000)
+        page.locator('tbody tr').first.hover()
+        page.wait_for_timeout(600)
+        shoot(page, out, 'training-jobs.png')
+        page.goto(url)
+        settle(page)
+        page.locator('tbody tr a').first.click()
+        settle(page)
+        job_url = page.url
+        page.get_by_role('tab', name='Compilation').click()
+        settle(page)
+        shoot(page, out, 'compilation-tab.png')
+        for path, name in (
+            ('/components', 'components.png'),
+            ('/devices', 'devices.png'),
+            ('/fleet', 'fleet-matrix.png'),
+        ):
+            page.goto(url + path)
+            settle(page)
+            shoot(page, out, name)
+        context = browser.new_context(viewport={'width': 1280, 'height': 800})
+        operator = context.new_page()
+        sign_in(operator, url, 'bob')
+        operator.goto(job_url)
+        settle(operator)
+        operator.get_by_role('tab', name='Compilation').click()
+        settle(operator)
+        shoot(operator, out, 'operator-compilation-tab.png')
+        browser.close()
+
+
+def main() -> int:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / 'docs').resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix='dda-shots-'))
+    port = free_port()
+    url = f'http://127.0.0.1:{port}'
+    users = {
+        'alice': {'role': 'data-scientist', 'password_hash': hash_password(SECRETS['alice'])},
+        'bob': {'role': 'operator', 'password_hash': hash_password(SECRETS['bob'])},
+    }
+    env = {**os.environ, 'DDA_DATABASE_URL': f'sqlite:///{work / "portal.db"}', 'PYTHONUNBUFFERED': '1'}
+    env.update({'DDA_USERS': json.dumps(users), 'DDA_STORAGE_SECRET': 'a-screenshot-secret-of-32-chars!'})
+    for name in ('AWS_ENDPOINT_URL', 'AWS_PROFILE', 'NICEGUI_USER_SIMULATION', 'PYTEST_CURRENT_TEST'):
+        env.pop(name, None)
+    log = (work / 'portal.log').open('w')
+    portal = subprocess.Popen(
+        [sys.executable, 'main.py', '--demo', '--port', str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if portal.poll() is not None:
+                raise SystemExit(f'The demo portal exited early; see {work / "portal.log"}')
+            try:
+                if httpx.get(f'{url}/readyz', timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit('The demo portal was not ready within 90 s')
+            time.sleep(0.3)
+        take_pictures(url, out)
+    finally:
+        portal.terminate()
+        try:
+            portal.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            portal.kill()
+        log.close()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
