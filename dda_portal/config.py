@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .domain import alerts, attempts
 from .domain.access import Role
+from .use_cases import UseCase, default_use_cases, load_use_cases
 
 LOOPBACK_NAMES = {'localhost'}
 MIN_SECRET_CHARS = 16
@@ -78,6 +79,9 @@ class Settings(BaseSettings):
         description='how often a replica tries to lead (default: a third of the refresh, at most 5 s)',
     )
     targets_file: Path | None = None
+    use_cases_file: Path | None = Field(
+        None, description='TOML file: [use_cases.NAME] account_id, regions, role_arn, external_id…'
+    )
     sagemaker_role_arn: str | None = Field(None, description='IAM role SageMaker assumes to compile')
     compile_output_s3: str | None = Field(
         None, description='where compiled models go (default: beside the training output)'
@@ -114,7 +118,7 @@ class Settings(BaseSettings):
     demo: bool = False
     demo_step_seconds: float = Field(8.0, gt=0, description='demo simulator pace')
 
-    @field_validator('targets_file', 'users_file')
+    @field_validator('targets_file', 'users_file', 'use_cases_file')
     @classmethod
     def _file_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
@@ -267,6 +271,11 @@ class Settings(BaseSettings):
         if self.leader_retry_seconds is not None:
             return self.leader_retry_seconds
         return min(5.0, self.refresh_seconds / 3)
+
+    @property
+    def use_cases(self) -> list[UseCase]:
+        """The use cases the portal reads: DDA_USE_CASES_FILE's, else one in the home account and region."""
+        return load_use_cases(self.use_cases_file) if self.use_cases_file else default_use_cases()
 
     @property
     def auto_compile_target_ids(self) -> list[str]:

@@ -1,0 +1,240 @@
+"""Use cases: the AWS accounts and regions one portal reads (DDA_USE_CASES_FILE), and the boto3 session that
+reaches each of them (the home account's credential chain, or STS AssumeRole with refreshable credentials).
+
+Every AWS object in the store is keyed by its *place*: one account-region pair of one use case. Without the
+file there is one use case, `default`, in the default account and region, and the portal behaves as it always did.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from .domain import attempts
+
+DEFAULT_USE_CASE = 'default'
+NAME_PATTERN = re.compile(r'[A-Za-z0-9][A-Za-z0-9_-]{0,62}')
+ACCOUNT_PATTERN = re.compile(r'\d{12}')
+REGION_PATTERN = re.compile(r'[a-z]{2}(-[a-z]+)+-\d')
+# STS: RoleSessionName is 2-64 characters of [\w+=,.@-]; ExternalId 2-1224 of [\w+=,.@:/-]
+SESSION_NAME_PATTERN = re.compile(r'[\w+=,.@-]{2,64}')
+EXTERNAL_ID_PATTERN = re.compile(r'[\w+=,.@:/-]{2,1224}')
+
+
+class UseCaseFileError(ValueError):
+    """DDA_USE_CASES_FILE cannot be used: says the file, the line when known, and why."""
+
+
+class UseCase(BaseModel):
+    """One production line or customer: an AWS account, its region(s), and how the portal reaches it."""
+
+    model_config = {'extra': 'forbid', 'frozen': True}
+
+    name: str
+    account_id: str | None = None  # None: whatever account the home credentials belong to
+    regions: tuple[str, ...] = ()  # empty: the default region (only without role_arn)
+    role_arn: str | None = None  # None: the default credential chain (the home account)
+    external_id: str | None = None
+    session_name: str = 'dda-portal'
+    duration_seconds: int = Field(3600, ge=900, le=43200)
+    # optional per-use-case settings; None: the portal's own (DDA_…) setting
+    sagemaker_role_arn: str | None = None
+    compile_output_s3: str | None = None
+    auto_compile_targets: tuple[str, ...] | None = None
+    greengrass_enabled: bool | None = None
+
+    @field_validator('name')
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_PATTERN.fullmatch(value):
+            raise ValueError(
+                'a use case name is 1-63 letters, digits, - or _, starting with a letter or digit'
+            )
+        return value
+
+    @field_validator('account_id')
+    @classmethod
+    def _account(cls, value: str | None) -> str | None:
+        if value is not None and not ACCOUNT_PATTERN.fullmatch(value):
+            raise ValueError('account_id must be 12 digits, e.g. "123456789012" (quoted)')
+        return value
+
+    @field_validator('regions')
+    @classmethod
+    def _regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for region in value:
+            if not REGION_PATTERN.fullmatch(region):
+                raise ValueError(f'{region!r} is not an AWS region name like eu-west-1')
+        if len(set(value)) != len(value):
+            raise ValueError('a region is listed twice')
+        return value
+
+    @field_validator('role_arn', 'sagemaker_role_arn')
+    @classmethod
+    def _role_arn(cls, value: str | None) -> str | None:
+        if value is not None and not attempts.is_role_arn(value):
+            raise ValueError('must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME')
+        return value
+
+    @field_validator('external_id')
+    @classmethod
+    def _external_id(cls, value: str | None) -> str | None:
+        if value is not None and not EXTERNAL_ID_PATTERN.fullmatch(value):
+            raise ValueError('external_id is 2-1224 characters of letters, digits and +=,.@:/-')
+        return value
+
+    @field_validator('session_name')
+    @classmethod
+    def _session_name(cls, value: str) -> str:
+        if not SESSION_NAME_PATTERN.fullmatch(value):
+            raise ValueError('session_name is 2-64 characters of letters, digits and +=,.@-')
+        return value
+
+    @field_validator('compile_output_s3')
+    @classmethod
+    def _s3_uri(cls, value: str | None) -> str | None:
+        if value is not None and not attempts.is_s3_uri(value):
+            raise ValueError('must be an S3 URI like s3://bucket/prefix/')
+        return value
+
+    @property
+    def assumes_role(self) -> bool:
+        return self.role_arn is not None
+
+
+@dataclass(frozen=True)
+class Place:
+    """One account-region pair of a use case: what one refresh part reads, and what every stored AWS object
+    is keyed by (`key`)."""
+
+    key: str  # the use case's name when it has one region, else "name/region"
+    use_case: UseCase
+    region: str | None  # None: the default region of the home credential chain
+
+    @property
+    def name(self) -> str:
+        return self.use_case.name
+
+    @property
+    def label(self) -> str:
+        """What people read: the use case, with the region when the use case has several."""
+        return self.key.replace('/', ' · ')
+
+
+def default_use_cases() -> list[UseCase]:
+    """Without DDA_USE_CASES_FILE: one use case in the home account and the default region."""
+    return [UseCase(name=DEFAULT_USE_CASE)]
+
+
+def places_of(use_cases: list[UseCase]) -> list[Place]:
+    found: list[Place] = []
+    for use_case in use_cases:
+        if len(use_case.regions) <= 1:
+            region = use_case.regions[0] if use_case.regions else None
+            found.append(Place(use_case.name, use_case, region))
+        else:
+            found.extend(Place(f'{use_case.name}/{r}', use_case, r) for r in use_case.regions)
+    return found
+
+
+def load_use_cases(path: Path) -> list[UseCase]:
+    """Read `[use_cases.NAME]` tables; raises UseCaseFileError with the file, the line and the reason."""
+    try:
+        text = path.read_text(encoding='utf-8')
+    except OSError as error:
+        raise UseCaseFileError(f'{path}: cannot be read ({error.strerror or error})') from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UseCaseFileError(f'{path}: {error}') from None  # tomllib says "(at line N, column M)"
+    tables = document.get('use_cases')
+    unknown = sorted(set(document) - {'use_cases'})
+    if unknown:
+        raise UseCaseFileError(f'{path}, line {_line_of(text, unknown[0])}: unknown table {unknown[0]!r}')
+    if not isinstance(tables, dict) or not tables:
+        raise UseCaseFileError(f'{path}: no use case (add [use_cases.NAME] tables)')
+    use_cases = [_use_case(path, text, name, table) for name, table in tables.items()]
+    for use_case in use_cases:
+        role_account = use_case.role_arn.split(':')[4] if use_case.role_arn else None
+        if use_case.account_id and role_account and role_account != use_case.account_id:
+            line = _line_of(text, 'role_arn', after=_line_of(text, f'use_cases.{use_case.name}'))
+            raise UseCaseFileError(
+                f'{path}, line {line}: use case {use_case.name!r}, role_arn: the role is in account '
+                f'{role_account}, not in account_id {use_case.account_id}'
+            )
+    return use_cases
+
+
+def _use_case(path: Path, text: str, name: str, table: Any) -> UseCase:
+    line = _line_of(text, f'use_cases.{name}')
+    if not isinstance(table, dict):
+        raise UseCaseFileError(f'{path}, line {line}: use_cases.{name} must be a table')
+    values = dict(table)
+    if isinstance(values.get('regions'), str):
+        values['regions'] = [values['regions']]
+    if 'region' in values:  # one region, as people often write it
+        values['regions'] = [values.pop('region'), *values.get('regions', [])]
+    try:
+        return UseCase(name=name, **values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = '.'.join(str(part) for part in first['loc'] if not isinstance(part, int)) or name
+        where = _line_of(text, field, after=line) if field != 'name' else line
+        reason = str(first['msg']).removeprefix('Value error, ')
+        raise UseCaseFileError(f'{path}, line {where}: use case {name!r}, {field}: {reason}') from None
+
+
+def _line_of(text: str, key: str, after: int = 1) -> int:
+    """The first line at or after `after` mentioning `key` (a table header or a key), for messages."""
+    short = key.rsplit('.', 1)[-1]
+    for number, line in enumerate(text.splitlines(), 1):
+        if number >= after and (key in line or line.lstrip().startswith(short)):
+            return number
+    return after
+
+
+def session_for(place: Place, home: boto3.session.Session) -> boto3.session.Session:
+    """A boto3 session for `place`: the home session itself, or one whose credentials come from STS
+    AssumeRole (with the use case's external id) through the home session, refreshed by botocore before they
+    expire. Nothing is called here: the first AWS call assumes the role, and its failure is that call's."""
+    use_case = place.use_case
+    region = place.region or home.region_name
+    if not use_case.assumes_role:
+        if place.region is None or place.region == home.region_name:
+            return home
+        return boto3.session.Session(botocore_session=_copy_of(home), region_name=region)
+    extra: dict[str, Any] = {
+        'RoleSessionName': use_case.session_name,
+        'DurationSeconds': use_case.duration_seconds,
+    }
+    if use_case.external_id:
+        extra['ExternalId'] = use_case.external_id
+    fetcher = AssumeRoleCredentialFetcher(
+        client_creator=home._session.create_client,  # STS through the home credential chain and endpoints
+        source_credentials=home.get_credentials(),
+        role_arn=use_case.role_arn or '',
+        extra_args=extra,
+    )
+    credentials = DeferredRefreshableCredentials(
+        refresh_using=fetcher.fetch_credentials, method='assume-role'
+    )
+    session = botocore.session.Session()
+    session._credentials = (
+        credentials  # the documented way botocore's own assume-role provider hands them over
+    )
+    return boto3.session.Session(botocore_session=session, region_name=region)
+
+
+def _copy_of(home: boto3.session.Session) -> botocore.session.Session:
+    """A botocore session with the home session's credentials (for a second region of the home account)."""
+    session = botocore.session.Session()
+    session._credentials = home.get_credentials()
+    return session
