@@ -2,7 +2,7 @@
 reaches each of them (the home account's credential chain, or STS AssumeRole with refreshable credentials).
 
 Every AWS object in the store is keyed by its *place*: one account-region pair of one use case. Without the
-file there is one use case, `default`, in the default account and region, and the portal behaves as it always did.
+file there is one use case, `default`, in the default account and region; the portal behaves as it always did.
 """
 
 from __future__ import annotations
