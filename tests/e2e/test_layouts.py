@@ -181,3 +181,64 @@ def test_dark_mode_follows_the_system_and_reads(browser: Browser, demo_url: str)
         assert not page.evaluate("document.body.classList.contains('body--dark')")
     finally:
         light.close()
+
+
+# every time a page shows: relative words ("… ago") in the text, the exact UTC time only as the tooltip;
+# log lines keep their own exact times
+TIMES_SHOWN = """() => {
+  const exact = /\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}(:\\d{2})? UTC/;
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const e = n.parentElement;
+    if (!e || e.offsetParent === null || e.closest('[data-log]')) continue;
+    if (exact.test(n.textContent)) found.push(`exact time in the text: "${n.textContent.trim()}"`);
+  }
+  const timed = [...document.querySelectorAll('[data-time]')].filter(e => e.offsetParent !== null);
+  for (const e of timed) {
+    const text = e.textContent.trim();
+    if (!/ ago|now/.test(text)) found.push(`"${text}" is not relative`);
+    if (!exact.test(e.getAttribute('title') || '')) found.push(`"${text}" has no exact time on hover`);
+  }
+  return {found, timed: timed.length};
+}"""
+
+
+def test_times_read_how_long_ago_with_the_exact_utc_time_on_hover(browser: Browser, demo_url: str) -> None:
+    page = browser.new_page(viewport={'width': 1280, 'height': 800})
+    found: list[str] = []
+
+    def check(where: str, least: int = 1) -> None:
+        page.wait_for_load_state('networkidle')
+        if least:
+            page.locator('[data-time]').first.wait_for()
+        seen = page.evaluate(TIMES_SHOWN)
+        found.extend(f'{where}: {line}' for line in seen['found'])
+        assert seen['timed'] >= least, (where, seen)
+
+    page.goto(demo_url)
+    page.locator('tbody tr').first.wait_for()
+    compiled = page.locator('tbody tr', has=page.locator('[data-status="Compiled"]')).first
+    compiling = page.locator('tbody tr', has=page.locator('[data-status="Compiling"]')).first
+    jobs = [row.locator('a').first.get_attribute('href') for row in (compiled, compiling)]
+    check('/')
+    for job in jobs:
+        for tab, least in (('overview', 3), ('compilation', 1), ('components', 1)):
+            page.goto(f'{demo_url}{job}?tab={tab}')
+            check(f'{job}?tab={tab}', least)
+    table = page.get_by_test_id('compilation-table')
+    page.goto(f'{demo_url}{jobs[1]}?tab=compilation')
+    table.locator('tbody tr', has=page.locator('[data-status="Failed"]')).first.get_by_role(
+        'button', name='Details'
+    ).click()
+    page.get_by_role('dialog').get_by_text('Compilation started').wait_for()
+    check('a failed attempt', 4)  # the failure, created, started, ended
+    page.keyboard.press('Escape')
+    page.goto(f'{demo_url}/devices')
+    page.locator('tbody tr').first.wait_for()
+    device = page.locator('tbody a[href^="/devices/"]').first.get_attribute('href')
+    for path in ('/components', '/devices', device, '/alerts'):
+        page.goto(f'{demo_url}{path}')
+        check(str(path), 0)
+    page.close()
+    assert not found, '\n'.join(found)
