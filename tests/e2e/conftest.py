@@ -30,8 +30,11 @@ CHROMIUM_FLAGS = [
 
 
 @contextmanager
-def running_portal(work: Path, args: list[str], extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """`python main.py ARGS` on a free 127.0.0.1 port, once /readyz is 200; its output has no traceback."""
+def running_portal(
+    work: Path, args: list[str], extra_env: dict[str, str] | None = None, ready: str = '/readyz'
+) -> Iterator[str]:
+    """`python main.py ARGS` on a free 127.0.0.1 port, once `ready` (/readyz: the first refresh landed) is
+    200; its output has no traceback."""
     port = free_port()
     env = {
         **os.environ,
@@ -59,8 +62,8 @@ def running_portal(work: Path, args: list[str], extra_env: dict[str, str] | None
             if process.poll() is not None:
                 pytest.fail(f'portal exited with {process.returncode}:\n{log_path.read_text()}')
             try:
-                if httpx.get(f'{url}/readyz', timeout=2).status_code == 200:
-                    break  # served, and the first refresh from AWS has landed
+                if httpx.get(f'{url}{ready}', timeout=2).status_code == 200:
+                    break  # served (and, with /readyz, the first refresh from AWS has landed)
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
