@@ -4,15 +4,13 @@ trap focus, close on Escape and give focus back; toasts and the refresh banner a
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from dda_portal.auth import hash_password
-from tests.e2e.conftest import ROOT, running_portal
+from tests.e2e.conftest import ROOT
 
 AXE = ROOT / 'node_modules' / 'axe-core' / 'axe.min.js'
 BLOCKING = ('serious', 'critical')
@@ -46,20 +44,6 @@ def assert_accessible(page: Page, where: str, within: str = 'document') -> None:
         for v in violations
     ]
     assert not violations, f'{where}: ' + '\n'.join(lines)
-
-
-@pytest.fixture(scope='module')
-def signed_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The demo with sign-in: /login is one of the pages checked; the others are seen by a Data Scientist."""
-    users = {'alice': {'role': 'data-scientist', 'password_hash': hash_password('alice-secret-1')}}
-    env = {
-        'DDA_USERS': json.dumps(users),
-        'DDA_STORAGE_SECRET': 'an-e2e-secret-of-32-characters!!',
-        'DDA_REFRESH_SECONDS': '2',
-        'DDA_DEMO_STEP_SECONDS': '5',
-    }
-    with running_portal(tmp_path_factory.mktemp('a11y'), ['--demo'], env) as url:
-        yield url
 
 
 @pytest.fixture(scope='module')
