@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -58,6 +59,22 @@ def shoot(page: Page, out: Path, name: str) -> None:
     print(f'wrote {out / name}')
 
 
+def job_with_running_and_failed_target(page: Page, url: str) -> str:
+    """The address of a compiling job whose Compilation tab shows a running and a failed target."""
+    page.goto(f'{url}/?rollup=Compiling')
+    settle(page)
+    page.locator('tbody tr').first.wait_for(timeout=20_000)
+    jobs = page.locator('tbody tr a').evaluate_all('links => links.map(a => a.getAttribute("href"))')
+    for job in jobs:
+        page.goto(f'{url}{job}?tab=compilation')
+        table = page.locator('[data-testid=compilation-table]')
+        table.locator('tbody [data-status]').first.wait_for(timeout=20_000)
+        states = set(table.locator('tbody [data-status]').evaluate_all('e => e.map(x => x.dataset.status)'))
+        if states & {'Starting', 'In progress'} and 'Failed' in states:
+            return f'{url}{job}'
+    raise SystemExit(f'No job of the demo has a running and a failed target (looked at {jobs})')
+
+
 def take_pictures(url: str, out: Path) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which('chromium'), args=FLAGS)
@@ -66,20 +83,28 @@ def take_pictures(url: str, out: Path) -> None:
         settle(page)
         shoot(page, out, 'sign-in.png')
         sign_in(page, url, 'alice')
-        page.goto(f'{url}/?status=InProgress')
+
+        # the list filtered to what needs attention, a rollup's per-target tooltip open
+        page.goto(f'{url}/?rollup=Compiling,Compilation+failed')
         settle(page)
-        page.locator('tbody tr').first.wait_for(timeout=20_000)
-        page.locator('tbody tr').first.hover()
+        page.get_by_text(re.compile(r'^Showing \d+ of \d+ training jobs$')).wait_for(timeout=20_000)
+        page.locator('tbody [data-status="Compiling"]').first.hover()
+        page.locator('.q-tooltip').first.wait_for(timeout=10_000)
         page.wait_for_timeout(600)
         shoot(page, out, 'training-jobs.png')
-        page.goto(url)
-        settle(page)
-        page.locator('tbody tr a').first.click()
-        settle(page)
-        job_url = page.url
-        page.get_by_role('tab', name='Compilation').click()
+
+        job_url = job_with_running_and_failed_target(page, url)
+        page.goto(f'{job_url}?tab=compilation')
         settle(page)
         shoot(page, out, 'compilation-tab.png')
+        table = page.locator('[data-testid=compilation-table]')
+        failed = table.locator('tbody tr', has=page.locator('[data-status="Failed"]')).first
+        failed.get_by_role('button', name='Details').click()
+        page.get_by_role('dialog').wait_for(timeout=10_000)
+        settle(page)
+        shoot(page, out, 'attempt-details.png')
+        page.keyboard.press('Escape')
+
         for path, name in (
             ('/components', 'components.png'),
             ('/devices', 'devices.png'),
@@ -91,9 +116,7 @@ def take_pictures(url: str, out: Path) -> None:
         context = browser.new_context(viewport={'width': 1280, 'height': 800})
         operator = context.new_page()
         sign_in(operator, url, 'bob')
-        operator.goto(job_url)
-        settle(operator)
-        operator.get_by_role('tab', name='Compilation').click()
+        operator.goto(f'{job_url}?tab=compilation')
         settle(operator)
         shoot(operator, out, 'operator-compilation-tab.png')
         browser.close()
@@ -110,6 +133,8 @@ def main() -> int:
         'bob': {'role': 'operator', 'password_hash': hash_password(SECRETS['bob'])},
     }
     env = {**os.environ, 'DDA_DATABASE_URL': f'sqlite:///{work / "portal.db"}', 'PYTHONUNBUFFERED': '1'}
+    # the simulator moves the demo along once a minute: running compilations stay running for the pictures
+    env['DDA_DEMO_STEP_SECONDS'] = '60'
     env.update({'DDA_USERS': json.dumps(users), 'DDA_STORAGE_SECRET': 'a-screenshot-secret-of-32-chars!'})
     for name in ('AWS_ENDPOINT_URL', 'AWS_PROFILE', 'NICEGUI_USER_SIMULATION', 'PYTEST_CURRENT_TEST'):
         env.pop(name, None)

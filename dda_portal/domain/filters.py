@@ -125,7 +125,15 @@ def clean_text(text: str) -> str:
 
 
 def _known(words: list[str], canonical: Mapping[str, str]) -> frozenset[str]:
-    return frozenset(canonical[w.casefold()] for w in words[:MAX_VALUES] if w.casefold() in canonical)
+    """The canonical values among `words`, matched ignoring case and spaces (AWS's `InProgress` is ours
+    `In progress`)."""
+    squeezed = {_squeeze(word): value for word, value in canonical.items()}
+    found = (squeezed.get(_squeeze(w)) for w in words[:MAX_VALUES])
+    return frozenset(value for value in found if value is not None)
+
+
+def _squeeze(word: str) -> str:
+    return ''.join(word.casefold().split())
 
 
 @dataclass(frozen=True)

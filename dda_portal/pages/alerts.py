@@ -17,7 +17,7 @@ from ..tables import Alert
 from .feeds import Feed
 from .layout import frame
 from .live_table import LiveTable
-from .tables import Rows, column, format_time, status_cell, status_fields, time_cell, time_fields
+from .tables import Rows, column, status_cell, status_fields, time_cell, time_fields
 
 ALERTS = 'alerts'  # the feed's one key: the outbox
 SHOWN = 200
@@ -31,16 +31,21 @@ ALERT_COLUMNS: list[dict[str, Any]] = [
 ]
 
 
+# the delivery's words, then its time as every time is shown ("… ago", the exact UTC time on hover)
+DELIVERY_CELL = r"""
+<td v-bind="td">{{ props.row.detail }}<span v-if="props.row.when_ms !== null"
+  :title="props.row.when" :data-time="props.row.when">{{ ago(props.row.when_ms) }}</span></td>"""
+
+
 def alert_row(alert: Alert) -> dict[str, Any]:
+    when = None
     if alert.state == AlertState.SENT:
-        detail = f'Sent {format_time(alert.sent_at)}'
+        detail, when = 'Sent ', alert.sent_at
     elif alert.state == AlertState.UNDELIVERABLE:
         detail = f'Undeliverable after {alert.attempts} tries: {alert.last_error or "no error given"}'
     elif alert.attempts:
-        detail = (
-            f'Try {alert.attempts} failed: {alert.last_error or "no error given"}\n'
-            f'Tried again at {format_time(alert.next_try_at)}'
-        )
+        detail = f'Try {alert.attempts} failed: {alert.last_error or "no error given"}\nNext try '
+        when = alert.next_try_at
     else:
         detail = 'Not sent yet'
     return {
@@ -49,6 +54,7 @@ def alert_row(alert: Alert) -> dict[str, Any]:
         'title': f'{alert.title}\n{alert.link}',
         **status_fields('state', str(alert.state)),
         'detail': detail,
+        **time_fields('when', when),
     }
 
 
@@ -81,6 +87,7 @@ class AlertsTable:
         )
         self.table.add_cell('state', status_cell('state'))
         self.table.add_cell('created', time_cell('created'))
+        self.table.add_cell('detail', DELIVERY_CELL)
         for early in self._early:
             self.take(frozenset({ALERTS}), early)
         self._early = []

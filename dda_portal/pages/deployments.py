@@ -18,8 +18,7 @@ from ..services.deployer import Prepared
 from ..store import Store
 from .feeds import EVERY_KEY, Feed
 from .problems import reported
-from .tables import format_time
-from .widgets import named_dialog, status_badge
+from .widgets import named_dialog, status_badge, time_label
 
 Rollouts = dict[str, list[Rollout]]
 DEPLOY = 'deploy components'
@@ -104,9 +103,9 @@ class RolloutPanel:
                 with ui.row().classes('items-center gap-3'):
                     ui.label(item.name or item.deployment_id).classes('font-bold break-all')
                     status_badge((item.status or 'unknown').capitalize())
-                    ui.label(
-                        f'{target_label(item.target_arn)} · revision {item.revision_id or "?"} · '
-                        f'{format_time(item.created_at)}'
+                    time_label(
+                        item.created_at,
+                        f'{target_label(item.target_arn)} · revision {item.revision_id or "?"} · ',
                     ).classes('text-grey-8')
                 ui.label(
                     ', '.join(f'{n} {v}' for n, v in sorted(rollout.components.items())) or 'no components'

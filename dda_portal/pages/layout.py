@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from nicegui import ui
 
@@ -76,17 +77,13 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
 
     def show_freshness() -> None:
         freshness = store.freshness()
-        updated.set_text(
-            f'Last updated {ago(freshness.last_success)}'
-            if freshness.last_success
-            else 'Not refreshed from AWS yet'
-        )
+        show_time(updated, freshness.last_success, 'Last updated ', 'Not refreshed from AWS yet')
         first_start.show(help_for(freshness))
         content.set_visibility(not first_start.visible)
         text = '' if first_start.visible else stale_text(freshness, actions.sync.parts)
         banner.set_visibility(bool(text))
         if text:
-            banner_text.set_text(text)
+            show_text(banner_text, text, stale_times(freshness, actions.sync.parts))
         said = announcement(freshness, actions.sync.parts, first_run=first_start.visible)
         if said != announcer.text:
             announcer.set_text(said)
@@ -97,6 +94,21 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
     ui.timer(1.0, show_freshness)  # and "… ago" keeps counting
     with content:
         yield
+
+
+def show_time(label: ui.label, value: datetime | None, prefix: str, without: str) -> None:
+    """`prefix` "3 seconds ago", the exact UTC time on hover (or `without`, when there is no time): the
+    frame's words, said again every second on the server."""
+    show_text(label, f'{prefix}{ago(value)}' if value else without, format_time(value) if value else '')
+
+
+def show_text(label: ui.label, text: str, exact: str) -> None:
+    """Words with "… ago" in them, and the exact times behind them as the tooltip (sent when they change)."""
+    if label.text != text:
+        label.set_text(text)
+    if label.props.get('title', '') != exact:
+        label.props['title'] = exact
+        label.update()
 
 
 def announcement(freshness: Freshness, parts: tuple[str, ...], *, first_run: bool = False) -> str:
@@ -130,14 +142,31 @@ def stale_text(freshness: Freshness, parts: tuple[str, ...]) -> str:
         since = row.last_success or freshness.last_full_refresh
         shown = f'data from {ago(since)}' if since else 'no data from AWS yet'
         lines.append(
-            f'{LABELS.get(part, part)}: {row.error_code}: {row.error_message}{call} — failed at '
-            f'{format_time(row.failed_at)}, {shown}.'
+            f'{LABELS.get(part, part)}: {row.error_code}: {row.error_message}{call} — failed '
+            f'{ago(row.failed_at)}, {shown}.'
         )
     failure = freshness.last_failure
     if not lines and failure is not None:  # the refresh read every part but failed acting on it
         shown = f'Showing data from {ago(freshness.last_success)}.' if freshness.last_success else ''
         lines.append(
-            f'AWS refresh failed at {format_time(failure.finished_at)} — {failure.error_code}: '
+            f'AWS refresh failed {ago(failure.finished_at)} — {failure.error_code}: '
             f'{failure.error_message}. {shown}'.strip()
         )
     return ' '.join(lines)
+
+
+def stale_times(freshness: Freshness, parts: tuple[str, ...]) -> str:
+    """The exact UTC times behind the banner's "… ago" (its tooltip), in the banner's order."""
+    times = []
+    for part in parts:
+        row = freshness.parts.get(part)
+        if row is None or row.failed_at is None:
+            continue
+        since = row.last_success or freshness.last_full_refresh
+        data = f', data from {format_time(since)}' if since else ''
+        times.append(f'{LABELS.get(part, part)} failed at {format_time(row.failed_at)}{data}')
+    failure = freshness.last_failure
+    if not times and failure is not None:
+        data = f', data from {format_time(freshness.last_success)}' if freshness.last_success else ''
+        times.append(f'AWS refresh failed at {format_time(failure.finished_at)}{data}')
+    return '; '.join(times)

@@ -1,30 +1,10 @@
 // NiceGUI's table (q-table) that can also take a few changed rows instead of all of them, and whose cell
 // templates are compiled once: NiceGUI's slot templates make a new component definition for every cell at
 // every render, so the browser sets up each cell anew, and on every update remounts it (bench/scale.py).
-import { ref } from "vue";
+import { agoText, clock } from "dda-clock";
 
 const cellComponents = new Map(); // template → the one component definition made of it
-// the browser's clock for cells that show how long ago something was: every such cell follows it, so an open
-// page keeps "… ago" and what has grown stale right without the server resending rows
-const clock = ref(Date.now());
-setInterval(() => (clock.value = Date.now()), 30_000);
 
-// how long ago `ms` (epoch milliseconds) was, in the words of the server's `ago` (humanize's naturaltime)
-function agoText(ms, now) {
-  const seconds = Math.max(0, Math.floor((now - ms) / 1000));
-  const say = (n, one, unit) => (n === 1 ? `${one} ${unit} ago` : `${n} ${unit}s ago`);
-  if (seconds < 1) return "now";
-  if (seconds < 60) return say(seconds, "a", "second");
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return say(minutes, "a", "minute");
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) return say(hours, "an", "hour");
-  const days = Math.floor(hours / 24);
-  if (days < 30) return say(days, "a", "day");
-  const months = Math.floor(days / 30.5);
-  if (days < 365) return say(Math.max(1, months), "a", "month");
-  return say(Math.floor(days / 365), "a", "year");
-}
 // a long value (S3 URI, ARN, name) in at most `most` characters: its start and its end, which tell values apart
 function shortText(text, most) {
   const value = String(text ?? "");

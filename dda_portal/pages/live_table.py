@@ -8,7 +8,7 @@ from typing import Any
 from nicegui import ui
 
 
-class LiveTable(ui.table, component='live_table.js'):
+class LiveTable(ui.table, component='live_table.js', esm={'dda-clock': 'clock'}):
     """`ui.table` plus `patch_rows`: the server's rows change in place without resending the table's props,
     and the browser gets only the changed rows (sorting, paging and scroll stay as the user left them)."""
 

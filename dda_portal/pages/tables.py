@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -51,6 +52,13 @@ def status_cell(field: str) -> str:
 def format_time(value: datetime | None) -> str:
     """The exact time, in UTC (what a time's tooltip says)."""
     return value.strftime('%Y-%m-%d %H:%M:%S UTC') if value else '—'
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A time among a page's plain facts: shown "… ago", the exact UTC time on hover (widgets.time_label)."""
+
+    at: datetime | None
 
 
 def epoch_ms(value: datetime | None) -> int | None:

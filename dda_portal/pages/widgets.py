@@ -8,12 +8,13 @@ from typing import Any
 
 import humanize
 from nicegui import ui
+from nicegui.elements.mixins.text_element import TextElement
 
-from ..domain.clock import utcnow
+from ..domain.clock import as_utc, utcnow
 from ..domain.logs import LogRead
 from ..domain.problems import Problem
 from .problems import problem_text
-from .tables import column, format_time, look_of
+from .tables import column, epoch_ms, format_time, look_of
 
 
 class StatusBadge(ui.row):
@@ -75,13 +76,31 @@ def ago(value: datetime | None) -> str:
     return humanize.naturaltime(utcnow() - value)
 
 
-def time_label(value: datetime | None, prefix: str = '') -> ui.label:
-    """A time outside tables, shown as tables show it (pages/tables.py `time_cell`): "3 hours ago", the exact
-    UTC time on hover."""
-    label = ui.label(f'{prefix}{ago(value)}' if value else f'{prefix}—')
-    if value:
-        label.props(f'title="{format_time(value)}"')
-    return label
+class TimeLabel(TextElement, component='time_ago.js', esm={'dda-clock': 'clock'}):
+    """A time outside tables, shown as tables show it (pages/tables.py `time_cell`): "3 hours ago" counted by
+    the browser's clock (so a page left open stays right), the exact UTC time on hover (its `title`)."""
+
+    def __init__(self, value: datetime | None, prefix: str = '', suffix: str = '') -> None:
+        super().__init__(text='')
+        self._props['prefix'] = prefix
+        self._props['suffix'] = suffix
+        self.value: datetime | None = None
+        self.show(value)
+
+    def show(self, value: datetime | None) -> None:
+        """Show another time (nothing is sent when it is the same)."""
+        if value == self.value and self.text:
+            return
+        self.value = value
+        self._props['ms'] = epoch_ms(as_utc(value))
+        self._props['exact'] = format_time(value)
+        # the words as of now, for whoever reads the element on the server (the browser counts on its own)
+        self.set_text(f'{self._props["prefix"]}{ago(value) if value else "—"}{self._props["suffix"]}')
+
+
+def time_label(value: datetime | None, prefix: str = '', suffix: str = '') -> TimeLabel:
+    """The one way to show a time outside a table: `prefix` "3 hours ago" `suffix`, exact UTC on hover."""
+    return TimeLabel(value, prefix, suffix)
 
 
 LOG_COLUMNS: list[dict[str, Any]] = [
@@ -101,7 +120,7 @@ class LogView:
         self.table = (
             ui.table(columns=LOG_COLUMNS, rows=[], row_key='id', pagination={'rowsPerPage': rows_per_page})
             .classes('w-full')
-            .props('flat bordered dense wrap-cells')
+            .props('flat bordered dense wrap-cells data-log')  # a log's own exact times, as logs show them
             .mark(marker)
         )
         self.table.set_visibility(False)

@@ -247,3 +247,13 @@ def test_the_portal_sync_sees_the_intended_picture(inventory: DemoInventory, syn
         assert attempt.target_id == inventory.compilation_targets[name]
     assert attempts[inventory.linked_by_name_only].origin == 'external'
     assert attempts[inventory.linked_by_s3_uri_only].origin == 'external'
+
+
+def test_the_compiling_job_also_has_a_failed_target(inventory: DemoInventory) -> None:
+    """What the README's Compilation-tab picture shows: one job with a running and a failed target."""
+    mine = {
+        inventory.compilation_targets[name]: status
+        for name, status in inventory.compilation_jobs.items()
+        if inventory.compilation_owners[name] == inventory.compiling
+    }
+    assert 'FAILED' in mine.values() and {'STARTING', 'INPROGRESS'} & set(mine.values()), mine

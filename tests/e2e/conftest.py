@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from dda_portal.auth import hash_password
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,8 +33,11 @@ CHROMIUM_FLAGS = [
 
 
 @contextmanager
-def running_portal(work: Path, args: list[str], extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """`python main.py ARGS` on a free 127.0.0.1 port, once /readyz is 200; its output has no traceback."""
+def running_portal(
+    work: Path, args: list[str], extra_env: dict[str, str] | None = None, ready: str = '/readyz'
+) -> Iterator[str]:
+    """`python main.py ARGS` on a free 127.0.0.1 port, once `ready` (/readyz: the first refresh landed) is
+    200; its output has no traceback."""
     port = free_port()
     env = {
         **os.environ,
@@ -59,8 +65,8 @@ def running_portal(work: Path, args: list[str], extra_env: dict[str, str] | None
             if process.poll() is not None:
                 pytest.fail(f'portal exited with {process.returncode}:\n{log_path.read_text()}')
             try:
-                if httpx.get(f'{url}/readyz', timeout=2).status_code == 200:
-                    break  # served, and the first refresh from AWS has landed
+                if httpx.get(f'{url}{ready}', timeout=2).status_code == 200:
+                    break  # served (and, with /readyz, the first refresh from AWS has landed)
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
@@ -88,6 +94,78 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp('demo')
     with running_portal(work, ['--demo'], {'DDA_REFRESH_SECONDS': '2', 'DDA_DEMO_STEP_SECONDS': '5'}) as url:
         yield url
+
+
+SIGNED_ENV = {
+    'DDA_USERS': json.dumps(
+        {'alice': {'role': 'data-scientist', 'password_hash': hash_password('alice-secret-1')}}
+    ),
+    'DDA_STORAGE_SECRET': 'an-e2e-secret-of-32-characters!!',
+    'DDA_REFRESH_SECONDS': '2',
+    'DDA_DEMO_STEP_SECONDS': '5',
+}
+
+
+class SharedDemo:
+    """One demo portal with sign-in (alice, a Data Scientist) for the modules that look at its pages
+    (accessibility, layouts): started by the first of them, stopped after the last."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.stack = ExitStack()
+        self.url: str | None = None
+
+    def start(self) -> str:
+        if self.url is None:
+            self.url = self.stack.enter_context(running_portal(self.work, ['--demo'], SIGNED_ENV))
+        return self.url
+
+    def stop(self) -> None:
+        self.url = None
+        self.stack.close()
+
+
+@pytest.fixture(scope='session')
+def shared_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedDemo]:
+    shared = SharedDemo(tmp_path_factory.mktemp('signed-demo'))
+    yield shared
+    shared.stop()
+
+
+@pytest.fixture(scope='module')
+def signed_demo(request: pytest.FixtureRequest, shared_demo: SharedDemo) -> Iterator[str]:
+    """The demo with sign-in, shared by the modules that use this fixture: each may sign in and look, none
+    depends on what another did; it stops after the last test that uses it."""
+    yield shared_demo.start()
+    items = request.session.items
+    last = max(i for i, item in enumerate(items) if getattr(item, 'module', None) is request.module)
+    if not any('signed_demo' in getattr(item, 'fixturenames', ()) for item in items[last + 1 :]):
+        shared_demo.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules sharing `signed_demo` run one after the other, where the first of them was: the shared
+    portal then runs once, and never while other modules run."""
+    shared = [item for item in items if 'signed_demo' in getattr(item, 'fixturenames', ())]
+    if shared:
+        first = items.index(shared[0])
+        rest = [item for item in items if 'signed_demo' not in getattr(item, 'fixturenames', ())]
+        items[:] = rest[:first] + shared + rest[first:]
+
+
+def signed_in_state(browser: Browser, url: str) -> Any:
+    """The cookies of a browser context in which alice signed in: new contexts start signed in with them."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f'{url}/login')
+        page.get_by_label('User name').fill('alice')
+        page.get_by_label('Password', exact=True).fill('alice-secret-1')
+        page.get_by_role('button', name='Sign in').click()
+        page.get_by_text('alice · Data Scientist').wait_for()
+        return context.storage_state()
+    finally:
+        context.close()
 
 
 @pytest.fixture(scope='module')

@@ -1,9 +1,15 @@
-"""Every page of the demo fits 1280×800, 1920×1080 and 1024×768 without horizontal scrolling, and reads in
-dark mode, in real headless Chromium (one browser and one demo portal for the module)."""
+"""Every page of the demo fits 1280×800, 1920×1080 and 1024×768 without horizontal scrolling, reads in dark
+mode and shows times as how long ago, in real headless Chromium (one browser for the module; the demo with
+sign-in is the one the accessibility checks use, signed in as alice)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from playwright.sync_api import Browser, Page
+
+from tests.e2e.conftest import signed_in_state
 
 SIZES = ((1280, 800), (1920, 1080), (1024, 768))
 TABS = ('overview', 'logs', 'compilation', 'components')
@@ -37,6 +43,12 @@ OVERFLOW = """() => {
 HREFS = 'links => links.map(a => a.getAttribute("href"))'
 
 
+@pytest.fixture(scope='module')
+def signed(browser: Browser, signed_demo: str) -> Any:
+    """What a browser context needs to start signed in (alice's session cookie)."""
+    return signed_in_state(browser, signed_demo)
+
+
 def pages_to_check(page: Page, url: str) -> list[str]:
     """The fixed pages, every tab of one job per compilation rollup the demo has, and every device."""
     page.goto(url)
@@ -66,12 +78,19 @@ def overflows(page: Page, where: str) -> list[str]:
     return found
 
 
-def test_every_page_fits_three_window_sizes(browser: Browser, demo_url: str) -> None:
-    page = browser.new_page(viewport={'width': 1280, 'height': 800})
+def test_every_page_fits_three_window_sizes(browser: Browser, signed_demo: str, signed: Any) -> None:
+    demo_url = signed_demo
+    page = browser.new_page(viewport={'width': 1280, 'height': 800}, storage_state=signed)
+    guest = browser.new_page(viewport={'width': 1280, 'height': 800})  # /login as someone signed out sees it
     errors: list[str] = []
     page.on('pageerror', lambda error: errors.append(str(error)))
     found: list[str] = []
     for path in pages_to_check(page, demo_url):
+        if path == '/login':
+            guest.goto(demo_url + path)
+            guest.get_by_role('button', name='Sign in').wait_for()
+            found += overflows(guest, path)
+            continue
         page.set_viewport_size({'width': 1280, 'height': 800})
         page.goto(demo_url + path)
         page.wait_for_load_state('networkidle')
@@ -90,12 +109,16 @@ def test_every_page_fits_three_window_sizes(browser: Browser, demo_url: str) -> 
             assert page.get_by_role('button', name='Show all').count() == 0
             found += overflows(page, f'{path} (reasons shown in full)')
     page.close()
+    guest.close()
     assert not found, '\n'.join(found)
     assert not errors, errors
 
 
-def test_long_values_are_shortened_with_the_whole_value_on_hover(page: Page, demo_url: str) -> None:
-    page.goto(demo_url)
+def test_long_values_are_shortened_with_the_whole_value_on_hover(
+    browser: Browser, signed_demo: str, signed: Any
+) -> None:
+    page = browser.new_page(storage_state=signed)
+    page.goto(signed_demo)
     page.locator('tbody tr', has=page.locator('[data-status="Compiled"]')).first.locator('a').first.click()
     page.get_by_role('tab', name='Compilation').click()
     table = page.get_by_test_id('compilation-table')
@@ -108,6 +131,7 @@ def test_long_values_are_shortened_with_the_whole_value_on_hover(page: Page, dem
     started = table.locator('[data-time]').first
     assert started.inner_text().endswith('ago'), started.inner_text()
     assert (started.get_attribute('title') or '').endswith(' UTC')
+    page.close()
 
 
 # WCAG's contrast ratio of each element's text colour to the background it stands on (the first ancestor
@@ -152,8 +176,11 @@ KEY_TEXT = (
 )
 
 
-def test_dark_mode_follows_the_system_and_reads(browser: Browser, demo_url: str) -> None:
-    context = browser.new_context(color_scheme='dark', viewport={'width': 1280, 'height': 800})
+def test_dark_mode_follows_the_system_and_reads(browser: Browser, signed_demo: str, signed: Any) -> None:
+    demo_url = signed_demo
+    context = browser.new_context(
+        color_scheme='dark', viewport={'width': 1280, 'height': 800}, storage_state=signed
+    )
     page = context.new_page()
     try:
         page.goto(demo_url)
@@ -173,7 +200,7 @@ def test_dark_mode_follows_the_system_and_reads(browser: Browser, demo_url: str)
     finally:
         context.close()
     # and a light system keeps the light page
-    light = browser.new_context(color_scheme='light')
+    light = browser.new_context(color_scheme='light', storage_state=signed)
     try:
         page = light.new_page()
         page.goto(demo_url)
@@ -181,3 +208,67 @@ def test_dark_mode_follows_the_system_and_reads(browser: Browser, demo_url: str)
         assert not page.evaluate("document.body.classList.contains('body--dark')")
     finally:
         light.close()
+
+
+# every time a page shows: relative words ("… ago") in the text, the exact UTC time only as the tooltip;
+# log lines keep their own exact times
+TIMES_SHOWN = """() => {
+  const exact = /\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}(:\\d{2})? UTC/;
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const e = n.parentElement;
+    if (!e || e.offsetParent === null || e.closest('[data-log]')) continue;
+    if (exact.test(n.textContent)) found.push(`exact time in the text: "${n.textContent.trim()}"`);
+  }
+  const timed = [...document.querySelectorAll('[data-time]')].filter(e => e.offsetParent !== null);
+  for (const e of timed) {
+    const text = e.textContent.trim();
+    if (!/ ago|now/.test(text)) found.push(`"${text}" is not relative`);
+    if (!exact.test(e.getAttribute('title') || '')) found.push(`"${text}" has no exact time on hover`);
+  }
+  return {found, timed: timed.length};
+}"""
+
+
+def test_times_read_how_long_ago_with_the_exact_utc_time_on_hover(
+    browser: Browser, signed_demo: str, signed: Any
+) -> None:
+    demo_url = signed_demo
+    page = browser.new_page(viewport={'width': 1280, 'height': 800}, storage_state=signed)
+    found: list[str] = []
+
+    def check(where: str, least: int = 1) -> None:
+        page.wait_for_load_state('networkidle')
+        if least:
+            page.locator('[data-time]').first.wait_for()
+        seen = page.evaluate(TIMES_SHOWN)
+        found.extend(f'{where}: {line}' for line in seen['found'])
+        assert seen['timed'] >= least, (where, seen)
+
+    page.goto(demo_url)
+    page.locator('tbody tr').first.wait_for()
+    compiled = page.locator('tbody tr', has=page.locator('[data-status="Compiled"]')).first
+    failed = page.locator('tbody tr', has_text='dda-weld-seam-cracks')  # a failed target, packaged ones
+    jobs = [row.locator('a').first.get_attribute('href') for row in (compiled, failed)]
+    check('/')
+    for job, packaged in zip(jobs, (0, 1), strict=True):
+        for tab, least in (('overview', 3), ('compilation', 1), ('components', packaged)):
+            page.goto(f'{demo_url}{job}?tab={tab}')
+            check(f'{job}?tab={tab}', least)
+    table = page.get_by_test_id('compilation-table')
+    page.goto(f'{demo_url}{jobs[1]}?tab=compilation')
+    table.locator('tbody tr', has=page.locator('[data-status="Failed"]')).first.get_by_role(
+        'button', name='Details'
+    ).click()
+    page.get_by_role('dialog').get_by_text('Compilation started').wait_for()
+    check('a failed attempt', 4)  # the failure, created, started, ended
+    page.keyboard.press('Escape')
+    page.goto(f'{demo_url}/devices')
+    page.locator('tbody tr').first.wait_for()
+    device = page.locator('tbody a[href^="/devices/"]').first.get_attribute('href')
+    for path in ('/components', '/devices', device, '/alerts'):
+        page.goto(f'{demo_url}{path}')
+        check(str(path), 0)
+    page.close()
+    assert not found, '\n'.join(found)

@@ -15,7 +15,7 @@ def test_matrix_shows_words_icons_and_the_reason_on_hover(page: Page, demo_url: 
     words = set(grid.locator('[data-fit]').evaluate_all('cells => cells.map(cell => cell.dataset.fit)'))
     assert {'Incompatible', 'Unknown'} <= words, words
     assert all(cell.inner_text().strip() for cell in grid.locator('[data-fit] .q-icon').all())  # an icon each
-    beyond = grid.locator('[data-fit="Incompatible"][aria-label*="newer than any JetPack"]').first
+    beyond = grid.locator('[data-fit="Incompatible"]', has_text='newer than any JetPack').first  # to readers
     beyond.hover()
     expect(page.locator('.q-tooltip')).to_contain_text('JetPack 6.0 is newer than any JetPack SageMaker Neo')
     expect(page.get_by_text('Versions 1–')).to_be_visible()

@@ -17,6 +17,7 @@ PICTURES = [
     'sign-in.png',
     'training-jobs.png',
     'compilation-tab.png',
+    'attempt-details.png',
     'components.png',
     'devices.png',
     'fleet-matrix.png',

@@ -67,6 +67,18 @@ def test_a_data_scientist_signs_in_lands_where_she_wanted_and_signs_out(fresh: P
     expect(fresh).to_have_url(re.compile(r'/login\?next=%2F'))
 
 
+def test_a_link_with_filters_lands_on_that_exact_list_after_signing_in(fresh: Page, signed_url: str) -> None:
+    fresh.goto(f'{signed_url}/?status=In+progress&q=bottle')
+    expect(fresh).to_have_url(re.compile(r'/login\?next=%2F%3Fstatus%3DIn%2Bprogress%26q%3Dbottle$'))
+    fresh.get_by_label('User name').fill('alice')
+    fresh.get_by_label('Password', exact=True).fill('alice-secret-1')
+    fresh.get_by_role('button', name='Sign in').click()
+    expect(fresh).to_have_url(f'{signed_url}/?status=In+progress&q=bottle')
+    expect(fresh.get_by_placeholder('Search by name')).to_have_value('bottle')
+    expect(fresh.get_by_text(re.compile(r'^Showing 1 of \d+ training jobs$'))).to_be_visible()
+    expect(fresh.locator('tbody tr')).to_have_count(1)
+
+
 def test_an_operator_sees_everything_but_cannot_compile(fresh: Page, signed_url: str) -> None:
     sign_in(fresh, signed_url, 'bob', 'bob-secret-1')
     expect(fresh.get_by_text('bob · Operator')).to_be_visible()

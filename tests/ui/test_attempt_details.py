@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,7 @@ from nicegui.testing import User
 
 from dda_portal.domain.clock import utcnow
 from dda_portal.pages.feeds import settled
+from dda_portal.pages.widgets import TimeLabel
 from tests.factories import ROLE, create_compilation_job, create_training_job
 
 UNTAR = (
@@ -68,12 +70,19 @@ async def test_failed_attempt_shows_reason_guidance_timings_and_logs(aws: None, 
     with user.scope(marker='attempt-dialog'):
         await user.should_see('x86_64 CPU — attempt 1')
         await user.should_see(UNTAR)
-        await user.should_see('Failed at')
+        await user.should_see('(attempt 1)')
         await user.should_see('Likely cause:')
         await user.should_see('AWS documentation')
         await user.should_see('Runtime budget used')
         await user.should_see('2.0 KiB', retries=50)  # the input model's size from S3
         await user.should_see('31 log events', retries=50)
+    times = {e.text: e.props['exact'] for e in user.find(kind=TimeLabel).elements}
+    failed = next(text for text in times if text.startswith('Failed '))
+    assert re.fullmatch(r'Failed (a|an|\d+) [a-z]+ ago \(attempt 1\)', failed), (
+        times
+    )  # how long ago, in words
+    assert re.fullmatch(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC', times[failed])  # exactly, on hover
+    assert not [text for text in times if 'UTC' in text], times
     rows = table(user, 'compilation-logs').rows
     assert rows[0]['message'] == 'step 0 <b>not bold</b>'  # kept as text
     assert rows[-1]['message'] == UNTAR

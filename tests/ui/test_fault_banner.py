@@ -4,6 +4,7 @@ the rows keep the last good data, and the next good refresh clears the banner an
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -65,9 +66,14 @@ async def test_an_unreachable_aws_shows_code_message_and_age_keeps_the_rows_and_
     text = banner_text(user)
     assert text.startswith(
         f'SageMaker: EndpointConnectionError: Could not connect to the endpoint URL: "http://{host}:{port}/" '
-        '(in ListTrainingJobs) — failed at '
+        '(in ListTrainingJobs) — failed '
     )
     assert 'data from ' in text and 'data from never' not in text
+    assert re.search(r' — failed (now|.+ ago), data from ', text), text  # how long ago, in words
+    [label] = [e for e in user.find(marker='stale-banner').elements if isinstance(e, ui.label)]
+    assert re.fullmatch(  # the exact times on hover
+        r'SageMaker failed at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, data from .+ UTC', label.props['title']
+    ), label.props
     assert 'Greengrass' not in text  # the emulator kept answering
     assert announced(user) == (
         'Refresh from AWS failed (SageMaker: EndpointConnectionError); the banner at the top says more.'

@@ -132,6 +132,9 @@ async def test_cells_say_running_compatible_incompatible_unknown_with_reasons(us
     assert x86['line2-ipc']['w'] == 'Compatible'
     assert x86['line1-orin']['r'] == 'device is aarch64; this version is built for amd64'
     await user.should_see('Versions 1–2 of 2 · Devices 1–4 of 4')
+    table = next(e for e in user.find(marker='matrix-table').elements if isinstance(e, ui.table))
+    assert 'matrix-compact' not in table.classes  # four devices: whole words in every cell
+    await user.should_not_see(marker='matrix-legend')
 
 
 async def test_a_reflashed_device_turns_compatible_without_reload(user: User) -> None:
@@ -146,6 +149,7 @@ async def test_a_reflashed_device_turns_compatible_without_reload(user: User) ->
 
     assert grid(user)[1][ORIN]['line3-nano'] == {
         'w': 'Compatible',
+        's': 'OK',
         'i': 'check_circle_outline',
         'c': 'primary',
         'r': '',
@@ -173,6 +177,10 @@ async def test_a_large_fleet_shows_a_page_of_devices_at_a_time(user: User) -> No
     devices, _ = grid(user)
     assert devices == [f'line-{i:04d}' for i in range(25)]
     await user.should_see('Devices 1–25 of 60')
+    # so many devices fit a window only with short words, explained above the grid (whole words on hover)
+    table = next(e for e in user.find(marker='matrix-table').elements if isinstance(e, ui.table))
+    assert 'matrix-compact' in table.classes
+    await user.should_see('Run Running · Dep Deployed, not yet running · OK Compatible')
     user.find(marker='matrix-devices-next').click()
     await settled()
     devices, _ = grid(user)

@@ -74,6 +74,13 @@ def test_values_are_matched_without_regard_to_case_and_blanks() -> None:
     assert read.statuses == {'In progress'}
 
 
+def test_aws_spelling_of_a_status_is_understood() -> None:
+    read = parse('status=InProgress,STOPPED&rollup=NotCompiled')
+    assert read.statuses == {'In progress', 'Stopped'}
+    assert read.rollups == {'Not compiled'}
+    assert read.url() == '/?rollup=Not+compiled&status=In+progress,Stopped'
+
+
 def test_repeated_parameters_add_up() -> None:
     read = parse('rollup=Compiling&rollup=Compiled&target=x86_64-cpu&target=jetson-xavier')
     assert read.rollups == {'Compiling', 'Compiled'}

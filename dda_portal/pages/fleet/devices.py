@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from nicegui import ui
@@ -22,7 +22,7 @@ from ..deployments import RolloutPanel, thing_key
 from ..feeds import Feed
 from ..layout import frame
 from ..tables import FeedTable, Rows, all_rows, column, format_time, status_cell, status_fields
-from ..widgets import ago
+from ..widgets import ago, time_label
 from .matrix import device_summary
 
 DEVICE_COLUMNS: list[dict[str, Any]] = [
@@ -110,7 +110,11 @@ def register(store: Store, actions: Actions) -> None:
             if row is None:
                 ui.label(f'The portal knows no core device named “{thing}”.').mark('not-found')
                 return
-            ui.label(f'{row["health"]} · {row["architecture"]} · last report {row["reported"]}')
+            reported = row['reported_ms']
+            time_label(
+                datetime.fromtimestamp(reported / 1000, UTC) if reported is not None else None,
+                f'{row["health"]} · {row["architecture"]} · last report ',
+            )
             ui.label(row['models']).classes('whitespace-pre-wrap')
             ui.label('Deployments').classes('text-lg font-bold')
             RolloutPanel(store, actions, thing_key(thing))

@@ -17,7 +17,7 @@ from typing import Any
 from nicegui import ui
 from starlette.requests import Request
 
-from ...domain.compat import Cell, DeviceFacts, RuntimeNeeds, judge
+from ...domain.compat import Cell, DeviceFacts, Fit, RuntimeNeeds, judge
 from ...domain.filters import MatrixFilter
 from ...domain.targets import TargetCatalog
 from ...queries.matrix import DeviceColumn
@@ -30,12 +30,25 @@ from .matrix_feed import MatrixFacts, MatrixFeed
 
 VERSIONS_PER_PAGE = 50
 DEVICES_PER_PAGE = 25
+FULL_WORDS_UP_TO = 6  # devices on a page whose cells fit a 1024 px window with their whole words
+# with more devices, each cell says a short word (its whole word and reason on hover and to screen readers)
+SHORT_WORDS = {
+    Fit.RUNNING: 'Run',
+    Fit.DEPLOYED: 'Dep',
+    Fit.COMPATIBLE: 'OK',
+    Fit.INCOMPATIBLE: 'No',
+    Fit.UNKNOWN: '?',
+}
+LEGEND = (
+    ' · '.join(f'{short} {fit.value}' for fit, short in SHORT_WORDS.items())
+    + ' — hover or focus a cell for its reason, a device heading for its platform'
+)
 
 
 def fit_fields(cell: Cell) -> dict[str, str]:
     """A cell as every page shows it: word, icon, colour and the reason as plain text."""
     look = look_of(cell.fit)
-    return {'w': cell.fit.value, 'i': look.icon, 'c': look.color, 'r': cell.text}
+    return {'w': cell.fit.value, 's': SHORT_WORDS[cell.fit], 'i': look.icon, 'c': look.color, 'r': cell.text}
 
 
 def device_summary(facts: DeviceFacts) -> str:
@@ -69,6 +82,7 @@ class MatrixPage:
     devices_total: int
     devices_matching: int
     devices_first: int
+    compact: bool = False  # more devices than fit with whole words: short words, device headings turned
 
     @property
     def shown_text(self) -> str:
@@ -144,7 +158,15 @@ def build_page(
             row[f'd{i}'] = fields
         rows.append(row)
     return MatrixPage(
-        columns, rows, len(facts.versions), len(versions), v_first, len(facts.devices), len(devices), d_first
+        columns,
+        rows,
+        len(facts.versions),
+        len(versions),
+        v_first,
+        len(facts.devices),
+        len(devices),
+        d_first,
+        compact=len(shown_devices) > FULL_WORDS_UP_TO,
     )
 
 
@@ -163,9 +185,9 @@ def _first(page: int, per_page: int, count: int) -> int:
 
 
 HEADER_CELL = r"""
-<q-th :props="props">
-  <div class="matrix-head">{{ props.col.label }}</div>
-  <div v-if="props.col.facts" class="matrix-head text-xs text-grey-7">{{ props.col.facts }}</div>
+<q-th :props="props" :title="props.col.facts ? props.col.label + ' · ' + props.col.facts : undefined">
+  <div :class="props.col.facts === undefined ? '' : 'matrix-head'">{{ props.col.label }}</div>
+  <div v-if="props.col.facts" class="matrix-head matrix-facts text-xs text-grey-7">{{ props.col.facts }}</div>
 </q-th>"""
 
 BODY_CELL = r"""
@@ -178,11 +200,13 @@ BODY_CELL = r"""
     <span v-else class="text-grey-7 text-sm">not linked</span>
     <span class="text-grey-8 text-sm"> · {{ props.row.target }}</span>
   </div>
-  <span v-else class="matrix-fit text-xs" :data-fit="props.value.w"
-        :aria-label="props.value.r ? props.value.w + ': ' + props.value.r : props.value.w">
+  <span v-else class="matrix-fit text-xs" :data-fit="props.value.w">
     <q-icon :name="props.value.i" :color="props.value.c" size="xs" aria-hidden="true"></q-icon>
-    <span>{{ props.value.w }}</span>
-    <q-tooltip v-if="props.value.r" max-width="24rem">{{ props.value.r }}</q-tooltip>
+    <span class="matrix-word">{{ props.value.w }}</span>
+    <span class="matrix-short" aria-hidden="true">{{ props.value.s }}</span>
+    <span v-if="props.value.r" class="sr-only">: {{ props.value.r }}</span>
+    <q-tooltip max-width="24rem"
+      >{{ props.value.w }}{{ props.value.r ? ': ' + props.value.r : '' }}</q-tooltip>
   </span>
 </q-td>"""
 
@@ -260,6 +284,7 @@ class MatrixView:
                 'version_page': self._pager('Versions', 'version_page'),
                 'device_page': self._pager('Devices', 'device_page'),
             }
+        self.legend = ui.label(LEGEND).classes('text-sm text-grey-8').mark('matrix-legend')
         self.table = (
             ui.table(columns=self.page.columns, rows=self.page.rows, row_key='arn', pagination=0)
             .classes('w-full')
@@ -271,7 +296,17 @@ class MatrixView:
         )
         self.table.add_slot('header-cell', HEADER_CELL)
         self.table.add_slot('body-cell', BODY_CELL)
+        self.show_compact()
         self.show_counts()
+
+    def show_compact(self) -> None:
+        """Short words and turned device headings when a page has more devices than fit whole words."""
+        compact = self.page.compact
+        if compact != ('matrix-compact' in self.table.classes):
+            self.table.classes(
+                add='matrix-compact' if compact else None, remove=None if compact else 'matrix-compact'
+            )
+        self.legend.set_visibility(compact)
 
     def _pager(self, noun: str, field: str) -> tuple[ui.button, ui.button]:
         with ui.row().classes('items-center gap-1'):
@@ -313,6 +348,7 @@ class MatrixView:
             self.table.rows = page.rows
             self.table.update()
         self.page = page
+        self.show_compact()
         options = self.job_options()
         if options != self.job_select.options:
             self.job_select.set_options(options, value=sorted(self.filter.jobs))

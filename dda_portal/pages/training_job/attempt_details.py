@@ -13,8 +13,7 @@ from ...domain.status import CompilationStatus
 from ...services.actions import Actions
 from ...tables import CompilationAttempt
 from ..problems import problem_text, reported
-from ..tables import format_time
-from ..widgets import LogView, format_duration, status_badge
+from ..widgets import LogView, format_duration, status_badge, time_label
 
 ORIGINS = {
     'manual': 'started from the portal',
@@ -61,9 +60,10 @@ class AttemptDetails:
             with ui.row().classes('w-full items-center justify-between'):
                 with ui.row().classes('items-center gap-2'):
                     ui.icon('error', color='negative').props('aria-hidden=true')
-                    ui.label(
-                        f'Failed at {format_time(self.attempt.ended_at or self.attempt.last_modified)} '
-                        f'(attempt {self.attempt.attempt})'
+                    time_label(
+                        self.attempt.ended_at or self.attempt.last_modified,
+                        'Failed ',
+                        f' (attempt {self.attempt.attempt})',
                     ).classes('font-bold')
                 ui.button('Copy', icon='content_copy', on_click=lambda: ui.clipboard.write(reason)).props(
                     'flat dense no-caps'
@@ -94,14 +94,15 @@ class AttemptDetails:
             else '—'
         )
         with ui.grid(columns='auto 1fr').classes('gap-x-6 gap-y-1 items-baseline').mark('attempt-facts'):
-            for label, value in [
-                ('Created', format_time(attempt.created_at)),
-                ('Compilation started', format_time(attempt.started_at)),
-                ('Ended', format_time(attempt.ended_at)),
-                ('Queued', format_duration(spent.queued)),
+            for label, when in [
+                ('Created', attempt.created_at),
+                ('Compilation started', attempt.started_at),
+                ('Ended', attempt.ended_at),
             ]:
                 ui.label(label).classes('text-grey-8')
-                ui.label(value).classes('break-all')
+                time_label(when)
+            ui.label('Queued').classes('text-grey-8')
+            ui.label(format_duration(spent.queued))
             ui.label('Compile time').classes('text-grey-8')
             self.compile_time = ui.label().mark('compile-time')
             ui.label('Runtime budget used').classes('text-grey-8')

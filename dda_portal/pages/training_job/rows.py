@@ -8,7 +8,7 @@ from ...domain.guidance import GuidanceBook
 from ...domain.progress import estimate_remaining
 from ...domain.status import CompilationStatus
 from ...tables import CompilationAttempt, TrainingJob
-from ..tables import column, format_time, short_cell, status_fields, time_fields
+from ..tables import Moment, column, short_cell, status_fields, time_fields
 from ..widgets import elapsed, format_duration
 
 # columns that matter first; long values are shortened (the whole one a hover or a copy away) and a failure
@@ -166,7 +166,7 @@ def history_row(attempt: CompilationAttempt) -> dict[str, Any]:
     }
 
 
-def overview_facts(job: TrainingJob) -> list[tuple[str, str]]:
+def overview_facts(job: TrainingJob) -> list[tuple[str, str | Moment]]:
     return [
         (
             'Status',
@@ -177,9 +177,9 @@ def overview_facts(job: TrainingJob) -> list[tuple[str, str]]:
                 else ''
             ),
         ),
-        ('Created', format_time(job.created_at)),
-        ('Training started', format_time(job.started_at)),
-        ('Training ended', format_time(job.ended_at)),
+        ('Created', Moment(job.created_at)),
+        ('Training started', Moment(job.started_at)),
+        ('Training ended', Moment(job.ended_at)),
         ('Training time', format_duration(elapsed(job.started_at, job.ended_at))),
         (
             'Billable time',

@@ -4,6 +4,7 @@ values differ."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ...domain.clock import utcnow
@@ -14,8 +15,7 @@ from ...domain.targets import TargetCatalog
 from ...queries.job_page import JobSnapshot
 from ...tables import CompilationAttempt, ComponentVersion, TrainingJob
 from ..feeds import Durations
-from ..tables import format_time, status_fields
-from ..widgets import ago
+from ..tables import Moment, status_fields
 from .rows import compilation_row, history_row, overview_facts
 
 
@@ -28,7 +28,7 @@ class Header:
 
 @dataclass(frozen=True)
 class Overview:
-    facts: tuple[tuple[str, str], ...]
+    facts: tuple[tuple[str, str | Moment], ...]
     failure_reason: str
 
 
@@ -44,9 +44,10 @@ class ComponentCard:
     state: str
     target: str
     arn: str
-    created: str
+    created: datetime | None
+    source: str  # the compilation job it was packaged from
     problem: str  # Greengrass's message and errors, '' when none
-    devices: tuple[str, ...]  # one line per device running it
+    devices: tuple[tuple[str, datetime | None, str], ...]  # per device running it: words, its report, more
 
 
 def header(job: TrainingJob) -> Header:
@@ -98,8 +99,12 @@ def _component_cards(snapshot: JobSnapshot, catalog: TargetCatalog) -> tuple[Com
             )
             stale = ' — stale report' if health.stale else ''
             lines.append(
-                f'{item.thing_name}: {(item.lifecycle_state or "unknown").lower()}, device '
-                f'{health.word.lower()}, reported {ago(item.last_reported)}{stale}'
+                (
+                    f'{item.thing_name}: {(item.lifecycle_state or "unknown").lower()}, device '
+                    f'{health.word.lower()}, reported ',
+                    item.last_reported,
+                    stale,
+                )
             )
         cards.append(
             ComponentCard(
@@ -107,8 +112,8 @@ def _component_cards(snapshot: JobSnapshot, catalog: TargetCatalog) -> tuple[Com
                 state=version.state,
                 target=catalog.display_name(version.target_id or ''),
                 arn=version.arn,
-                created=f'Created {format_time(version.created_at)} from '
-                f'{version.compilation_job_name or "—"}',
+                created=version.created_at,
+                source=version.compilation_job_name or '—',
                 problem=f'{version.message or ""} {version.errors or ""}'.strip(),
                 devices=tuple(lines),
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from nicegui import ui
@@ -23,8 +23,8 @@ from ..feeds import Durations
 from ..layout import frame
 from ..live_table import LiveTable
 from ..problems import notify_problem, reported
-from ..tables import status_cell, time_cell
-from ..widgets import LogView, status_badge
+from ..tables import Moment, status_cell, time_cell
+from ..widgets import LogView, TimeLabel, status_badge, time_label
 from . import sections
 from .dialogs import AttemptDialog, CompileDialog, StopDialog
 from .rows import (
@@ -115,7 +115,9 @@ class TrainingJobView:
             same_facts = [label for label, _ in before.facts] == [label for label, _ in overview.facts]
             if same_facts and before.failure_reason == overview.failure_reason:  # words change in place
                 for value_label, (_, value) in zip(self.fact_values, overview.facts, strict=True):
-                    if value_label.text != value:
+                    if isinstance(value, Moment):
+                        cast(TimeLabel, value_label).show(value.at)  # same labels: the same kinds of fact
+                    elif value_label.text != value:
                         value_label.set_text(value)
             else:
                 self.overview.refresh()
@@ -159,11 +161,12 @@ class TrainingJobView:
     @ui.refreshable_method
     def overview(self) -> None:
         overview = self.shown_overview
-        self.fact_values: list[ui.label] = []
+        self.fact_values: list[ui.label | TimeLabel] = []
         with ui.grid(columns='auto 1fr').classes('gap-x-6 gap-y-2 items-baseline'):
             for label, value in overview.facts:
                 ui.label(label).classes('text-grey-8')
-                self.fact_values.append(ui.label(value).classes('break-all'))
+                shown = time_label(value.at) if isinstance(value, Moment) else ui.label(value)
+                self.fact_values.append(shown.classes('break-all'))
         ui.link(
             'Open in the SageMaker console', self.actions.console.training_job(self.job.name), new_tab=True
         )
@@ -338,15 +341,15 @@ class TrainingJobView:
                         icon='content_copy', on_click=lambda arn=card.arn: ui.clipboard.write(arn)
                     ).props('flat dense round size=sm aria-label="Copy ARN"')
                     ui.link('AWS console', self.actions.console.component(card.arn), new_tab=True)
-                ui.label(card.created)
+                time_label(card.created, 'Created ', f' from {card.source}')
                 if card.problem:
                     ui.label(card.problem).classes('text-negative whitespace-pre-wrap break-all').mark(
                         'packaging-error'
                     )
                 if not card.devices:
                     ui.label('Not installed on any core device.').classes('text-grey-8')
-                for line in card.devices:
-                    ui.label(line).mark('component-device')
+                for words, reported, more in card.devices:
+                    time_label(reported, words, more).mark('component-device')
                 if card.state == 'Deployable':
                     deploy_button(
                         self.store, self.actions, [card.title.rsplit(' ', 1)[0]], card.title, explain=False
