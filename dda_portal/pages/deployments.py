@@ -66,11 +66,18 @@ class RolloutPanel:
     """The newest rollouts of a key: the deployment's state and each device's, with reasons; Roll back."""
 
     def __init__(
-        self, store: Store, actions: Actions, key: str, rollouts: list[Rollout] | None = None
+        self,
+        store: Store,
+        actions: Actions,
+        key: str,
+        use_case: str,
+        rollouts: list[Rollout] | None = None,
     ) -> None:
-        """`rollouts`: what the page read already; None: read them once the page is shown."""
+        """`rollouts`: what the page read already; None: read them once the page is shown. `use_case`: the
+        place the panel's components or device are in."""
         self.store = store
         self.actions = actions
+        self.use_case = use_case
         self.key = key
         self.rollouts = rollouts or []
         rollout_feed(store).follow(key, self._delivered)
@@ -95,9 +102,9 @@ class RolloutPanel:
         if not self.rollouts:
             ui.label('No deployment includes this yet.').classes('text-grey-8').mark('no-rollouts')
             return
-        refusal = self.actions.refusal(ROLL_BACK)
         for rollout in self.rollouts:
             item = rollout.deployment
+            refusal = self.actions.refusal(ROLL_BACK, self.use_case)
             # not a q-card: the component cards above it are the Components tab's cards
             box = ui.column().classes('w-full p-3 gap-1 rounded').style('border: 1px solid #e0e0e0')
             with box.props('data-testid=rollout').mark('rollout'):
@@ -141,7 +148,7 @@ class RolloutPanel:
 
     async def roll_back(self, target_arn: str) -> None:
         with reported('Not rolled back'):
-            await self.actions.roll_back(target_arn)
+            await self.actions.roll_back(target_arn, use_case=self.use_case)
             ui.notify(f'Rolling back {target_label(target_arn)}', type='positive')
 
 
@@ -162,9 +169,11 @@ class DeployDialog:
         choices: list[Choice],
         groups: dict[str, tuple[str, list[str]]],
         devices: list[str],
+        use_case: str,
         chosen: str | None = None,
     ) -> None:
         self.actions = actions
+        self.use_case = use_case  # versions and targets are of this place
         self.choices = {f'{c.component} {c.version}': c for c in choices}
         account = next(iter(choices)).arn.split(':')[3:5] if choices else ['us-east-1', '0']
         region, owner = account[0], account[1]
@@ -174,7 +183,7 @@ class DeployDialog:
         self.targets.update({f'arn:aws:iot:{region}:{owner}:thing/{d}': f'Core device {d}' for d in devices})
         self.prepared: Prepared | None = None
         self.asked = 0  # pre-flights asked for (each choice asks again)
-        refusal = actions.refusal(DEPLOY)
+        refusal = actions.refusal(DEPLOY, use_case)
         with (
             named_dialog('Deploy a component version') as self.dialog,
             ui.card().classes('w-full max-w-4xl').mark('deploy-dialog'),
@@ -224,7 +233,9 @@ class DeployDialog:
         with self.result:
             ui.spinner()
         with reported('Pre-flight failed'):
-            prepared = await self.actions.deploy_plan(target, choice.component, choice.version)
+            prepared = await self.actions.deploy_plan(
+                target, choice.component, choice.version, use_case=self.use_case
+            )
             if asked != self.asked:
                 return  # the person chose something else meanwhile
             self.prepared = prepared
@@ -271,7 +282,7 @@ class DeployDialog:
             return
         self.confirm.disable()
         with reported('Not deployed'):
-            await self.actions.deploy(target, choice.component, choice.version)
+            await self.actions.deploy(target, choice.component, choice.version, use_case=self.use_case)
             ui.notify(
                 f'Deploying {choice.component} {choice.version} to {target_label(target)}', type='positive'
             )
@@ -281,7 +292,7 @@ class DeployDialog:
 
 
 async def open_deploy_dialog(
-    store: Store, actions: Actions, components: list[str] | None, chosen: str | None
+    store: Store, actions: Actions, use_case: str, components: list[str] | None, chosen: str | None
 ) -> None:
     """The dialog over the deployable versions (of these component names, or all), the stored thing groups
     and core devices (read off the event loop)."""
@@ -293,12 +304,13 @@ async def open_deploy_dialog(
     ]
     groups = await store.fetch(queries.deployments.thing_groups)
     devices = [d.thing_name for d in await store.fetch(queries.fleet.devices)]
-    DeployDialog(actions, choices, groups, devices, chosen)
+    DeployDialog(actions, choices, groups, devices, use_case, chosen)
 
 
 def deploy_button(
     store: Store,
     actions: Actions,
+    use_case: str,
     components: list[str] | None,
     chosen: str | None = None,
     *,
@@ -310,12 +322,12 @@ def deploy_button(
         ui.button(
             'Deploy…',
             icon='rocket_launch',
-            on_click=lambda: open_deploy_dialog(store, actions, components, chosen),
+            on_click=lambda: open_deploy_dialog(store, actions, use_case, components, chosen),
         )
         .props('no-caps outline')
         .mark('deploy-open')
     )
-    if refusal := actions.refusal(DEPLOY):
+    if refusal := actions.refusal(DEPLOY, use_case):
         button.disable()
         button.tooltip(refusal)
         if explain:

@@ -21,9 +21,11 @@ from ..domain.attempts import CompileInputs, check_inputs
 from ..domain.changes import Changed
 from ..domain.console import ConsoleLinks
 from ..domain.logs import LogRead, log_text
+from ..domain.places import use_case_name
 from ..domain.problems import AwsProblem, Invalid, NotAllowed, Problem, Unavailable
 from ..domain.status import CompilationStatus
 from ..tables import CompilationAttempt
+from ..use_cases import DEFAULT_USE_CASE
 from ..workers import PageReads
 from .compiler import Compiler, StartOutcome
 from .deployer import Deployer, Prepared
@@ -69,28 +71,34 @@ class Actions:
         if problem is not None:
             raise problem
 
-    def check_signed_in(self) -> None:
-        """Every read of AWS data checks the person at the moment it runs, like every action."""
-        if self.gate.current() is None:
+    def check_signed_in(self, use_case: str | None = None) -> None:
+        """Every read of AWS data checks the person at the moment it runs, like every action; with a use case
+        (a place key), that they may see it."""
+        person = self.gate.current()
+        if person is None:
             raise NotAllowed('Your session has ended; sign in again.')
+        if use_case is not None and not person.may_see(use_case):
+            raise NotAllowed(f'{person.name} has no role in use case {use_case_name(use_case)}.')
 
-    def check_allowed(self, doing: str) -> None:
-        """Raises NotAllowed when the person on whose page this runs may not `doing`."""
-        if reason := refusal(self.gate.current(), doing):
+    def check_allowed(self, doing: str, use_case: str) -> None:
+        """Raises NotAllowed when the person on whose page this runs may not `doing` in `use_case` (the place
+        key of the object acted on)."""
+        if reason := refusal(self.gate.current(), doing, use_case):
             raise NotAllowed(reason)
 
-    async def check(self, doing: str | None = None) -> None:
-        """check_signed_in, or check_allowed(doing), with the sign-in read off the event loop when the gate's
-        cached one has aged (what handlers await)."""
+    async def check(self, doing: str | None = None, use_case: str | None = None) -> None:
+        """check_signed_in, or check_allowed(doing) in the use case of the object acted on, with the sign-in
+        read off the event loop when the gate's cached one has aged (what handlers await)."""
         await self.gate.load_current()
         if doing is None:
-            self.check_signed_in()
+            self.check_signed_in(use_case)
         else:
-            self.check_allowed(doing)
+            self.check_allowed(doing, use_case or DEFAULT_USE_CASE)
 
-    def refusal(self, doing: str) -> str | None:
-        """Why the person on whose page this runs may not `doing`, or None when they may (pages show it)."""
-        return refusal(self.gate.current(), doing)
+    def refusal(self, doing: str, use_case: str) -> str | None:
+        """Why the person on whose page this runs may not `doing` to an object of `use_case` (a place key), or
+        None when they may (pages show it)."""
+        return refusal(self.gate.current(), doing, use_case)
 
     async def _attempt_on_page(self, job_name: str, training_job: str) -> CompilationAttempt:
         """The attempt, only when it belongs to the training job the page is about (a crafted event may name
@@ -100,39 +108,43 @@ class Actions:
             raise Invalid(f'{job_name} is not a compilation of {training_job}.')
         return attempt
 
-    async def training_logs(self, training_job: str) -> LogRead:
-        return await self._logs(TRAINING_LOG_GROUP, training_job, 5000)
+    async def training_logs(self, training_job: str, *, use_case: str = DEFAULT_USE_CASE) -> LogRead:
+        return await self._logs(TRAINING_LOG_GROUP, training_job, 5000, use_case)
 
-    async def compilation_logs(self, job_name: str) -> LogRead:
+    async def compilation_logs(self, job_name: str, *, use_case: str = DEFAULT_USE_CASE) -> LogRead:
         """The attempt's CloudWatch Logs (model-info-extraction, compilation …), first 5,000 events."""
-        return await self._logs(COMPILATION_LOG_GROUP, job_name, 5000)
+        return await self._logs(COMPILATION_LOG_GROUP, job_name, 5000, use_case)
 
-    async def compilation_log_file(self, job_name: str) -> str:
+    async def compilation_log_file(self, job_name: str, *, use_case: str = DEFAULT_USE_CASE) -> str:
         """Every event of the attempt's logs (all pages) as a text file."""
-        result = await self._logs(COMPILATION_LOG_GROUP, job_name, None)
+        result = await self._logs(COMPILATION_LOG_GROUP, job_name, None, use_case)
         return log_text(result) if result.events else f'# {result.missing or "No log events."}\n'
 
-    async def _logs(self, group: str, job_name: str, limit: int | None) -> LogRead:
-        await self.check()
+    async def _logs(self, group: str, job_name: str, limit: int | None, use_case: str) -> LogRead:
+        await self.check(None, use_case)
         try:
             return await self.reads.read(self.logs.job_events, group, job_name, limit)
         except Problem as problem:  # shown to the user with AWS's code and message
             log.info('Reading logs of %s failed: %s', job_name, problem)
             raise
 
-    async def object_sizes(self, uris: list[str]) -> dict[str, int | None]:
+    async def object_sizes(
+        self, uris: list[str], *, use_case: str = DEFAULT_USE_CASE
+    ) -> dict[str, int | None]:
         """Size in bytes of each S3 object (None where there is no object)."""
-        await self.check()
+        await self.check(None, use_case)
 
         def sizes() -> dict[str, int | None]:
             return {uri: self.s3.object_size(uri) for uri in uris}
 
         return await self.reads.read(sizes)
 
-    async def artifact_download_url(self, job_name: str, training_job: str) -> str:
+    async def artifact_download_url(
+        self, job_name: str, training_job: str, *, use_case: str = DEFAULT_USE_CASE
+    ) -> str:
         """A presigned URL for the compiled model of an attempt of `training_job`, made now and valid for
         five minutes."""
-        await self.check()
+        await self.check(None, use_case)
         attempt = await self._attempt_on_page(job_name, training_job)
         if attempt.status != CompilationStatus.COMPLETED or not attempt.artifact:
             raise Invalid('This attempt has no compiled model to download.')
@@ -145,10 +157,10 @@ class Actions:
 
         return await self.reads.read(presign)
 
-    async def package(self, job_name: str, training_job: str) -> None:
+    async def package(self, job_name: str, training_job: str, *, use_case: str = DEFAULT_USE_CASE) -> None:
         """Package a completed compilation of `training_job` as a Greengrass component. Raises the Problem
         when it cannot."""
-        await self.check('package models')
+        await self.check('package models', use_case)
         await self._attempt_on_page(job_name, training_job)
         owner = await run.io_bound(self.packager.package, job_name, 'manual')
         if owner is None:
@@ -156,13 +168,16 @@ class Actions:
         # the new version shows on /components and on the job's page at once
         self.store.publish(await self.store.fetch(queries.fleet.changed_with_components, {owner}))
 
-    async def retry_compilation(self, training_job: str, target_id: str) -> StartOutcome:
+    async def retry_compilation(
+        self, training_job: str, target_id: str, *, use_case: str = DEFAULT_USE_CASE
+    ) -> StartOutcome:
         """Start the next attempt of a Failed or Stopped target with the job's compile defaults."""
-        await self.check('retry compilations')
+        await self.check('retry compilations', use_case)
         return await self._start(training_job, [target_id], None)
 
-    async def compile_defaults(self, training_job: str) -> CompileInputs:
+    async def compile_defaults(self, training_job: str, *, use_case: str = DEFAULT_USE_CASE) -> CompileInputs:
         """The compile dialog's defaults: the training job's tags read as a page read of AWS."""
+        await self.check(None, use_case)
         return await self.reads.read(self.compiler.defaults_for, training_job, self.sagemaker)
 
     async def start_compilation(
@@ -172,17 +187,21 @@ class Actions:
         framework: str,
         framework_version: str,
         input_shape: str,
+        *,
+        use_case: str = DEFAULT_USE_CASE,
     ) -> StartOutcome:
         """Validate what the user typed, then start one job per target; rows appear at once. Raises the
         Problem that stops the whole request; each target's own refusal is in the outcome."""
-        await self.check('start compilations')
+        await self.check('start compilations', use_case)
         inputs = check_inputs(framework, framework_version, input_shape)  # raises InvalidInput
         return await self._start(training_job, target_ids, inputs)
 
-    async def start_compilation_with_defaults(self, training_job: str, target_ids: list[str]) -> StartOutcome:
+    async def start_compilation_with_defaults(
+        self, training_job: str, target_ids: list[str], *, use_case: str = DEFAULT_USE_CASE
+    ) -> StartOutcome:
         """Start one job per target with the training job's compile defaults (its tags, else the settings),
         as the JSON API does when it is given no inputs."""
-        await self.check('start compilations')
+        await self.check('start compilations', use_case)
         return await self._start(training_job, target_ids, None)
 
     async def _start(
@@ -194,10 +213,12 @@ class Actions:
         self.store.publish(Changed.jobs(training_job))
         return outcome
 
-    async def stop_compilation(self, job_name: str, training_job: str) -> None:
+    async def stop_compilation(
+        self, job_name: str, training_job: str, *, use_case: str = DEFAULT_USE_CASE
+    ) -> None:
         """Stop a running attempt of `training_job`. Raises the Problem (AWS's code and message when SageMaker
         refuses)."""
-        await self.check('stop compilations')
+        await self.check('stop compilations', use_case)
         await self._attempt_on_page(job_name, training_job)
         owner = await run.io_bound(self.compiler.stop, job_name)
         if owner:
@@ -205,14 +226,18 @@ class Actions:
 
     # ---- deployments ---------------------------------------------------------------------------------------
 
-    async def deploy_plan(self, target_arn: str, component: str, version: str) -> Prepared:
+    async def deploy_plan(
+        self, target_arn: str, component: str, version: str, *, use_case: str = DEFAULT_USE_CASE
+    ) -> Prepared:
         """The before/after set and every pre-flight finding of deploying the version to the target."""
-        await self.check()
+        await self.check(None, use_case)
         return await self.reads.read(self.deployer.prepare, target_arn, component, version)
 
-    async def deploy(self, target_arn: str, component: str, version: str) -> str:
+    async def deploy(
+        self, target_arn: str, component: str, version: str, *, use_case: str = DEFAULT_USE_CASE
+    ) -> str:
         """Deploy (the pre-flight runs again here; a blocking finding refuses). The deployment's id."""
-        await self.check('deploy components')
+        await self.check('deploy components', use_case)
         who = self._who()
         deployment_id = await run.io_bound(
             _aws_problems, self.deployer.deploy, target_arn, component, version, who
@@ -222,9 +247,9 @@ class Actions:
         self.store.publish(Changed(deployments=frozenset({deployment_id})))
         return deployment_id
 
-    async def roll_back(self, target_arn: str) -> str:
+    async def roll_back(self, target_arn: str, *, use_case: str = DEFAULT_USE_CASE) -> str:
         """Redeploy the target's previous revision. The new deployment's id."""
-        await self.check('roll back deployments')
+        await self.check('roll back deployments', use_case)
         deployment_id = await run.io_bound(_aws_problems, self.deployer.roll_back, target_arn, self._who())
         if deployment_id is None:
             raise Unavailable('The portal is shutting down.')

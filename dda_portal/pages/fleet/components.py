@@ -13,6 +13,7 @@ from ...domain.console import ConsoleLinks
 from ...services.actions import Actions
 from ...store import Store
 from ...tables import ComponentVersion
+from ...use_cases import DEFAULT_USE_CASE
 from ..deployments import deploy_button
 from ..feeds import Feed
 from ..layout import frame
@@ -94,7 +95,7 @@ def register(store: Store, actions: Actions, target_labels: dict[str, str]) -> N
                 'Every component version the portal knows, with the compiled model it packages.'
             ).classes('text-grey-8')
             with ui.row().classes('items-center gap-3'):
-                deploy_button(store, actions, None)
+                deploy_button(store, actions, DEFAULT_USE_CASE, None)
             table.show(
                 rows,
                 COMPONENT_COLUMNS,

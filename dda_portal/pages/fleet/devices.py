@@ -18,6 +18,7 @@ from ...queries.matrix import parse_attributes
 from ...services.actions import Actions
 from ...store import Store
 from ...tables import CoreDevice
+from ...use_cases import DEFAULT_USE_CASE
 from ..deployments import RolloutPanel, thing_key
 from ..feeds import Feed
 from ..layout import frame
@@ -113,7 +114,7 @@ def register(store: Store, actions: Actions) -> None:
             ui.label(f'{row["health"]} · {row["architecture"]} · last report {row["reported"]}')
             ui.label(row['models']).classes('whitespace-pre-wrap')
             ui.label('Deployments').classes('text-lg font-bold')
-            RolloutPanel(store, actions, thing_key(thing))
+            RolloutPanel(store, actions, thing_key(thing), DEFAULT_USE_CASE)
 
     @ui.page('/devices', response_timeout=30)
     async def devices_page() -> None:
