@@ -32,14 +32,16 @@ def _keys_of(changed: Changed) -> Any:
 
 
 def _read(session: Session, keys: frozenset[str]) -> Rollouts:
-    """A panel's key is `c:<component>,<component>…` (a training job's components) or `t:<thing name>`."""
+    """A panel's key is `c:<place>|<component>,<component>…` (a training job's components) or
+    `t:<place>|<thing name>`: the rollouts of one place."""
     found: Rollouts = {}
     for key in keys:
-        kind, _, value = key.partition(':')
+        kind, _, rest = key.partition(':')
+        place, _, value = rest.partition('|')
         if kind == 'c':
-            found[key] = queries.deployments.rollouts(session, components=value.split(','))
+            found[key] = queries.deployments.rollouts(session, components=value.split(','), use_cases=[place])
         else:
-            found[key] = queries.deployments.rollouts(session, thing=value)
+            found[key] = queries.deployments.rollouts(session, thing=value, use_cases=[place])
     return found
 
 
@@ -54,12 +56,12 @@ def rollout_feed(store: Store) -> Feed[str, Rollouts]:
     return feed
 
 
-def components_key(names: list[str]) -> str:
-    return 'c:' + ','.join(sorted(names))
+def components_key(names: list[str], place: str) -> str:
+    return f'c:{place}|' + ','.join(sorted(names))
 
 
-def thing_key(thing: str) -> str:
-    return f't:{thing}'
+def thing_key(thing: str, place: str) -> str:
+    return f't:{place}|{thing}'
 
 
 class RolloutPanel:
@@ -104,7 +106,7 @@ class RolloutPanel:
             return
         for rollout in self.rollouts:
             item = rollout.deployment
-            refusal = self.actions.refusal(ROLL_BACK, self.use_case)
+            refusal = self.actions.refusal(ROLL_BACK, item.use_case)
             # not a q-card: the component cards above it are the Components tab's cards
             box = ui.column().classes('w-full p-3 gap-1 rounded').style('border: 1px solid #e0e0e0')
             with box.props('data-testid=rollout').mark('rollout'):
@@ -296,14 +298,14 @@ async def open_deploy_dialog(
 ) -> None:
     """The dialog over the deployable versions (of these component names, or all), the stored thing groups
     and core devices (read off the event loop)."""
-    versions = await store.fetch(queries.fleet.components)
+    versions = await store.fetch(queries.fleet.components, None, [use_case])
     choices = [
         Choice(v.component_name, v.component_version, v.arn)
         for v in versions
         if v.state == 'Deployable' and (components is None or v.component_name in components)
     ]
-    groups = await store.fetch(queries.deployments.thing_groups)
-    devices = [d.thing_name for d in await store.fetch(queries.fleet.devices)]
+    groups = await store.fetch(queries.deployments.thing_groups, use_case)
+    devices = [d.thing_name for d in await store.fetch(queries.fleet.devices, None, [use_case])]
     DeployDialog(actions, choices, groups, devices, use_case, chosen)
 
 
@@ -315,12 +317,14 @@ def deploy_button(
     chosen: str | None = None,
     *,
     explain: bool = True,
+    label: str | None = None,
 ) -> ui.button:
-    """`Deploy…`: disabled, with the reason (said beside it when `explain`), for a person who may not
-    deploy."""
+    """`Deploy…` (versions and targets of the place `use_case`; `label`: its name on the button, when there
+    are several): disabled, with the reason (said beside it when `explain`), for a person who may not
+    deploy there."""
     button = (
         ui.button(
-            'Deploy…',
+            f'Deploy in {label}…' if label else 'Deploy…',
             icon='rocket_launch',
             on_click=lambda: open_deploy_dialog(store, actions, use_case, components, chosen),
         )

@@ -7,13 +7,16 @@ links and console links as they always were.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from nicegui import ui
 
 from ..domain.access import Person
 from ..domain.console import ConsoleLinks
-from ..domain.places import use_case_name
+from ..domain.filters import ListFilter
+from ..domain.places import DEFAULT_PLACE, object_key, place_label, split_key, use_case_name
 from ..services.actions import Actions
 from ..use_cases import Place
 
@@ -72,3 +75,85 @@ def place_badge(view: PlaceView, key: str) -> None:
     """The use case an object belongs to, beside its name on its own page (several places only)."""
     if view.several:
         ui.chip(view.label(key), icon='work_outline').props('outline dense').mark('use-case')
+
+
+def console_of(actions: Actions) -> Callable[[str], ConsoleLinks]:
+    """A place's console links (for reads in store threads, where nobody is signed in)."""
+    places, home = actions.gate.places, actions.console.region
+
+    def console(key: str) -> ConsoleLinks:
+        place = places.get(key)
+        return ConsoleLinks(place.region if place is not None and place.region else home)
+
+    return console
+
+
+USE_CASE_COLUMN: dict[str, Any] = {
+    'name': 'use_case',
+    'label': 'Use case',
+    'field': 'use_case',
+    'align': 'left',
+    'sortable': True,
+}
+
+
+def with_use_case_column(columns: list[dict[str, Any]], view: PlaceView) -> list[dict[str, Any]]:
+    """The table's columns, the use case's second when the person sees several places."""
+    return [columns[0], USE_CASE_COLUMN, *columns[1:]] if view.several else columns
+
+
+def place_fields(key: str) -> dict[str, str]:
+    """What a row says of its place: `place` (the key, for filtering) and `use_case` (its label)."""
+    return {'place': key, 'use_case': place_label(key)}
+
+
+def chosen_use_cases(view: PlaceView, params: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """The use case names chosen in the URL (`use-case=`, comma-separated, repeatable) among those the
+    person may see."""
+    return ListFilter.from_query(params, {}, view.names).use_cases
+
+
+def row_keeper(view: PlaceView, chosen: frozenset[str]) -> Callable[[dict[str, Any]], bool]:
+    """Which rows (with `place`) a tab shows: those of the places the person may see, of the chosen use
+    cases when some are chosen."""
+
+    def keep(row: dict[str, Any]) -> bool:
+        place = str(row.get('place', DEFAULT_PLACE))
+        return place in view.seen and (not chosen or use_case_name(place) in chosen)
+
+    return keep
+
+
+def use_case_filter(view: PlaceView, chosen: frozenset[str], path: str) -> None:
+    """The use case filter of a page without other filters: choosing opens the page with `use-case=`."""
+    if not view.several:
+        return
+
+    def choose(names: list[str] | None) -> None:
+        query = ListFilter(use_cases=frozenset(names or ())).to_query()
+        ui.navigate.to(f'{path}?{query}' if query else path)
+
+    ui.select(
+        view.names,
+        multiple=True,
+        value=sorted(chosen),
+        label='Use case',
+        on_change=lambda e: choose(e.value),
+    ).props('use-chips clearable dense outlined options-dense').classes('min-w-48').mark('use-case-filter')
+
+
+def keys_in_places(names: Iterable[str], places: Iterable[str]) -> frozenset[str]:
+    """The object keys a change of these names (or object keys) may touch: the name in every place."""
+    bare = {split_key(name)[1] for name in names}
+    return frozenset(object_key(place, name) for place in {*places, DEFAULT_PLACE} for name in bare)
+
+
+def by_place(keys: Iterable[str]) -> dict[str, set[str] | None]:
+    """Object keys grouped: place → names."""
+    grouped: dict[str, set[str] | None] = {}
+    for key in keys:
+        place, name = split_key(key)
+        names = grouped.setdefault(place, set())
+        assert names is not None
+        names.add(name)
+    return grouped

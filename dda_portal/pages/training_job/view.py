@@ -383,7 +383,7 @@ class TrainingJobView:
             with ui.row().classes('items-center gap-3 pt-2'):
                 ui.label('Deployments').classes('text-lg font-bold')
                 deploy_button(self.store, self.actions, self.use_case, names)
-            RolloutPanel(self.store, self.actions, components_key(names), self.use_case)
+            RolloutPanel(self.store, self.actions, components_key(names, self.use_case), self.use_case)
 
     def on_tab(self) -> None:
         tab = str(self.tabs.value)
