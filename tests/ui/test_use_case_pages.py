@@ -98,10 +98,12 @@ async def test_a_use_case_a_person_may_not_see_is_absent_everywhere(user: User) 
     await user.should_see('1 training jobs')
     await user.open('/?use-case=line-2')  # a use case he may not see filters nothing in
     assert listed(user) == [('caps', 'line-1')]
-    await user.open('/training-jobs/weave')
-    await user.should_see(marker='not-found')
-    await user.open('/training-jobs/caps?use-case=line-2')
-    await user.should_see(marker='not-found')
+    http: httpx.AsyncClient = user.http_client  # type: ignore[attr-defined]
+    for hidden in ('/training-jobs/weave', '/training-jobs/caps?use-case=line-2'):
+        answer = await http.get(hidden)
+        assert answer.status_code == 404 and 'The portal knows no training job named' in answer.text
+    devices = await http.get('/devices/cam-1?use-case=line-2')
+    assert 'The portal knows no core device named' in devices.text
     await user.open('/training-jobs/caps')  # the only one he may see
     await user.should_see(marker='job-name')
     await user.should_not_see(marker='choose-use-case')

@@ -104,10 +104,10 @@ def choose(store: Store, actions: Actions, places: PlaceView, name: str, found: 
         ui.label(f'{len(found)} use cases have a training job named “{name}”. Which one?').mark(
             'choose-use-case'
         )
+        shown_tab = tab if tab in TABS and tab != 'overview' else None
         for place in found:
-            ui.link(
-                places.label(place), job_link(name, place, tab if tab in TABS else None, always=True)
-            ).mark('use-case-choice')
+            link = job_link(name, place, shown_tab, always=True)
+            ui.link(places.label(place), link).mark('use-case-choice')
 
 
 class Deliveries:
