@@ -42,7 +42,6 @@ from .forwarded import FROM_TRUSTED_PROXY
 from .passwords import hash_password, password_matches
 from .sign_ins import SignIns
 from .store import Store
-from .use_cases import Place, places_of
 from .workers import SIGN_IN
 
 log = logging.getLogger(__name__)
@@ -90,8 +89,7 @@ class Gate:
         self.accounts = settings.users
         self.header = settings.auth_header or ''
         self.default_role = settings.auth_default_role
-        # every account-region pair the portal reads, by place key: what a person's roles make visible
-        self.places: dict[str, Place] = {place.key: place for place in places_of(settings.use_cases)}
+        self.places = settings.places  # what a person's roles make visible
         self.passwords = any(a.password_hash for a in self.accounts.values())
         # per name at one address, and per address: nobody locks a person out from elsewhere. Counted per
         # replica: tries spread over N replicas get N times as many before each wait
@@ -128,11 +126,6 @@ class Gate:
         session_id = session_id_of(request)
         if self.passwords and session_id is not None:
             await self.sign_ins.load(session_id)
-
-    def visible(self, person: Person | None) -> frozenset[str]:
-        """The place keys `person` may see (none once signed out): what pages, exports and the API pass
-        to the queries."""
-        return person.visible(self.places) if person is not None else frozenset()
 
     @contextlib.contextmanager
     def acting(self, person: Person) -> Iterator[None]:

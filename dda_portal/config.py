@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from .accounts import Account, read_users_file
 from .domain import alerts, attempts
 from .domain.access import Role
-from .use_cases import UseCase, default_use_cases, load_use_cases
+from .use_cases import Place, UseCase, default_use_cases, load_use_cases, places_of
 
 LOOPBACK_NAMES = {'localhost'}
 MIN_SECRET_CHARS = 16
@@ -266,6 +266,11 @@ class Settings(BaseSettings):
     def use_cases(self) -> list[UseCase]:
         """The use cases the portal reads: DDA_USE_CASES_FILE's, else one in the home account and region."""
         return load_use_cases(self.use_cases_file) if self.use_cases_file else default_use_cases()
+
+    @property
+    def places(self) -> dict[str, Place]:
+        """Every account-region pair of the use cases, by place key (what a person's roles make visible)."""
+        return {place.key: place for place in places_of(self.use_cases)}
 
     @property
     def auto_compile_target_ids(self) -> list[str]:

@@ -24,7 +24,7 @@ from ..domain.problems import AwsProblem, Problem, Unavailable
 from ..domain.targets import TargetCatalog
 from ..pages.training_job import places_named
 from ..pages.training_jobs.feed import ListFeed
-from ..pages.use_cases import PlaceView
+from ..pages.use_cases import PlaceView, seen_by
 from ..queries.job_page import JobSnapshot
 from ..services.actions import Actions
 from ..services.compiler import StartOutcome
@@ -163,7 +163,7 @@ def register(
     async def components(request: Request, training_job: str | None = None) -> ComponentList:
         """Newest first, each with the devices running it; `training_job` keeps those packaged from it."""
         items: list[ComponentOut] = []
-        for place in sorted(actions.gate.visible(person_of(request))):  # a release is one place's
+        for place in sorted(seen_by(actions, person_of(request))):  # a release is one place's
             versions, running = await store.fetch(queries.fleet.fleet_components, None, [place])
             items += [
                 ComponentOut.of(v, running.get((v.component_name, v.component_version), []))
@@ -176,7 +176,7 @@ def register(
     @router.get('/devices', response_model=DeviceList, summary='Greengrass core devices and what they run')
     async def devices(request: Request) -> DeviceList:
         items: list[DeviceOut] = []
-        for place in sorted(actions.gate.visible(person_of(request))):  # thing names repeat across accounts
+        for place in sorted(seen_by(actions, person_of(request))):  # thing names repeat across accounts
             found, running = await store.fetch(queries.fleet.fleet_devices, None, [place])
             items += [DeviceOut.of(d, running.get(d.thing_name, [])) for d in found]
         return DeviceList(items=items, total=len(items))
@@ -237,7 +237,7 @@ async def job_list(
 async def place_of_job(store: Store, actions: Actions, name: str, request: Request) -> str:
     """The place of training job `name` the request means: `use-case=<place key>`, else the only place the
     token may see that has a job of that name (else the default place). 409 when several have one."""
-    seen = actions.gate.visible(person_of(request))
+    seen = seen_by(actions, person_of(request))
     asked = request.query_params.get(USE_CASE)
     if asked is not None:
         if asked not in seen:

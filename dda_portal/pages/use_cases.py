@@ -21,6 +21,12 @@ from ..services.actions import Actions
 from ..use_cases import Place
 
 
+def seen_by(actions: Actions, person: Person | None) -> frozenset[str]:
+    """The place keys `person` may see (none once signed out): what pages, exports and the API pass to the
+    queries."""
+    return person.visible(actions.gate.places) if person is not None else frozenset()
+
+
 @dataclass(frozen=True)
 class PlaceView:
     """The use cases as one person sees them, for one page."""
@@ -35,7 +41,7 @@ class PlaceView:
         """The view of `person` (default: whoever the running page is for)."""
         gate = actions.gate
         person = person if person is not None else gate.current()
-        return cls(person, gate.places, gate.visible(person), actions.console.region)
+        return cls(person, gate.places, seen_by(actions, person), actions.console.region)
 
     @property
     def several(self) -> bool:

@@ -133,8 +133,8 @@ class TrainingJobView:
         if (cards := sections.component_cards(snapshot, self.catalog)) != self.shown_cards:
             self.shown_cards = cards
             self.components.refresh()
-        show_rows(self.compilation_table, self.compilation.take(snapshot))
-        show_rows(self.history_table, sections.history_rows(snapshot))
+        self.compilation_table.show_rows(self.compilation.take(snapshot))
+        self.history_table.show_rows(sections.history_rows(snapshot))
 
     def tick(self) -> None:
         """Durations of running attempts count up every second (only their rows are sent)."""
@@ -390,19 +390,3 @@ class TrainingJobView:
         ui.navigate.history.replace(job_link(self.job.name, self.use_case, tab))
         if tab == 'logs':
             self.open_logs()
-
-
-def show_rows(table: LiveTable, rows: list[dict[str, Any]]) -> None:
-    """Show these rows, in this order: the browser gets only the rows that changed and the keys of those that
-    are gone; only new rows that do not belong at the end (a new attempt of an earlier target) resend the
-    table, since a patch can only append them."""
-    key = table.row_key
-    shown = {row[key]: row for row in table.rows}
-    keys = [row[key] for row in rows]
-    wanted = set(keys)
-    kept = [k for k in shown if k in wanted]
-    if keys[: len(kept)] != kept:
-        table.update_rows(rows)
-        return
-    removed = [k for k in shown if k not in wanted]
-    table.patch_rows([row for row in rows if shown.get(row[key]) != row], removed)
