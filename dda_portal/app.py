@@ -29,7 +29,7 @@ from .forwarded import ForwardedByTrustedProxy
 from .pages import alerts, fleet, look, training_job, training_jobs
 from .pages.training_jobs.feed import ListFeed
 from .queries.refresh import Freshness
-from .services import Actions, AlertSender, Sync, build
+from .services import Actions, AlertSender, Refreshes, Sync, build
 from .store import Store
 from .workers import SIGN_IN
 
@@ -42,9 +42,10 @@ class Portal:
     store: Store
     catalog: TargetCatalog
     clients: AwsClients
-    sync: Sync
+    sync: Sync  # the first use-case place's refresh (the only one without DDA_USE_CASES_FILE)
     actions: Actions
     gate: Gate
+    refreshes: Refreshes  # every place's refresh, together
     scheduler: AsyncIOScheduler = field(default_factory=AsyncIOScheduler)
     # signs the session cookie; without sign-in nothing needs to outlive a restart, so a fresh one will do
     storage_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
@@ -98,7 +99,17 @@ def create_app(settings: Settings) -> Portal:
     store = Store(settings.database_url, settings.replica_id, settings.leader_retry)
     services = build(settings, store, clients, catalog)
     sync, actions, gate = services.sync, services.actions, services.gate
-    portal = Portal(settings, store, catalog, clients, sync, actions, gate, alert_sender=services.alerts)
+    portal = Portal(
+        settings,
+        store,
+        catalog,
+        clients,
+        sync,
+        actions,
+        gate,
+        services.refreshes,
+        alert_sender=services.alerts,
+    )
     app.state.portal = portal  # tests and health routes reach the running portal here
 
     look.register()
@@ -114,7 +125,7 @@ def create_app(settings: Settings) -> Portal:
     _health_routes(portal)
 
     if settings.sync_enabled:
-        portal.every(settings.refresh_seconds, sync.run_scheduled, 'refresh')  # the leader's only
+        portal.every(settings.refresh_seconds, services.refreshes.run_scheduled, 'refresh')  # the leader's
     if settings.alert_channels:  # the leader sends after each commit, and retries as they come due
         store.changed.subscribe(services.alerts.kick, unsubscribe_on_delete=False)
         portal.every(settings.alert_check_seconds, services.alerts.run_scheduled, 'alerts')
@@ -165,7 +176,7 @@ def _health_routes(portal: Portal) -> None:
             'replica': portal.store.replica_id,
             'leading': portal.store.leadership.leading,
             'leader': _leader(portal),
-            'refreshes_here': portal.sync.cycles,
+            'refreshes_here': portal.refreshes.cycles,
             'parts': _refresh_parts(portal, freshness),
         }
         return JSONResponse(body, status_code=200 if not problems else 503)
@@ -185,7 +196,7 @@ def _refresh_parts(portal: Portal, freshness: Freshness) -> dict[str, dict[str, 
     settings shows as disabled); only SageMaker's age decides readiness."""
     parts: dict[str, dict[str, Any]] = {}
     for part in PARTS:
-        if part not in portal.sync.parts:
+        if part not in portal.refreshes.parts:
             parts[part] = {'disabled': True}
             continue
         row = freshness.parts.get(part)

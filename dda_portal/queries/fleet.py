@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -18,31 +18,45 @@ from ..domain.greengrass import TAG_COMPILATION_JOB, ComponentState
 from ..tables import CompilationAttempt, ComponentVersion, CoreDevice, InstalledComponent
 from . import alerts
 from .jobs import CHUNK, attempt
+from .places import here, place_of, visible
 
 Release = tuple[str, str]  # (component name, component version)
 
 
-def components(session: Session, training_job: str | None = None) -> list[ComponentVersion]:
-    """Component versions (of one training job, or all), newest first."""
+def components(
+    session: Session, training_job: str | None = None, use_cases: Collection[str] | None = None
+) -> list[ComponentVersion]:
+    """Component versions (of one training job, or all) of the places given (None: all), newest first."""
     # NULLS LAST: a version Greengrass has not dated yet sorts last on every backend (SQLite's own order)
-    query = select(ComponentVersion).order_by(col(ComponentVersion.created_at).desc().nulls_last())
+    query = (
+        select(ComponentVersion)
+        .where(visible(ComponentVersion.use_case, use_cases))
+        .order_by(col(ComponentVersion.created_at).desc().nulls_last())
+    )
     if training_job is not None:
         query = query.where(ComponentVersion.training_job_name == training_job)
     return list(session.exec(query))
 
 
-def components_by_arn(session: Session, arns: Iterable[str]) -> list[ComponentVersion]:
+def components_by_arn(
+    session: Session, arns: Iterable[str], use_cases: Collection[str] | None = None
+) -> list[ComponentVersion]:
     ordered = sorted(set(arns))
     found: list[ComponentVersion] = []
     for start in range(0, len(ordered), CHUNK):
-        query = select(ComponentVersion).where(col(ComponentVersion.arn).in_(ordered[start : start + CHUNK]))
+        query = select(ComponentVersion).where(
+            visible(ComponentVersion.use_case, use_cases),
+            col(ComponentVersion.arn).in_(ordered[start : start + CHUNK]),
+        )
         found.extend(session.exec(query))
     return found
 
 
 def component_versions_named(session: Session, name: str) -> list[str]:
     """The versions of one component name (to pick the next one)."""
-    query = select(ComponentVersion.component_version).where(ComponentVersion.component_name == name)
+    query = select(ComponentVersion.component_version).where(
+        here(ComponentVersion.use_case, session), ComponentVersion.component_name == name
+    )
     return list(session.exec(query))
 
 
@@ -56,13 +70,19 @@ def changed_with_components(session: Session, training_jobs: Iterable[str]) -> C
     return Changed(training_jobs=names, components=frozenset(arns))
 
 
-def component_for_attempt(session: Session, job_name: str) -> ComponentVersion | None:
-    query = select(ComponentVersion).where(ComponentVersion.compilation_job_name == job_name)
+def component_for_attempt(
+    session: Session, job_name: str, use_case: str | None = None
+) -> ComponentVersion | None:
+    """The component of this compilation (in `use_case`; None: the session's place)."""
+    query = select(ComponentVersion).where(
+        here(ComponentVersion.use_case, session, use_case), ComponentVersion.compilation_job_name == job_name
+    )
     return session.exec(query).first()
 
 
 def reserve_component(session: Session, pending: ComponentVersion) -> bool:
     """Hold the attempt's one package before Greengrass is asked; False when it exists already (write)."""
+    pending.use_case = place_of(session)
     session.add(pending)
     try:
         session.flush()
@@ -74,11 +94,12 @@ def reserve_component(session: Session, pending: ComponentVersion) -> bool:
 
 def settle_component(session: Session, pending_arn: str, created: ComponentVersion | None) -> None:
     """Replace the reservation by what Greengrass created, or drop it when Greengrass refused (write)."""
-    pending = session.get(ComponentVersion, pending_arn)
+    pending = session.get(ComponentVersion, (place_of(session), pending_arn))
     if pending is not None:
         session.delete(pending)
         session.flush()
     if created is not None:
+        created.use_case = place_of(session)
         session.merge(created)
         alerts.component_moved(session, created, None)
 
@@ -86,28 +107,37 @@ def settle_component(session: Session, pending_arn: str, created: ComponentVersi
 def unsettled_component_arns(session: Session) -> list[str]:
     """Versions Greengrass is still working on (Requested, Initiated)."""
     query = select(ComponentVersion.arn).where(
-        col(ComponentVersion.state).in_([ComponentState.REQUESTED, ComponentState.INITIATED])
+        here(ComponentVersion.use_case, session),
+        col(ComponentVersion.state).in_([ComponentState.REQUESTED, ComponentState.INITIATED]),
     )
     return list(session.exec(query))
 
 
-def devices(session: Session, names: Iterable[str] | None = None) -> list[CoreDevice]:
-    """Core devices by name (all of them when None)."""
+def devices(
+    session: Session, names: Iterable[str] | None = None, use_cases: Collection[str] | None = None
+) -> list[CoreDevice]:
+    """Core devices by name (all of them when None) of the places given (None: all)."""
+    seen = visible(CoreDevice.use_case, use_cases)
     if names is None:
-        return list(session.exec(select(CoreDevice).order_by(col(CoreDevice.thing_name))))
+        return list(session.exec(select(CoreDevice).where(seen).order_by(col(CoreDevice.thing_name))))
     ordered = sorted(set(names))
     found: list[CoreDevice] = []
     for start in range(0, len(ordered), CHUNK):
-        query = select(CoreDevice).where(col(CoreDevice.thing_name).in_(ordered[start : start + CHUNK]))
+        query = select(CoreDevice).where(seen, col(CoreDevice.thing_name).in_(ordered[start : start + CHUNK]))
         found.extend(session.exec(query))
     return found
 
 
-def installations(session: Session, devices: Iterable[str] | None = None) -> list[InstalledComponent]:
-    """What the devices (all of them when None) run, by device."""
+def installations(
+    session: Session, devices: Iterable[str] | None = None, use_cases: Collection[str] | None = None
+) -> list[InstalledComponent]:
+    """What the devices (all of them when None) of the places given (None: all) run, by device."""
+    seen = visible(InstalledComponent.use_case, use_cases)
     if devices is None:
-        query = select(InstalledComponent).order_by(
-            col(InstalledComponent.thing_name), col(InstalledComponent.id)
+        query = (
+            select(InstalledComponent)
+            .where(seen)
+            .order_by(col(InstalledComponent.thing_name), col(InstalledComponent.id))
         )
         return list(session.exec(query))
     ordered = sorted(set(devices))
@@ -116,20 +146,29 @@ def installations(session: Session, devices: Iterable[str] | None = None) -> lis
         chunk = ordered[start : start + CHUNK]
         query = (
             select(InstalledComponent)
-            .where(col(InstalledComponent.thing_name).in_(chunk))
+            .where(seen, col(InstalledComponent.thing_name).in_(chunk))
             .order_by(col(InstalledComponent.thing_name), col(InstalledComponent.id))
         )
         found.extend(session.exec(query))
     return found
 
 
-def running_devices(session: Session, releases: Iterable[Release] | None = None) -> dict[Release, list[str]]:
-    """The devices running each (component name, version), in name order (of all releases when None)."""
+def running_devices(
+    session: Session, releases: Iterable[Release] | None = None, use_cases: Collection[str] | None = None
+) -> dict[Release, list[str]]:
+    """The devices running each (component name, version), in name order (of all releases when None), in
+    the places given (None: all)."""
     wanted = None if releases is None else set(releases)
     where: dict[Release, list[str]] = defaultdict(list)
-    query = select(
-        InstalledComponent.component_name, InstalledComponent.component_version, InstalledComponent.thing_name
-    ).order_by(col(InstalledComponent.thing_name))
+    query = (
+        select(
+            InstalledComponent.component_name,
+            InstalledComponent.component_version,
+            InstalledComponent.thing_name,
+        )
+        .where(visible(InstalledComponent.use_case, use_cases))
+        .order_by(col(InstalledComponent.thing_name))
+    )
     if wanted is None:
         for name, version, thing in session.exec(query):
             where[(name, version)].append(thing)
@@ -144,13 +183,15 @@ def running_devices(session: Session, releases: Iterable[Release] | None = None)
 
 
 def fleet_components(
-    session: Session, arns: Iterable[str] | None = None
+    session: Session, arns: Iterable[str] | None = None, use_cases: Collection[str] | None = None
 ) -> tuple[list[ComponentVersion], dict[Release, list[str]]]:
-    """Component versions (these ARNs, or all of them newest first) and the devices running their releases."""
+    """Component versions (these ARNs, or all of them newest first) and the devices running their releases,
+    in the places given (None: all)."""
     if arns is None:
-        return components(session), running_devices(session)
-    versions = components_by_arn(session, arns)
-    return versions, running_devices(session, {(v.component_name, v.component_version) for v in versions})
+        return components(session, use_cases=use_cases), running_devices(session, use_cases=use_cases)
+    versions = components_by_arn(session, arns, use_cases)
+    releases = {(v.component_name, v.component_version) for v in versions}
+    return versions, running_devices(session, releases, use_cases)
 
 
 class Installed(NamedTuple):
@@ -163,18 +204,23 @@ class Installed(NamedTuple):
 
 
 def fleet_devices(
-    session: Session, names: Iterable[str] | None = None
+    session: Session, names: Iterable[str] | None = None, use_cases: Collection[str] | None = None
 ) -> tuple[list[CoreDevice], dict[str, list[Installed]]]:
-    """Core devices (these names, or all of them by name) and what each runs."""
-    found = devices(session, names)
+    """Core devices (these names, or all of them by name) of the places given (None: all) and what each
+    runs."""
+    found = devices(session, names, use_cases)
     if names is not None and not found:
         return found, {}
-    query = select(
-        InstalledComponent.thing_name,
-        InstalledComponent.component_name,
-        InstalledComponent.component_version,
-        InstalledComponent.lifecycle_state,
-    ).order_by(col(InstalledComponent.thing_name), col(InstalledComponent.id))
+    query = (
+        select(
+            InstalledComponent.thing_name,
+            InstalledComponent.component_name,
+            InstalledComponent.component_version,
+            InstalledComponent.lifecycle_state,
+        )
+        .where(visible(InstalledComponent.use_case, use_cases))
+        .order_by(col(InstalledComponent.thing_name), col(InstalledComponent.id))
+    )
     chunks = (
         [query]
         if names is None
@@ -196,7 +242,8 @@ def _chunks(ordered: list[str]) -> list[list[str]]:
 
 def upsert_component(session: Session, version: ComponentVersion, tags: dict[str, str]) -> Changed:
     """A component version as Greengrass describes it, linked to its attempt when new."""
-    row = session.get(ComponentVersion, version.arn)
+    version.use_case = place_of(session)
+    row = session.get(ComponentVersion, (version.use_case, version.arn))
     if row is None:
         owner = _attempt_for_component(session, tags, version.artifact_uri)
         if owner is not None:
@@ -225,9 +272,11 @@ def replace_inventory(
     stay as stored). What is stored is read as plain columns; only devices whose facts or components differ
     are rewritten. Changed: those devices, the training jobs of the releases they run or ran, and the
     component versions whose set of devices changed."""
+    place = place_of(session)
     old_devices, old_installed = _stored_fleet(session)
     new_installed: dict[str, list[InstalledComponent]] = defaultdict(list)
     for item in installed:
+        item.use_case = place
         new_installed[item.thing_name].append(item)
     changed: set[str] = set()
     for device in reported:
@@ -237,6 +286,7 @@ def replace_inventory(
             or old_installed.get(device.thing_name, []) != now
         ):
             changed.add(device.thing_name)
+            device.use_case = place
             session.merge(device)
     gone = set() if partial else set(old_devices) - {d.thing_name for d in reported}
     ran: set[Release] = set()  # releases a changed device runs or ran: their training jobs changed
@@ -247,9 +297,17 @@ def replace_inventory(
         ran |= before | after
         moved |= before ^ after
     for chunk in _chunks(sorted(changed | gone)):
-        session.execute(delete(InstalledComponent).where(col(InstalledComponent.thing_name).in_(chunk)))
+        session.execute(
+            delete(InstalledComponent).where(
+                here(InstalledComponent.use_case, session), col(InstalledComponent.thing_name).in_(chunk)
+            )
+        )
     for chunk in _chunks(sorted(gone)):
-        session.execute(delete(CoreDevice).where(col(CoreDevice.thing_name).in_(chunk)))
+        session.execute(
+            delete(CoreDevice).where(
+                here(CoreDevice.use_case, session), col(CoreDevice.thing_name).in_(chunk)
+            )
+        )
     for name in changed:
         session.add_all(new_installed.get(name, []))
     session.flush()
@@ -281,7 +339,7 @@ def _stored_fleet(session: Session) -> tuple[dict[str, tuple[Any, ...]], dict[st
                 col(CoreDevice.last_status_update),
                 col(CoreDevice.thing_attributes),
                 col(CoreDevice.thing_read_for),
-            )
+            ).where(here(CoreDevice.use_case, session))
         )
     }
     installed: dict[str, list[tuple[str, ...]]] = defaultdict(list)
@@ -293,7 +351,7 @@ def _stored_fleet(session: Session) -> tuple[dict[str, tuple[Any, ...]], dict[st
             col(InstalledComponent.lifecycle_state),
             col(InstalledComponent.last_status_change),
             col(InstalledComponent.last_reported),
-        )
+        ).where(here(InstalledComponent.use_case, session))
     ):
         installed[thing].append((name, version, state or '', _iso(changed_at), _iso(reported_at)))
     return devices, {thing: sorted(items) for thing, items in installed.items()}
@@ -311,7 +369,10 @@ def _owners(session: Session, ran: set[Release], moved: set[Release]) -> tuple[s
             ComponentVersion.training_job_name,
             ComponentVersion.component_name,
             ComponentVersion.component_version,
-        ).where(col(ComponentVersion.component_name).in_(sorted({name for name, _ in ran})))
+        ).where(
+            here(ComponentVersion.use_case, session),
+            col(ComponentVersion.component_name).in_(sorted({name for name, _ in ran})),
+        )
     )
     for arn, owner, name, version in owners:
         if (name, version) in ran:
@@ -363,7 +424,9 @@ def _attempt_for_component(
     if tagged and (found := attempt(session, tagged)) is not None:
         return found
     if artifact_uri:
-        query = select(CompilationAttempt).where(CompilationAttempt.artifact == artifact_uri)
+        query = select(CompilationAttempt).where(
+            here(CompilationAttempt.use_case, session), CompilationAttempt.artifact == artifact_uri
+        )
         return session.exec(query).first()
     return None
 
@@ -371,6 +434,8 @@ def _attempt_for_component(
 def components_named(session: Session, name: str, version: str) -> ComponentVersion | None:
     """The component version of that name and version."""
     query = select(ComponentVersion).where(
-        ComponentVersion.component_name == name, ComponentVersion.component_version == version
+        here(ComponentVersion.use_case, session),
+        ComponentVersion.component_name == name,
+        ComponentVersion.component_version == version,
     )
     return session.exec(query).first()

@@ -31,6 +31,7 @@ from ..leadership import LostLeadership
 from ..queries.refresh import CycleResult
 from ..store import Store
 from ..tables import CompilationAttempt, TrainingJob
+from ..use_cases import DEFAULT_USE_CASE
 from .compiler import Compiler
 from .facts import compilation_facts, training_facts
 from .greengrass_pull import GreengrassPull
@@ -72,8 +73,9 @@ class Sync:
         catalog: TargetCatalog,
         compiler: Compiler,
         packager: Packager,
+        place: str = DEFAULT_USE_CASE,  # the use-case place it refreshes (use_cases.Place.key)
     ) -> None:
-        self.settings = settings
+        self.settings, self.place = settings, place
         self.store = store
         self.clients = clients
         self.sagemaker = SageMakerGateway(clients)
@@ -124,7 +126,7 @@ class Sync:
 
     def _as_leader(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`work` (blocking, in a worker thread) whose writes are the leader's (Store.as_leader)."""
-        with self.store.as_leader():
+        with self.store.as_leader(), self.store.at(self.place):  # the place's rows only
             return work(*args, **kwargs)
 
     @property
@@ -185,7 +187,7 @@ class Sync:
         outcome: tuple[str, str] | None,
         acted: Changed,
     ) -> None:
-        with self.store.as_leader():
+        with self.store.as_leader(), self.store.at(self.place):
             self._safely('the refresh', self.store.record_cycle, started, calls, changed_jobs, outcome, acted)
 
     def cycle(self, started: datetime) -> frozenset[str]:
@@ -380,16 +382,14 @@ class Sync:
 
     def _pull_training_jobs(self, result: CycleResult) -> None:
         listing = self.sagemaker.training_jobs_listing(self._since(TRAINING_WATERMARK))
-        summaries = listing.summaries
-        changed, _ = self._changed_names(summaries, 'TrainingJobName', TrainingJob)
+        changed, _ = self._changed_names(listing.summaries, 'TrainingJobName', TrainingJob)
         for name in changed:
             result.training_jobs.append(training_facts(self.sagemaker.describe_training_job(name)))
         self._watermark(listing, result, TRAINING_WATERMARK)
 
     def _pull_compilation_jobs(self, result: CycleResult) -> None:
         listing = self.sagemaker.compilation_jobs_listing(self._since(COMPILATION_WATERMARK))
-        summaries = listing.summaries
-        changed, new = self._changed_names(summaries, 'CompilationJobName', CompilationAttempt)
+        changed, new = self._changed_names(listing.summaries, 'CompilationJobName', CompilationAttempt)
         for name in changed:
             described = self.sagemaker.describe_compilation_job(name)
             if described is None:
