@@ -34,14 +34,14 @@ class PlaceView:
     person: Person | None
     places: dict[str, Place]  # every place the portal reads, by key
     seen: frozenset[str]  # the place keys the person may see
-    home_region: str  # where a place without its own region is (the home credential chain's)
+    consoles: Callable[[str], ConsoleLinks]  # a place's console links (its region)
 
     @classmethod
     def of(cls, actions: Actions, person: Person | None = None) -> PlaceView:
         """The view of `person` (default: whoever the running page is for)."""
         gate = actions.gate
         person = person if person is not None else gate.current()
-        return cls(person, gate.places, seen_by(actions, person), actions.console.region)
+        return cls(person, gate.places, seen_by(actions, person), console_of(actions))
 
     @property
     def several(self) -> bool:
@@ -61,12 +61,11 @@ class PlaceView:
         return place.label if place is not None else key.replace('/', ' · ')
 
     def region(self, key: str) -> str:
-        place = self.places.get(key)
-        return place.region if place is not None and place.region else self.home_region
+        return self.consoles(key).region
 
     def console(self, key: str) -> ConsoleLinks:
         """Console links in the place's region."""
-        return ConsoleLinks(self.region(key))
+        return self.consoles(key)
 
     def where(self, key: str) -> str:
         """How a console link says where it goes when there are several places: ' (account …, region)'."""
@@ -84,12 +83,13 @@ def place_badge(view: PlaceView, key: str) -> None:
 
 
 def console_of(actions: Actions) -> Callable[[str], ConsoleLinks]:
-    """A place's console links (for reads in store threads, where nobody is signed in)."""
-    places, home = actions.gate.places, actions.console.region
+    """A place's console links, in the region its clients use (also for reads in store threads, where
+    nobody is signed in); the first place's for a place the portal does not read."""
+    places, first = actions.places, actions.console
 
     def console(key: str) -> ConsoleLinks:
-        place = places.get(key)
-        return ConsoleLinks(place.region if place is not None and place.region else home)
+        found = places.get(key)
+        return found.console if found is not None else first
 
     return console
 
