@@ -8,6 +8,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,8 +17,10 @@ from nicegui.testing import User
 
 from dda_portal import api_tokens
 from dda_portal.auth import hash_password
+from dda_portal.domain.clock import utcnow
 from dda_portal.domain.problems import NotAllowed
 from dda_portal.domain.status import CompilationStatus as C
+from dda_portal.tables import CoreDevice
 from tests.factories import ROLE
 from tests.ui.records import compilation, store, training, write
 from tests.ui.test_sign_in import sign_in
@@ -184,3 +187,55 @@ async def test_the_api_names_each_items_use_case_and_filters_by_it(user: User) -
     assert ambiguous.status_code == 409 and ambiguous.json()['error']['code'] == 'ambiguous_training_job'
     one = await http.get('/api/v1/training-jobs/caps?use-case=line-2', headers=headers)
     assert one.status_code == 200 and one.json()['use_case'] == 'line-2'
+
+
+def two_cameras(session: Any) -> None:
+    """`cam-1` in both accounts (thing names repeat), `cam-2` in line-2 only."""
+    now = utcnow()
+    for place, thing in (('line-1', 'cam-1'), ('line-2', 'cam-1'), ('line-2', 'cam-2')):
+        session.add(
+            CoreDevice(
+                use_case=place, thing_name=thing, status='HEALTHY', architecture='amd64', refreshed_at=now
+            )
+        )
+
+
+def device_table(user: User) -> ui.table:
+    return next(e for e in user.find(marker='devices-table').elements if isinstance(e, ui.table))
+
+
+async def test_devices_of_each_use_case_keep_apart_and_hidden_ones_stay_hidden(user: User) -> None:
+    store().write(two_cameras)
+    await sign_in(user, 'mia', PASSWORD)
+    await user.open('/devices')
+    await user.should_see(marker='devices-table')
+    rows = sorted((r['device'], r['use_case'], r['link']) for r in device_table(user).rows)
+    assert rows == [
+        ('cam-1', 'line-1', '/devices/cam-1?use-case=line-1'),
+        ('cam-1', 'line-2', '/devices/cam-1?use-case=line-2'),
+        ('cam-2', 'line-2', '/devices/cam-2?use-case=line-2'),
+    ]
+    await user.open('/devices?use-case=line-1')
+    await user.should_see(marker='devices-table')
+    assert [(r['device'], r['use_case']) for r in device_table(user).rows] == [('cam-1', 'line-1')]
+    await user.open('/devices/cam-2')  # only line-2 has it
+    await user.should_see(marker='use-case')
+    await user.should_not_see(marker='not-found')
+
+
+async def test_a_person_sees_only_the_devices_of_their_use_cases(user: User) -> None:
+    store().write(two_cameras)
+    await sign_in(user, 'sam', PASSWORD)
+    await user.open('/devices')
+    await user.should_see(marker='devices-table')
+    assert [r['device'] for r in device_table(user).rows] == ['cam-1']
+    await user.open('/devices/cam-2')
+    await user.should_see(marker='not-found')
+    http: httpx.AsyncClient = user.http_client  # type: ignore[attr-defined]
+    headers = {'Authorization': f'Bearer {api_tokens.create(store(), "ci", "operator")}'}
+    devices = (await http.get('/api/v1/devices', headers=headers)).json()['items']
+    assert sorted((d['thing_name'], d['use_case']) for d in devices) == [
+        ('cam-1', 'line-1'),
+        ('cam-1', 'line-2'),
+        ('cam-2', 'line-2'),
+    ]  # a token's one role counts in every use case

@@ -136,7 +136,11 @@ def register(store: Store, actions: Actions) -> None:
     @ui.page('/devices/{thing}', response_timeout=30)
     async def device_page(request: Request, thing: str) -> None:
         view = PlaceView.of(actions)
-        place = request.query_params.get(USE_CASE, DEFAULT_PLACE)
+        place = request.query_params.get(USE_CASE)
+        if place is None:  # the only place the person may see with a device of that name, else the default
+            found = await store.fetch(queries.fleet.devices, [thing], view.seen)
+            places = sorted({device.use_case for device in found})
+            place = places[0] if len(places) == 1 else DEFAULT_PLACE
         key = object_key(place, thing)
         rows = await store.fetch(device_rows, [key]) if view.may_see(place) else {}
         with frame(thing, store, actions):
