@@ -19,8 +19,9 @@ from dda_portal import api_tokens
 from dda_portal.auth import hash_password
 from dda_portal.domain.clock import utcnow
 from dda_portal.domain.problems import NotAllowed
+from dda_portal.domain.refresh import COMPONENTS, DEVICES, SAGEMAKER
 from dda_portal.domain.status import CompilationStatus as C
-from dda_portal.tables import CoreDevice
+from dda_portal.tables import CoreDevice, SyncPart
 from tests.factories import ROLE
 from tests.ui.records import compilation, store, training, write
 from tests.ui.test_sign_in import sign_in
@@ -239,3 +240,34 @@ async def test_a_person_sees_only_the_devices_of_their_use_cases(user: User) -> 
         ('cam-1', 'line-2'),
         ('cam-2', 'line-2'),
     ]  # a token's one role counts in every use case
+
+
+def line_2_denied(session: Any) -> None:
+    """line-1 refreshed; line-2's AssumeRole was denied."""
+    now = utcnow()
+    for part in (SAGEMAKER, COMPONENTS, DEVICES):
+        session.add(SyncPart(use_case='line-1', part=part, last_success=now))
+        session.add(
+            SyncPart(
+                use_case='line-2',
+                part=part,
+                failed_at=now,
+                error_code='AccessDenied',
+                error_message='Not authorized to perform sts:AssumeRole',
+                error_call='AssumeRole',
+            )
+        )
+
+
+async def test_a_failing_use_case_is_named_in_the_banner_only_for_those_who_see_it(user: User) -> None:
+    await seed()
+    store().write(line_2_denied)
+    store()._read_freshness()  # as after a recorded refresh
+    await sign_in(user, 'mia', PASSWORD)
+    denied = 'line-2 · SageMaker: AccessDenied: Not authorized to perform sts:AssumeRole (in AssumeRole)'
+    await user.should_see(denied, retries=50)
+    await user.should_not_see('line-1 · SageMaker: ')
+    user.find(marker='sign-out').click()
+    await sign_in(user, 'sam', PASSWORD)
+    await user.should_see('sam · line-1: Operator', retries=50)
+    await user.should_not_see('AccessDenied')
