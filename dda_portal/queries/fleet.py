@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from typing import NamedTuple
 
+from sqlalchemy import select as sa_select
 from sqlalchemy import tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -198,6 +199,7 @@ class Installed(NamedTuple):
     component_name: str
     component_version: str
     lifecycle_state: str | None
+    use_case: str  # the device's place (a thing name may repeat in another: match it with the device's)
 
 
 def fleet_devices(
@@ -209,11 +211,12 @@ def fleet_devices(
     if names is not None and not found:
         return found, {}
     query = (
-        select(
-            InstalledComponent.thing_name,
-            InstalledComponent.component_name,
-            InstalledComponent.component_version,
-            InstalledComponent.lifecycle_state,
+        sa_select(  # more columns than sqlmodel's select types
+            col(InstalledComponent.thing_name),
+            col(InstalledComponent.component_name),
+            col(InstalledComponent.component_version),
+            col(InstalledComponent.lifecycle_state),
+            col(InstalledComponent.use_case),
         )
         .where(visible(InstalledComponent.use_case, use_cases))
         .order_by(col(InstalledComponent.thing_name), col(InstalledComponent.id))
@@ -228,7 +231,7 @@ def fleet_devices(
     )
     by_device: dict[str, list[Installed]] = defaultdict(list)
     for chunk in chunks:
-        for row in session.exec(chunk):
+        for row in session.execute(chunk):
             by_device[row[0]].append(Installed(*row))
     return found, dict(by_device)
 
