@@ -64,11 +64,11 @@ def settings_for(settings: Settings, use_case: UseCase) -> Settings:
 
 def clients_for(place: Place, home: AwsClients) -> AwsClients:
     """The place's clients: the home ones when the place is the home session itself, else clients of its own
-    session (counted with the home ones: the cost of a refresh is every place's calls)."""
+    session, with a call counter of their own (each place's refresh records its own calls)."""
     session = session_for(place, home.session)
     if session is home.session:
         return home
-    return AwsClients(session=session, counter=home.counter)
+    return AwsClients(session=session)
 
 
 def build_places(
@@ -102,6 +102,12 @@ class Refreshes:
         for place in self.places:
             found.update(dict.fromkeys(place.sync.parts))
         return tuple(found)
+
+    @property
+    def aws_calls(self) -> int:
+        """AWS calls every place made so far (each counter once: places may share the home clients)."""
+        counters = {id(place.clients.counter): place.clients.counter for place in self.places}
+        return sum(counter.total for counter in counters.values())
 
     @property
     def cycles(self) -> int:

@@ -121,6 +121,10 @@ async def test_two_accounts_keep_the_same_names_apart_and_a_denied_one_fails_alo
     denied = places['line-3'][SAGEMAKER]
     assert denied.error_code == 'AccessDenied' and denied.last_success is None
     assert set(store.freshness().failed_places()) == {'line-3'}
+    # each place counts its own calls; the portal's cost is their sum
+    line_1, line_2, _ = (place.clients.counter for place in services.places)
+    assert line_2 is not line_1 and line_2.by_operation['ListTrainingJobs'] == 1
+    assert services.refreshes.aws_calls == sum(p.clients.counter.total for p in services.places)
 
 
 @pytest.mark.usefixtures('aws')
