@@ -136,7 +136,7 @@ class Refreshes:
         if self.bound_seconds is None:
             return await refresh
         try:
-            return await asyncio.wait_for(asyncio.shield(refresh), self.bound_seconds)
+            problem = await asyncio.wait_for(asyncio.shield(refresh), self.bound_seconds)
         except TimeoutError:  # it goes on in its thread; the next refresh of this place waits for it
             problem = AwsProblem(
                 TIMED_OUT, f'{place.key}: no refresh within {self.bound_seconds:g} seconds; still trying'
@@ -144,6 +144,10 @@ class Refreshes:
             log.warning('Refresh of use case %s: %s', place.key, problem.message)
             await run.io_bound(self._record_timeout, place, started, problem)
             return problem
+        if problem is None:
+            return None
+        # several places: the problem names whose it is ("Refresh now" shows it)
+        return AwsProblem(problem.code, f'{place.key}: {problem.message}', problem.operation)
 
     def _record_timeout(self, place: PlaceServices, started: datetime, problem: AwsProblem) -> None:
         """Each of the place's parts not refreshed since `started` records the timeout (blocking)."""

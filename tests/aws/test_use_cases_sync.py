@@ -102,6 +102,7 @@ async def test_two_accounts_keep_the_same_names_apart_and_a_denied_one_fails_alo
     problem = await services.refreshes.run_once()
 
     assert problem is not None and problem.code == 'AccessDenied'  # line-3's, named with its code
+    assert problem.message.startswith('line-3: ')
     jobs = store.read(queries.jobs.training_jobs)
     assert sorted((j.use_case, j.arn.split(':')[3], j.arn.split(':')[4]) for j in jobs) == [
         ('line-1', 'us-east-1', '123456789012'),
