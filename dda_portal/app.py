@@ -178,6 +178,7 @@ def _health_routes(portal: Portal) -> None:
             'leader': _leader(portal),
             'refreshes_here': portal.refreshes.cycles,
             'parts': _refresh_parts(portal, freshness),
+            'use_cases': _use_case_failures(freshness),
         }
         return JSONResponse(body, status_code=200 if not problems else 503)
 
@@ -189,6 +190,20 @@ def _leader(portal: Portal) -> str | None:
     except Exception as error:
         log.warning('Could not read which replica leads: %s', error)
         return None
+
+
+def _use_case_failures(freshness: Freshness) -> dict[str, dict[str, Any]]:
+    """Each use-case place refreshed so far: ok, or its first failing part with AWS's code and message (one
+    place failing leaves the others refreshing; readiness follows SageMaker's age, as without use cases)."""
+    failed = freshness.failed_places()
+    found: dict[str, dict[str, Any]] = {}
+    for place in freshness.places:
+        row = failed.get(place)
+        error = (
+            None if row is None else {'part': row.part, 'code': row.error_code, 'message': row.error_message}
+        )
+        found[place] = {'ok': row is None, 'error': error}
+    return found
 
 
 def _refresh_parts(portal: Portal, freshness: Freshness) -> dict[str, dict[str, Any]]:

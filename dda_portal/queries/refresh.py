@@ -30,7 +30,8 @@ from ..tables import (
 from . import alerts
 from .attempts import recompute_rollup
 from .deployments import RolloutFacts, write_rollouts
-from .fleet import replace_inventory, upsert_component
+from .fleet import upsert_component
+from .inventory import replace_inventory
 from .jobs import CHUNK, attempt, next_attempt_number
 from .matrix import record_platforms
 from .places import here, place_of

@@ -64,11 +64,11 @@ def settings_for(settings: Settings, use_case: UseCase) -> Settings:
 
 def clients_for(place: Place, home: AwsClients) -> AwsClients:
     """The place's clients: the home ones when the place is the home session itself, else clients of its own
-    session (counted with the home ones: the cost of a refresh is every place's calls)."""
+    session, with a call counter of their own (each place's refresh records its own calls)."""
     session = session_for(place, home.session)
     if session is home.session:
         return home
-    return AwsClients(session=session, counter=home.counter)
+    return AwsClients(session=session)
 
 
 def build_places(
@@ -104,6 +104,12 @@ class Refreshes:
         return tuple(found)
 
     @property
+    def aws_calls(self) -> int:
+        """AWS calls every place made so far (each counter once: places may share the home clients)."""
+        counters = {id(place.clients.counter): place.clients.counter for place in self.places}
+        return sum(counter.total for counter in counters.values())
+
+    @property
     def cycles(self) -> int:
         return sum(place.sync.cycles for place in self.places)
 
@@ -130,7 +136,7 @@ class Refreshes:
         if self.bound_seconds is None:
             return await refresh
         try:
-            return await asyncio.wait_for(asyncio.shield(refresh), self.bound_seconds)
+            problem = await asyncio.wait_for(asyncio.shield(refresh), self.bound_seconds)
         except TimeoutError:  # it goes on in its thread; the next refresh of this place waits for it
             problem = AwsProblem(
                 TIMED_OUT, f'{place.key}: no refresh within {self.bound_seconds:g} seconds; still trying'
@@ -138,6 +144,10 @@ class Refreshes:
             log.warning('Refresh of use case %s: %s', place.key, problem.message)
             await run.io_bound(self._record_timeout, place, started, problem)
             return problem
+        if problem is None:
+            return None
+        # several places: the problem names whose it is ("Refresh now" shows it)
+        return AwsProblem(problem.code, f'{place.key}: {problem.message}', problem.operation)
 
     def _record_timeout(self, place: PlaceServices, started: datetime, problem: AwsProblem) -> None:
         """Each of the place's parts not refreshed since `started` records the timeout (blocking)."""

@@ -4,6 +4,7 @@ is denied fails on its own while the others refresh."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,7 @@ async def test_two_accounts_keep_the_same_names_apart_and_a_denied_one_fails_alo
     problem = await services.refreshes.run_once()
 
     assert problem is not None and problem.code == 'AccessDenied'  # line-3's, named with its code
+    assert problem.message.startswith('line-3: ')
     jobs = store.read(queries.jobs.training_jobs)
     assert sorted((j.use_case, j.arn.split(':')[3], j.arn.split(':')[4]) for j in jobs) == [
         ('line-1', 'us-east-1', '123456789012'),
@@ -120,6 +122,10 @@ async def test_two_accounts_keep_the_same_names_apart_and_a_denied_one_fails_alo
     denied = places['line-3'][SAGEMAKER]
     assert denied.error_code == 'AccessDenied' and denied.last_success is None
     assert set(store.freshness().failed_places()) == {'line-3'}
+    # each place counts its own calls; the portal's cost is their sum
+    line_1, line_2, _ = (place.clients.counter for place in services.places)
+    assert line_2 is not line_1 and line_2.by_operation['ListTrainingJobs'] == 1
+    assert services.refreshes.aws_calls == sum(p.clients.counter.total for p in services.places)
 
 
 @pytest.mark.usefixtures('aws')
@@ -178,3 +184,31 @@ async def test_compiling_in_a_use_case_uses_its_account_region_and_its_own_setti
     [attempt] = store.read(queries.jobs.attempts_for, 'cracks', 'line-2')
     assert attempt.job_name == created.compilation_job_name and attempt.use_case == 'line-2'
     assert store.read(queries.jobs.attempts_for, 'cracks', 'line-1') == []
+
+
+@pytest.mark.usefixtures('aws')
+async def test_a_slow_account_never_delays_the_others(tmp_path: Path, database_url: str) -> None:
+    create_training_job('cracks')
+    services = portal(tmp_path, database_url, USE_CASES.split('[use_cases.line-3]')[0])
+    seed_other_account(services)
+    services.refreshes.bound_seconds = 1.0
+    store = services.sync.store
+    answer = threading.Event()
+    line_2 = services.places[1]  # its account answers only once the test says so
+    assert line_2.key == 'line-2'
+    line_2.clients.sagemaker.meta.events.register(
+        'before-call.sagemaker.ListTrainingJobs', lambda **_: answer.wait(30) and None
+    )
+
+    problem = await services.refreshes.run_once()
+
+    assert problem is not None and problem.code == 'RefreshTimedOut' and 'line-2' in problem.message
+    assert [j.use_case for j in store.read(queries.jobs.training_jobs)] == ['line-1']  # line-1's is in
+    places = store.freshness().places
+    assert places['line-1'][SAGEMAKER].last_success and places['line-1'][SAGEMAKER].failed_at is None
+    assert places['line-2'][SAGEMAKER].error_code == 'RefreshTimedOut'
+
+    answer.set()  # the account answers: the refresh under way finishes, and the next one is whole
+    assert await services.refreshes.run_once() is None
+    assert sorted(j.use_case for j in store.read(queries.jobs.training_jobs)) == ['line-1', 'line-2']
+    assert store.freshness().failed_places() == {}
