@@ -268,6 +268,7 @@ async def test_a_failing_use_case_is_named_in_the_banner_only_for_those_who_see_
     await user.should_see(denied, retries=50)
     await user.should_not_see('line-1 · SageMaker: ')
     user.find(marker='sign-out').click()
+    await user.should_see(marker='login-card', retries=50)  # signed out on the server first
     await sign_in(user, 'sam', PASSWORD)
     await user.should_see('sam · line-1: Operator', retries=50)
     await user.should_not_see('AccessDenied')
