@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
+from dda_portal.domain.compat import DeviceFacts
 from dda_portal.domain.filters import ListedJob, ListFilter, MatrixFilter, select
 from dda_portal.domain.places import DEFAULT_PLACE, object_key, split_key
+from dda_portal.pages.fleet.matrix import build_page
+from dda_portal.pages.fleet.matrix_feed import MatrixFacts
+from dda_portal.queries.matrix import DeviceColumn, VersionRow
 from dda_portal.use_cases import DEFAULT_USE_CASE
 
 SEEN = ['line-1', 'line-2']  # the use cases the reader may see
@@ -55,4 +59,32 @@ def test_objects_of_the_default_place_keep_their_bare_names_as_keys() -> None:
     assert [split_key(object_key(p, 'caps')) for p in ('default', 'line-2')] == [
         ('default', 'caps'),
         ('line-2', 'caps'),
+    ]
+
+
+def test_the_matrix_shows_only_versions_and_devices_of_the_places_seen_and_chosen() -> None:
+    facts = MatrixFacts(
+        versions={
+            f'arn:{place}': VersionRow(
+                place, f'arn:{place}', 'model', '1.0.0', 'caps', 'x86_64-cpu', None, None
+            )
+            for place in ('line-1', 'line-2', 'line-3')
+        },
+        devices={
+            f'cam-{place}': DeviceColumn(place, f'cam-{place}', DeviceFacts('linux', 'amd64', {}), 'HEALTHY')
+            for place in ('line-1', 'line-2', 'line-3')
+        },
+    )
+    seen = frozenset({'line-1', 'line-2'})  # line-3 is not for this person
+
+    def shown(chosen: MatrixFilter) -> tuple[list[str], list[str]]:
+        page = build_page(facts, chosen, {}, {}, seen)
+        return sorted(r['arn'] for r in page.rows), sorted(c['label'] for c in page.columns[1:])
+
+    assert shown(MatrixFilter()) == (['arn:line-1', 'arn:line-2'], ['cam-line-1', 'cam-line-2'])
+    assert shown(MatrixFilter(use_cases=frozenset({'line-2'}))) == (['arn:line-2'], ['cam-line-2'])
+    links = [r['job_link'] for r in build_page(facts, MatrixFilter(), {}, {}, seen).rows]
+    assert sorted(links) == [
+        '/training-jobs/caps?tab=components&use-case=line-1',
+        '/training-jobs/caps?tab=components&use-case=line-2',
     ]
