@@ -15,7 +15,7 @@ from moto.sagemaker.models import sagemaker_backends
 
 from dda_portal import queries
 from dda_portal.aws.clients import AwsClients
-from dda_portal.config import Settings
+from dda_portal.config import Settings, SettingsError
 from dda_portal.domain.refresh import SAGEMAKER
 from dda_portal.domain.status import TrainingStatus
 from dda_portal.domain.targets import TargetCatalog
@@ -212,3 +212,14 @@ async def test_a_slow_account_never_delays_the_others(tmp_path: Path, database_u
     assert await services.refreshes.run_once() is None
     assert sorted(j.use_case for j in store.read(queries.jobs.training_jobs)) == ['line-1', 'line-2']
     assert store.freshness().failed_places() == {}
+
+
+def test_a_bad_use_cases_file_stops_the_start_with_its_line_and_reason(tmp_path: Path) -> None:
+    from dda_portal.app import create_app
+
+    path = tmp_path / 'use-cases.toml'
+    path.write_text('[use_cases.line-1]\nregion = "us-east-1"\nrole_arn = "not-a-role"\n')
+    with pytest.raises(
+        SettingsError, match=r'^Invalid DDA_USE_CASES_FILE: .*use-cases.toml, line 3: .*role_arn'
+    ):
+        create_app(Settings(database_url='sqlite://', use_cases_file=path))
