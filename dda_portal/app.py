@@ -31,6 +31,7 @@ from .pages.training_jobs.feed import ListFeed
 from .queries.refresh import Freshness
 from .services import Actions, AlertSender, Refreshes, Sync, build
 from .store import Store
+from .use_cases import UseCaseFileError
 from .workers import SIGN_IN
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,10 @@ def create_app(settings: Settings) -> Portal:
             f'Invalid DDA_AUTO_COMPILE_TARGETS: unknown target(s) {", ".join(unknown)}; '
             f'known: {", ".join(catalog)}'
         )
+    try:
+        settings.use_cases  # noqa: B018 - read now: a bad file stops the start with its line and reason
+    except UseCaseFileError as error:
+        raise SettingsError(f'Invalid DDA_USE_CASES_FILE: {error}') from None
     try:
         clients = AwsClients()
     except ProfileNotFound as error:  # boto3 cannot even make a session: nothing a page could fix

@@ -261,9 +261,13 @@ def freshness(session: Session) -> Freshness:
         places.setdefault(row.use_case, {})[row.part] = row
     parts = {part: _summed(rows) for part, rows in _by_part(places).items()}
     full = last_ok
-    sagemaker = parts.get(SAGEMAKER)
-    if sagemaker is not None and sagemaker.last_success is not None:
-        last_ok = sagemaker.last_success  # the data on screen is as old as SageMaker's part
+    # the data on screen is as old as SageMaker's part: of the places refreshing well (one place failing
+    # leaves the others fresh, and the portal ready), or of every place when none does
+    sagemaker = [p[SAGEMAKER] for p in places.values() if SAGEMAKER in p]
+    healthy = [row for row in sagemaker if row.failed_at is None] or sagemaker
+    times = [moment for row in healthy if (moment := as_utc(row.last_success)) is not None]
+    if times:
+        last_ok = min(times)
     failure = last if last and not last.ok else None
     return Freshness(
         last_success=last_ok,

@@ -10,7 +10,6 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar, TypeVarTuple
 
@@ -24,7 +23,7 @@ from ..config import Settings
 from ..domain.changes import NOTHING, Changed
 from ..domain.clock import as_utc, utcnow
 from ..domain.problems import AwsProblem, Problem
-from ..domain.refresh import COMPONENTS, DEVICES, LABELS, SAGEMAKER, RefreshProblem, enabled_parts
+from ..domain.refresh import COMPONENTS, DEVICES, LABELS, SAGEMAKER, Refreshed, enabled_parts
 from ..domain.status import CompilationStatus
 from ..domain.targets import TargetCatalog
 from ..leadership import LostLeadership
@@ -47,21 +46,6 @@ P = ParamSpec('P')
 # portal's clock (an earlier release) looks back DDA_HISTORY_DAYS once instead of trusting them
 TRAINING_WATERMARK = 'training_jobs_modified'
 COMPILATION_WATERMARK = 'compilation_jobs_modified'
-
-
-@dataclass
-class Refreshed:
-    """What the parts of one refresh did: the training jobs they changed and the parts that failed."""
-
-    changed: Changed = NOTHING
-    failures: list[tuple[str, AwsProblem]] = field(default_factory=list)
-
-    @property
-    def problem(self) -> RefreshProblem | None:
-        if not self.failures:
-            return None
-        first = self.failures[0][1]
-        return RefreshProblem(first.code, first.message, first.operation, tuple(self.failures))
 
 
 class Sync:
@@ -191,11 +175,12 @@ class Sync:
             self._safely('the refresh', self.store.record_cycle, started, calls, changed_jobs, outcome, acted)
 
     def cycle(self, started: datetime) -> frozenset[str]:
-        """Pull, commit, then act on what changed (blocking; runs in a worker thread)."""
-        refreshed = self.refresh_parts(started)
-        failed = {part for part, _ in refreshed.failures}
-        jobs = refreshed.changed.training_jobs
-        return jobs | self.act(jobs, COMPONENTS in failed)
+        """Pull, commit, then act on what changed, in this Sync's place (blocking; a worker thread)."""
+        with self.store.at(self.place):
+            refreshed = self.refresh_parts(started)
+            failed = {part for part, _ in refreshed.failures}
+            jobs = refreshed.changed.training_jobs
+            return jobs | self.act(jobs, COMPONENTS in failed)
 
     def act(self, changed: frozenset[str], greengrass_failed: bool = False) -> frozenset[str]:
         """Automatic compilation of training jobs that just reached Completed; tidy unconfirmed attempts.
@@ -284,8 +269,10 @@ class Sync:
         return failed
 
     def pull_and_apply(self, started: datetime) -> frozenset[str]:
-        """Every part pulled and committed on its own (blocking); the training jobs that changed."""
-        return self.refresh_parts(started).changed.training_jobs
+        """Every part pulled and committed on its own in this Sync's place (blocking); the training jobs that
+        changed."""
+        with self.store.at(self.place):
+            return self.refresh_parts(started).changed.training_jobs
 
     def refresh_parts(self, started: datetime) -> Refreshed:
         """Each part pulled and committed in its own transaction, SageMaker first (components link to the

@@ -15,7 +15,8 @@ from moto.sagemaker.models import sagemaker_backends
 
 from dda_portal import queries
 from dda_portal.aws.clients import AwsClients
-from dda_portal.config import Settings
+from dda_portal.config import Settings, SettingsError
+from dda_portal.domain.clock import utcnow
 from dda_portal.domain.refresh import SAGEMAKER
 from dda_portal.domain.status import TrainingStatus
 from dda_portal.domain.targets import TargetCatalog
@@ -212,3 +213,28 @@ async def test_a_slow_account_never_delays_the_others(tmp_path: Path, database_u
     assert await services.refreshes.run_once() is None
     assert sorted(j.use_case for j in store.read(queries.jobs.training_jobs)) == ['line-1', 'line-2']
     assert store.freshness().failed_places() == {}
+
+
+def test_a_bad_use_cases_file_stops_the_start_with_its_line_and_reason(tmp_path: Path) -> None:
+    from dda_portal.app import create_app
+
+    path = tmp_path / 'use-cases.toml'
+    path.write_text('[use_cases.line-1]\nregion = "us-east-1"\nrole_arn = "not-a-role"\n')
+    with pytest.raises(
+        SettingsError, match=r'^Invalid DDA_USE_CASES_FILE: .*use-cases.toml, line 3: .*role_arn'
+    ):
+        create_app(Settings(database_url='sqlite://', use_cases_file=path))
+
+
+@pytest.mark.usefixtures('aws')
+def test_a_place_refreshed_on_its_own_writes_its_rows_only(tmp_path: Path, database_url: str) -> None:
+    create_training_job('cracks')
+    services = portal(tmp_path, database_url)
+    seed_other_account(services)
+    line_2 = services.places[1]
+
+    changed = line_2.sync.pull_and_apply(utcnow())  # as a bench or a test drives one place
+
+    assert changed == {'cracks'}
+    [job] = line_2.sync.store.read(queries.jobs.training_jobs)
+    assert job.use_case == 'line-2' and f':{OTHER_ACCOUNT}:' in job.arn

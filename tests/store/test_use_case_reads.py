@@ -10,7 +10,7 @@ from dda_portal.domain.alerts import AlertDraft
 from dda_portal.domain.greengrass import ComponentState
 from dda_portal.queries.deployments import RolloutFacts
 from dda_portal.store import Store
-from dda_portal.tables import ComponentVersion, CoreDevice, Deployment, InstalledComponent
+from dda_portal.tables import ComponentVersion, CoreDevice, Deployment, InstalledComponent, SyncPart
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 PLACES = ['line-1', 'line-2/eu-west-1']
@@ -77,3 +77,21 @@ def test_a_refresh_of_one_place_never_removes_the_devices_of_another() -> None:
     assert [d.use_case for d in store.read(queries.fleet.devices)] == ['line-1']
     _, installed = store.read(queries.fleet.fleet_devices)
     assert [i.use_case for i in installed['cam-1']] == ['line-1']
+
+
+def test_one_use_case_failing_leaves_the_others_fresh_and_says_which_failed() -> None:
+    store = Store('sqlite://')
+    long_ago = datetime(2026, 11, 29, tzinfo=UTC)
+    with store.at(PLACES[1]):  # refreshed once, long ago; its role is denied since
+        store.write(queries.refresh.mark_part_succeeded, 'sagemaker')
+        store.write(
+            queries.refresh.mark_part_failed, 'sagemaker', NOW, 'AccessDenied', 'denied', 'AssumeRole'
+        )
+        store.write(lambda s: setattr(s.get(SyncPart, (PLACES[1], 'sagemaker')), 'last_success', long_ago))
+    with store.at(PLACES[0]):
+        store.write(queries.refresh.mark_part_succeeded, 'sagemaker')
+    fresh = store.read(queries.refresh.freshness)
+    assert fresh.last_success is not None and fresh.last_success > long_ago  # line-1's data is fresh
+    assert list(fresh.failed_places()) == [PLACES[1]]
+    assert fresh.failed_places()[PLACES[1]].error_code == 'AccessDenied'
+    assert fresh.parts['sagemaker'].use_case == PLACES[1]  # the banner's sum shows the failure
