@@ -62,7 +62,8 @@ def token_hash(token: str) -> str:
 
 
 def token_person(name: str, role: Role) -> Person:
-    """Whom a token acts as: the rules of the pages (auth.Gate, domain.access.refusal) judge this person."""
+    """Whom a token acts as: the rules of the pages (auth.Gate, domain.access.refusal) judge this person.
+    A token has one role, the same in every use case."""
     return Person(f'token {name}', role)
 
 

@@ -29,8 +29,9 @@ from .forwarded import ForwardedByTrustedProxy
 from .pages import alerts, fleet, look, training_job, training_jobs
 from .pages.training_jobs.feed import ListFeed
 from .queries.refresh import Freshness
-from .services import Actions, AlertSender, Sync, build
+from .services import Actions, AlertSender, Refreshes, Sync, build
 from .store import Store
+from .use_cases import UseCaseFileError
 from .workers import SIGN_IN
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,10 @@ class Portal:
     store: Store
     catalog: TargetCatalog
     clients: AwsClients
-    sync: Sync
+    sync: Sync  # the first use-case place's refresh (the only one without DDA_USE_CASES_FILE)
     actions: Actions
     gate: Gate
+    refreshes: Refreshes  # every place's refresh, together
     scheduler: AsyncIOScheduler = field(default_factory=AsyncIOScheduler)
     # signs the session cookie; without sign-in nothing needs to outlive a restart, so a fresh one will do
     storage_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
@@ -89,6 +91,10 @@ def create_app(settings: Settings) -> Portal:
             f'known: {", ".join(catalog)}'
         )
     try:
+        settings.use_cases  # noqa: B018 - read now: a bad file stops the start with its line and reason
+    except UseCaseFileError as error:
+        raise SettingsError(f'Invalid DDA_USE_CASES_FILE: {error}') from None
+    try:
         clients = AwsClients()
     except ProfileNotFound as error:  # boto3 cannot even make a session: nothing a page could fix
         raise SettingsError(
@@ -98,7 +104,17 @@ def create_app(settings: Settings) -> Portal:
     store = Store(settings.database_url, settings.replica_id, settings.leader_retry)
     services = build(settings, store, clients, catalog)
     sync, actions, gate = services.sync, services.actions, services.gate
-    portal = Portal(settings, store, catalog, clients, sync, actions, gate, alert_sender=services.alerts)
+    portal = Portal(
+        settings,
+        store,
+        catalog,
+        clients,
+        sync,
+        actions,
+        gate,
+        services.refreshes,
+        alert_sender=services.alerts,
+    )
     app.state.portal = portal  # tests and health routes reach the running portal here
 
     look.register()
@@ -114,7 +130,7 @@ def create_app(settings: Settings) -> Portal:
     _health_routes(portal)
 
     if settings.sync_enabled:
-        portal.every(settings.refresh_seconds, sync.run_scheduled, 'refresh')  # the leader's only
+        portal.every(settings.refresh_seconds, services.refreshes.run_scheduled, 'refresh')  # the leader's
     if settings.alert_channels:  # the leader sends after each commit, and retries as they come due
         store.changed.subscribe(services.alerts.kick, unsubscribe_on_delete=False)
         portal.every(settings.alert_check_seconds, services.alerts.run_scheduled, 'alerts')
@@ -165,8 +181,9 @@ def _health_routes(portal: Portal) -> None:
             'replica': portal.store.replica_id,
             'leading': portal.store.leadership.leading,
             'leader': _leader(portal),
-            'refreshes_here': portal.sync.cycles,
+            'refreshes_here': portal.refreshes.cycles,
             'parts': _refresh_parts(portal, freshness),
+            'use_cases': _use_case_failures(freshness),
         }
         return JSONResponse(body, status_code=200 if not problems else 503)
 
@@ -180,12 +197,26 @@ def _leader(portal: Portal) -> str | None:
         return None
 
 
+def _use_case_failures(freshness: Freshness) -> dict[str, dict[str, Any]]:
+    """Each use-case place refreshed so far: ok, or its first failing part with AWS's code and message (one
+    place failing leaves the others refreshing; readiness follows SageMaker's age, as without use cases)."""
+    failed = freshness.failed_places()
+    found: dict[str, dict[str, Any]] = {}
+    for place in freshness.places:
+        row = failed.get(place)
+        error = (
+            None if row is None else {'part': row.part, 'code': row.error_code, 'message': row.error_message}
+        )
+        found[place] = {'ok': row is None, 'error': error}
+    return found
+
+
 def _refresh_parts(portal: Portal, freshness: Freshness) -> dict[str, dict[str, Any]]:
     """Each part of the refresh: ok, its last success and its failure since (a Greengrass turned off in the
     settings shows as disabled); only SageMaker's age decides readiness."""
     parts: dict[str, dict[str, Any]] = {}
     for part in PARTS:
-        if part not in portal.sync.parts:
+        if part not in portal.refreshes.parts:
             parts[part] = {'disabled': True}
             continue
         row = freshness.parts.get(part)

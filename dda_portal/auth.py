@@ -9,7 +9,7 @@ Three ways, from the settings (Settings.auth_mode):
   sign-ins (sign_ins.py: a short cache in front);
 - header: an authenticating reverse proxy puts the user name in DDA_AUTH_HEADER; it counts only on connections
   from DDA_TRUSTED_PROXIES (see forwarded.py) and only when sent once; roles come from the users list, else
-  DDA_AUTH_DEFAULT_ROLE. Listed people with a password hash may also use the sign-in form.
+  DDA_AUTH_DEFAULT_ROLE in every use case. Listed people with a password hash may also use the sign-in form.
 
 Every socket of a page must belong to the page's own session, and every event must come over the page's own
 socket (NiceGUI routes events by the client id alone, which is written in the page).
@@ -89,6 +89,7 @@ class Gate:
         self.accounts = settings.users
         self.header = settings.auth_header or ''
         self.default_role = settings.auth_default_role
+        self.places = settings.places  # what a person's roles make visible
         self.passwords = any(a.password_hash for a in self.accounts.values())
         # per name at one address, and per address: nobody locks a person out from elsewhere. Counted per
         # replica: tries spread over N replicas get N times as many before each wait
@@ -116,7 +117,7 @@ class Gate:
             name = values[0].strip() if len(values) == 1 else ''
             if name and len(name) <= MAX_NAME_CHARS:
                 account = self.accounts.get(name)
-                return Person(name, account.role if account else self.default_role)
+                return account.person(name) if account else Person(name, self.default_role)
         return self._signed_in(session_id_of(request))
 
     async def load(self, request: Request) -> None:
@@ -161,7 +162,7 @@ class Gate:
         if entry is None or self.wall_clock() - entry.since > SESSION_SECONDS:
             return None  # expired rows are deleted at the next sign-in
         account = self.accounts.get(entry.name)
-        return Person(entry.name, account.role) if account else None  # removed users are out at once
+        return account.person(entry.name) if account else None  # removed users are out at once
 
     # ---- signing in and out -----------------------------------------------------------------------
 
@@ -388,7 +389,7 @@ def person_badge(gate: Gate) -> None:
     person = gate.current()
     if gate.mode == 'open' or person is None:
         return
-    ui.label(f'{person.name} · {person.role.label}').classes('text-sm text-white').mark('signed-in-as')
+    ui.label(f'{person.name} · {person.label}').classes('text-sm text-white').mark('signed-in-as')
     if gate._signed_in(_client_session(context.client)) is not None:
 
         async def sign_out() -> None:

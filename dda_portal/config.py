@@ -7,21 +7,19 @@ import ipaddress
 import os
 import re
 import socket
-import tomllib
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 import apprise
 from apprise.utils.parse import parse_urls
-from argon2 import extract_parameters
-from argon2.exceptions import InvalidHashError
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .accounts import Account, read_users_file
 from .domain import alerts, attempts
 from .domain.access import Role
-from .use_cases import UseCase, use_cases_from
+from .use_cases import Place, UseCase, places_of, use_cases_from
 
 LOOPBACK_NAMES = {'localhost'}
 MIN_SECRET_CHARS = 16
@@ -32,30 +30,6 @@ HOST_PATTERN = re.compile(r'(\*\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\]')
 
 def default_replica_id() -> str:
     return f'{socket.gethostname()}:{os.getpid()}'
-
-
-class Account(BaseModel):
-    """One person who may sign in: their role and an argon2 hash of their password.
-
-    With DDA_AUTH_HEADER the proxy has checked the password; listed people get their role from here.
-    """
-
-    model_config = {'extra': 'forbid'}
-
-    role: Role
-    password_hash: str | None = None
-
-    @field_validator('password_hash')
-    @classmethod
-    def _argon2(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                extract_parameters(value)
-            except InvalidHashError:
-                raise ValueError(
-                    'is not an argon2 hash (make one with: python main.py --hash-password)'
-                ) from None
-        return value
 
 
 class Settings(BaseSettings):
@@ -96,7 +70,7 @@ class Settings(BaseSettings):
     greengrass_enabled: bool = Field(True, description='read Greengrass components and core devices')
     device_refresh_seconds: float = Field(300.0, gt=0, description='seconds between two device inventories')
     storage_secret: str | None = Field(None, description='signs the session cookie (needed with sign-in)')
-    users_file: Path | None = Field(None, description='TOML file: [users.NAME] role, password_hash')
+    users_file: Path | None = Field(None, description='TOML file: [users.NAME] role or roles, password_hash')
     users: dict[str, Account] = Field(default_factory=dict, description='JSON: {"NAME": {"role": …}}')
     auth_header: str | None = Field(None, description='trusted header with the user name, set by a proxy')
     auth_default_role: Role = Field(Role.OPERATOR, description='role of proxy users not listed in users')
@@ -227,6 +201,22 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode='after')
+    def _roles_name_use_cases(self) -> Settings:
+        """A users file naming a use case the portal does not read stops the start (a typo would hide it)."""
+        if not any(account.roles for account in self.users.values()):
+            return self
+        names = [use_case.name for use_case in self.use_cases]
+        for name, account in self.users.items():
+            unknown = sorted(set(account.roles) - set(names))
+            if unknown:
+                where = self.users_file if self.users_file is not None else 'DDA_USERS'
+                raise ValueError(
+                    f'{where}: user {name}: roles: no use case {unknown[0]!r} '
+                    f'(the use cases are {", ".join(names)})'
+                )
+        return self
+
     @property
     def auth_mode(self) -> Literal['open', 'password', 'header']:
         """How people are known: nobody signs in, a password form, or a trusted proxy header."""
@@ -275,6 +265,11 @@ class Settings(BaseSettings):
         return use_cases_from(self.use_cases_file)
 
     @property
+    def places(self) -> dict[str, Place]:
+        """Every account-region pair of the use cases, by place key (what a person's roles make visible)."""
+        return {place.key: place for place in places_of(self.use_cases)}
+
+    @property
     def auto_compile_target_ids(self) -> list[str]:
         return [t.strip() for t in self.auto_compile_targets.split(',') if t.strip()]
 
@@ -318,26 +313,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def read_users_file(path: Path) -> dict[str, Account]:
-    """`[users.NAME]` tables with `role` and `password_hash`; errors name the file and the user."""
-    try:
-        data = tomllib.loads(path.read_text(encoding='utf-8'))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ValueError(f'{path}: {error}') from None
-    users = data.get('users', {})
-    if not isinstance(users, dict) or set(data) - {'users'}:
-        raise ValueError(f'{path}: expected only [users.NAME] tables')
-    accounts: dict[str, Account] = {}
-    for name, entry in users.items():
-        try:
-            accounts[name] = Account.model_validate(entry)
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = '.'.join(str(p) for p in first['loc'])
-            raise ValueError(f'{path}: user {name}: {where}: {first["msg"]}') from None
-    return accounts
 
 
 class SettingsError(SystemExit):

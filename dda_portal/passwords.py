@@ -9,7 +9,7 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .config import Account
+from .accounts import Account
 
 _hasher = PasswordHasher()
 

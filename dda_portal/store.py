@@ -29,8 +29,9 @@ from .domain.alerts import AlertPolicy
 from .domain.changes import NOTHING, Changed, Notice
 from .domain.clock import utcnow
 from .leadership import Leadership
-from .queries import alerts, refresh
+from .queries import alerts, places, refresh
 from .queries.refresh import CycleResult, Freshness
+from .use_cases import DEFAULT_USE_CASE
 from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class Store:
         """
         # what each write records in the alerts outbox (queries/alerts.py); None records nothing
         self.alert_policy: AlertPolicy | None = None
+        self._place = threading.local()  # the place this thread works in (at)
         self.engine = _engine(database_url)
         self.database_file = migrations.sqlite_file(database_url)
         self.database_name = _database_name(self.engine.url, self.database_file)
@@ -114,6 +116,22 @@ class Store:
         finally:
             self._fenced.on = False
 
+    @contextmanager
+    def at(self, place: str) -> Iterator[None]:
+        """This thread's reads and writes of one object work in `place` (a use_cases.Place key; the default
+        use case outside such a block): what a refresh part or an action of that place reads and writes."""
+        before = getattr(self._place, 'key', None)
+        self._place.key = place
+        try:
+            yield
+        finally:
+            self._place.key = before
+
+    @property
+    def place(self) -> str:
+        """The place this thread works in (Store.at)."""
+        return getattr(self._place, 'key', None) or DEFAULT_USE_CASE
+
     def publish(self, changed: Changed) -> None:
         """Tell the pages (on NiceGUI's loop: call it there) and the other replicas what a commit changed."""
         self.changed.emit(changed)
@@ -160,6 +178,7 @@ class Store:
     def session(self) -> Iterator[Session]:
         with Session(self.engine, expire_on_commit=False) as session:
             session.info[alerts.POLICY] = self.alert_policy
+            session.info[places.PLACE] = self.place
             yield session
 
     def read(self, query: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:

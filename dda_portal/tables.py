@@ -9,15 +9,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, String, text
+from sqlalchemy import Index, String, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from .domain.alerts import AlertState
+from .domain.alerts import AlertState, place_of_key
 from .domain.clock import utcnow
 from .domain.greengrass import ComponentState
 from .domain.status import ACTIVE_COMPILATION, CompilationStatus, Rollup, TrainingStatus
+from .use_cases import DEFAULT_USE_CASE
 
 # in the enum's order: the index's WHERE clause is the same text in every process (and in the baseline)
 LIVE_STATUSES_SQL = ', '.join(
@@ -52,9 +53,22 @@ class StoredEnum(TypeDecorator[StrEnum]):
         return self.enum
 
 
+def place_key(*, primary_key: bool = True) -> Any:
+    """The place (use_cases.Place.key: a use case, with its region when it has several) an AWS object was
+    read from: the first column of its key, so names may repeat across accounts and regions without mixing.
+    Rows written before use cases existed belong to the default one."""
+    return Field(
+        default=DEFAULT_USE_CASE,
+        primary_key=primary_key,
+        index=not primary_key,
+        sa_column_kwargs={'server_default': DEFAULT_USE_CASE},
+    )
+
+
 class TrainingJob(SQLModel, table=True):
     __tablename__ = 'training_job'
 
+    use_case: str = place_key()
     name: str = Field(primary_key=True)
     arn: str = ''
     status: TrainingStatus = Field(sa_type=StoredEnum(TrainingStatus), index=True)
@@ -88,16 +102,19 @@ class CompilationAttempt(SQLModel, table=True):
     __table_args__ = (
         Index(
             'one_live_attempt_per_target',
+            'use_case',
             'training_job_name',
             'target_id',
             unique=True,
             sqlite_where=text(f'reserved AND status IN ({LIVE_STATUSES_SQL})'),
             postgresql_where=text(f'reserved AND status IN ({LIVE_STATUSES_SQL})'),
         ),
+        UniqueConstraint('use_case', 'job_name', name='one_attempt_per_job_name'),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    job_name: str = Field(unique=True)
+    use_case: str = place_key(primary_key=False)
+    job_name: str
     arn: str = ''
     training_job_name: str | None = Field(default=None, index=True)
     target_id: str = Field(index=True)
@@ -126,6 +143,7 @@ class ComponentVersion(SQLModel, table=True):
     __table_args__ = (
         Index(
             'one_package_per_attempt',
+            'use_case',
             'compilation_job_name',
             unique=True,
             sqlite_where=text("origin = 'portal'"),
@@ -133,6 +151,7 @@ class ComponentVersion(SQLModel, table=True):
         ),
     )
 
+    use_case: str = place_key()
     arn: str = Field(primary_key=True)
     component_name: str = Field(index=True)
     component_version: str
@@ -153,6 +172,7 @@ class ComponentVersion(SQLModel, table=True):
 class CoreDevice(SQLModel, table=True):
     __tablename__ = 'core_device'
 
+    use_case: str = place_key()
     thing_name: str = Field(primary_key=True)
     status: str | None = None
     architecture: str | None = None
@@ -169,6 +189,7 @@ class InstalledComponent(SQLModel, table=True):
     __tablename__ = 'installed_component'
 
     id: int | None = Field(default=None, primary_key=True)
+    use_case: str = place_key(primary_key=False)
     thing_name: str = Field(index=True)
     component_name: str = Field(index=True)
     component_version: str
@@ -193,6 +214,7 @@ class SyncCycle(SQLModel, table=True):
 class SyncState(SQLModel, table=True):
     __tablename__ = 'sync_state'
 
+    use_case: str = place_key()
     key: str = Field(primary_key=True)
     value: datetime
 
@@ -203,6 +225,7 @@ class SyncFollowUp(SQLModel, table=True):
 
     __tablename__ = 'sync_follow_up'
 
+    use_case: str = place_key()
     training_job_name: str = Field(primary_key=True)
     queued_at: datetime
 
@@ -213,6 +236,7 @@ class SyncPart(SQLModel, table=True):
 
     __tablename__ = 'sync_part'
 
+    use_case: str = place_key()
     part: str = Field(primary_key=True)
     last_success: datetime | None = None
     failed_at: datetime | None = None
@@ -278,12 +302,18 @@ class Alert(SQLModel, table=True):
     sent_at: datetime | None = None
     last_error: str | None = None
 
+    @property
+    def use_case(self) -> str:
+        """The place of the object the alert is about (its key names it; the default one otherwise)."""
+        return place_of_key(self.key, DEFAULT_USE_CASE)
+
 
 class Deployment(SQLModel, table=True):
     """A Greengrass v2 deployment (one revision for one target: a thing or a thing group)."""
 
     __tablename__ = 'deployment'
 
+    use_case: str = place_key()
     deployment_id: str = Field(primary_key=True)
     target_arn: str = Field(index=True)
     revision_id: str = ''
@@ -302,6 +332,7 @@ class EffectiveDeployment(SQLModel, table=True):
 
     __tablename__ = 'effective_deployment'
 
+    use_case: str = place_key()
     thing_name: str = Field(primary_key=True)
     deployment_id: str = Field(primary_key=True)
     target_arn: str = ''
@@ -316,6 +347,7 @@ class ThingGroupMember(SQLModel, table=True):
 
     __tablename__ = 'thing_group_member'
 
+    use_case: str = place_key()
     group_name: str = Field(primary_key=True)
     thing_name: str = Field(primary_key=True)
     group_arn: str = ''

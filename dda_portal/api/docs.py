@@ -15,7 +15,9 @@ TITLE = 'DDA Portal API'
 DESCRIPTION = (
     'Training jobs, their compilations, component versions and devices, read with an API token '
     '(`python main.py --create-token NAME --role operator|data-scientist`) sent as '
-    '`Authorization: Bearer <token>`. Errors are `{"error": {"code": ..., "message": ...}}`.'
+    '`Authorization: Bearer <token>`. Errors are `{"error": {"code": ..., "message": ...}}`. '
+    'A token has one role in every use case; every item says its `use_case`, and `use-case=<name>` '
+    'filters the list (`use-case=<place key>` picks a training job whose name several use cases have).'
 )
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #222; }

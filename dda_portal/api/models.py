@@ -58,6 +58,7 @@ class TargetState(BaseModel):
 
 class TrainingJobItem(BaseModel):
     name: str
+    use_case: str = Field(description="The use case's place key (its name, or name/region)")
     status: str = Field(description='The training status: In progress, Completed, Failed, Stopping, Stopped')
     rollup: str = Field(description='Not compiled, Compiling, Compiled or Compilation failed')
     created_at: datetime | None
@@ -71,6 +72,7 @@ class TrainingJobItem(BaseModel):
     def of(cls, job: JobSummary, latest: list[AttemptSummary]) -> TrainingJobItem:
         return cls(
             name=job.name,
+            use_case=job.use_case,
             status=str(job.status),
             rollup=str(job.rollup),
             created_at=_utc(job.created_at),
@@ -89,8 +91,11 @@ class ListQuery(BaseModel):
     status: list[str] = Field(default=[], description='Training status, e.g. Completed')
     target: list[str] = Field(default=[], description='Target id or label (any of them)')
     q: str = Field(default='', description='Words the name contains')
-    sort: Literal['name', 'status', 'created', 'training_time', 'rollup', 'compiled'] | None = Field(
-        default=None, description='A column to sort by; newest first (ties by name) when not given'
+    use_case: list[str] = Field(
+        default=[], alias='use-case', description='Use case names (every region of each; any of them)'
+    )
+    sort: Literal['name', 'use_case', 'status', 'created', 'training_time', 'rollup', 'compiled'] | None = (
+        Field(default=None, description='A column to sort by; newest first (ties by name) when not given')
     )
     descending: bool = False
     limit: int = Field(default=100, ge=1, le=MAX_LIMIT)
@@ -141,6 +146,7 @@ class AttemptOut(BaseModel):
 
 class ComponentOut(BaseModel):
     arn: str
+    use_case: str = Field(description="The use case's place key (its name, or name/region)")
     component_name: str
     component_version: str
     state: str
@@ -156,6 +162,7 @@ class ComponentOut(BaseModel):
     def of(cls, version: ComponentVersion, devices: list[str]) -> ComponentOut:
         return cls(
             arn=version.arn,
+            use_case=version.use_case,
             component_name=version.component_name,
             component_version=version.component_version,
             state=str(version.state),
@@ -177,6 +184,7 @@ class RunningOut(BaseModel):
 
 class DeviceOut(BaseModel):
     thing_name: str
+    use_case: str = Field(description="The use case's place key (its name, or name/region)")
     status: str | None = Field(description='HEALTHY or UNHEALTHY, as Greengrass reports it')
     architecture: str | None
     platform: str | None
@@ -187,6 +195,7 @@ class DeviceOut(BaseModel):
     def of(cls, device: CoreDevice, running: list[Installed] | list[InstalledComponent]) -> DeviceOut:
         return cls(
             thing_name=device.thing_name,
+            use_case=device.use_case,
             status=device.status,
             architecture=device.architecture,
             platform=device.platform,
@@ -220,6 +229,7 @@ class TrainingJobDetail(TrainingJobItem):
     ) -> TrainingJobDetail:
         return cls(
             name=job.name,
+            use_case=job.use_case,
             status=str(job.status),
             rollup=str(job.rollup),
             created_at=_utc(job.created_at),

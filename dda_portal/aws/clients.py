@@ -49,17 +49,24 @@ class AwsClients:
     """The clients the portal uses, made once from one boto3 session."""
 
     def __init__(
-        self, region: str | None = None, *, config: Config = _CONFIG, beside: AwsClients | None = None
+        self,
+        region: str | None = None,
+        *,
+        config: Config = _CONFIG,
+        beside: AwsClients | None = None,
+        session: boto3.session.Session | None = None,
+        counter: CallCounter | None = None,
     ) -> None:
-        """`beside`: another set whose session, region and call counter these clients share."""
+        """`beside`: another set whose session, region and call counter these clients share. `session`: the
+        boto3 session to use (a use case's, use_cases.session_for; its region), `counter`: one to share."""
         self.session: boto3.session.Session = (
-            beside.session if beside else boto3.session.Session(region_name=region)
+            beside.session if beside else session or boto3.session.Session(region_name=region)
         )
         # without a region the clients are still made (the portal starts and explains), but no call goes out:
         # a guessed region would show an empty table instead of saying what to set
         self.region_set: bool = beside.region_set if beside else bool(self.session.region_name)
         self.region: str = beside.region if beside else self.session.region_name or 'us-east-1'
-        self.counter: CallCounter = beside.counter if beside else CallCounter()
+        self.counter: CallCounter = beside.counter if beside else counter or CallCounter()
         self.config = config
         self.sagemaker = self._client('sagemaker')
         self.logs = self._client('logs')

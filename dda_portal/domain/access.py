@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
+
+from .places import use_case_name
 
 _INVISIBLE = {'Cc', 'Cf', 'Zs', 'Zl', 'Zp'}  # control, format and space characters
 
@@ -21,25 +24,56 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Person:
+    """Someone signed in, and their role in each use case.
+
+    `role` alone: that role in every use case (one use case, API tokens, proxy people not listed). With
+    `roles` (use case name → role) a use case not listed is invisible to them; `role` is then None.
+    """
+
     name: str
-    role: Role
+    role: Role | None
+    roles: Mapping[str, Role] = field(default_factory=dict, hash=False)
+
+    def role_in(self, use_case: str) -> Role | None:
+        """Their role in a use case (its name or one of its place keys); None: they may not see it."""
+        return self.roles.get(use_case_name(use_case), self.role)
+
+    def may_change_in(self, use_case: str) -> bool:
+        """Starting, stopping and packaging cost money or change AWS: that use case's Data Scientists only."""
+        return self.role_in(use_case) is Role.DATA_SCIENTIST
+
+    def may_see(self, use_case: str) -> bool:
+        return self.role_in(use_case) is not None
+
+    def visible(self, place_keys: Iterable[str]) -> frozenset[str]:
+        """Of these place keys, those of the use cases they have a role in."""
+        return frozenset(key for key in place_keys if self.may_see(key))
 
     @property
-    def may_change(self) -> bool:
-        """Starting, stopping and packaging cost money or change AWS: Data Scientists only."""
-        return self.role is Role.DATA_SCIENTIST
+    def label(self) -> str:
+        """What the header shows after the name: the role, or each use case's role."""
+        if self.role is not None and not self.roles:
+            return self.role.label
+        return ' · '.join(f'{name}: {role.label}' for name, role in sorted(self.roles.items()))
 
 
 LOCAL_PERSON = Person('local', Role.DATA_SCIENTIST)  # bound to 127.0.0.1 without sign-in configured
 
 
-def refusal(person: Person | None, doing: str) -> str | None:
-    """Why `person` may not do `doing` (e.g. 'start compilations'), or None when they may."""
+def refusal(person: Person | None, doing: str, use_case: str) -> str | None:
+    """Why `person` may not do `doing` (e.g. 'start compilations') to an object of `use_case` (its place
+    key or name), or None when they may."""
     if person is None:
         return 'Your session has ended; sign in again.'
-    if not person.may_change:
-        return f'Only a Data Scientist may {doing}; {person.name} is signed in as {person.role.label}.'
-    return None
+    role = person.role_in(use_case)
+    if role is Role.DATA_SCIENTIST:
+        return None
+    if not person.roles and role is not None:  # one role everywhere: the use case says nothing
+        return f'Only a Data Scientist may {doing}; {person.name} is signed in as {role.label}.'
+    name = use_case_name(use_case)
+    if role is None:
+        return f'{person.name} has no role in use case {name}.'
+    return f'Only a Data Scientist of {name} may {doing}; {person.name} is {role.label} in {name}.'
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
 from urllib.parse import quote
@@ -58,6 +58,28 @@ class AlertDraft:
     title: str
     body: str
     link: str
+
+
+PLACE_MARK = '@'  # a key's place follows it (names AWS allows for jobs, things and components have no '@')
+
+
+def in_place(draft: AlertDraft, place: str, default: str) -> AlertDraft:
+    """The draft of an object of `place` (a use case, with its region when it has several): its key, title
+    and link name the place, so the same name in two accounts makes two alerts. The default place's drafts
+    stay as they always were (an outbox from before use cases keeps deduplicating)."""
+    if place == default:
+        return draft
+    joiner = '&' if '?' in draft.link else '?'
+    link = f'{draft.link}{joiner}use-case={quote(place, safe="")}'
+    body = draft.body.replace(f'Open: {draft.link}', f'Use case: {place}\nOpen: {link}')
+    return replace(
+        draft, key=f'{draft.key}{PLACE_MARK}{place}', title=f'{draft.title} ({place})', body=body, link=link
+    )
+
+
+def place_of_key(key: str, default: str) -> str:
+    """The place an alert's key names (in_place), the default one when it names none."""
+    return key.rsplit(PLACE_MARK, 1)[1] if PLACE_MARK in key else default
 
 
 def first_line(text: str | None) -> str:

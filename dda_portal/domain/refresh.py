@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+from .changes import NOTHING, Changed
 from .problems import AwsProblem
 
 SAGEMAKER = 'sagemaker'  # training and compilation jobs (one part: compilation jobs link to training jobs)
@@ -30,3 +33,18 @@ class RefreshProblem(AwsProblem):
         return '; '.join(
             f'{LABELS.get(part, part)}: {problem.code}: {problem.where}' for part, problem in self.parts
         )
+
+
+@dataclass
+class Refreshed:
+    """What the parts of one refresh did: the training jobs they changed and the parts that failed."""
+
+    changed: Changed = NOTHING
+    failures: list[tuple[str, AwsProblem]] = field(default_factory=list)
+
+    @property
+    def problem(self) -> RefreshProblem | None:
+        if not self.failures:
+            return None
+        first = self.failures[0][1]
+        return RefreshProblem(first.code, first.message, first.operation, tuple(self.failures))

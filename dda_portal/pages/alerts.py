@@ -18,6 +18,7 @@ from .feeds import Feed
 from .layout import frame
 from .live_table import LiveTable
 from .tables import Rows, column, status_cell, status_fields, time_cell, time_fields
+from .use_cases import PlaceView, place_fields, row_keeper, with_use_case_column
 
 ALERTS = 'alerts'  # the feed's one key: the outbox
 SHOWN = 200
@@ -50,6 +51,7 @@ def alert_row(alert: Alert) -> dict[str, Any]:
         detail = 'Not sent yet'
     return {
         'number': alert.id,
+        **place_fields(alert.use_case),
         **time_fields('created', alert.created_at),
         'title': f'{alert.title}\n{alert.link}',
         **status_fields('state', str(alert.state)),
@@ -66,18 +68,21 @@ class AlertsTable:
     """One tab's table: it follows the feed before the first read (nothing is lost in between); each
     delivery sends only the rows that differ."""
 
-    def __init__(self, feed: Feed[str, Rows]) -> None:
+    def __init__(self, feed: Feed[str, Rows], places: PlaceView) -> None:
+        """`places`: only alerts of the use cases the person may see are shown."""
+        self.places = places
+        self.keep = row_keeper(places, frozenset())
         self.table: LiveTable | None = None
         self.shown: Rows = {}
         self._early: list[Rows] = []
         feed.follow(ALERTS, self.take)
 
     def show(self, rows: Rows) -> None:
-        self.shown = dict(rows)
+        self.shown = {key: row for key, row in rows.items() if self.keep(row)}
         self.table = (
             LiveTable(
-                columns=ALERT_COLUMNS,
-                rows=list(rows.values()),
+                columns=with_use_case_column(ALERT_COLUMNS, self.places),
+                rows=list(self.shown.values()),
                 row_key='number',
                 pagination={'rowsPerPage': 50, 'sortBy': 'number', 'descending': True},
             )
@@ -96,6 +101,7 @@ class AlertsTable:
         if self.table is None:
             self._early.append(rows)
             return
+        rows = {key: row for key, row in rows.items() if self.keep(row)}
         changed = [row for key, row in rows.items() if self.shown.get(key) != row]
         removed = [key for key in self.shown if key not in rows]
         for key in removed:
@@ -123,7 +129,7 @@ def register(store: Store, actions: Actions, settings: Settings) -> None:
 
     @ui.page('/alerts', response_timeout=30)
     async def alerts_page() -> None:
-        table = AlertsTable(feed)
+        table = AlertsTable(feed, PlaceView.of(actions))
         rows = await store.fetch(alert_rows)
         with frame('Alerts', store, actions):
             ui.label('Alerts').classes('text-2xl font-bold')

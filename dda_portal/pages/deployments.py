@@ -31,14 +31,16 @@ def _keys_of(changed: Changed) -> Any:
 
 
 def _read(session: Session, keys: frozenset[str]) -> Rollouts:
-    """A panel's key is `c:<component>,<component>…` (a training job's components) or `t:<thing name>`."""
+    """A panel's key is `c:<place>|<component>,<component>…` (a training job's components) or
+    `t:<place>|<thing name>`: the rollouts of one place."""
     found: Rollouts = {}
     for key in keys:
-        kind, _, value = key.partition(':')
+        kind, _, rest = key.partition(':')
+        place, _, value = rest.partition('|')
         if kind == 'c':
-            found[key] = queries.deployments.rollouts(session, components=value.split(','))
+            found[key] = queries.deployments.rollouts(session, components=value.split(','), use_cases=[place])
         else:
-            found[key] = queries.deployments.rollouts(session, thing=value)
+            found[key] = queries.deployments.rollouts(session, thing=value, use_cases=[place])
     return found
 
 
@@ -53,23 +55,30 @@ def rollout_feed(store: Store) -> Feed[str, Rollouts]:
     return feed
 
 
-def components_key(names: list[str]) -> str:
-    return 'c:' + ','.join(sorted(names))
+def components_key(names: list[str], place: str) -> str:
+    return f'c:{place}|' + ','.join(sorted(names))
 
 
-def thing_key(thing: str) -> str:
-    return f't:{thing}'
+def thing_key(thing: str, place: str) -> str:
+    return f't:{place}|{thing}'
 
 
 class RolloutPanel:
     """The newest rollouts of a key: the deployment's state and each device's, with reasons; Roll back."""
 
     def __init__(
-        self, store: Store, actions: Actions, key: str, rollouts: list[Rollout] | None = None
+        self,
+        store: Store,
+        actions: Actions,
+        key: str,
+        use_case: str,
+        rollouts: list[Rollout] | None = None,
     ) -> None:
-        """`rollouts`: what the page read already; None: read them once the page is shown."""
+        """`rollouts`: what the page read already; None: read them once the page is shown. `use_case`: the
+        place the panel's components or device are in."""
         self.store = store
         self.actions = actions
+        self.use_case = use_case
         self.key = key
         self.rollouts = rollouts or []
         rollout_feed(store).follow(key, self._delivered)
@@ -94,9 +103,9 @@ class RolloutPanel:
         if not self.rollouts:
             ui.label('No deployment includes this yet.').classes('text-grey-8').mark('no-rollouts')
             return
-        refusal = self.actions.refusal(ROLL_BACK)
         for rollout in self.rollouts:
             item = rollout.deployment
+            refusal = self.actions.refusal(ROLL_BACK, item.use_case)
             # not a q-card: the component cards above it are the Components tab's cards
             box = ui.column().classes('w-full p-3 gap-1 rounded').style('border: 1px solid #e0e0e0')
             with box.props('data-testid=rollout').mark('rollout'):
@@ -140,7 +149,7 @@ class RolloutPanel:
 
     async def roll_back(self, target_arn: str) -> None:
         with reported('Not rolled back'):
-            await self.actions.roll_back(target_arn)
+            await self.actions.roll_back(target_arn, use_case=self.use_case)
             ui.notify(f'Rolling back {target_label(target_arn)}', type='positive')
 
 
@@ -161,9 +170,11 @@ class DeployDialog:
         choices: list[Choice],
         groups: dict[str, tuple[str, list[str]]],
         devices: list[str],
+        use_case: str,
         chosen: str | None = None,
     ) -> None:
         self.actions = actions
+        self.use_case = use_case  # versions and targets are of this place
         self.choices = {f'{c.component} {c.version}': c for c in choices}
         account = next(iter(choices)).arn.split(':')[3:5] if choices else ['us-east-1', '0']
         region, owner = account[0], account[1]
@@ -173,7 +184,7 @@ class DeployDialog:
         self.targets.update({f'arn:aws:iot:{region}:{owner}:thing/{d}': f'Core device {d}' for d in devices})
         self.prepared: Prepared | None = None
         self.asked = 0  # pre-flights asked for (each choice asks again)
-        refusal = actions.refusal(DEPLOY)
+        refusal = actions.refusal(DEPLOY, use_case)
         with (
             named_dialog('Deploy a component version') as self.dialog,
             ui.card().classes('w-full max-w-4xl').mark('deploy-dialog'),
@@ -223,7 +234,9 @@ class DeployDialog:
         with self.result:
             ui.spinner()
         with reported('Pre-flight failed'):
-            prepared = await self.actions.deploy_plan(target, choice.component, choice.version)
+            prepared = await self.actions.deploy_plan(
+                target, choice.component, choice.version, use_case=self.use_case
+            )
             if asked != self.asked:
                 return  # the person chose something else meanwhile
             self.prepared = prepared
@@ -270,7 +283,7 @@ class DeployDialog:
             return
         self.confirm.disable()
         with reported('Not deployed'):
-            await self.actions.deploy(target, choice.component, choice.version)
+            await self.actions.deploy(target, choice.component, choice.version, use_case=self.use_case)
             ui.notify(
                 f'Deploying {choice.component} {choice.version} to {target_label(target)}', type='positive'
             )
@@ -280,41 +293,44 @@ class DeployDialog:
 
 
 async def open_deploy_dialog(
-    store: Store, actions: Actions, components: list[str] | None, chosen: str | None
+    store: Store, actions: Actions, use_case: str, components: list[str] | None, chosen: str | None
 ) -> None:
     """The dialog over the deployable versions (of these component names, or all), the stored thing groups
     and core devices (read off the event loop)."""
-    versions = await store.fetch(queries.fleet.components)
+    versions = await store.fetch(queries.fleet.components, None, [use_case])
     choices = [
         Choice(v.component_name, v.component_version, v.arn)
         for v in versions
         if v.state == 'Deployable' and (components is None or v.component_name in components)
     ]
-    groups = await store.fetch(queries.deployments.thing_groups)
-    devices = [d.thing_name for d in await store.fetch(queries.fleet.devices)]
-    DeployDialog(actions, choices, groups, devices, chosen)
+    groups = await store.fetch(queries.deployments.thing_groups, use_case)
+    devices = [d.thing_name for d in await store.fetch(queries.fleet.devices, None, [use_case])]
+    DeployDialog(actions, choices, groups, devices, use_case, chosen)
 
 
 def deploy_button(
     store: Store,
     actions: Actions,
+    use_case: str,
     components: list[str] | None,
     chosen: str | None = None,
     *,
     explain: bool = True,
+    label: str | None = None,
 ) -> ui.button:
-    """`Deploy…`: disabled, with the reason (said beside it when `explain`), for a person who may not
-    deploy."""
+    """`Deploy…` (versions and targets of the place `use_case`; `label`: its name on the button, when there
+    are several): disabled, with the reason (said beside it when `explain`), for a person who may not
+    deploy there."""
     button = (
         ui.button(
-            'Deploy…',
+            f'Deploy in {label}…' if label else 'Deploy…',
             icon='rocket_launch',
-            on_click=lambda: open_deploy_dialog(store, actions, components, chosen),
+            on_click=lambda: open_deploy_dialog(store, actions, use_case, components, chosen),
         )
         .props('no-caps outline')
         .mark('deploy-open')
     )
-    if refusal := actions.refusal(DEPLOY):
+    if refusal := actions.refusal(DEPLOY, use_case):
         button.disable()
         button.tooltip(refusal)
         if explain:

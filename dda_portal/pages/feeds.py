@@ -99,6 +99,10 @@ class Feed(Generic[K, R]):
             event = self._tabs[key] = Event()
         event.subscribe(tab)
 
+    def followed(self) -> frozenset[K]:
+        """The keys some open tab shows (EVERY_KEY aside)."""
+        return frozenset(key for key, event in self._tabs.items() if key is not EVERY_KEY and event.callbacks)
+
     def watched(self, keys: frozenset[K]) -> frozenset[K]:
         """Of these keys (EVERY_KEY: all of them), those some open tab shows."""
         self._tabs = {key: event for key, event in self._tabs.items() if event.callbacks}

@@ -15,10 +15,12 @@ from ..domain.refresh import LABELS
 from ..queries.refresh import Freshness
 from ..services.actions import Actions
 from ..store import Store
+from ..tables import SyncPart
 from .feeds import settled
 from .first_run import FirstRunPanel, help_for
 from .problems import notify_problem
 from .tables import format_time
+from .use_cases import PlaceView
 from .widgets import ago
 
 NAVIGATION = [
@@ -75,16 +77,17 @@ def frame(title: str, store: Store, actions: Actions) -> Iterator[None]:
     )
     first_start = FirstRunPanel(refresh_now)  # what to set, instead of the banner over an empty page
 
+    places = PlaceView.of(actions)  # a failing place shows only to people who may see it, named
+
     def show_freshness() -> None:
         freshness = store.freshness()
         show_time(updated, freshness.last_success, 'Last updated ', 'Not refreshed from AWS yet')
         first_start.show(help_for(freshness))
         content.set_visibility(not first_start.visible)
-        text = '' if first_start.visible else stale_text(freshness, actions.sync.parts)
+        text, said = banner_texts(freshness, actions.sync.parts, places, first_start.visible)
         banner.set_visibility(bool(text))
         if text:
-            show_text(banner_text, text, stale_times(freshness, actions.sync.parts))
-        said = announcement(freshness, actions.sync.parts, first_run=first_start.visible)
+            show_text(banner_text, text, stale_times(freshness, actions.sync.parts, places))
         if said != announcer.text:
             announcer.set_text(said)
 
@@ -111,13 +114,38 @@ def show_text(label: ui.label, text: str, exact: str) -> None:
         label.update()
 
 
-def announcement(freshness: Freshness, parts: tuple[str, ...], *, first_run: bool = False) -> str:
+def banner_texts(
+    freshness: Freshness, parts: tuple[str, ...], places: PlaceView, first_run: bool
+) -> tuple[str, str]:
+    """What the banner says (nothing over the first-run page) and what screen readers are told."""
+    text = '' if first_run else stale_text(freshness, parts, places)
+    return text, announcement(freshness, parts, places, first_run=first_run)
+
+
+def failing(
+    freshness: Freshness, parts: tuple[str, ...], places: PlaceView | None
+) -> list[tuple[str, SyncPart]]:
+    """Each failing part (with its place's label first when the person sees several places) of the places
+    the person may see (`places`; None: every part as summed up)."""
+    if places is None or not freshness.places:
+        found = [freshness.parts.get(part) for part in parts]
+        return [('', row) for row in found if row is not None and row.failed_at is not None]
+    rows: list[tuple[str, SyncPart]] = []
+    for place in sorted(set(freshness.places) & places.seen):
+        prefix = f'{places.label(place)} · ' if places.several else ''
+        found = [freshness.places[place].get(part) for part in parts]
+        rows += [(prefix, row) for row in found if row is not None and row.failed_at is not None]
+    return rows
+
+
+def announcement(
+    freshness: Freshness, parts: tuple[str, ...], places: PlaceView | None = None, *, first_run: bool = False
+) -> str:
     """What screen readers are told of the banner (or, `first_run`, of the page explaining what to set):
     which parts fail with which code; empty when none."""
     failed = [
-        f'{LABELS.get(part, part)}: {row.error_code}'
-        for part in parts
-        if (row := freshness.parts.get(part)) is not None and row.failed_at is not None
+        f'{prefix}{LABELS.get(row.part, row.part)}: {row.error_code}'
+        for prefix, row in failing(freshness, parts, places)
     ]
     if not failed and freshness.last_failure is not None:
         failed = [f'AWS refresh: {freshness.last_failure.error_code}']
@@ -129,20 +157,18 @@ def announcement(freshness: Freshness, parts: tuple[str, ...], *, first_run: boo
     )
 
 
-def stale_text(freshness: Freshness, parts: tuple[str, ...]) -> str:
+def stale_text(freshness: Freshness, parts: tuple[str, ...], places: PlaceView | None = None) -> str:
     """What the banner says: each failed part with AWS's code, message and call and the age of its data
-    (the other parts updated as usual); empty when nothing failed."""
+    (the other parts updated as usual), of the places the person may see; empty when nothing failed."""
     lines = []
-    for part in parts:
-        row = freshness.parts.get(part)
-        if row is None or row.failed_at is None:
-            continue
+    for prefix, row in failing(freshness, parts, places):
+        part = row.part
         call = f' (in {row.error_call})' if row.error_call else ''
         # a part that never succeeded on its own shows what the last refresh of every part brought
         since = row.last_success or freshness.last_full_refresh
         shown = f'data from {ago(since)}' if since else 'no data from AWS yet'
         lines.append(
-            f'{LABELS.get(part, part)}: {row.error_code}: {row.error_message}{call} — failed '
+            f'{prefix}{LABELS.get(part, part)}: {row.error_code}: {row.error_message}{call} — failed '
             f'{ago(row.failed_at)}, {shown}.'
         )
     failure = freshness.last_failure
@@ -155,16 +181,13 @@ def stale_text(freshness: Freshness, parts: tuple[str, ...]) -> str:
     return ' '.join(lines)
 
 
-def stale_times(freshness: Freshness, parts: tuple[str, ...]) -> str:
+def stale_times(freshness: Freshness, parts: tuple[str, ...], places: PlaceView | None = None) -> str:
     """The exact UTC times behind the banner's "… ago" (its tooltip), in the banner's order."""
     times = []
-    for part in parts:
-        row = freshness.parts.get(part)
-        if row is None or row.failed_at is None:
-            continue
+    for prefix, row in failing(freshness, parts, places):
         since = row.last_success or freshness.last_full_refresh
         data = f', data from {format_time(since)}' if since else ''
-        times.append(f'{LABELS.get(part, part)} failed at {format_time(row.failed_at)}{data}')
+        times.append(f'{prefix}{LABELS.get(row.part, row.part)} failed at {format_time(row.failed_at)}{data}')
     failure = freshness.last_failure
     if not times and failure is not None:
         data = f', data from {format_time(freshness.last_success)}' if freshness.last_success else ''

@@ -65,6 +65,21 @@ class LiveTable(ui.table, component='live_table.js', esm={'dda-clock': 'clock'})
             self._index = None
         self.run_method('patchRows', changed, key, sorted(gone, key=str))
 
+    def show_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Show these rows, in this order: the browser gets only the rows that changed and the keys of those
+        that are gone; only new rows that do not belong at the end (a new attempt of an earlier target)
+        resend the table, since a patch can only append them."""
+        key = self.row_key
+        shown = {row[key]: row for row in self.rows}
+        keys = [row[key] for row in rows]
+        wanted = set(keys)
+        kept = [k for k in shown if k in wanted]
+        if keys[: len(kept)] != kept:
+            self.update_rows(rows)
+            return
+        removed = [k for k in shown if k not in wanted]
+        self.patch_rows([row for row in rows if shown.get(row[key]) != row], removed)
+
     def _row_index(self, rows: list[dict[str, Any]]) -> dict[Any, int]:
         """The position of each row by key; built again when the rows were replaced or changed elsewhere."""
         index = self._index

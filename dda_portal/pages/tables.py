@@ -127,7 +127,9 @@ class FeedTable:
     arrives before the table exists is applied right after it is made.
     """
 
-    def __init__(self, feed: Feed[Any, Rows]) -> None:
+    def __init__(self, feed: Feed[Any, Rows], keep: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        """`keep`: which rows this tab shows (the use cases its person may see and chose); None: all."""
+        self.keep = keep or (lambda _row: True)
         self.table: LiveTable | None = None
         self.shown: Rows = {}
         self._early: list[tuple[frozenset[Any], Rows]] = []
@@ -143,6 +145,7 @@ class FeedTable:
         slots: dict[str, str],
     ) -> LiveTable:
         """The table of these rows (50 a page), current with every later delivery."""
+        rows = {key: row for key, row in rows.items() if self.keep(row)}
         self.shown = dict(rows)
         self.table = (
             LiveTable(
@@ -169,6 +172,8 @@ class FeedTable:
         removed: list[Any] = []
         for key in keys:
             row = rows.get(key)
+            if row is not None and not self.keep(row):
+                row = None
             if row is None:
                 if self.shown.pop(key, None) is not None:
                     removed.append(key)

@@ -4,7 +4,9 @@ Run them with `Store.read`, `Store.write` (blocking) or `await Store.fetch` (pag
 
 - `jobs`: training jobs and their compilation attempts, as pages and services read them;
 - `attempts`: the attempts the portal starts, stops and claims (writes);
+- `places`: the use-case place a query works in (Store.at), and the places a reader may see;
 - `fleet`: Greengrass component versions, core devices and what they run;
+- `inventory`: the fleet's inventory as the refresh writes it;
 - `matrix`: the compatibility matrix's facts; recipe platforms and thing attributes the refresh writes;
 - `deployments`: Greengrass deployments, rollouts per device, and thing groups;
 - `refresh`: what a refresh writes, its bookkeeping (cycles, parts, watermarks, follow-ups) and freshness;
@@ -13,7 +15,19 @@ Run them with `Store.read`, `Store.write` (blocking) or `await Store.fetch` (pag
 - `alerts`: the alerts outbox (transitions recorded with the change, the sender's claims and outcomes).
 """
 
-from . import alerts, api_tokens, attempts, deployments, fleet, jobs, matrix, refresh, sign_ins
+from . import (
+    alerts,
+    api_tokens,
+    attempts,
+    deployments,
+    fleet,
+    inventory,
+    jobs,
+    matrix,
+    places,
+    refresh,
+    sign_ins,
+)
 
 __all__ = [
     'alerts',
@@ -21,8 +35,10 @@ __all__ = [
     'attempts',
     'deployments',
     'fleet',
+    'inventory',
     'jobs',
     'matrix',
+    'places',
     'refresh',
     'sign_ins',
 ]

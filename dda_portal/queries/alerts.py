@@ -8,11 +8,11 @@ no second row."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import false, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -22,6 +22,8 @@ from ..domain.clock import utcnow
 from ..domain.greengrass import ComponentState
 from ..domain.status import CompilationStatus, Rollup
 from ..tables import Alert, CompilationAttempt, ComponentVersion, TrainingJob
+from ..use_cases import DEFAULT_USE_CASE
+from .places import here, place_of
 
 POLICY = 'alert_policy'
 QUIET = 'alerts_quiet'
@@ -47,7 +49,9 @@ def quiet(session: Session, backfill: bool) -> Iterator[None]:
 
 
 def record(session: Session, draft: AlertDraft) -> None:
-    """Add the draft to the outbox unless its key is there already (write)."""
+    """Add the draft (of an object of the session's place) to the outbox unless its key is there already
+    (write)."""
+    draft = alerts.in_place(draft, place_of(session), DEFAULT_USE_CASE)
     values = {
         'key': draft.key,
         'kind': draft.kind,
@@ -95,11 +99,13 @@ def compiled_everywhere(session: Session, training_jobs: Iterable[str]) -> None:
     if policy is None:
         return
     for name in sorted(training_jobs):
-        job = session.get(TrainingJob, name)
+        job = session.get(TrainingJob, (place_of(session), name))
         if job is None or job.rollup != Rollup.COMPILED:
             continue
         latest: dict[str, CompilationAttempt] = {}
-        query = select(CompilationAttempt).where(CompilationAttempt.training_job_name == name)
+        query = select(CompilationAttempt).where(
+            here(CompilationAttempt.use_case, session), CompilationAttempt.training_job_name == name
+        )
         for found in session.exec(query.order_by(col(CompilationAttempt.attempt))):
             latest[found.target_id] = found
         attempts = [(a.job_name, a.target_label, a.attempt) for a in latest.values()]
@@ -141,7 +147,9 @@ def _target_label(session: Session, compilation_job: str | None) -> str | None:
     """How messages name the target of a compilation job (its catalogue label)."""
     if not compilation_job:
         return None
-    query = select(CompilationAttempt.target_label).where(CompilationAttempt.job_name == compilation_job)
+    query = select(CompilationAttempt.target_label).where(
+        here(CompilationAttempt.use_case, session), CompilationAttempt.job_name == compilation_job
+    )
     return session.exec(query).first()
 
 
@@ -155,7 +163,8 @@ def device_became_unhealthy(
         return
     models: list[tuple[str, str | None, str | None]] = []
     query = select(ComponentVersion).where(
-        col(ComponentVersion.component_name).in_(sorted({name for name, _ in releases}))
+        here(ComponentVersion.use_case, session),
+        col(ComponentVersion.component_name).in_(sorted({name for name, _ in releases})),
     )
     for version in session.exec(query):
         if (version.component_name, version.component_version) in releases and version.training_job_name:
@@ -214,6 +223,12 @@ def failed(session: Session, alert_id: int, channels: str, error: str, retry_in:
         row.next_try_at = utcnow() + retry_in
 
 
-def recent(session: Session, limit: int = 200) -> list[Alert]:
-    """The newest alerts first."""
-    return list(session.exec(select(Alert).order_by(col(Alert.id).desc()).limit(limit)))
+def recent(session: Session, limit: int = 200, use_cases: Collection[str] | None = None) -> list[Alert]:
+    """The newest alerts first, of objects in the places given (None: all; `Alert.use_case` says whose)."""
+    query = select(Alert).order_by(col(Alert.id).desc())
+    if use_cases is not None:
+        named = [col(Alert.key).endswith(f'{alerts.PLACE_MARK}{place}') for place in sorted(use_cases)]
+        if DEFAULT_USE_CASE in use_cases:
+            named.append(~col(Alert.key).contains(alerts.PLACE_MARK))
+        query = query.where(or_(*named)) if named else query.where(false())
+    return list(session.exec(query.limit(limit)))

@@ -13,9 +13,11 @@ from sqlmodel import Session, col, select
 from ..domain.attempts import StartDecision, may_auto_compile, may_start
 from ..domain.clock import utcnow
 from ..domain.status import CompilationStatus, compiled_count, rollup_for
-from ..tables import CompilationAttempt, TrainingJob
+from ..tables import CompilationAttempt
 from . import alerts
 from .jobs import attempt, latest_attempt
+from .jobs import training_job as stored_job
+from .places import here, place_of
 
 
 def reserve_attempt(
@@ -31,7 +33,7 @@ def reserve_attempt(
     The check and the insert happen in one transaction of the one writer; the unique index turns away a
     concurrent writer from another process.
     """
-    job = session.get(TrainingJob, training_job)
+    job = stored_job(session, training_job)
     if job is None:
         return StartDecision(
             False, f'The portal knows no training job {training_job!r}.', kind='unknown_training_job'
@@ -42,6 +44,7 @@ def reserve_attempt(
         return decision
     now = utcnow()
     new = CompilationAttempt(
+        use_case=place_of(session),
         job_name=name_for(decision.attempt),
         training_job_name=training_job,
         target_id=target_id,
@@ -108,7 +111,7 @@ def set_attempt_status(
 
 def claim_auto_compile(session: Session, training_job: str) -> bool:
     """True once per training job, ever: automatic compilation is due for it (may_auto_compile)."""
-    job = session.get(TrainingJob, training_job)
+    job = stored_job(session, training_job)
     if job is None or not may_auto_compile(job.status, job.first_seen_status, job.auto_compiled_at):
         return False
     job.auto_compiled_at = utcnow()
@@ -117,13 +120,15 @@ def claim_auto_compile(session: Session, training_job: str) -> bool:
 
 def recompute_rollup(session: Session, training_job: str) -> None:
     """The training job's rollup and compiled count, from the latest attempt of each target."""
-    row = session.get(TrainingJob, training_job)
+    row = stored_job(session, training_job)
     if row is None:
         return
     latest: dict[str, CompilationStatus] = {}
     query = (
         select(CompilationAttempt.target_id, CompilationAttempt.status)
-        .where(CompilationAttempt.training_job_name == training_job)
+        .where(
+            here(CompilationAttempt.use_case, session), CompilationAttempt.training_job_name == training_job
+        )
         .order_by(col(CompilationAttempt.attempt))
     )
     for target_id, status in session.exec(query):

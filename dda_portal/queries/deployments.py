@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +16,7 @@ from ..domain.clock import as_utc, utcnow
 from ..domain.deploy import FINAL_EXECUTIONS, thing_of_target
 from ..tables import Deployment, EffectiveDeployment, ThingGroupMember
 from .jobs import CHUNK
+from .places import here, place_of, visible
 
 # a rollout still not final this long after it began is no longer followed (a device switched off for good
 # would otherwise cost calls on every refresh)
@@ -40,11 +41,13 @@ def components_of(deployment: Deployment) -> dict[str, str]:
     return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
-def thing_groups(session: Session) -> dict[str, tuple[str, list[str]]]:
-    """Thing group name → (ARN, its things by name)."""
+def thing_groups(session: Session, use_case: str | None = None) -> dict[str, tuple[str, list[str]]]:
+    """Thing group name → (ARN, its things by name) in `use_case` (a place key; None: the session's)."""
     groups: dict[str, tuple[str, list[str]]] = {}
-    query = select(ThingGroupMember).order_by(
-        col(ThingGroupMember.group_name), col(ThingGroupMember.thing_name)
+    query = (
+        select(ThingGroupMember)
+        .where(here(ThingGroupMember.use_case, session, use_case))
+        .order_by(col(ThingGroupMember.group_name), col(ThingGroupMember.thing_name))
     )
     for row in session.exec(query):
         _, members = groups.setdefault(row.group_name, (row.group_arn, []))
@@ -53,23 +56,27 @@ def thing_groups(session: Session) -> dict[str, tuple[str, list[str]]]:
     return groups
 
 
-def target_things(session: Session, target_arn: str) -> list[str]:
-    """The things a deployment target reaches: the thing itself, or the thing group's members as stored."""
+def target_things(session: Session, target_arn: str, use_case: str | None = None) -> list[str]:
+    """The things a deployment target reaches: the thing itself, or the thing group's members as stored (in
+    `use_case`; None: the session's place)."""
     thing = thing_of_target(target_arn)
     if thing is not None:
         return [thing]
-    query = select(ThingGroupMember.thing_name).where(ThingGroupMember.group_arn == target_arn)
+    query = select(ThingGroupMember.thing_name).where(
+        here(ThingGroupMember.use_case, session, use_case), ThingGroupMember.group_arn == target_arn
+    )
     return sorted(name for name in session.exec(query) if name)
 
 
-def deployment(session: Session, deployment_id: str) -> Deployment | None:
-    return session.get(Deployment, deployment_id)
+def deployment(session: Session, deployment_id: str, use_case: str | None = None) -> Deployment | None:
+    """The deployment of this id in `use_case` (a place key; None: the session's place)."""
+    return session.get(Deployment, (place_of(session) if use_case is None else use_case, deployment_id))
 
 
 def latest_for_target(session: Session, target_arn: str) -> Deployment | None:
     query = (
         select(Deployment)
-        .where(Deployment.target_arn == target_arn)
+        .where(here(Deployment.use_case, session), Deployment.target_arn == target_arn)
         .order_by(col(Deployment.is_latest).desc(), col(Deployment.created_at).desc().nulls_last())
         .limit(1)
     )
@@ -77,13 +84,20 @@ def latest_for_target(session: Session, target_arn: str) -> Deployment | None:
 
 
 def unsettled(session: Session) -> list[Deployment]:
-    """Deployments whose rollout the refresh still follows."""
-    return list(session.exec(select(Deployment).where(col(Deployment.settled).is_(False))))
+    """Deployments of the session's place whose rollout the refresh still follows."""
+    query = select(Deployment).where(here(Deployment.use_case, session), col(Deployment.settled).is_(False))
+    return list(session.exec(query))
 
 
-def deployments(session: Session, ids: Iterable[str] | None = None) -> list[Deployment]:
-    """Deployments (these ids, or all), newest first."""
-    query = select(Deployment).order_by(col(Deployment.created_at).desc().nulls_last())
+def deployments(
+    session: Session, ids: Iterable[str] | None = None, use_cases: Collection[str] | None = None
+) -> list[Deployment]:
+    """Deployments (these ids, or all) of the places given (None: all), newest first."""
+    query = (
+        select(Deployment)
+        .where(visible(Deployment.use_case, use_cases))
+        .order_by(col(Deployment.created_at).desc().nulls_last())
+    )
     if ids is None:
         return list(session.exec(query))
     ordered = sorted(set(ids))
@@ -93,14 +107,19 @@ def deployments(session: Session, ids: Iterable[str] | None = None) -> list[Depl
     return sorted(found, key=lambda d: as_utc(d.created_at) or datetime.min.replace(tzinfo=UTC), reverse=True)
 
 
-def executions(session: Session, deployment_ids: Iterable[str]) -> dict[str, list[EffectiveDeployment]]:
-    """Deployment id → each device's execution of it, by thing name."""
+def executions(
+    session: Session, deployment_ids: Iterable[str], use_cases: Collection[str] | None = None
+) -> dict[str, list[EffectiveDeployment]]:
+    """Deployment id → each device's execution of it, by thing name (in the places given; None: all)."""
     ordered = sorted(set(deployment_ids))
     found: dict[str, list[EffectiveDeployment]] = defaultdict(list)
     for start in range(0, len(ordered), CHUNK):
         query = (
             select(EffectiveDeployment)
-            .where(col(EffectiveDeployment.deployment_id).in_(ordered[start : start + CHUNK]))
+            .where(
+                visible(EffectiveDeployment.use_case, use_cases),
+                col(EffectiveDeployment.deployment_id).in_(ordered[start : start + CHUNK]),
+            )
             .order_by(col(EffectiveDeployment.thing_name))
         )
         for row in session.exec(query):
@@ -119,14 +138,26 @@ class Rollout:
 
 
 def rollouts(
-    session: Session, *, components: Iterable[str] | None = None, thing: str | None = None, limit: int = 10
+    session: Session,
+    *,
+    components: Iterable[str] | None = None,
+    thing: str | None = None,
+    limit: int = 10,
+    use_cases: Collection[str] | None = None,
 ) -> list[Rollout]:
-    """The newest deployments that deploy one of these component names, or reach this thing; with the
-    devices' executions. Only candidate rows are read (by target, or by the names in their components)."""
+    """The newest deployments (of the places given; None: all) that deploy one of these component names, or
+    reach this thing; with the devices' executions. Only candidate rows are read (by target, or by the names
+    in their components)."""
     wanted = set(components) if components is not None else None
-    query = select(Deployment).order_by(col(Deployment.created_at).desc().nulls_last())
+    query = (
+        select(Deployment)
+        .where(visible(Deployment.use_case, use_cases))
+        .order_by(col(Deployment.created_at).desc().nulls_last())
+    )
     if thing is not None:
-        groups = select(ThingGroupMember.group_arn).where(ThingGroupMember.thing_name == thing)
+        groups = select(ThingGroupMember.group_arn).where(
+            visible(ThingGroupMember.use_case, use_cases), ThingGroupMember.thing_name == thing
+        )
         query = query.where(
             or_(
                 col(Deployment.target_arn).endswith(f':thing/{thing}'), col(Deployment.target_arn).in_(groups)
@@ -141,14 +172,14 @@ def rollouts(
     found: list[Rollout] = []
     for item in session.exec(query):
         parts = components_of(item)
-        things = target_things(session, item.target_arn)
+        things = target_things(session, item.target_arn, item.use_case)
         if wanted is not None and not wanted & set(parts):
             continue
         if thing is not None and thing not in things:
             continue
         ran = {
             row.thing_name: row
-            for row in executions(session, [item.deployment_id]).get(item.deployment_id, [])
+            for row in executions(session, [item.deployment_id], [item.use_case]).get(item.deployment_id, [])
         }
         found.append(Rollout(item, parts, {t: ran.get(t) for t in things}, previous_revision(session, item)))
         if len(found) >= limit:
@@ -160,7 +191,9 @@ def previous_revision(session: Session, item: Deployment) -> Deployment | None:
     """The target's deployment just before this one, when stored (one the portal just created has no
     revision yet until the refresh lists it: it comes after every stored one)."""
     query = select(Deployment).where(
-        Deployment.target_arn == item.target_arn, Deployment.deployment_id != item.deployment_id
+        Deployment.use_case == item.use_case,
+        Deployment.target_arn == item.target_arn,
+        Deployment.deployment_id != item.deployment_id,
     )
     mine = _revision(item.revision_id) if item.revision_id else 1 << 62
     earlier = [d for d in session.exec(query) if d.revision_id and _revision(d.revision_id) < mine]
@@ -173,7 +206,11 @@ def _revision(value: str) -> int:
 
 def record_deployment(session: Session, created: Deployment) -> Changed:
     """A deployment this portal just created: the target's earlier ones are no longer latest (write)."""
-    for row in session.exec(select(Deployment).where(Deployment.target_arn == created.target_arn)):
+    created.use_case = place_of(session)
+    same_target = select(Deployment).where(
+        here(Deployment.use_case, session), Deployment.target_arn == created.target_arn
+    )
+    for row in session.exec(same_target):
         if row.deployment_id != created.deployment_id and row.is_latest:
             row.is_latest = False
             session.add(row)
@@ -183,11 +220,14 @@ def record_deployment(session: Session, created: Deployment) -> Changed:
 
 def write_rollouts(session: Session, facts: RolloutFacts, now: datetime | None = None) -> Changed:
     """Thing groups (when read), listed deployments, devices' executions; then which rollouts are settled."""
+    place = place_of(session)
     if facts.thing_groups is not None:
-        session.execute(delete(ThingGroupMember))
+        session.execute(delete(ThingGroupMember).where(here(ThingGroupMember.use_case, session)))
         for name, (arn, members) in facts.thing_groups.items():
             for thing in members or ['']:
-                session.add(ThingGroupMember(group_name=name, thing_name=thing, group_arn=arn))
+                session.add(
+                    ThingGroupMember(use_case=place, group_name=name, thing_name=thing, group_arn=arn)
+                )
         session.flush()
     changed = _write_listed(session, facts.deployments) if facts.deployments is not None else set()
     devices: set[str] = set()
@@ -205,14 +245,16 @@ def _write_listed(session: Session, listed: list[Deployment]) -> set[str]:
     longer listed was superseded."""
     changed: set[str] = set()
     targets = {d.target_arn: d.deployment_id for d in listed}
-    for row in session.exec(select(Deployment).where(col(Deployment.is_latest).is_(True))):
+    latest = select(Deployment).where(here(Deployment.use_case, session), col(Deployment.is_latest).is_(True))
+    for row in session.exec(latest):
         if targets.get(row.target_arn, row.deployment_id) != row.deployment_id:
             row.is_latest = False
             row.status = 'INACTIVE' if row.status in ('ACTIVE', 'COMPLETED') else row.status
             session.add(row)
             changed.add(row.deployment_id)
     for item in listed:
-        stored = session.get(Deployment, item.deployment_id)
+        item.use_case = place_of(session)
+        stored = session.get(Deployment, (item.use_case, item.deployment_id))
         if stored is None:
             session.add(item)
             changed.add(item.deployment_id)
@@ -233,7 +275,10 @@ def _write_listed(session: Session, listed: list[Deployment]) -> set[str]:
 
 def _write_execution(session: Session, execution: EffectiveDeployment) -> bool:
     """Whether the device's execution is new or changed."""
-    row = session.get(EffectiveDeployment, (execution.thing_name, execution.deployment_id))
+    execution.use_case = place_of(session)
+    row = session.get(
+        EffectiveDeployment, (execution.use_case, execution.thing_name, execution.deployment_id)
+    )
     if row is None:
         session.add(execution)
         return True
@@ -256,7 +301,7 @@ def settle(session: Session, now: datetime) -> set[str]:
         things = target_things(session, row.target_arn)
         ran = {
             e.thing_name: e.status
-            for e in executions(session, [row.deployment_id]).get(row.deployment_id, [])
+            for e in executions(session, [row.deployment_id], [row.use_case]).get(row.deployment_id, [])
         }
         created = as_utc(row.created_at)
         finished = all(ran.get(t) in FINAL_EXECUTIONS for t in things)

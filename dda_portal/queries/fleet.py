@@ -3,46 +3,58 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from datetime import datetime
-from typing import Any, NamedTuple
+from collections.abc import Collection, Iterable
+from typing import NamedTuple
 
-from sqlalchemy import delete, tuple_
 from sqlalchemy import select as sa_select
+from sqlalchemy import tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from ..domain.changes import Changed
-from ..domain.clock import as_utc
 from ..domain.greengrass import TAG_COMPILATION_JOB, ComponentState
 from ..tables import CompilationAttempt, ComponentVersion, CoreDevice, InstalledComponent
 from . import alerts
 from .jobs import CHUNK, attempt
+from .places import here, place_of, visible
 
 Release = tuple[str, str]  # (component name, component version)
 
 
-def components(session: Session, training_job: str | None = None) -> list[ComponentVersion]:
-    """Component versions (of one training job, or all), newest first."""
+def components(
+    session: Session, training_job: str | None = None, use_cases: Collection[str] | None = None
+) -> list[ComponentVersion]:
+    """Component versions (of one training job, or all) of the places given (None: all), newest first."""
     # NULLS LAST: a version Greengrass has not dated yet sorts last on every backend (SQLite's own order)
-    query = select(ComponentVersion).order_by(col(ComponentVersion.created_at).desc().nulls_last())
+    query = (
+        select(ComponentVersion)
+        .where(visible(ComponentVersion.use_case, use_cases))
+        .order_by(col(ComponentVersion.created_at).desc().nulls_last())
+    )
     if training_job is not None:
         query = query.where(ComponentVersion.training_job_name == training_job)
     return list(session.exec(query))
 
 
-def components_by_arn(session: Session, arns: Iterable[str]) -> list[ComponentVersion]:
+def components_by_arn(
+    session: Session, arns: Iterable[str], use_cases: Collection[str] | None = None
+) -> list[ComponentVersion]:
     ordered = sorted(set(arns))
     found: list[ComponentVersion] = []
     for start in range(0, len(ordered), CHUNK):
-        query = select(ComponentVersion).where(col(ComponentVersion.arn).in_(ordered[start : start + CHUNK]))
+        query = select(ComponentVersion).where(
+            visible(ComponentVersion.use_case, use_cases),
+            col(ComponentVersion.arn).in_(ordered[start : start + CHUNK]),
+        )
         found.extend(session.exec(query))
     return found
 
 
 def component_versions_named(session: Session, name: str) -> list[str]:
     """The versions of one component name (to pick the next one)."""
-    query = select(ComponentVersion.component_version).where(ComponentVersion.component_name == name)
+    query = select(ComponentVersion.component_version).where(
+        here(ComponentVersion.use_case, session), ComponentVersion.component_name == name
+    )
     return list(session.exec(query))
 
 
@@ -56,13 +68,19 @@ def changed_with_components(session: Session, training_jobs: Iterable[str]) -> C
     return Changed(training_jobs=names, components=frozenset(arns))
 
 
-def component_for_attempt(session: Session, job_name: str) -> ComponentVersion | None:
-    query = select(ComponentVersion).where(ComponentVersion.compilation_job_name == job_name)
+def component_for_attempt(
+    session: Session, job_name: str, use_case: str | None = None
+) -> ComponentVersion | None:
+    """The component of this compilation (in `use_case`; None: the session's place)."""
+    query = select(ComponentVersion).where(
+        here(ComponentVersion.use_case, session, use_case), ComponentVersion.compilation_job_name == job_name
+    )
     return session.exec(query).first()
 
 
 def reserve_component(session: Session, pending: ComponentVersion) -> bool:
     """Hold the attempt's one package before Greengrass is asked; False when it exists already (write)."""
+    pending.use_case = place_of(session)
     session.add(pending)
     try:
         session.flush()
@@ -74,11 +92,12 @@ def reserve_component(session: Session, pending: ComponentVersion) -> bool:
 
 def settle_component(session: Session, pending_arn: str, created: ComponentVersion | None) -> None:
     """Replace the reservation by what Greengrass created, or drop it when Greengrass refused (write)."""
-    pending = session.get(ComponentVersion, pending_arn)
+    pending = session.get(ComponentVersion, (place_of(session), pending_arn))
     if pending is not None:
         session.delete(pending)
         session.flush()
     if created is not None:
+        created.use_case = place_of(session)
         session.merge(created)
         alerts.component_moved(session, created, None)
 
@@ -86,28 +105,37 @@ def settle_component(session: Session, pending_arn: str, created: ComponentVersi
 def unsettled_component_arns(session: Session) -> list[str]:
     """Versions Greengrass is still working on (Requested, Initiated)."""
     query = select(ComponentVersion.arn).where(
-        col(ComponentVersion.state).in_([ComponentState.REQUESTED, ComponentState.INITIATED])
+        here(ComponentVersion.use_case, session),
+        col(ComponentVersion.state).in_([ComponentState.REQUESTED, ComponentState.INITIATED]),
     )
     return list(session.exec(query))
 
 
-def devices(session: Session, names: Iterable[str] | None = None) -> list[CoreDevice]:
-    """Core devices by name (all of them when None)."""
+def devices(
+    session: Session, names: Iterable[str] | None = None, use_cases: Collection[str] | None = None
+) -> list[CoreDevice]:
+    """Core devices by name (all of them when None) of the places given (None: all)."""
+    seen = visible(CoreDevice.use_case, use_cases)
     if names is None:
-        return list(session.exec(select(CoreDevice).order_by(col(CoreDevice.thing_name))))
+        return list(session.exec(select(CoreDevice).where(seen).order_by(col(CoreDevice.thing_name))))
     ordered = sorted(set(names))
     found: list[CoreDevice] = []
     for start in range(0, len(ordered), CHUNK):
-        query = select(CoreDevice).where(col(CoreDevice.thing_name).in_(ordered[start : start + CHUNK]))
+        query = select(CoreDevice).where(seen, col(CoreDevice.thing_name).in_(ordered[start : start + CHUNK]))
         found.extend(session.exec(query))
     return found
 
 
-def installations(session: Session, devices: Iterable[str] | None = None) -> list[InstalledComponent]:
-    """What the devices (all of them when None) run, by device."""
+def installations(
+    session: Session, devices: Iterable[str] | None = None, use_cases: Collection[str] | None = None
+) -> list[InstalledComponent]:
+    """What the devices (all of them when None) of the places given (None: all) run, by device."""
+    seen = visible(InstalledComponent.use_case, use_cases)
     if devices is None:
-        query = select(InstalledComponent).order_by(
-            col(InstalledComponent.thing_name), col(InstalledComponent.id)
+        query = (
+            select(InstalledComponent)
+            .where(seen)
+            .order_by(col(InstalledComponent.thing_name), col(InstalledComponent.id))
         )
         return list(session.exec(query))
     ordered = sorted(set(devices))
@@ -116,20 +144,29 @@ def installations(session: Session, devices: Iterable[str] | None = None) -> lis
         chunk = ordered[start : start + CHUNK]
         query = (
             select(InstalledComponent)
-            .where(col(InstalledComponent.thing_name).in_(chunk))
+            .where(seen, col(InstalledComponent.thing_name).in_(chunk))
             .order_by(col(InstalledComponent.thing_name), col(InstalledComponent.id))
         )
         found.extend(session.exec(query))
     return found
 
 
-def running_devices(session: Session, releases: Iterable[Release] | None = None) -> dict[Release, list[str]]:
-    """The devices running each (component name, version), in name order (of all releases when None)."""
+def running_devices(
+    session: Session, releases: Iterable[Release] | None = None, use_cases: Collection[str] | None = None
+) -> dict[Release, list[str]]:
+    """The devices running each (component name, version), in name order (of all releases when None), in
+    the places given (None: all)."""
     wanted = None if releases is None else set(releases)
     where: dict[Release, list[str]] = defaultdict(list)
-    query = select(
-        InstalledComponent.component_name, InstalledComponent.component_version, InstalledComponent.thing_name
-    ).order_by(col(InstalledComponent.thing_name))
+    query = (
+        select(
+            InstalledComponent.component_name,
+            InstalledComponent.component_version,
+            InstalledComponent.thing_name,
+        )
+        .where(visible(InstalledComponent.use_case, use_cases))
+        .order_by(col(InstalledComponent.thing_name))
+    )
     if wanted is None:
         for name, version, thing in session.exec(query):
             where[(name, version)].append(thing)
@@ -144,13 +181,15 @@ def running_devices(session: Session, releases: Iterable[Release] | None = None)
 
 
 def fleet_components(
-    session: Session, arns: Iterable[str] | None = None
+    session: Session, arns: Iterable[str] | None = None, use_cases: Collection[str] | None = None
 ) -> tuple[list[ComponentVersion], dict[Release, list[str]]]:
-    """Component versions (these ARNs, or all of them newest first) and the devices running their releases."""
+    """Component versions (these ARNs, or all of them newest first) and the devices running their releases,
+    in the places given (None: all)."""
     if arns is None:
-        return components(session), running_devices(session)
-    versions = components_by_arn(session, arns)
-    return versions, running_devices(session, {(v.component_name, v.component_version) for v in versions})
+        return components(session, use_cases=use_cases), running_devices(session, use_cases=use_cases)
+    versions = components_by_arn(session, arns, use_cases)
+    releases = {(v.component_name, v.component_version) for v in versions}
+    return versions, running_devices(session, releases, use_cases)
 
 
 class Installed(NamedTuple):
@@ -160,21 +199,28 @@ class Installed(NamedTuple):
     component_name: str
     component_version: str
     lifecycle_state: str | None
+    use_case: str  # the device's place (a thing name may repeat in another: match it with the device's)
 
 
 def fleet_devices(
-    session: Session, names: Iterable[str] | None = None
+    session: Session, names: Iterable[str] | None = None, use_cases: Collection[str] | None = None
 ) -> tuple[list[CoreDevice], dict[str, list[Installed]]]:
-    """Core devices (these names, or all of them by name) and what each runs."""
-    found = devices(session, names)
+    """Core devices (these names, or all of them by name) of the places given (None: all) and what each
+    runs."""
+    found = devices(session, names, use_cases)
     if names is not None and not found:
         return found, {}
-    query = select(
-        InstalledComponent.thing_name,
-        InstalledComponent.component_name,
-        InstalledComponent.component_version,
-        InstalledComponent.lifecycle_state,
-    ).order_by(col(InstalledComponent.thing_name), col(InstalledComponent.id))
+    query = (
+        sa_select(  # more columns than sqlmodel's select types
+            col(InstalledComponent.thing_name),
+            col(InstalledComponent.component_name),
+            col(InstalledComponent.component_version),
+            col(InstalledComponent.lifecycle_state),
+            col(InstalledComponent.use_case),
+        )
+        .where(visible(InstalledComponent.use_case, use_cases))
+        .order_by(col(InstalledComponent.thing_name), col(InstalledComponent.id))
+    )
     chunks = (
         [query]
         if names is None
@@ -185,7 +231,7 @@ def fleet_devices(
     )
     by_device: dict[str, list[Installed]] = defaultdict(list)
     for chunk in chunks:
-        for row in session.exec(chunk):
+        for row in session.execute(chunk):
             by_device[row[0]].append(Installed(*row))
     return found, dict(by_device)
 
@@ -196,7 +242,8 @@ def _chunks(ordered: list[str]) -> list[list[str]]:
 
 def upsert_component(session: Session, version: ComponentVersion, tags: dict[str, str]) -> Changed:
     """A component version as Greengrass describes it, linked to its attempt when new."""
-    row = session.get(ComponentVersion, version.arn)
+    version.use_case = place_of(session)
+    row = session.get(ComponentVersion, (version.use_case, version.arn))
     if row is None:
         owner = _attempt_for_component(session, tags, version.artifact_uri)
         if owner is not None:
@@ -214,143 +261,6 @@ def upsert_component(session: Session, version: ComponentVersion, tags: dict[str
     return Changed(frozenset(_names(row.training_job_name)), frozenset({row.arn}))
 
 
-def replace_inventory(
-    session: Session,
-    reported: list[CoreDevice],
-    installed: list[InstalledComponent],
-    *,
-    partial: bool = False,
-) -> Changed:
-    """The fleet as Greengrass reports it now (a full inventory; `partial`: only these devices, the others
-    stay as stored). What is stored is read as plain columns; only devices whose facts or components differ
-    are rewritten. Changed: those devices, the training jobs of the releases they run or ran, and the
-    component versions whose set of devices changed."""
-    old_devices, old_installed = _stored_fleet(session)
-    new_installed: dict[str, list[InstalledComponent]] = defaultdict(list)
-    for item in installed:
-        new_installed[item.thing_name].append(item)
-    changed: set[str] = set()
-    for device in reported:
-        now = sorted(_installed_facts(i) for i in new_installed.get(device.thing_name, []))
-        if (
-            old_devices.get(device.thing_name) != _device_facts(device)
-            or old_installed.get(device.thing_name, []) != now
-        ):
-            changed.add(device.thing_name)
-            session.merge(device)
-    gone = set() if partial else set(old_devices) - {d.thing_name for d in reported}
-    ran: set[Release] = set()  # releases a changed device runs or ran: their training jobs changed
-    moved: set[Release] = set()  # releases a device started or stopped running: their device lists changed
-    for name in changed | gone:
-        before = {(facts[0], facts[1]) for facts in old_installed.get(name, [])}
-        after = {(i.component_name, i.component_version) for i in new_installed.get(name, [])}
-        ran |= before | after
-        moved |= before ^ after
-    for chunk in _chunks(sorted(changed | gone)):
-        session.execute(delete(InstalledComponent).where(col(InstalledComponent.thing_name).in_(chunk)))
-    for chunk in _chunks(sorted(gone)):
-        session.execute(delete(CoreDevice).where(col(CoreDevice.thing_name).in_(chunk)))
-    for name in changed:
-        session.add_all(new_installed.get(name, []))
-    session.flush()
-    for device in reported:
-        was = old_devices.get(device.thing_name)
-        if _unhealthy(device.status) and (was is None or not _unhealthy(was[0])):
-            running = [(i.component_name, i.component_version) for i in new_installed[device.thing_name]]
-            alerts.device_became_unhealthy(session, device.thing_name, device.last_status_update, running)
-    jobs, arns = _owners(session, ran, moved)
-    architectures_before = {facts[1] for facts in old_devices.values()}
-    architectures = {device.architecture for device in reported}
-    if partial:
-        architectures |= architectures_before
-    return Changed(
-        frozenset(jobs), frozenset(arns), frozenset(changed | gone), architectures != architectures_before
-    )
-
-
-def _stored_fleet(session: Session) -> tuple[dict[str, tuple[Any, ...]], dict[str, list[tuple[str, ...]]]]:
-    """Each stored device's facts and its sorted installed components' facts, as plain columns."""
-    devices = {
-        name: (status, architecture, platform, _iso(last_update), attributes, _iso(read_for))
-        for name, status, architecture, platform, last_update, attributes, read_for in session.connection().execute(  # noqa: E501
-            sa_select(  # more columns than sqlmodel's select types
-                col(CoreDevice.thing_name),
-                col(CoreDevice.status),
-                col(CoreDevice.architecture),
-                col(CoreDevice.platform),
-                col(CoreDevice.last_status_update),
-                col(CoreDevice.thing_attributes),
-                col(CoreDevice.thing_read_for),
-            )
-        )
-    }
-    installed: dict[str, list[tuple[str, ...]]] = defaultdict(list)
-    for thing, name, version, state, changed_at, reported_at in session.connection().execute(
-        sa_select(
-            col(InstalledComponent.thing_name),
-            col(InstalledComponent.component_name),
-            col(InstalledComponent.component_version),
-            col(InstalledComponent.lifecycle_state),
-            col(InstalledComponent.last_status_change),
-            col(InstalledComponent.last_reported),
-        )
-    ):
-        installed[thing].append((name, version, state or '', _iso(changed_at), _iso(reported_at)))
-    return devices, {thing: sorted(items) for thing, items in installed.items()}
-
-
-def _owners(session: Session, ran: set[Release], moved: set[Release]) -> tuple[set[str], set[str]]:
-    """The training jobs of the releases in `ran`, and the component versions of those in `moved`."""
-    jobs: set[str] = set()
-    arns: set[str] = set()
-    if not ran:
-        return jobs, arns
-    owners = session.exec(
-        select(
-            ComponentVersion.arn,
-            ComponentVersion.training_job_name,
-            ComponentVersion.component_name,
-            ComponentVersion.component_version,
-        ).where(col(ComponentVersion.component_name).in_(sorted({name for name, _ in ran})))
-    )
-    for arn, owner, name, version in owners:
-        if (name, version) in ran:
-            jobs.update(_names(owner))
-        if (name, version) in moved:
-            arns.add(arn)
-    return jobs, arns
-
-
-def _device_facts(device: CoreDevice) -> tuple[Any, ...]:
-    return (
-        device.status,
-        device.architecture,
-        device.platform,
-        _iso(device.last_status_update),
-        device.thing_attributes,
-        _iso(device.thing_read_for),
-    )
-
-
-def _installed_facts(item: InstalledComponent) -> tuple[str, ...]:
-    return (
-        item.component_name,
-        item.component_version,
-        item.lifecycle_state or '',
-        _iso(item.last_status_change),
-        _iso(item.last_reported),
-    )
-
-
-def _iso(value: datetime | None) -> str:
-    moment = as_utc(value)
-    return moment.isoformat() if moment is not None else ''
-
-
-def _unhealthy(status: str | None) -> bool:
-    return (status or '').upper() == 'UNHEALTHY'
-
-
 def _names(name: str | None) -> set[str]:
     return {name} if name else set()
 
@@ -363,7 +273,9 @@ def _attempt_for_component(
     if tagged and (found := attempt(session, tagged)) is not None:
         return found
     if artifact_uri:
-        query = select(CompilationAttempt).where(CompilationAttempt.artifact == artifact_uri)
+        query = select(CompilationAttempt).where(
+            here(CompilationAttempt.use_case, session), CompilationAttempt.artifact == artifact_uri
+        )
         return session.exec(query).first()
     return None
 
@@ -371,6 +283,8 @@ def _attempt_for_component(
 def components_named(session: Session, name: str, version: str) -> ComponentVersion | None:
     """The component version of that name and version."""
     query = select(ComponentVersion).where(
-        ComponentVersion.component_name == name, ComponentVersion.component_version == version
+        here(ComponentVersion.use_case, session),
+        ComponentVersion.component_name == name,
+        ComponentVersion.component_version == version,
     )
     return session.exec(query).first()

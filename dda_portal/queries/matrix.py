@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,7 @@ from ..domain.compat import DeviceFacts
 from ..domain.deploy import thing_of_target
 from ..tables import ComponentVersion, CoreDevice, Deployment, InstalledComponent, ThingGroupMember
 from .jobs import CHUNK
+from .places import here, visible
 
 Release = tuple[str, str]  # (component name, component version)
 PENDING = 'pending:'  # a package the portal reserved before Greengrass answered (queries.fleet)
@@ -31,7 +32,11 @@ def without_platforms(session: Session, limit: int) -> list[str]:
     """Component versions whose recipe platforms were never read (stored before the portal kept them)."""
     query = (
         select(ComponentVersion.arn)
-        .where(col(ComponentVersion.platforms).is_(None), ~col(ComponentVersion.arn).startswith(PENDING))
+        .where(
+            here(ComponentVersion.use_case, session),
+            col(ComponentVersion.platforms).is_(None),
+            ~col(ComponentVersion.arn).startswith(PENDING),
+        )
         .order_by(col(ComponentVersion.arn))
         .limit(limit)
     )
@@ -43,7 +48,11 @@ def record_platforms(session: Session, platforms: dict[str, str]) -> Changed:
     for arn, value in platforms.items():
         session.execute(
             update(ComponentVersion)
-            .where(col(ComponentVersion.arn) == arn, col(ComponentVersion.platforms).is_(None))
+            .where(
+                here(ComponentVersion.use_case, session),
+                col(ComponentVersion.arn) == arn,
+                col(ComponentVersion.platforms).is_(None),
+            )
             .values(platforms=value)
         )
     return Changed(components=frozenset(platforms)) if platforms else Changed()
@@ -51,7 +60,9 @@ def record_platforms(session: Session, platforms: dict[str, str]) -> Changed:
 
 def thing_reads(session: Session) -> dict[str, tuple[str | None, datetime | None]]:
     """Each stored device's thing attributes (JSON) and the report they were read for."""
-    query = select(CoreDevice.thing_name, CoreDevice.thing_attributes, CoreDevice.thing_read_for)
+    query = select(CoreDevice.thing_name, CoreDevice.thing_attributes, CoreDevice.thing_read_for).where(
+        here(CoreDevice.use_case, session)
+    )
     return {name: (attributes, read_for) for name, attributes, read_for in session.exec(query)}
 
 
@@ -62,6 +73,7 @@ def thing_reads(session: Session) -> dict[str, tuple[str | None, datetime | None
 class VersionRow:
     """A matrix row: one component version, its training job and target when the portal linked them."""
 
+    use_case: str
     arn: str
     component_name: str
     component_version: str
@@ -77,6 +89,7 @@ class VersionRow:
 
 @dataclass(frozen=True)
 class DeviceColumn:
+    use_case: str
     thing_name: str
     facts: DeviceFacts
     status: str | None
@@ -96,31 +109,37 @@ class MatrixRead:
     complete: bool = False
 
 
-def matrix(session: Session, keys: Iterable[tuple[str, str]] | None = None) -> MatrixRead:
-    """The matrix's facts for these keys (('component', arn) and ('device', name)), all of them when None."""
+def matrix(
+    session: Session,
+    keys: Iterable[tuple[str, str]] | None = None,
+    use_cases: Collection[str] | None = None,
+) -> MatrixRead:
+    """The matrix's facts for these keys (('component', arn) and ('device', name)), all of them when None,
+    in the places given (None: all)."""
     versions: Iterable[ComponentVersion]
     devices: Iterable[CoreDevice]
     installed: Iterable[Any]
+    device_query = select(CoreDevice).where(visible(CoreDevice.use_case, use_cases))
     if keys is None:
         read = MatrixRead(complete=True)
-        versions = session.exec(_version_query())
-        devices = session.exec(select(CoreDevice))
-        installed = session.exec(_installed_query())
+        versions = session.exec(_version_query(use_cases))
+        devices = session.exec(device_query)
+        installed = session.exec(_installed_query(use_cases))
     else:
         keys = set(keys)
         arns = sorted(value for kind, value in keys if kind == 'component')
         names = sorted(value for kind, value in keys if kind == 'device')
         read = MatrixRead(versions=dict.fromkeys(arns), devices=dict.fromkeys(names))
         versions = _chunked(
-            session, arns, lambda chunk: _version_query().where(col(ComponentVersion.arn).in_(chunk))
+            session, arns, lambda chunk: _version_query(use_cases).where(col(ComponentVersion.arn).in_(chunk))
         )
         devices = _chunked(
-            session, names, lambda chunk: select(CoreDevice).where(col(CoreDevice.thing_name).in_(chunk))
+            session, names, lambda chunk: device_query.where(col(CoreDevice.thing_name).in_(chunk))
         )
         installed = _chunked(
             session,
             names,
-            lambda chunk: _installed_query().where(col(InstalledComponent.thing_name).in_(chunk)),
+            lambda chunk: _installed_query(use_cases).where(col(InstalledComponent.thing_name).in_(chunk)),
         )
     for version in versions:
         if not version.component_name.startswith('aws.'):
@@ -129,7 +148,7 @@ def matrix(session: Session, keys: Iterable[tuple[str, str]] | None = None) -> M
     for thing, name, version_text in installed:
         running[thing].add((name, version_text))
     devices = list(devices)
-    deployed, groups = _deployed(session) if devices else ({}, {})
+    deployed, groups = _deployed(session, use_cases) if devices else ({}, {})
     for device in devices:
         name = device.thing_name
         read.devices[name] = _column(device)
@@ -143,18 +162,22 @@ def matrix(session: Session, keys: Iterable[tuple[str, str]] | None = None) -> M
 MEANT = ('ACTIVE', 'COMPLETED')
 
 
-def _deployed(session: Session) -> tuple[dict[str, set[Release]], dict[str, set[str]]]:
+def _deployed(
+    session: Session, use_cases: Collection[str] | None
+) -> tuple[dict[str, set[Release]], dict[str, set[str]]]:
     """Each thing's releases in its targets' latest deployments (Greengrass merges a device's thing and
     thing-group deployments), and each thing's groups. Reads every membership and latest deployment: one row
     per device and per target, whatever the change."""
     groups: dict[str, set[str]] = defaultdict(set)
     members: dict[str, set[str]] = defaultdict(set)
-    for member in session.exec(select(ThingGroupMember)):
+    for member in session.exec(select(ThingGroupMember).where(visible(ThingGroupMember.use_case, use_cases))):
         if member.thing_name:
             groups[member.thing_name].add(member.group_name)
             members[member.group_arn].add(member.thing_name)
     deployed: dict[str, set[Release]] = defaultdict(set)
-    latest = select(Deployment).where(col(Deployment.is_latest), col(Deployment.status).in_(MEANT))
+    latest = select(Deployment).where(
+        visible(Deployment.use_case, use_cases), col(Deployment.is_latest), col(Deployment.status).in_(MEANT)
+    )
     for deployment in session.exec(latest):
         thing = thing_of_target(deployment.target_arn)
         releases = set(_components(deployment.components).items())
@@ -171,14 +194,16 @@ def _components(text: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items() if v} if isinstance(value, dict) else {}
 
 
-def _version_query() -> Any:
-    return select(ComponentVersion).where(~col(ComponentVersion.arn).startswith(PENDING))
+def _version_query(use_cases: Collection[str] | None) -> Any:
+    return select(ComponentVersion).where(
+        visible(ComponentVersion.use_case, use_cases), ~col(ComponentVersion.arn).startswith(PENDING)
+    )
 
 
-def _installed_query() -> Any:
+def _installed_query(use_cases: Collection[str] | None) -> Any:
     return select(
         InstalledComponent.thing_name, InstalledComponent.component_name, InstalledComponent.component_version
-    )
+    ).where(visible(InstalledComponent.use_case, use_cases))
 
 
 def _chunked(session: Session, ordered: list[str], query_of: Any) -> list[Any]:
@@ -190,6 +215,7 @@ def _chunked(session: Session, ordered: list[str], query_of: Any) -> list[Any]:
 
 def _row(version: ComponentVersion) -> VersionRow:
     return VersionRow(
+        use_case=version.use_case,
         arn=version.arn,
         component_name=version.component_name,
         component_version=version.component_version,
@@ -202,6 +228,7 @@ def _row(version: ComponentVersion) -> VersionRow:
 
 def _column(device: CoreDevice) -> DeviceColumn:
     return DeviceColumn(
+        use_case=device.use_case,
         thing_name=device.thing_name,
         facts=DeviceFacts(device.platform, device.architecture, parse_attributes(device.thing_attributes)),
         status=device.status,

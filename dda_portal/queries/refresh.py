@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from ..domain import linking
 from ..domain.changes import Changed
-from ..domain.clock import utcnow
+from ..domain.clock import as_utc, utcnow
 from ..domain.refresh import COMPONENTS, DEVICES, SAGEMAKER
 from ..domain.status import CompilationStatus, TrainingStatus
 from ..tables import (
@@ -30,9 +30,11 @@ from ..tables import (
 from . import alerts
 from .attempts import recompute_rollup
 from .deployments import RolloutFacts, write_rollouts
-from .fleet import replace_inventory, upsert_component
+from .fleet import upsert_component
+from .inventory import replace_inventory
 from .jobs import CHUNK, attempt, next_attempt_number
 from .matrix import record_platforms
+from .places import here, place_of
 
 KEEP_SYNC_CYCLES = 2000
 
@@ -108,6 +110,20 @@ class Freshness:
     parts: dict[str, SyncPart] = field(default_factory=dict)
     last_full_refresh: datetime | None = None  # the last refresh in which every part succeeded
     cycle_id: int = 0  # the newest recorded refresh when read (an older read never replaces a newer)
+    # each place's parts (place key → part → row); `parts` sums them up: per part, a place's failure when
+    # one failed, else the place whose last success is the oldest (the data shown is as old as that)
+    places: dict[str, dict[str, SyncPart]] = field(default_factory=dict)
+
+    def failed_places(self) -> dict[str, SyncPart]:
+        """Each place with a failing part, and its first failing part in refresh order."""
+        found: dict[str, SyncPart] = {}
+        for place, parts in self.places.items():
+            failing = [
+                parts[p] for p in (SAGEMAKER, COMPONENTS, DEVICES) if p in parts and parts[p].failed_at
+            ]
+            if failing:
+                found[place] = failing[0]
+        return found
 
 
 class _SessionLookup(linking.TrainingJobLookup):
@@ -115,14 +131,18 @@ class _SessionLookup(linking.TrainingJobLookup):
         self.session = session
 
     def training_job_exists(self, name: str) -> bool:
-        return self.session.get(TrainingJob, name) is not None
+        return self.session.get(TrainingJob, (place_of(self.session), name)) is not None
 
     def training_job_by_model_artifact(self, s3_uri: str) -> str | None:
-        query = select(TrainingJob.name).where(TrainingJob.model_artifact == s3_uri)
+        query = select(TrainingJob.name).where(
+            here(TrainingJob.use_case, self.session), TrainingJob.model_artifact == s3_uri
+        )
         return self.session.exec(query).first()
 
     def training_job_by_output_prefix(self, s3_prefix: str) -> str | None:
-        query = select(TrainingJob.name).where(TrainingJob.output_prefix == s3_prefix)
+        query = select(TrainingJob.name).where(
+            here(TrainingJob.use_case, self.session), TrainingJob.output_prefix == s3_prefix
+        )
         return self.session.exec(query).first()
 
 
@@ -143,10 +163,11 @@ def write_cycle(session: Session, cycle: CycleResult) -> Changed:
             )
     if cycle.rollouts is not None:
         changed |= write_rollouts(session, cycle.rollouts, cycle.started_at)
+    place = place_of(session)
     for name in changed.training_jobs:
-        session.merge(SyncFollowUp(training_job_name=name, queued_at=cycle.started_at))
+        session.merge(SyncFollowUp(use_case=place, training_job_name=name, queued_at=cycle.started_at))
     for key, value in cycle.watermarks.items():
-        session.merge(SyncState(key=key, value=value))
+        session.merge(SyncState(use_case=place, key=key, value=value))
     return changed
 
 
@@ -179,13 +200,19 @@ def _write_sagemaker(session: Session, cycle: CycleResult) -> set[str]:
 
 
 def _first_success(session: Session, part: str) -> bool:
-    """True while this part of the refresh has never been written (its first listing loads history)."""
-    row = session.get(SyncPart, part)
+    """True while this part of the refresh has never been written in the session's place (its first listing
+    loads history)."""
+    row = session.get(SyncPart, (place_of(session), part))
     return row is None or row.last_success is None
 
 
+def _part(session: Session, part: str) -> SyncPart:
+    place = place_of(session)
+    return session.get(SyncPart, (place, part)) or SyncPart(use_case=place, part=part)
+
+
 def mark_part_succeeded(session: Session, part: str) -> None:
-    row = session.get(SyncPart, part) or SyncPart(part=part)
+    row = _part(session, part)
     row.last_success = utcnow()
     row.failed_at = row.error_code = row.error_message = row.error_call = None
     session.add(row)
@@ -195,7 +222,7 @@ def mark_part_failed(
     session: Session, part: str, failed_at: datetime, code: str, message: str, call: str
 ) -> None:
     """A part that failed writes nothing but this; its last good data and last success stay."""
-    row = session.get(SyncPart, part) or SyncPart(part=part)
+    row = _part(session, part)
     row.failed_at, row.error_code, row.error_message = failed_at, code, message
     row.error_call = call or None
     session.add(row)
@@ -229,11 +256,18 @@ def add_cycle(
 def freshness(session: Session) -> Freshness:
     last_ok = session.exec(select(func.max(SyncCycle.finished_at)).where(col(SyncCycle.ok).is_(True))).first()
     last = session.exec(select(SyncCycle).order_by(col(SyncCycle.id).desc()).limit(1)).first()
-    parts = {row.part: row for row in session.exec(select(SyncPart))}
+    places: dict[str, dict[str, SyncPart]] = {}
+    for row in session.exec(select(SyncPart).order_by(col(SyncPart.use_case))):
+        places.setdefault(row.use_case, {})[row.part] = row
+    parts = {part: _summed(rows) for part, rows in _by_part(places).items()}
     full = last_ok
-    sagemaker = parts.get(SAGEMAKER)
-    if sagemaker is not None and sagemaker.last_success is not None:
-        last_ok = sagemaker.last_success  # the data on screen is as old as SageMaker's part
+    # the data on screen is as old as SageMaker's part: of the places refreshing well (one place failing
+    # leaves the others fresh, and the portal ready), or of every place when none does
+    sagemaker = [p[SAGEMAKER] for p in places.values() if SAGEMAKER in p]
+    healthy = [row for row in sagemaker if row.failed_at is None] or sagemaker
+    times = [moment for row in healthy if (moment := as_utc(row.last_success)) is not None]
+    if times:
+        last_ok = min(times)
     failure = last if last and not last.ok else None
     return Freshness(
         last_success=last_ok,
@@ -241,7 +275,24 @@ def freshness(session: Session) -> Freshness:
         parts=parts,
         last_full_refresh=full,
         cycle_id=(last.id or 0) if last else 0,
+        places=places,
     )
+
+
+def _by_part(places: dict[str, dict[str, SyncPart]]) -> dict[str, list[SyncPart]]:
+    found: dict[str, list[SyncPart]] = {}
+    for parts in places.values():
+        for part, row in parts.items():
+            found.setdefault(part, []).append(row)
+    return found
+
+
+def _summed(rows: list[SyncPart]) -> SyncPart:
+    """One part over every place: a failing place's row, else the one whose last success is oldest."""
+    failing = [row for row in rows if row.failed_at is not None]
+    if failing:
+        return max(failing, key=lambda row: as_utc(row.failed_at) or datetime.min.replace(tzinfo=UTC))
+    return min(rows, key=lambda row: as_utc(row.last_success) or datetime.min.replace(tzinfo=UTC))
 
 
 def last_cycles(session: Session, limit: int = 10) -> list[SyncCycle]:
@@ -249,13 +300,14 @@ def last_cycles(session: Session, limit: int = 10) -> list[SyncCycle]:
 
 
 def watermark(session: Session, key: str) -> datetime | None:
-    state = session.get(SyncState, key)
+    state = session.get(SyncState, (place_of(session), key))
     return state.value if state else None
 
 
 def follow_ups(session: Session) -> frozenset[str]:
-    """Training jobs with committed changes the refresh has not finished acting on."""
-    return frozenset(session.exec(select(SyncFollowUp.training_job_name)))
+    """Training jobs of the session's place with committed changes the refresh has not finished acting on."""
+    query = select(SyncFollowUp.training_job_name).where(here(SyncFollowUp.use_case, session))
+    return frozenset(session.exec(query))
 
 
 def forget_follow_ups(session: Session, names: Iterable[str]) -> None:
@@ -263,15 +315,19 @@ def forget_follow_ups(session: Session, names: Iterable[str]) -> None:
     ordered = sorted(names)
     for start in range(0, len(ordered), CHUNK):
         chunk = ordered[start : start + CHUNK]
-        for row in session.exec(select(SyncFollowUp).where(col(SyncFollowUp.training_job_name).in_(chunk))):
+        query = select(SyncFollowUp).where(
+            here(SyncFollowUp.use_case, session), col(SyncFollowUp.training_job_name).in_(chunk)
+        )
+        for row in session.exec(query):
             session.delete(row)
 
 
 def _upsert_training_job(session: Session, facts: TrainingJobFacts) -> None:
-    row = session.get(TrainingJob, facts.name)
+    place = place_of(session)
+    row = session.get(TrainingJob, (place, facts.name))
     values: dict[str, Any] = {k: getattr(facts, k) for k in facts.__dataclass_fields__}
     if row is None:
-        session.add(TrainingJob(**values, first_seen_status=facts.status))
+        session.add(TrainingJob(**values, use_case=place, first_seen_status=facts.status))
     else:
         for key, value in values.items():
             setattr(row, key, value)
@@ -306,6 +362,7 @@ def _upsert_attempt(
         return row.training_job_name
     owner = linking.owner_of(job.name, job.tags, job.input_uri, lookup)
     row = CompilationAttempt(
+        use_case=place_of(session),
         job_name=job.name,
         training_job_name=owner,
         target_id=job.target_id,
@@ -327,7 +384,9 @@ def _link_orphans(session: Session, lookup: linking.TrainingJobLookup) -> set[st
     changed: set[str] = set()
     orphans = session.exec(
         select(CompilationAttempt)
-        .where(col(CompilationAttempt.training_job_name).is_(None))
+        .where(
+            here(CompilationAttempt.use_case, session), col(CompilationAttempt.training_job_name).is_(None)
+        )
         .order_by(col(CompilationAttempt.created_at))
     )
     for orphan in list(orphans):

@@ -3,6 +3,8 @@
 - `compiler`: starts and stops SageMaker Neo compilation jobs;
 - `packager`: makes a Greengrass component version of a completed compilation;
 - `sync`: the refresh (each part pulled from AWS and committed on its own), then acting on what changed;
+- `places`: each use-case place's own clients, settings, refresh, compiler and packager; `Refreshes` runs
+  the places' refreshes together, each bounded;
 - `actions`: what pages ask for, each checked against who asks and awaited off NiceGUI's loop;
 - `alerts`: sends the alerts the store recorded (its outbox) through Apprise, from the leader.
 """
@@ -21,6 +23,7 @@ from .actions import Actions
 from .alerts import AlertSender, alert_policy
 from .compiler import Compiler
 from .packager import Packager
+from .places import PlaceServices, Refreshes, build_places
 from .sync import Sync
 
 
@@ -31,6 +34,8 @@ class Services:
     sync: Sync
     actions: Actions
     alerts: AlertSender
+    places: tuple[PlaceServices, ...]  # every use-case place's (the first: `compiler`, `packager`, `sync`)
+    refreshes: Refreshes  # every place's refresh, together
 
     @property
     def gate(self) -> Gate:
@@ -54,12 +59,23 @@ def build(
     settings when not given); `reads`: the pages' reads of AWS (their own threads and short-timeout clients,
     never behind the refresh or sign-in; made from `clients` when not given)."""
     store.alert_policy = alert_policy(settings)  # what each write records in the outbox
-    compiler = Compiler(settings, store, clients, catalog)
-    packager = Packager(settings, store, clients, catalog)
-    sync = Sync(settings, store, clients, catalog, compiler, packager)
+    places = build_places(settings, store, clients, catalog)
+    first = places[0]
+    refreshes = Refreshes(store, places, settings.refresh_seconds)
     reads = reads or PageReads(clients.interactive())
-    actions = Actions(clients, sync, compiler, packager, gate or Gate(settings, store), reads)
-    return Services(compiler, packager, sync, actions, AlertSender(settings, store))
+    actions = Actions(refreshes, places, gate or Gate(settings, store), reads)
+    alerts = AlertSender(settings, store)
+    return Services(first.compiler, first.packager, first.sync, actions, alerts, tuple(places), refreshes)
 
 
-__all__ = ['Actions', 'AlertSender', 'Compiler', 'Packager', 'Services', 'Sync', 'build']
+__all__ = [
+    'Actions',
+    'AlertSender',
+    'Compiler',
+    'Packager',
+    'PlaceServices',
+    'Refreshes',
+    'Services',
+    'Sync',
+    'build',
+]

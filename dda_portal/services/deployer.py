@@ -91,7 +91,7 @@ class Deployer:
             if dependency not in plan.after
         }
         things = self.store.read(queries.deployments.target_things, target_arn)
-        known = {d.thing_name: d for d in self.store.read(queries.fleet.devices, things)}
+        known = {d.thing_name: d for d in self.store.read(queries.fleet.devices, things, [self.store.place])}
         devices = [
             DeviceFacts(
                 d.thing_name,

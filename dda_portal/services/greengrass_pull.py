@@ -40,7 +40,7 @@ class GreengrassPull:
 
     def components(self, result: CycleResult) -> bool:
         """New component versions and those Greengrass is still working on; settled ones are not re-read."""
-        known = {c.arn for c in self.store.read(queries.fleet.components)}
+        known = {c.arn for c in self.store.read(queries.fleet.components, None, [self.store.place])}
         wanted: list[str] = []
         for component in self.greengrass.components():
             if (component.get('latestVersion') or {}).get('arn') in known:
@@ -133,7 +133,8 @@ class GreengrassPull:
             }
         groups = facts.thing_groups or self.store.read(queries.deployments.thing_groups)
         members = {arn: things for arn, things in groups.values()}
-        known = {d.deployment_id: d for d in self.store.read(queries.deployments.deployments, None)}
+        here = [self.store.place]
+        known = {d.deployment_id: d for d in self.store.read(queries.deployments.deployments, None, here)}
         watch: dict[str, str] = {d.deployment_id: d.target_arn for d in followed}
         assert facts.deployments is not None
         for listed in self.greengrass.deployments():

@@ -49,7 +49,9 @@ class Packager:
         target = self.catalog[attempt.target_id]
         name = component_name(self.settings.component_name_template, attempt.training_job_name, target.id)
         version = next_version(
-            c.component_version for c in self.store.read(queries.fleet.components) if c.component_name == name
+            c.component_version
+            for c in self.store.read(queries.fleet.components, None, [self.store.place])
+            if c.component_name == name
         )
         pending = ComponentVersion(
             arn=f'pending:{job_name}',

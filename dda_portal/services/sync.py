@@ -10,7 +10,6 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar, TypeVarTuple
 
@@ -24,13 +23,14 @@ from ..config import Settings
 from ..domain.changes import NOTHING, Changed
 from ..domain.clock import as_utc, utcnow
 from ..domain.problems import AwsProblem, Problem
-from ..domain.refresh import COMPONENTS, DEVICES, LABELS, SAGEMAKER, RefreshProblem, enabled_parts
+from ..domain.refresh import COMPONENTS, DEVICES, LABELS, SAGEMAKER, Refreshed, enabled_parts
 from ..domain.status import CompilationStatus
 from ..domain.targets import TargetCatalog
 from ..leadership import LostLeadership
 from ..queries.refresh import CycleResult
 from ..store import Store
 from ..tables import CompilationAttempt, TrainingJob
+from ..use_cases import DEFAULT_USE_CASE
 from .compiler import Compiler
 from .facts import compilation_facts, training_facts
 from .greengrass_pull import GreengrassPull
@@ -48,21 +48,6 @@ TRAINING_WATERMARK = 'training_jobs_modified'
 COMPILATION_WATERMARK = 'compilation_jobs_modified'
 
 
-@dataclass
-class Refreshed:
-    """What the parts of one refresh did: the training jobs they changed and the parts that failed."""
-
-    changed: Changed = NOTHING
-    failures: list[tuple[str, AwsProblem]] = field(default_factory=list)
-
-    @property
-    def problem(self) -> RefreshProblem | None:
-        if not self.failures:
-            return None
-        first = self.failures[0][1]
-        return RefreshProblem(first.code, first.message, first.operation, tuple(self.failures))
-
-
 class Sync:
     def __init__(
         self,
@@ -72,8 +57,9 @@ class Sync:
         catalog: TargetCatalog,
         compiler: Compiler,
         packager: Packager,
+        place: str = DEFAULT_USE_CASE,  # the use-case place it refreshes (use_cases.Place.key)
     ) -> None:
-        self.settings = settings
+        self.settings, self.place = settings, place
         self.store = store
         self.clients = clients
         self.sagemaker = SageMakerGateway(clients)
@@ -124,7 +110,7 @@ class Sync:
 
     def _as_leader(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`work` (blocking, in a worker thread) whose writes are the leader's (Store.as_leader)."""
-        with self.store.as_leader():
+        with self.store.as_leader(), self.store.at(self.place):  # the place's rows only
             return work(*args, **kwargs)
 
     @property
@@ -185,15 +171,16 @@ class Sync:
         outcome: tuple[str, str] | None,
         acted: Changed,
     ) -> None:
-        with self.store.as_leader():
+        with self.store.as_leader(), self.store.at(self.place):
             self._safely('the refresh', self.store.record_cycle, started, calls, changed_jobs, outcome, acted)
 
     def cycle(self, started: datetime) -> frozenset[str]:
-        """Pull, commit, then act on what changed (blocking; runs in a worker thread)."""
-        refreshed = self.refresh_parts(started)
-        failed = {part for part, _ in refreshed.failures}
-        jobs = refreshed.changed.training_jobs
-        return jobs | self.act(jobs, COMPONENTS in failed)
+        """Pull, commit, then act on what changed, in this Sync's place (blocking; a worker thread)."""
+        with self.store.at(self.place):
+            refreshed = self.refresh_parts(started)
+            failed = {part for part, _ in refreshed.failures}
+            jobs = refreshed.changed.training_jobs
+            return jobs | self.act(jobs, COMPONENTS in failed)
 
     def act(self, changed: frozenset[str], greengrass_failed: bool = False) -> frozenset[str]:
         """Automatic compilation of training jobs that just reached Completed; tidy unconfirmed attempts.
@@ -282,8 +269,10 @@ class Sync:
         return failed
 
     def pull_and_apply(self, started: datetime) -> frozenset[str]:
-        """Every part pulled and committed on its own (blocking); the training jobs that changed."""
-        return self.refresh_parts(started).changed.training_jobs
+        """Every part pulled and committed on its own in this Sync's place (blocking); the training jobs that
+        changed."""
+        with self.store.at(self.place):
+            return self.refresh_parts(started).changed.training_jobs
 
     def refresh_parts(self, started: datetime) -> Refreshed:
         """Each part pulled and committed in its own transaction, SageMaker first (components link to the
@@ -380,16 +369,14 @@ class Sync:
 
     def _pull_training_jobs(self, result: CycleResult) -> None:
         listing = self.sagemaker.training_jobs_listing(self._since(TRAINING_WATERMARK))
-        summaries = listing.summaries
-        changed, _ = self._changed_names(summaries, 'TrainingJobName', TrainingJob)
+        changed, _ = self._changed_names(listing.summaries, 'TrainingJobName', TrainingJob)
         for name in changed:
             result.training_jobs.append(training_facts(self.sagemaker.describe_training_job(name)))
         self._watermark(listing, result, TRAINING_WATERMARK)
 
     def _pull_compilation_jobs(self, result: CycleResult) -> None:
         listing = self.sagemaker.compilation_jobs_listing(self._since(COMPILATION_WATERMARK))
-        summaries = listing.summaries
-        changed, new = self._changed_names(summaries, 'CompilationJobName', CompilationAttempt)
+        changed, new = self._changed_names(listing.summaries, 'CompilationJobName', CompilationAttempt)
         for name in changed:
             described = self.sagemaker.describe_compilation_job(name)
             if described is None:

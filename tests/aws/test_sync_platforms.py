@@ -77,7 +77,7 @@ def test_versions_stored_without_platforms_are_read_once(database_url: str, aws:
     sync.pull_and_apply(utcnow())
 
     def forget(session: object) -> None:  # as a row written before the portal kept recipe platforms
-        row = session.get(ComponentVersion, arn)  # type: ignore[attr-defined]
+        row = session.get(ComponentVersion, ('default', arn))  # type: ignore[attr-defined]
         row.platforms = None
 
     sync.store.write(forget)

@@ -17,12 +17,12 @@ SECRET = 'x' * 32
 
 
 def test_only_data_scientists_may_change_things() -> None:
-    assert refusal(Person('alice', Role.DATA_SCIENTIST), 'start compilations') is None
-    assert refusal(LOCAL_PERSON, 'start compilations') is None
-    assert refusal(Person('bob', Role.OPERATOR), 'start compilations') == (
+    assert refusal(Person('alice', Role.DATA_SCIENTIST), 'start compilations', 'default') is None
+    assert refusal(LOCAL_PERSON, 'start compilations', 'default') is None
+    assert refusal(Person('bob', Role.OPERATOR), 'start compilations', 'default') == (
         'Only a Data Scientist may start compilations; bob is signed in as Operator.'
     )
-    assert refusal(None, 'stop compilations') == 'Your session has ended; sign in again.'
+    assert refusal(None, 'stop compilations', 'default') == 'Your session has ended; sign in again.'
 
 
 def test_three_failures_are_free_then_the_wait_doubles_up_to_a_minute() -> None:

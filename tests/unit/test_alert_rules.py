@@ -59,6 +59,18 @@ def test_a_failed_compilation_message_names_job_target_reason_guidance_and_link(
     assert f'Guidance: {POLICY.guidance.for_failure("ClientError: bad shape").title}' in draft.body
 
 
+def test_an_alert_of_another_use_case_names_it_in_its_key_title_and_link() -> None:
+    draft = alerts.compilation_failed(POLICY, 'weld-x-1', 'weld', 'x86', 1, 'ClientError: bad shape')
+    assert alerts.in_place(draft, 'default', 'default') == draft  # as before use cases: the same key
+    placed = alerts.in_place(draft, 'line-2/eu-west-1', 'default')
+    assert placed.key == 'compilation-failed:weld-x-1@line-2/eu-west-1' != draft.key
+    assert placed.link == 'https://portal.example.com/training-jobs/weld?use-case=line-2%2Feu-west-1'
+    assert placed.title.endswith('(line-2/eu-west-1)')
+    assert f'Open: {placed.link}' in placed.body and 'Use case: line-2/eu-west-1' in placed.body
+    assert alerts.place_of_key(placed.key, 'default') == 'line-2/eu-west-1'
+    assert alerts.place_of_key(draft.key, 'default') == 'default'
+
+
 def test_every_target_compiled_is_one_key_per_set_of_attempts() -> None:
     first = alerts.all_targets_compiled(POLICY, 'weld', [('weld-a-1', 'A', 1), ('weld-b-1', 'B', 1)])
     same = alerts.all_targets_compiled(POLICY, 'weld', [('weld-b-1', 'B', 1), ('weld-a-1', 'A', 1)])

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from fastapi import Request
 from nicegui import ui
 from sqlmodel import Session
 
 from ... import queries
 from ...domain.clock import as_utc, utcnow
 from ...domain.compat import DeviceFacts
+from ...domain.filters import USE_CASE
 from ...domain.greengrass import STALE_AFTER, device_health
+from ...domain.places import DEFAULT_PLACE, object_key
 from ...queries.fleet import Installed
 from ...queries.matrix import parse_attributes
 from ...services.actions import Actions
@@ -21,7 +24,19 @@ from ...tables import CoreDevice
 from ..deployments import RolloutPanel, thing_key
 from ..feeds import Feed
 from ..layout import frame
+from ..links import device_link
 from ..tables import FeedTable, Rows, all_rows, column, format_time, status_cell, status_fields
+from ..use_cases import (
+    PlaceView,
+    by_place,
+    chosen_use_cases,
+    keys_in_places,
+    place_badge,
+    place_fields,
+    row_keeper,
+    use_case_filter,
+    with_use_case_column,
+)
 from ..widgets import ago, time_label
 from .matrix import device_summary
 
@@ -50,8 +65,7 @@ REPORTED_CELL = (
 
 DEVICE_CELL = r"""
 <td v-bind="td">
-  <a class="text-primary" :href="'/devices/' + encodeURIComponent(props.row.device)"
-    >{{ props.row.device }}</a>
+  <a class="text-primary" :href="props.row.link">{{ props.row.device }}</a>
 </td>"""
 
 
@@ -66,7 +80,10 @@ def device_row(
         if not i.component_name.startswith('aws.')
     ]
     return {
+        'key': object_key(device.use_case, device.thing_name),
         'device': device.thing_name,
+        'link': device_link(device.thing_name, device.use_case),
+        **place_fields(device.use_case),
         **status_fields('health', health.word),
         'architecture': device.architecture or '—',
         'platform': device_summary(
@@ -85,28 +102,54 @@ def _epoch_ms(value: datetime | None) -> int | None:
     return int(moment.timestamp() * 1000) if moment else None
 
 
-def device_rows(session: Session, names: Iterable[str] | None = None) -> Rows:
-    """The rows of these devices (all of them when None), by name, read and built in a store thread."""
-    found, installed = queries.fleet.fleet_devices(session, names)
-    now = utcnow()
-    return {d.thing_name: device_row(d, installed.get(d.thing_name, ()), now) for d in found}
+def device_reader(places: Collection[str]) -> Callable[[Session, Iterable[str] | None], Rows]:
+    """How the rows of devices are read (in a store thread): each place on its own, since thing names
+    repeat across accounts."""
+
+    def device_rows(session: Session, keys: Iterable[str] | None = None) -> Rows:
+        """The rows of these devices (object keys; all of them when None), by object key."""
+        now = utcnow()
+        rows: Rows = {}
+        asked = {p: None for p in places} if keys is None else by_place(keys)
+        for place, names in asked.items():
+            found, installed = queries.fleet.fleet_devices(session, names, [place])
+            for device in found:
+                key = object_key(device.use_case, device.thing_name)
+                rows[key] = device_row(device, installed.get(device.thing_name, ()), now)
+        return rows
+
+    return device_rows
 
 
 def register(store: Store, actions: Actions) -> None:
     # every open /devices tab follows this one feed: a change is read once, for the devices it touched
+    places = list(actions.gate.places)
+    device_rows = device_reader(places)
     feed: Feed[str, Rows] = Feed(
-        store, 'devices', lambda changed: changed.devices, device_rows, all_rows(device_rows)
+        store,
+        'devices',
+        lambda changed: keys_in_places(changed.devices, places),
+        device_rows,
+        all_rows(device_rows),
     )
 
     @ui.page('/devices/{thing}', response_timeout=30)
-    async def device_page(thing: str) -> None:
-        rows = await store.fetch(device_rows, [thing])
+    async def device_page(request: Request, thing: str) -> None:
+        view = PlaceView.of(actions)
+        place = request.query_params.get(USE_CASE)
+        if place is None:  # the only place the person may see with a device of that name, else the default
+            found = await store.fetch(queries.fleet.devices, [thing], view.seen)
+            places = sorted({device.use_case for device in found})
+            place = places[0] if len(places) == 1 else DEFAULT_PLACE
+        key = object_key(place, thing)
+        rows = await store.fetch(device_rows, [key]) if view.may_see(place) else {}
         with frame(thing, store, actions):
             with ui.row().classes('items-center gap-4'):
                 ui.link('Devices', '/devices').classes('text-primary')
                 ui.icon('chevron_right').props('aria-hidden=true')
                 ui.label(thing).classes('text-2xl font-bold break-all').mark('device-name')
-            row = rows.get(thing)
+                place_badge(view, place)
+            row = rows.get(key)
             if row is None:
                 ui.label(f'The portal knows no core device named “{thing}”.').mark('not-found')
                 return
@@ -117,21 +160,25 @@ def register(store: Store, actions: Actions) -> None:
             )
             ui.label(row['models']).classes('whitespace-pre-wrap')
             ui.label('Deployments').classes('text-lg font-bold')
-            RolloutPanel(store, actions, thing_key(thing))
+            RolloutPanel(store, actions, thing_key(thing, place), place)
 
     @ui.page('/devices', response_timeout=30)
-    async def devices_page() -> None:
-        table = FeedTable(feed)  # follows before the first read: no change is lost in between
-        rows = await store.fetch(device_rows)
+    async def devices_page(request: Request) -> None:
+        view = PlaceView.of(actions)
+        chosen = chosen_use_cases(view, request.query_params.multi_items())
+        # follows before the first read: no change is lost in between
+        table = FeedTable(feed, row_keeper(view, chosen))
+        rows = await store.fetch(device_rows, None)
         with frame('Devices', store, actions):
             ui.label('Core devices').classes('text-2xl font-bold')
             ui.label(
                 'Greengrass reports device status at least once a day; older reports are marked stale.'
             ).classes('text-grey-8')
+            use_case_filter(view, chosen, '/devices')
             table.show(
                 rows,
-                DEVICE_COLUMNS,
-                'device',
+                with_use_case_column(DEVICE_COLUMNS, view),
+                'key',
                 'devices-table',
                 'No core devices reported yet.',
                 {'health': status_cell('health'), 'reported': REPORTED_CELL, 'device': DEVICE_CELL},

@@ -25,7 +25,9 @@ from ...services.actions import Actions
 from ...store import Store
 from ..feeds import EVERY_KEY
 from ..layout import frame
+from ..links import job_link
 from ..tables import look_of
+from ..use_cases import PlaceView
 from .matrix_feed import MatrixFacts, MatrixFeed
 
 VERSIONS_PER_PAGE = 50
@@ -106,14 +108,24 @@ def build_page(
     chosen: MatrixFilter,
     needs: Mapping[str, RuntimeNeeds],
     target_labels: Mapping[str, str],
+    seen: frozenset[str] | None = None,
 ) -> MatrixPage:
-    """The grid for one tab: its filter's page of versions × its page of devices, each cell judged."""
+    """The grid for one tab: its filter's page of versions × its page of devices, each cell judged; only
+    versions and devices of the places in `seen` (None: all)."""
     versions = sorted(
-        (v for v in facts.versions.values() if chosen.keeps_version(v.training_job, v.target_id)),
+        (
+            v
+            for v in facts.versions.values()
+            if (seen is None or v.use_case in seen)
+            and chosen.keeps_version(v.training_job, v.target_id, v.use_case)
+        ),
         key=lambda v: (v.created_at is None, -(v.created_at.timestamp() if v.created_at else 0), v.arn),
     )
     devices = sorted(
-        name for name in facts.devices if chosen.keeps_device(name, facts.groups.get(name, frozenset()))
+        name
+        for name, device in facts.devices.items()
+        if (seen is None or device.use_case in seen)
+        and chosen.keeps_device(name, facts.groups.get(name, frozenset()), device.use_case)
     )
     v_first = _first(chosen.version_page, VERSIONS_PER_PAGE, len(versions))
     d_first = _first(chosen.device_page, DEVICES_PER_PAGE, len(devices))
@@ -142,6 +154,7 @@ def build_page(
             'component': version.component_name,
             'version': version.component_version,
             'job': version.training_job or '',
+            'job_link': job_link(version.training_job or '', version.use_case, 'components'),
             'target': target_labels.get(version.target_id or '', version.target_id or 'target not known'),
         }
         version_needs = needs.get(version.target_id or '')
@@ -194,9 +207,7 @@ BODY_CELL = r"""
 <q-td :props="props">
   <div v-if="props.col.name === 'release'" class="matrix-release">
     <div class="font-mono text-xs">{{ props.row.component }} {{ props.row.version }}</div>
-    <a v-if="props.row.job" class="text-primary text-sm"
-       :href="'/training-jobs/' + encodeURIComponent(props.row.job) + '?tab=components'"
-      >{{ props.row.job }}</a>
+    <a v-if="props.row.job" class="text-primary text-sm" :href="props.row.job_link">{{ props.row.job }}</a>
     <span v-else class="text-grey-7 text-sm">not linked</span>
     <span class="text-grey-8 text-sm"> · {{ props.row.target }}</span>
   </div>
@@ -221,16 +232,30 @@ class MatrixView:
         facts: MatrixFacts,
         query: Iterable[tuple[str, str]],
         catalog: TargetCatalog,
+        places: PlaceView,
     ) -> None:
-        self.feed, self.facts = feed, facts
+        self.feed, self.facts, self.places = feed, facts, places
         self.labels = {t.id: t.display_name for t in catalog.values()}
         self.needs = runtime_needs(catalog)
-        self.filter = MatrixFilter.from_query(query, self.labels)
-        self.page = build_page(facts, self.filter, self.needs, self.labels)
+        self.filter = MatrixFilter.from_query(query, self.labels, places.names)
+        self.page = self.build()
         self._build()
+
+    def build(self) -> MatrixPage:
+        return build_page(self.facts, self.filter, self.needs, self.labels, self.places.seen)
 
     def _build(self) -> None:
         with ui.row().classes('w-full items-center gap-2'):
+            if self.places.several:
+                ui.select(
+                    self.places.names,
+                    multiple=True,
+                    value=sorted(self.filter.use_cases),
+                    label='Use case',
+                    on_change=lambda e: self.set_filter(self.filter.replace(use_cases=e.value or [])),
+                ).props('use-chips clearable dense outlined options-dense').classes('min-w-48').mark(
+                    'use-case-filter'
+                )
             self.job_select = (
                 ui.select(
                     self.job_options(),
@@ -342,7 +367,7 @@ class MatrixView:
 
     def redraw(self, *, force: bool = False) -> None:
         """The page again from the shared facts; the browser gets it only when it differs."""
-        page = build_page(self.facts, self.filter, self.needs, self.labels)
+        page = self.build()
         if force or page.columns != self.page.columns or page.rows != self.page.rows:
             self.table.columns = page.columns
             self.table.rows = page.rows
@@ -396,4 +421,5 @@ def register(store: Store, actions: Actions, catalog: TargetCatalog) -> None:
                     'The matrix could not be read from the database; reload the page to try again.'
                 ).classes('text-negative').mark('matrix-unavailable')
                 return
-            views.append(MatrixView(feed, facts, request.query_params.multi_items(), catalog))
+            places = PlaceView.of(actions)
+            views.append(MatrixView(feed, facts, request.query_params.multi_items(), catalog, places))

@@ -13,6 +13,7 @@ from ...domain.status import CompilationStatus
 from ...services.actions import Actions
 from ...tables import CompilationAttempt
 from ..problems import problem_text, reported
+from ..use_cases import PlaceView
 from ..widgets import LogView, format_duration, status_badge, time_label
 
 ORIGINS = {
@@ -29,8 +30,11 @@ def size_text(size: int | None) -> str:
 class AttemptDetails:
     """Built inside a dialog; loads sizes and logs in the background so the dialog opens at once."""
 
-    def __init__(self, attempt: CompilationAttempt, actions: Actions, guidance: GuidanceBook) -> None:
+    def __init__(
+        self, attempt: CompilationAttempt, actions: Actions, guidance: GuidanceBook, use_case: str
+    ) -> None:
         self.attempt = attempt
+        self.use_case = use_case
         self.actions = actions
         status = CompilationStatus(attempt.status)
         with ui.row().classes('items-center gap-3'):
@@ -41,8 +45,11 @@ class AttemptDetails:
             ui.button(icon='content_copy', on_click=lambda: ui.clipboard.write(attempt.job_name)).props(
                 'flat dense round size=sm aria-label="Copy job name"'
             )
+        places = PlaceView.of(actions)
         ui.link(
-            'Open in the SageMaker console', actions.console.compilation_job(attempt.job_name), new_tab=True
+            f'Open in the SageMaker console{places.where(use_case)}',
+            places.console(use_case).compilation_job(attempt.job_name),
+            new_tab=True,
         )
         if not attempt.in_aws:
             ui.label('SageMaker no longer returns this job; the portal keeps its history.').classes(
@@ -138,7 +145,7 @@ class AttemptDetails:
     async def load_sizes(self) -> None:
         uris = [u for u in (self.attempt.input_uri, self.attempt.artifact) if u]
         try:
-            sizes = await self.actions.object_sizes(uris)
+            sizes = await self.actions.object_sizes(uris, use_case=self.use_case)
         except Problem as problem:
             self.input_size.set_text(problem_text(problem, 'unknown'))
             self.artifact_size.set_text(problem_text(problem, 'unknown') if self.attempt.artifact else '—')
@@ -159,13 +166,13 @@ class AttemptDetails:
 
     async def load_logs(self) -> None:
         await self.log_view.load(
-            self.actions.compilation_logs(self.attempt.job_name),
+            self.actions.compilation_logs(self.attempt.job_name, use_case=self.use_case),
             truncated_note=' (the first ones; the download has them all)',
         )
 
     async def download(self) -> None:
         with reported('Could not read the logs'):
-            text = await self.actions.compilation_log_file(self.attempt.job_name)
+            text = await self.actions.compilation_log_file(self.attempt.job_name, use_case=self.use_case)
             ui.download.content(
                 text.encode(), f'{self.attempt.job_name}.log', media_type='text/plain; charset=utf-8'
             )

@@ -38,12 +38,14 @@ class CompileDialog:
         defaults: CompileInputs | Problem,
         latest_attempts: list[CompilationAttempt],
         fleet: dict[str, int],
+        use_case: str,
     ) -> None:
         """`latest_attempts`: each target's latest attempt; `fleet`: the number of devices per architecture
         (both read off the event loop when the dialog opens)."""
         self.actions = actions
         self.catalog = catalog
         self.job = job
+        self.use_case = use_case
         note = ''
         if isinstance(defaults, Problem):
             note = (
@@ -141,6 +143,7 @@ class CompileDialog:
                 str(self.framework.value or ''),
                 str(self.version.value or ''),
                 str(self.shape.value or ''),
+                use_case=self.use_case,
             )
         except Problem as problem:  # the whole request: the person, the inputs, the portal
             outcome = StartOutcome(refused=dict.fromkeys(selected, problem))
@@ -173,10 +176,16 @@ class StopDialog:
     """Asks before SageMaker stops a compilation job (a row of the compilation table)."""
 
     def __init__(
-        self, container: ui.element, actions: Actions, row: dict[str, Any], training_job: str
+        self,
+        container: ui.element,
+        actions: Actions,
+        row: dict[str, Any],
+        training_job: str,
+        use_case: str,
     ) -> None:
         self.actions = actions
         self.training_job = training_job
+        self.use_case = use_case
         self.job_name = job_name = str(row.get('job_name', ''))
         stopping = f'Stop the compilation for {row.get("target", "")}?'
         with container, named_dialog(stopping) as self.dialog, ui.card().mark('stop-dialog'):
@@ -196,7 +205,7 @@ class StopDialog:
         job_name = self.job_name
         with reported(f'SageMaker did not stop {job_name}'):
             try:
-                await self.actions.stop_compilation(job_name, self.training_job)
+                await self.actions.stop_compilation(job_name, self.training_job, use_case=self.use_case)
             finally:
                 self.dialog.close()
             ui.notify(f'Stopping {job_name}', type='info')
@@ -206,14 +215,19 @@ class AttemptDialog:
     """One compilation attempt in full, in a dialog of its own."""
 
     def __init__(
-        self, container: ui.element, attempt: CompilationAttempt, actions: Actions, guidance: GuidanceBook
+        self,
+        container: ui.element,
+        attempt: CompilationAttempt,
+        actions: Actions,
+        guidance: GuidanceBook,
+        use_case: str,
     ) -> None:
         with (
             container,
             named_dialog(f'Compilation attempt for {attempt.target_id}') as dialog,
             ui.card().classes('w-full max-w-4xl').mark('attempt-dialog'),
         ):
-            AttemptDetails(attempt, actions, guidance)
+            AttemptDetails(attempt, actions, guidance, use_case)
             with ui.row().classes('w-full justify-end'):
                 ui.button('Close', on_click=dialog.close).props('flat no-caps')
         dialog.on('hide', dialog.delete)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any, cast
-from urllib.parse import quote
 
 from nicegui import ui
 
 from ...domain.attempts import CompileInputs
 from ...domain.filters import MatrixFilter
 from ...domain.guidance import GuidanceBook
+from ...domain.places import object_key, use_case_name
 from ...domain.problems import Problem
 from ...domain.status import TrainingStatus
 from ...domain.targets import TargetCatalog
@@ -21,9 +21,11 @@ from ...store import Store
 from ..deployments import RolloutPanel, components_key, deploy_button
 from ..feeds import Durations
 from ..layout import frame
+from ..links import job_link
 from ..live_table import LiveTable
 from ..problems import notify_problem, reported
 from ..tables import Moment, status_cell, time_cell
+from ..use_cases import PlaceView, place_badge
 from ..widgets import LogView, TimeLabel, status_badge, time_label
 from . import sections
 from .dialogs import AttemptDialog, CompileDialog, StopDialog
@@ -56,16 +58,21 @@ class TrainingJobView:
         durations: Durations,
         snapshot: JobSnapshot,
         tab: str,
+        places: PlaceView,
     ) -> None:
+        """`places`: the use cases as the person sees them."""
         self.store = store
         self.actions = actions
         self.catalog = catalog
         self.guidance = guidance
         self.snapshot = snapshot
         self.job = job = snapshot.job
+        self.use_case = use_case = job.use_case  # its place key: actions are judged by the role in it
+        self.places = places
+        self.console = places.console(use_case)  # links in the job's region
         self.logs_loaded = False
-        # buttons that change AWS are hidden from Operators (Actions refuses them anyway)
-        self.locked = actions.refusal('compile, retry, stop or package')
+        # buttons that change AWS are hidden from Operators of the use case (Actions refuses them anyway)
+        self.locked = actions.refusal('compile, retry, stop or package', use_case)
         self.compilation = sections.CompilationRows(guidance, durations, bool(self.locked))
         self.shown_header = sections.header(job)
         self.shown_overview = sections.overview(job)
@@ -77,6 +84,7 @@ class TrainingJobView:
                 ui.link('Training jobs', '/').classes('text-primary')
                 ui.icon('chevron_right').props('aria-hidden=true')
                 ui.label(job.name).classes('text-2xl font-bold break-all').mark('job-name')
+                place_badge(places, use_case)
             self.header()
             with ui.tabs(on_change=self.on_tab).props('no-caps align=left') as self.tabs:
                 for key, label in TABS.items():
@@ -99,7 +107,7 @@ class TrainingJobView:
     # ---- following the feed ---------------------------------------------------------------------------
 
     def on_delivery(self, _keys: frozenset[str], pages: dict[str, JobSnapshot]) -> None:
-        snapshot = pages.get(self.job.name)
+        snapshot = pages.get(object_key(self.use_case, self.job.name))
         if snapshot is not None:  # a job the store no longer knows keeps its last page
             self.show(snapshot)
 
@@ -127,8 +135,8 @@ class TrainingJobView:
         if (cards := sections.component_cards(snapshot, self.catalog)) != self.shown_cards:
             self.shown_cards = cards
             self.components.refresh()
-        show_rows(self.compilation_table, self.compilation.take(snapshot))
-        show_rows(self.history_table, sections.history_rows(snapshot))
+        self.compilation_table.show_rows(self.compilation.take(snapshot))
+        self.history_table.show_rows(sections.history_rows(snapshot))
 
     def tick(self) -> None:
         """Durations of running attempts count up every second (only their rows are sent)."""
@@ -168,8 +176,10 @@ class TrainingJobView:
                 shown = time_label(value.at) if isinstance(value, Moment) else ui.label(value)
                 self.fact_values.append(shown.classes('break-all'))
         ui.link(
-            'Open in the SageMaker console', self.actions.console.training_job(self.job.name), new_tab=True
-        )
+            f'Open in the SageMaker console{self.places.where(self.use_case)}',
+            self.console.training_job(self.job.name),
+            new_tab=True,
+        ).mark('console-link')
         if overview.failure_reason:
             with ui.card().classes('w-full bg-red-1'):
                 with ui.row().classes('items-center gap-2'):
@@ -193,7 +203,7 @@ class TrainingJobView:
 
     async def load_logs(self) -> None:
         self.log_view.message.set_text('Loading logs…')
-        await self.log_view.load(self.actions.training_logs(self.job.name))
+        await self.log_view.load(self.actions.training_logs(self.job.name, use_case=self.use_case))
 
     # ---- compilation ------------------------------------------------------------------------------------
 
@@ -277,40 +287,44 @@ class TrainingJobView:
     async def open_compile_dialog(self) -> None:
         async def tags() -> CompileInputs | Problem:  # the dialog opens with the configured ones instead
             try:
-                return await self.actions.compile_defaults(self.job.name)
+                return await self.actions.compile_defaults(self.job.name, use_case=self.use_case)
             except Problem as problem:
                 return problem
 
         defaults, (latest, fleet) = await asyncio.gather(
             tags(), self.store.fetch(job_page.compile_choices, self.job.name)
         )
-        CompileDialog(self.dialogs, self.actions, self.catalog, self.job, defaults, latest, fleet)
+        CompileDialog(
+            self.dialogs, self.actions, self.catalog, self.job, defaults, latest, fleet, self.use_case
+        )
 
     def show_details(self, job_name: str) -> None:
         attempt = next((a for a in self.snapshot.attempts if a.job_name == job_name), None)
         if attempt is None:
             ui.notify('That attempt is no longer known.', type='warning')
             return
-        AttemptDialog(self.dialogs, attempt, self.actions, self.guidance)
+        AttemptDialog(self.dialogs, attempt, self.actions, self.guidance, self.use_case)
 
     def confirm_stop(self, row: dict[str, Any]) -> None:
-        StopDialog(self.dialogs, self.actions, row, self.job.name)
+        StopDialog(self.dialogs, self.actions, row, self.job.name, self.use_case)
 
     async def download(self, job_name: str) -> None:
         """The compiled model through a presigned URL made at this moment (never stored in the page)."""
         with reported('Cannot download'):
-            ui.download.from_url(await self.actions.artifact_download_url(job_name, self.job.name))
+            ui.download.from_url(
+                await self.actions.artifact_download_url(job_name, self.job.name, use_case=self.use_case)
+            )
 
     async def package(self, job_name: str) -> None:
         with reported('Not packaged'):
-            await self.actions.package(job_name, self.job.name)
+            await self.actions.package(job_name, self.job.name, use_case=self.use_case)
             ui.notify(f'Packaging {job_name} as a Greengrass component', type='positive')
 
     async def retry(self, row: dict[str, Any]) -> None:
         target_id = str(row.get('target_id', ''))
         name = self.catalog.display_name(target_id)
         with reported(name):
-            outcome = await self.actions.retry_compilation(self.job.name, target_id)
+            outcome = await self.actions.retry_compilation(self.job.name, target_id, use_case=self.use_case)
             if outcome.started:
                 ui.notify(f'Started {", ".join(outcome.started)}', type='positive')
             for target, problem in outcome.refused.items():
@@ -321,9 +335,9 @@ class TrainingJobView:
     @ui.refreshable_method
     def components(self) -> None:
         """Greengrass component versions packaged from this job's compiled models, and where they run."""
-        ui.link(
-            'Where can they run? Compatibility matrix', MatrixFilter(jobs=frozenset({self.job.name})).url()
-        ).classes('text-primary').mark('matrix-link')
+        ui.link('Where can they run? Compatibility matrix', self.matrix_filter().url()).classes(
+            'text-primary'
+        ).mark('matrix-link')
         if not self.shown_cards:
             ui.label(
                 'No Greengrass component has been packaged from this training job yet; use Package on a '
@@ -340,7 +354,7 @@ class TrainingJobView:
                     ui.button(
                         icon='content_copy', on_click=lambda arn=card.arn: ui.clipboard.write(arn)
                     ).props('flat dense round size=sm aria-label="Copy ARN"')
-                    ui.link('AWS console', self.actions.console.component(card.arn), new_tab=True)
+                    ui.link('AWS console', self.console.component(card.arn), new_tab=True)
                 time_label(card.created, 'Created ', f' from {card.source}')
                 if card.problem:
                     ui.label(card.problem).classes('text-negative whitespace-pre-wrap break-all').mark(
@@ -352,8 +366,18 @@ class TrainingJobView:
                     time_label(reported, words, more).mark('component-device')
                 if card.state == 'Deployable':
                     deploy_button(
-                        self.store, self.actions, [card.title.rsplit(' ', 1)[0]], card.title, explain=False
+                        self.store,
+                        self.actions,
+                        self.use_case,
+                        [card.title.rsplit(' ', 1)[0]],
+                        card.title,
+                        explain=False,
                     )
+
+    def matrix_filter(self) -> MatrixFilter:
+        """The matrix of this job's component versions (of its use case, when there are several)."""
+        use_cases = frozenset({use_case_name(self.use_case)}) if self.places.several else frozenset()
+        return MatrixFilter(jobs=frozenset({self.job.name}), use_cases=use_cases)
 
     def rollouts(self) -> None:
         """The deployments of this job's components, each device's state live; Deploy… and Roll back."""
@@ -361,27 +385,11 @@ class TrainingJobView:
         if names:
             with ui.row().classes('items-center gap-3 pt-2'):
                 ui.label('Deployments').classes('text-lg font-bold')
-                deploy_button(self.store, self.actions, names)
-            RolloutPanel(self.store, self.actions, components_key(names))
+                deploy_button(self.store, self.actions, self.use_case, names)
+            RolloutPanel(self.store, self.actions, components_key(names, self.use_case), self.use_case)
 
     def on_tab(self) -> None:
         tab = str(self.tabs.value)
-        ui.navigate.history.replace(f'/training-jobs/{quote(self.job.name)}?tab={tab}')
+        ui.navigate.history.replace(job_link(self.job.name, self.use_case, tab))
         if tab == 'logs':
             self.open_logs()
-
-
-def show_rows(table: LiveTable, rows: list[dict[str, Any]]) -> None:
-    """Show these rows, in this order: the browser gets only the rows that changed and the keys of those that
-    are gone; only new rows that do not belong at the end (a new attempt of an earlier target) resend the
-    table, since a patch can only append them."""
-    key = table.row_key
-    shown = {row[key]: row for row in table.rows}
-    keys = [row[key] for row in rows]
-    wanted = set(keys)
-    kept = [k for k in shown if k in wanted]
-    if keys[: len(kept)] != kept:
-        table.update_rows(rows)
-        return
-    removed = [k for k in shown if k not in wanted]
-    table.patch_rows([row for row in rows if shown.get(row[key]) != row], removed)

@@ -9,6 +9,7 @@ from ...services.actions import Actions
 from ...store import Store
 from ..feeds import Durations
 from ..layout import frame
+from ..use_cases import PlaceView
 from .feed import ListFeed
 from .view import TrainingJobsList
 
@@ -29,7 +30,7 @@ def register(store: Store, actions: Actions) -> ListFeed:
         await feed.durations.current()
         with frame('Training jobs', store, actions):
             ui.label('Training jobs').classes('text-2xl font-bold')
-            TrainingJobsList(feed, request.query_params.multi_items(), actions.check)
+            TrainingJobsList(feed, request.query_params.multi_items(), actions.check, PlaceView.of(actions))
 
     return feed
 

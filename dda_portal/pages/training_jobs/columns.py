@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...domain.places import object_key, place_label
 from ...domain.progress import estimate_remaining
 from ...domain.status import CompilationStatus
 from ...queries.jobs import AttemptSummary, JobSummary
+from ..links import job_link
 from ..tables import column, look_of, status_cell, status_fields, time_fields
 from ..widgets import elapsed, format_duration
 
@@ -21,10 +23,17 @@ COLUMNS: list[dict[str, Any]] = [
     column('compiled', 'Targets', sortable=True),
 ]
 
+USE_CASE_COLUMN = column('use_case', 'Use case', sortable=True)  # shown with more than one place
+
+
+def columns(several_places: bool) -> list[dict[str, Any]]:
+    """The table's columns: the use case's after the name when the person sees several places."""
+    return [COLUMNS[0], USE_CASE_COLUMN, *COLUMNS[1:]] if several_places else COLUMNS
+
+
 NAME_CELL = r"""
 <td v-bind="td">
-  <a class="text-primary" :href="'/training-jobs/' + encodeURIComponent(props.row.name)"
-    >{{ props.row.name }}</a>
+  <a class="text-primary" :href="props.row.link">{{ props.row.name }}</a>
 </td>"""
 
 # each target's latest state, as text only (names and failure reasons come from AWS); the icons come from
@@ -59,7 +68,10 @@ def training_job_row(
 ) -> dict[str, Any]:
     """One table row: what the cells and the tooltip show (plain values and text)."""
     return {
+        'key': object_key(job.use_case, job.name),
         'name': job.name,
+        'use_case': place_label(job.use_case),
+        'link': job_link(job.name, job.use_case),
         **status_fields('status', job.status),
         **time_fields('created', job.created_at),
         'training_time': format_duration(elapsed(job.started_at, job.ended_at))

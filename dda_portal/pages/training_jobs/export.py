@@ -6,14 +6,16 @@ import csv
 import io
 from datetime import datetime
 
+from ...domain.places import place_label
 from ...domain.status import CompilationStatus
 from ..widgets import elapsed
 from .columns import compilation_status
 from .feed import Entry
 
 
-def csv_text(entries: list[Entry]) -> str:
-    """The rows as CSV, one state / duration / failure reason column triple per target."""
+def csv_text(entries: list[Entry], *, with_use_case: bool = False) -> str:
+    """The rows as CSV, one state / duration / failure reason column triple per target; the use case after
+    the name when the reader sees several."""
     targets = sorted({(a.target_label, a.target_id) for entry in entries for a in entry.latest})
     header = [
         'Training job',
@@ -24,6 +26,8 @@ def csv_text(entries: list[Entry]) -> str:
         'Targets compiled',
         'Targets with attempts',
     ]
+    if with_use_case:
+        header.insert(1, 'Use case')
     for label, _ in targets:
         header += [f'{label}: state', f'{label}: duration (s)', f'{label}: failure reason']
     buffer = io.StringIO()
@@ -41,6 +45,8 @@ def csv_text(entries: list[Entry]) -> str:
             job.targets_compiled,
             job.targets_total,
         ]
+        if with_use_case:
+            cells.insert(1, place_label(job.use_case))
         by_target = {a.target_id: a for a in entry.latest}
         for _, target_id in targets:
             attempt = by_target.get(target_id)

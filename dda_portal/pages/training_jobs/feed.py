@@ -15,6 +15,7 @@ from sqlmodel import Session
 from ... import queries
 from ...domain.changes import Changed
 from ...domain.filters import ROLLUPS, ListedJob, ListFilter
+from ...domain.places import DEFAULT_PLACE, object_key, split_key
 from ...queries.jobs import AttemptSummary, JobSummary
 from ...store import Store
 from ..feeds import Durations, register_feed
@@ -41,7 +42,8 @@ class Entry:
 
     def __post_init__(self) -> None:
         target_ids = frozenset(a.target_id for a in self.latest)
-        self.listed = ListedJob(self.job.name, self.job.status, self.job.rollup, target_ids)
+        job = self.job
+        self.listed = ListedJob(job.name, job.status, job.rollup, target_ids, job.use_case)
         self.compiling = any_active(self.latest)
 
 
@@ -52,6 +54,7 @@ def any_active(attempts: Iterable[AttemptSummary]) -> bool:
 # how each column sorts (the browser cannot: it has only one page); ties go by name
 SORT_KEYS: dict[str, Callable[[Entry], Any]] = {
     'name': lambda e: e.job.name,
+    'use_case': lambda e: e.job.use_case,
     'status': lambda e: e.job.status,
     'created': lambda e: e.job.created_at,
     'training_time': lambda e: _training_seconds(e.job),
@@ -82,21 +85,31 @@ ViewKey = tuple[ListFilter, str | None, bool]  # filter, sort column, descending
 class Change:
     """One store change as the list pages need it: read once (in a store thread) for all of them."""
 
-    names: frozenset[str]
+    names: frozenset[str]  # the entries' keys (object_key: names repeat across use cases)
     entries: Entries  # the changed jobs as they are now (a job the store no longer has is absent)
     before: dict[str, Entry] = field(default_factory=dict)  # the same jobs as the pages held them
 
 
 def read_change(session: Session, names: frozenset[str]) -> Entries:
+    """The training jobs of these names in every use case, by object_key."""
     jobs = queries.jobs.job_summaries(session, names)
-    latest = queries.jobs.latest_attempt_summaries(session, names)
-    return {job.name: Entry(job, latest.get(job.name, [])) for job in jobs}
+    return _entries(jobs, queries.jobs.latest_attempt_summaries(session, names))
 
 
 def read_all(session: Session) -> Entries:
     """Every training job with its latest attempts (two queries; plain values, no tracked records)."""
     latest = queries.jobs.latest_attempt_summaries(session)
-    return {job.name: Entry(job, latest.get(job.name, [])) for job in queries.jobs.job_summaries(session)}
+    return _entries(queries.jobs.job_summaries(session), latest)
+
+
+def _entries(jobs: Iterable[JobSummary], latest: dict[str, list[AttemptSummary]]) -> Entries:
+    """Entries by object_key; each job with the latest attempts of its own place."""
+    return {
+        object_key(job.use_case, job.name): Entry(
+            job, [a for a in latest.get(job.name, []) if a.use_case == job.use_case]
+        )
+        for job in jobs
+    }
 
 
 class ListFeed:
@@ -185,18 +198,21 @@ class ListFeed:
                         continue
                     self.changed.emit(self._keep(Change(frozenset(self.entries) | frozenset(every), every)))
                     continue
-                names, self._pending = frozenset(self._pending), set()
+                changed, self._pending = frozenset(self._pending), set()
+                names = frozenset(split_key(name)[1] for name in changed)  # a name or a place's key
                 try:
                     now = await self.store.fetch(read_change, names)
                 except Exception as error:  # the database is busy: try again, then wait for the next change
                     failures += 1
                     log.warning('Reading %d changed training jobs failed: %s', len(names), error)
-                    self._pending |= names
+                    self._pending |= changed
                     if failures >= READ_TRIES:
                         return
                     await asyncio.sleep(failures)
                     continue
-                self.changed.emit(self._keep(Change(names, now)))
+                places = {entry.job.use_case for entry in self.entries.values()} | {DEFAULT_PLACE}
+                keys = {object_key(place, name) for place in places for name in names}
+                self.changed.emit(self._keep(Change(frozenset(keys) | frozenset(now), now)))
         finally:
             self._reading = None
 
@@ -220,14 +236,17 @@ class ListFeed:
     # ---- views shared by the pages -----------------------------------------------------------------
 
     def ordered(self, list_filter: ListFilter, sort_by: str | None, descending: bool) -> list[str]:
-        """The names of the matching jobs in the table's order (computed once per view and kept)."""
+        """The keys (object_key: the name in the default place) of the matching jobs in the table's order
+        (computed once per view and kept)."""
         key = (list_filter, sort_by, descending)
         names = self._views.get(key)
         if names is None:
             entries = self.entries or {}
             matching = [e for e in entries.values() if list_filter.matches(e.listed)]
             pagination = {'sortBy': sort_by, 'descending': descending}
-            names = self._views[key] = [e.job.name for e in sort_like_table(matching, pagination)]
+            names = self._views[key] = [
+                object_key(e.job.use_case, e.job.name) for e in sort_like_table(matching, pagination)
+            ]
         return names
 
     def rollup_counts(self, list_filter: ListFilter) -> dict[str, int]:

@@ -13,7 +13,8 @@ from ...domain.status import CompilationStatus, Rollup
 from ..live_table import LiveTable
 from ..problems import reported
 from ..tables import look_of, status_cell, time_cell
-from .columns import COLUMNS, NAME_CELL, rollup_cell
+from ..use_cases import PlaceView
+from .columns import NAME_CELL, columns, rollup_cell
 from .export import csv_text
 from .feed import SORT_KEYS, Change, Entry, ListFeed
 
@@ -42,12 +43,16 @@ class TrainingJobsList:
         feed: ListFeed,
         query: Iterable[tuple[str, str]],
         check_signed_in: Callable[[], Awaitable[None]] | None = None,
+        places: PlaceView | None = None,
     ) -> None:
+        """`places`: the use cases the person may see (None: every job, no use case column)."""
         self.feed = feed
+        self.places = places
+        self.several = places is not None and places.several
         # the CSV is a read like any other: the person is checked when it runs (raises NotAllowed)
         self.check_signed_in = check_signed_in or _anyone
         self.highlight_until: dict[str, float] = {}
-        self.filter = ListFilter.from_query(query, feed.targets)
+        self.filter = ListFilter.from_query(query, feed.targets, places.names if places else ())
         self.url = self.filter.url()
         self.pagination: dict[str, Any] = {
             'sortBy': 'created',
@@ -99,6 +104,20 @@ class TrainingJobsList:
                 .classes('min-w-48')
                 .mark('target-filter')
             )
+            self.use_case_select: ui.select | None = None
+            if self.places is not None and self.several:
+                self.use_case_select = (
+                    ui.select(
+                        self.places.names,
+                        multiple=True,
+                        value=sorted(self.filter.use_cases),
+                        label='Use case',
+                        on_change=lambda e: self.set_filter(self.filter.replace(use_cases=e.value or [])),
+                    )
+                    .props('use-chips clearable dense outlined options-dense')
+                    .classes('min-w-48')
+                    .mark('use-case-filter')
+                )
             self.search = (
                 ui.input(
                     placeholder='Search by name',
@@ -118,7 +137,7 @@ class TrainingJobsList:
             )
         self.shown = ui.label().classes('text-sm text-grey-8').mark('shown-count')
         self.table = (
-            LiveTable(columns=COLUMNS, rows=[], row_key='name', pagination=self.pagination)
+            LiveTable(columns=columns(self.several), rows=[], row_key='key', pagination=self.pagination)
             .classes('w-full')
             .props('flat bordered wrap-cells')
             .props(f':rows-per-page-options="{list(ROWS_PER_PAGE_OPTIONS)}"')
@@ -140,10 +159,17 @@ class TrainingJobsList:
     # ---- what is shown ------------------------------------------------------------------------
 
     @property
+    def seen(self) -> ListFilter:
+        """The filter within what the person may see: the chosen use cases, else every one they may see."""
+        if self.places is None or self.filter.use_cases:
+            return self.filter
+        return self.filter.replace(use_cases=self.places.names)
+
+    @property
     def ordered(self) -> list[str]:
-        """The names of the matching jobs in the table's order (shared with pages on the same view)."""
+        """The keys of the matching jobs in the table's order (shared with pages on the same view)."""
         sort_by = self.pagination.get('sortBy')
-        return self.feed.ordered(self.filter, sort_by, bool(self.pagination.get('descending')) or not sort_by)
+        return self.feed.ordered(self.seen, sort_by, bool(self.pagination.get('descending')) or not sort_by)
 
     def show(self, *, reorder: bool = True) -> None:
         """Bring the page of rows, the chip counts and the filter controls up to date, sending only what
@@ -166,7 +192,7 @@ class TrainingJobsList:
         self.show_counts()
 
     def show_counts(self) -> None:
-        counts = self.feed.rollup_counts(self.filter)
+        counts = self.feed.rollup_counts(self.seen)
         for rollup, chip in self.chips.items():
             text = f'{rollup} · {counts[rollup]}'
             if chip.text != text:
@@ -178,7 +204,7 @@ class TrainingJobsList:
                 chip.props(remove='outline')
             elif not chosen and 'outline' not in chip.props:
                 chip.props('outline')
-        total = len(self.feed.entries or {})
+        total = len(self.feed.entries or {}) if self.places is None else self.visible_total()
         shown = (
             f'{total:,} training jobs'
             if self.filter.is_empty
@@ -187,6 +213,11 @@ class TrainingJobsList:
         if self.shown.text != shown:
             self.shown.set_text(shown)
         self.clear_button.set_visibility(not self.filter.is_empty)
+
+    def visible_total(self) -> int:
+        """How many training jobs the person may see (a view shared by the pages of the same people)."""
+        assert self.places is not None
+        return len(self.feed.ordered(ListFilter(use_cases=frozenset(self.places.names)), None, True))
 
     def row_of(self, name: str) -> dict[str, Any]:
         row = self.feed.row_of((self.feed.entries or {})[name])
@@ -235,13 +266,16 @@ class TrainingJobsList:
         self.set_filter(ListFilter())
         self.status_select.set_value([])
         self.target_select.set_value([])
+        if self.use_case_select is not None:
+            self.use_case_select.set_value([])
         self.search.set_value('')
 
     async def download_csv(self) -> None:
         with reported('No CSV'):
             await self.check_signed_in()
             entries = self.feed.entries or {}
-            data = csv_text([entries[name] for name in self.ordered]).encode('utf-8')
+            rows = [entries[key] for key in self.ordered if key in entries]
+            data = csv_text(rows, with_use_case=self.several).encode('utf-8')
             ui.download.content(data, 'training-jobs.csv', 'text/csv')
 
     # ---- the store changes ----------------------------------------------------------------------
