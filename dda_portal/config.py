@@ -125,6 +125,13 @@ class Settings(BaseSettings):
             raise ValueError(f'no such file: {value}')
         return value
 
+    @field_validator('use_cases_file')
+    @classmethod
+    def _use_cases_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            load_use_cases(value)  # a bad file stops the start with its line and reason
+        return value
+
     @field_validator(
         'sagemaker_role_arn', 'compile_output_s3', 'auth_header', 'storage_secret', mode='before'
     )
