@@ -16,7 +16,7 @@ import apprise
 from apprise.utils.parse import parse_urls
 from argon2 import extract_parameters
 from argon2.exceptions import InvalidHashError
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .domain import alerts, attempts
@@ -120,15 +120,10 @@ class Settings(BaseSettings):
 
     @field_validator('targets_file', 'users_file', 'use_cases_file')
     @classmethod
-    def _file_exists(cls, value: Path | None) -> Path | None:
+    def _file_exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f'no such file: {value}')
-        return value
-
-    @field_validator('use_cases_file')
-    @classmethod
-    def _use_cases_file(cls, value: Path | None) -> Path | None:
-        if value is not None:
+        if value is not None and info.field_name == 'use_cases_file':
             load_use_cases(value)  # a bad file stops the start with its line and reason
         return value
 
