@@ -26,6 +26,7 @@ os.environ.update(AWS_ACCESS_KEY_ID='bench', AWS_SECRET_ACCESS_KEY='bench', AWS_
 for name in ('AWS_ENDPOINT_URL', 'AWS_PROFILE', 'MOTO_ACCOUNT_ID'):
     os.environ.pop(name, None)
 
+import sqlalchemy  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from sync_cost import TARGETS, seed  # noqa: E402
 
@@ -66,8 +67,9 @@ def use_cases_file(folder: Path, count: int) -> Path | None:
     return path
 
 
-def run(places: int, jobs: int) -> tuple[int, list[int], int]:
-    """(AWS calls of the quiet refresh, its calls per place, its AssumeRole calls)."""
+def run(places: int, jobs: int) -> tuple[int, list[int], int, dict[str, int]]:
+    """(AWS calls of the quiet refresh, its calls per place, its AssumeRole calls, training jobs stored per
+    place after the backfill: proof that each place was read)."""
     with tempfile.TemporaryDirectory() as folder, mock_aws(), GreengrassServer() as greengrass:
         os.environ['AWS_ENDPOINT_URL_GREENGRASSV2'] = greengrass.endpoint_url
         for _, account, region, _ in PLACES[:places]:
@@ -78,16 +80,24 @@ def run(places: int, jobs: int) -> tuple[int, list[int], int]:
         home = AwsClients()
         assumed: list[str] = []
         home.session.events.register('before-call.sts.AssumeRole', lambda **_: assumed.append('AssumeRole'))
-        services = build(settings, Store(url), home, TargetCatalog.load())
-        for place in services.places:  # the backfill (and each role assumed once)
-            place.sync.pull_and_apply(utcnow())
+        store = Store(url)
+        services = build(settings, store, home, TargetCatalog.load())
+        for place in services.places:  # the backfill (and each role assumed once), in the place's rows
+            with store.at(place.key):
+                place.sync.pull_and_apply(utcnow())
         assumed.clear()
+        with sqlalchemy.create_engine(url).connect() as connection:
+            rows = connection.execute(
+                sqlalchemy.text('SELECT use_case, count(*) FROM training_job GROUP BY use_case')
+            )
+            stored = {str(key): int(number) for key, number in rows}
         per_place = []
         for place in services.places:
             before = home.counter.total
-            place.sync.pull_and_apply(utcnow())
+            with store.at(place.key):
+                place.sync.pull_and_apply(utcnow())
             per_place.append(home.counter.total - before)
-        return sum(per_place), per_place, len(assumed)
+        return sum(per_place), per_place, len(assumed), stored
 
 
 def main() -> None:
@@ -96,15 +106,19 @@ def main() -> None:
     print(f'{jobs} training jobs and {jobs * len(TARGETS)} compilation jobs per place')
     print(
         f'{"places":>6} | {"quiet-refresh calls":>19} | {"per place":>17} | {"AssumeRole calls":>16} | '
-        f'{"÷ 1 place":>9}'
+        f'{"÷ 1 place":>9} | jobs stored per place'
     )
-    print('-' * 80)
+    print('-' * 120)
     single = 0
     for count in (1, 2, 4):
-        total, per_place, assumed = run(count, jobs)
+        total, per_place, assumed, stored = run(count, jobs)
         single = single or total
         each = ', '.join(str(n) for n in per_place)
-        print(f'{count:>6} | {total:>19} | {each:>17} | {assumed:>16} | {total / single:>9.2f}', flush=True)
+        kept = ', '.join(f'{key} {number}' for key, number in stored.items())
+        print(
+            f'{count:>6} | {total:>19} | {each:>17} | {assumed:>16} | {total / single:>9.2f} | {kept}',
+            flush=True,
+        )
 
 
 if __name__ == '__main__':
