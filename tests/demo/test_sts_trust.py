@@ -4,13 +4,14 @@ role exists and trusts the caller with the external id given, AccessDenied (403)
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from dda_portal.demo.accounts import client_in, create_use_case_role
+from dda_portal.demo.accounts import client_in, create_use_case_role, trust_policy
 from dda_portal.use_cases import UseCase, places_of, session_for
 
 pytestmark = pytest.mark.usefixtures('moto_aws')
@@ -124,3 +125,30 @@ def test_a_use_case_whose_role_is_denied_fails_at_its_first_call_with_access_den
         sagemaker.list_training_jobs()
 
     expect_denied(refused.value, role_arn)
+
+
+TRUST_POLICY_FILE = Path(__file__).resolve().parents[2] / 'deploy' / 'use-case-trust-policy.json'
+
+
+def the_documented_trust_policy(central_account: str, external_id: str) -> str:
+    text = TRUST_POLICY_FILE.read_text()
+    return text.replace('111122223333', central_account).replace('YOUR-EXTERNAL-ID', external_id)
+
+
+def test_the_documented_trust_policy_lets_the_central_account_in_with_the_external_id_only() -> None:
+    client_in('iam', LINE_2).create_role(
+        RoleName='dda-portal-reader', AssumeRolePolicyDocument=the_documented_trust_policy(HOME, EXTERNAL_ID)
+    )
+    role_arn = f'arn:aws:iam::{LINE_2}:role/dda-portal-reader'
+
+    assert assume(role_arn, EXTERNAL_ID)['AssumedRoleUser']['Arn'].startswith(f'arn:aws:sts::{LINE_2}:')
+    expect_denied(denied(role_arn, 'dda-line-2-wrong'), role_arn)
+    expect_denied(denied(role_arn), role_arn)
+
+
+def test_the_demos_use_case_role_trusts_like_the_documented_policy() -> None:
+    documented = json.loads(the_documented_trust_policy(HOME, EXTERNAL_ID))
+    for statement in documented['Statement']:
+        statement.pop('Sid')
+
+    assert trust_policy(HOME, EXTERNAL_ID) == documented

@@ -372,3 +372,12 @@ def test_the_role_is_assumed_at_the_first_aws_call_not_before_and_then_kept(
     assert assumed[0]['ExternalId'] == EXTERNAL_ID
     assert assumed[0]['RoleSessionName'] == 'dda-portal'
     assert assumed[0]['DurationSeconds'] == 3600
+
+
+def test_the_readmes_example_file_is_a_good_file(tmp_path: Path) -> None:
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    example = readme.split('```toml\n# use-cases.toml\n', 1)[1].split('```', 1)[0]
+
+    places = places_of(load_use_cases(write(tmp_path, example)))
+
+    assert [p.key for p in places] == ['line-1', 'line-2/eu-west-1', 'line-2/eu-central-1']
