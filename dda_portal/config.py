@@ -21,7 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .domain import alerts, attempts
 from .domain.access import Role
-from .use_cases import UseCase, default_use_cases, load_use_cases
+from .use_cases import UseCase, use_cases_from
 
 LOOPBACK_NAMES = {'localhost'}
 MIN_SECRET_CHARS = 16
@@ -79,9 +79,7 @@ class Settings(BaseSettings):
         description='how often a replica tries to lead (default: a third of the refresh, at most 5 s)',
     )
     targets_file: Path | None = None
-    use_cases_file: Path | None = Field(
-        None, description='TOML file: [use_cases.NAME] account_id, regions, role_arn, external_id…'
-    )
+    use_cases_file: Path | None = Field(None, description='TOML file: [use_cases.NAME] account, role…')
     sagemaker_role_arn: str | None = Field(None, description='IAM role SageMaker assumes to compile')
     compile_output_s3: str | None = Field(
         None, description='where compiled models go (default: beside the training output)'
@@ -276,8 +274,7 @@ class Settings(BaseSettings):
 
     @property
     def use_cases(self) -> list[UseCase]:
-        """The use cases the portal reads: DDA_USE_CASES_FILE's, else one in the home account and region."""
-        return load_use_cases(self.use_cases_file) if self.use_cases_file else default_use_cases()
+        return use_cases_from(self.use_cases_file)
 
     @property
     def auto_compile_target_ids(self) -> list[str]:

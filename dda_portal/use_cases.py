@@ -141,6 +141,11 @@ def default_use_cases() -> list[UseCase]:
     return [UseCase(name=DEFAULT_USE_CASE)]
 
 
+def use_cases_from(path: Path | None) -> list[UseCase]:
+    """The use cases the portal reads: DDA_USE_CASES_FILE's, else one in the home account and region."""
+    return load_use_cases(path) if path else default_use_cases()
+
+
 def places_of(use_cases: list[UseCase]) -> list[Place]:
     found: list[Place] = []
     for use_case in use_cases:

@@ -45,5 +45,8 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy dda_portal main.py
-# pytest exits non-zero (5) when it collects no tests, so an empty run can never pass
-exec .venv/bin/python -m pytest "$@"
+# one process more than the machine has cores (the tests mostly wait on portals, Chromium and the AWS
+# emulators), at most 8; DDA_TEST_WORKERS=0 runs everything in this process
+workers=${DDA_TEST_WORKERS:-$(($(nproc) + 1 > 8 ? 8 : $(nproc) + 1))}
+# pytest exits non-zero (5) when it collects no tests, so an empty run can never pass (with workers too)
+exec .venv/bin/python -m pytest -n "$workers" "$@"
