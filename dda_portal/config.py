@@ -16,12 +16,12 @@ import apprise
 from apprise.utils.parse import parse_urls
 from argon2 import extract_parameters
 from argon2.exceptions import InvalidHashError
-from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .domain import alerts, attempts
 from .domain.access import Role
-from .use_cases import UseCase, use_cases_from
+from .use_cases import UseCase, UseCasesFile, use_cases_from
 
 LOOPBACK_NAMES = {'localhost'}
 MIN_SECRET_CHARS = 16
@@ -79,7 +79,7 @@ class Settings(BaseSettings):
         description='how often a replica tries to lead (default: a third of the refresh, at most 5 s)',
     )
     targets_file: Path | None = None
-    use_cases_file: Path | None = Field(None, description='TOML file: [use_cases.NAME] account, role…')
+    use_cases_file: UseCasesFile | None = Field(None, description='TOML: [use_cases.NAME] account, role…')
     sagemaker_role_arn: str | None = Field(None, description='IAM role SageMaker assumes to compile')
     compile_output_s3: str | None = Field(
         None, description='where compiled models go (default: beside the training output)'
@@ -118,11 +118,9 @@ class Settings(BaseSettings):
 
     @field_validator('targets_file', 'users_file', 'use_cases_file')
     @classmethod
-    def _file_exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+    def _file_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f'no such file: {value}')
-        if value is not None and info.field_name == 'use_cases_file':
-            load_use_cases(value)  # a bad file stops the start with its line and reason
         return value
 
     @field_validator(

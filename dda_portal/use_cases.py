@@ -11,12 +11,12 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import boto3
 import botocore.session
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator
 
 from .domain import attempts
 
@@ -139,6 +139,17 @@ class Place:
 def default_use_cases() -> list[UseCase]:
     """Without DDA_USE_CASES_FILE: one use case in the home account and the default region."""
     return [UseCase(name=DEFAULT_USE_CASE)]
+
+
+def _read_at_start(path: Path) -> Path:
+    """DDA_USE_CASES_FILE is read when the settings are: a bad file stops the start with its line and reason
+    (a missing one is the setting's own error)."""
+    if path.is_file():
+        load_use_cases(path)
+    return path
+
+
+UseCasesFile = Annotated[Path, AfterValidator(_read_at_start)]
 
 
 def use_cases_from(path: Path | None) -> list[UseCase]:
