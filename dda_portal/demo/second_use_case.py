@@ -8,7 +8,6 @@ is `line-2`. Its role and trust policy are created in that account's IAM, and it
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -99,9 +98,3 @@ def write_use_cases_file(folder: Path, home_region: str) -> Path:
     path = folder / 'demo-use-cases.toml'
     path.write_text(use_cases_file_text(home_region), encoding='utf-8')
     return path
-
-
-def trust_policy_json() -> str:
-    """The trust policy the demo's use-case role has (as deploy/use-case-trust-policy.json shows)."""
-    role = client_in('iam', SECOND_ACCOUNT).get_role(RoleName=READER_ROLE)['Role']
-    return json.dumps(role['AssumeRolePolicyDocument'], indent=2)
