@@ -24,6 +24,7 @@ from .greengrass import (
     seed_fleet,
     seed_things,
 )
+from .greengrass.fleet import LINE_2_FLEET, LINE_2_THING_ATTRIBUTES
 from .seed import LINE_2_PLAN, DemoInventory, seed
 
 HOME_USE_CASE = 'line-1'
@@ -60,8 +61,9 @@ def seed_second_use_case(
     with at_place(LINE_2):
         inventory = seed(now, LINE_2_PLAN)
         backend = greengrass.backend(SECOND_ACCOUNT, SECOND_REGION)
-        fleet = seed_fleet(backend, inventory.seeded_at, packages_from_moto(inventory, catalog))
-        seed_things(client('iot'))
+        packages = packages_from_moto(inventory, catalog)
+        fleet = seed_fleet(backend, inventory.seeded_at, packages, LINE_2_FLEET)
+        seed_things(client('iot'), LINE_2_THING_ATTRIBUTES)
     return SecondUseCase(inventory, fleet, role_arn)
 
 

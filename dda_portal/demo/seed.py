@@ -212,8 +212,8 @@ _PLAN: tuple[_Train, ...] = (
 LINE_2_PLAN: tuple[_Train, ...] = (
     _PLAN[0],  # the same training job name as the first use case's, in another account
     _Train(
-        'weld-seam-cracks',
-        _h(102),
+        'pcb-solder-joints',  # named like line-1's too, with other compilations
+        _h(142),
         'ml.g4dn.xlarge',
         _m(64),
         28,
