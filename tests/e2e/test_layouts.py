@@ -37,6 +37,11 @@ OVERFLOW = """() => {
 HREFS = 'links => links.map(a => a.getAttribute("href"))'
 
 
+def with_tab(href: str, tab: str) -> str:
+    """A job's link (with ?use-case=… when the demo has several use cases) opened on one tab."""
+    return f'{href}{"&" if "?" in href else "?"}tab={tab}'
+
+
 def pages_to_check(page: Page, url: str) -> list[str]:
     """The fixed pages, every tab of one job per compilation rollup the demo has, and every device."""
     page.goto(url)
@@ -52,7 +57,7 @@ def pages_to_check(page: Page, url: str) -> list[str]:
     devices = page.locator('tbody a[href^="/devices/"]').evaluate_all(HREFS)
     assert devices
     found = ['/', '/components', '/devices', '/fleet', '/alerts', '/login']
-    found += [f'{job}?tab={tab}' for job in jobs for tab in TABS]
+    found += [with_tab(job, tab) for job in jobs for tab in TABS]
     return found + list(dict.fromkeys(devices))
 
 
@@ -160,9 +165,10 @@ def test_dark_mode_follows_the_system_and_reads(browser: Browser, demo_url: str)
         page.locator('tbody tr').first.wait_for()
         assert page.evaluate("document.body.classList.contains('body--dark')")
         failed = page.locator('tbody tr', has=page.locator('[data-status="Compilation failed"]')).first
-        job = failed.locator('a').first.get_attribute('href')
+        job = failed.locator('a').first.get_attribute('href') or ''
         measured: list[list[object]] = []
-        for path in ('/', f'{job}?tab=overview', f'{job}?tab=compilation', '/devices', '/fleet', '/alerts'):
+        job_tabs = (with_tab(job, 'overview'), with_tab(job, 'compilation'))
+        for path in ('/', *job_tabs, '/devices', '/fleet', '/alerts'):
             page.goto(demo_url + path)
             page.wait_for_load_state('networkidle')
             measured += [[path, *row] for row in page.evaluate(CONTRAST, list(KEY_TEXT))]
