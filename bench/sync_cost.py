@@ -38,9 +38,10 @@ TARGETS = ('jetson-xavier', 'x86_64-cpu', 'arm64-cpu')
 ROLE = 'arn:aws:iam::123456789012:role/bench'
 
 
-def seed(count: int) -> None:
-    """Jobs created straight in moto's backend (the API would dominate the run time), aged two hours."""
-    backend = sagemaker_backends['123456789012']['us-east-1']
+def seed(count: int, account: str = '123456789012', region: str = 'us-east-1') -> None:
+    """Jobs created straight in moto's backend of `account` in `region` (the API would dominate the run time),
+    aged two hours."""
+    backend = sagemaker_backends[account][region]
     catalog = TargetCatalog.load()
     then = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=2)
     for i in range(count):

@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from .accounts import Account, read_users_file
 from .domain import alerts, attempts
 from .domain.access import Role
-from .use_cases import Place, UseCase, places_of, use_cases_from
+from .use_cases import Place, UseCase, UseCasesFile, places_of, use_cases_from
 
 LOOPBACK_NAMES = {'localhost'}
 MIN_SECRET_CHARS = 16
@@ -53,7 +53,7 @@ class Settings(BaseSettings):
         description='how often a replica tries to lead (default: a third of the refresh, at most 5 s)',
     )
     targets_file: Path | None = None
-    use_cases_file: Path | None = Field(None, description='TOML file: [use_cases.NAME] account, role…')
+    use_cases_file: UseCasesFile | None = Field(None, description='TOML: [use_cases.NAME] account, role…')
     sagemaker_role_arn: str | None = Field(None, description='IAM role SageMaker assumes to compile')
     compile_output_s3: str | None = Field(
         None, description='where compiled models go (default: beside the training output)'

@@ -11,12 +11,12 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import boto3
 import botocore.session
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator
 
 from .domain import attempts
 
@@ -60,10 +60,10 @@ class UseCase(BaseModel):
             )
         return value
 
-    @field_validator('account_id')
+    @field_validator('account_id', mode='before')
     @classmethod
-    def _account(cls, value: str | None) -> str | None:
-        if value is not None and not ACCOUNT_PATTERN.fullmatch(value):
+    def _account(cls, value: object) -> object:
+        if value is not None and not (isinstance(value, str) and ACCOUNT_PATTERN.fullmatch(value)):
             raise ValueError('account_id must be 12 digits, e.g. "123456789012" (quoted)')
         return value
 
@@ -109,6 +109,13 @@ class UseCase(BaseModel):
     def assumes_role(self) -> bool:
         return self.role_arn is not None
 
+    @property
+    def account(self) -> str | None:
+        """The account the use case reads: account_id, else the role's; None: the home credentials' own."""
+        if self.account_id:
+            return self.account_id
+        return self.role_arn.split(':')[4] if self.role_arn else None
+
 
 @dataclass(frozen=True)
 class Place:
@@ -134,6 +141,17 @@ def default_use_cases() -> list[UseCase]:
     return [UseCase(name=DEFAULT_USE_CASE)]
 
 
+def _read_at_start(path: Path) -> Path:
+    """DDA_USE_CASES_FILE is read when the settings are: a bad file stops the start with its line and reason
+    (a missing one is the setting's own error)."""
+    if path.is_file():
+        load_use_cases(path)
+    return path
+
+
+UseCasesFile = Annotated[Path, AfterValidator(_read_at_start)]
+
+
 def use_cases_from(path: Path | None) -> list[UseCase]:
     """The use cases the portal reads: DDA_USE_CASES_FILE's, else one in the home account and region."""
     return load_use_cases(path) if path else default_use_cases()
@@ -154,37 +172,69 @@ def load_use_cases(path: Path) -> list[UseCase]:
     """Read `[use_cases.NAME]` tables; raises UseCaseFileError with the file, the line and the reason."""
     try:
         text = path.read_text(encoding='utf-8')
-    except OSError as error:
-        raise UseCaseFileError(f'{path}: cannot be read ({error.strerror or error})') from None
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else None
+        raise UseCaseFileError(f'{path}: cannot be read ({reason or error})') from None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise UseCaseFileError(f'{path}: {error}') from None  # tomllib says "(at line N, column M)"
+        raise UseCaseFileError(f'{path}{_toml_error(str(error))}') from None
     tables = document.get('use_cases')
     unknown = sorted(set(document) - {'use_cases'})
     if unknown:
-        raise UseCaseFileError(f'{path}, line {_line_of(text, unknown[0])}: unknown table {unknown[0]!r}')
+        raise UseCaseFileError(
+            f'{path}, line {_table_line(text, unknown[0])}: unknown table {unknown[0]!r} '
+            '(only [use_cases.NAME] tables)'
+        )
     if not isinstance(tables, dict) or not tables:
         raise UseCaseFileError(f'{path}: no use case (add [use_cases.NAME] tables)')
     use_cases = [_use_case(path, text, name, table) for name, table in tables.items()]
-    for use_case in use_cases:
-        role_account = use_case.role_arn.split(':')[4] if use_case.role_arn else None
-        if use_case.account_id and role_account and role_account != use_case.account_id:
-            line = _line_of(text, 'role_arn', after=_line_of(text, f'use_cases.{use_case.name}'))
-            raise UseCaseFileError(
-                f'{path}, line {line}: use case {use_case.name!r}, role_arn: the role is in account '
-                f'{role_account}, not in account_id {use_case.account_id}'
-            )
+    _check_accounts(path, text, use_cases)
     return use_cases
 
 
+def _toml_error(message: str) -> str:
+    """tomllib's "Reason (at line N, column M)" as ", line N: Reason (column M)"."""
+    found = re.fullmatch(r'(.*) \(at line (\d+), column (\d+)\)', message)
+    if not found:
+        return f': {message}'
+    return f', line {found[2]}: {found[1]} (column {found[3]})'
+
+
+def _check_accounts(path: Path, text: str, use_cases: list[UseCase]) -> None:
+    """The role is in the use case's account; no two use cases read the same account and region."""
+    seen: dict[tuple[str | None, str | None], str] = {}
+    for use_case in use_cases:
+        header = _table_line(text, f'use_cases.{use_case.name}')
+        role_account = use_case.role_arn.split(':')[4] if use_case.role_arn else None
+        if use_case.account_id and role_account and role_account != use_case.account_id:
+            raise UseCaseFileError(
+                f'{path}, line {_line_of(text, "role_arn", after=header)}: use case {use_case.name!r}, '
+                f'role_arn: the role is in account {role_account}, not in account_id {use_case.account_id}'
+            )
+        if use_case.role_arn and not use_case.regions:
+            raise UseCaseFileError(
+                f'{path}, line {header}: use case {use_case.name!r}, region: a use case reached through '
+                'role_arn names its region (region = "eu-west-1") or regions'
+            )
+        for region in use_case.regions or (None,):
+            other = seen.setdefault((use_case.account, region), use_case.name)
+            if other != use_case.name:
+                where = f'account {use_case.account}' if use_case.account else 'the home account'
+                raise UseCaseFileError(
+                    f'{path}, line {header}: use case {use_case.name!r} reads {where} in '
+                    f'{region or "the default region"} like use case {other!r}'
+                )
+
+
 def _use_case(path: Path, text: str, name: str, table: Any) -> UseCase:
-    line = _line_of(text, f'use_cases.{name}')
+    line = _table_line(text, f'use_cases.{name}')
     if not isinstance(table, dict):
         raise UseCaseFileError(f'{path}, line {line}: use_cases.{name} must be a table')
     values = dict(table)
-    if isinstance(values.get('regions'), str):
-        values['regions'] = [values['regions']]
+    for key in ('regions', 'auto_compile_targets'):  # one string, or a comma-separated list of them
+        if isinstance(values.get(key), str):
+            values[key] = [part.strip() for part in values[key].split(',') if part.strip()]
     if 'region' in values:  # one region, as people often write it
         values['regions'] = [values.pop('region'), *values.get('regions', [])]
     try:
@@ -194,14 +244,28 @@ def _use_case(path: Path, text: str, name: str, table: Any) -> UseCase:
         field = '.'.join(str(part) for part in first['loc'] if not isinstance(part, int)) or name
         where = _line_of(text, field, after=line) if field != 'name' else line
         reason = str(first['msg']).removeprefix('Value error, ')
+        if first['type'] == 'extra_forbidden':
+            reason = f'unknown key (known: {", ".join(k for k in UseCase.model_fields if k != "name")})'
         raise UseCaseFileError(f'{path}, line {where}: use case {name!r}, {field}: {reason}') from None
 
 
-def _line_of(text: str, key: str, after: int = 1) -> int:
-    """The first line at or after `after` mentioning `key` (a table header or a key), for messages."""
-    short = key.rsplit('.', 1)[-1]
-    for number, line in enumerate(text.splitlines(), 1):
-        if number >= after and (key in line or line.lstrip().startswith(short)):
+def _table_line(text: str, dotted: str) -> int:
+    """For messages: the line of a table (`use_cases.NAME`, or a top-level name); 1 when not found."""
+    *tables, name = dotted.split('.')
+    prefix = ''.join(rf'{re.escape(t)}\s*\.\s*' for t in tables)
+    quoted = rf'["\']?{re.escape(name)}["\']?'
+    pattern = re.compile(rf'\s*\[+\s*{prefix}{quoted}\s*[].]|\s*{quoted}\s*[.=]')
+    return next((n for n, line in enumerate(text.splitlines(), 1) if pattern.match(line)), 1)
+
+
+def _line_of(text: str, key: str, after: int) -> int:
+    """For messages: the line of `key` in the table starting at line `after`; `after` when not found."""
+    names = ('region', 'regions') if key in ('region', 'regions') else (key,)
+    pattern = re.compile(rf'\s*["\']?({"|".join(map(re.escape, names))})["\']?\s*=')
+    for number, line in enumerate(text.splitlines()[after - 1 :], after):
+        if number > after and line.lstrip().startswith('['):
+            break
+        if pattern.match(line):
             return number
     return after
 

@@ -8,8 +8,11 @@ credentials, region) at the local servers. Never imported in production paths.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +34,14 @@ from .greengrass import (
     seed_fleet,
     seed_thing_groups,
     seed_things,
+)
+from .second_use_case import (
+    SECOND_ACCOUNT,
+    SECOND_REGION,
+    SecondUseCase,
+    greengrass_backend,
+    seed_second_use_case,
+    write_use_cases_file,
 )
 from .seed import DemoInventory, seed
 from .simulator import DemoSimulator, install_delay_for
@@ -80,6 +91,8 @@ class DemoEnvironment:
     _server: ThreadedMotoServer | None = field(default=None, repr=False)
     _greengrass_server: GreengrassServer | None = field(default=None, repr=False)
     alert_log: AlertLog | None = None  # the channel the demo's alerts go to (it logs each one)
+    second: SecondUseCase | None = None  # line-2: another account and region, reached through AssumeRole
+    use_cases_file: Path | None = None  # line-1 (this account and region) and line-2
     _saved_env: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     def settings_overrides(self, settings: Settings) -> dict[str, object]:
@@ -94,6 +107,8 @@ class DemoEnvironment:
         overrides['auto_package'] = True  # … and automatic packaging as Greengrass components
         if not settings.alert_urls and self.alert_log is not None:  # … and alerts, to a channel that logs
             overrides['alert_urls'] = self.alert_log.url
+        if settings.use_cases_file is None and self.use_cases_file is not None and portal_reads_places():
+            overrides['use_cases_file'] = self.use_cases_file  # … and two use cases
         return overrides
 
     @property
@@ -113,6 +128,8 @@ class DemoEnvironment:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self.use_cases_file is not None:
+            shutil.rmtree(self.use_cases_file.parent, ignore_errors=True)
         _restore(self._saved_env)
         self._saved_env = {}
 
@@ -147,12 +164,14 @@ def start_demo(settings: Settings) -> DemoEnvironment:
         inventory = seed()
         catalog = TargetCatalog.load(settings.targets_file)
         backend = GreengrassBackend(region=region, artifact_exists=s3_artifact_exists(client('s3')))
-        greengrass = GreengrassServer('127.0.0.1', 0, backend)
+        greengrass = GreengrassServer('127.0.0.1', 0, backend, make=greengrass_backend)
         greengrass_endpoint = greengrass.start()
         os.environ[GREENGRASS_ENDPOINT_VARIABLE] = greengrass_endpoint
         fleet = seed_fleet(backend, inventory.seeded_at, packages_from_moto(inventory, catalog))
         seed_things(client('iot'))
         seed_thing_groups(backend, inventory.seeded_at, client('iot'), fleet)
+        second = seed_second_use_case(inventory.seeded_at, catalog, greengrass.accounts)
+        use_cases_file = write_use_cases_file(Path(tempfile.mkdtemp(prefix='dda-demo-')), region)
         simulator = DemoSimulator(
             catalog,
             planned_outcomes={**inventory.planned_outcomes, **_live_failure(inventory)},
@@ -182,6 +201,16 @@ def start_demo(settings: Settings) -> DemoEnvironment:
         len(fleet.core_devices),
         len(fleet.component_versions),
     )
+    log.info(
+        'Demo use case line-2 (account %s in %s, through AssumeRole): %d training jobs, %d core devices; '
+        'use cases file %s%s',
+        SECOND_ACCOUNT,
+        SECOND_REGION,
+        len(second.inventory.training_jobs),
+        len(second.fleet.core_devices),
+        use_cases_file,
+        '' if portal_reads_places() else ' (read once the portal refreshes each use case)',
+    )
     alert_log = AlertLog().start()
     log.info('Demo alert channel %s: each alert the portal sends is logged here', alert_log.url)
     return DemoEnvironment(
@@ -194,10 +223,18 @@ def start_demo(settings: Settings) -> DemoEnvironment:
         database_url=_demo_database(settings),
         region=region,
         patches=patches,
+        second=second,
+        use_cases_file=use_cases_file,
         _server=server,
         _greengrass_server=greengrass,
         _saved_env=saved,
     )
+
+
+def portal_reads_places() -> bool:
+    """Whether the portal refreshes each place of DDA_USE_CASES_FILE (its places service is there): only then
+    does the demo hand it the two use cases; before, the demo is the one use case it always was."""
+    return importlib.util.find_spec('dda_portal.services.places') is not None
 
 
 def _live_failure(inventory: DemoInventory) -> dict[str, tuple[str, str | None]]:

@@ -9,13 +9,18 @@ import json
 import os
 import random
 import tarfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
+
+from .accounts import client_in
 
 ACCOUNT_ID = '123456789012'  # moto's default account, the one the 'testing' credentials map to
 BUCKET = 'dda-demo-models'
@@ -50,17 +55,62 @@ NEO_UNFLATTEN = (
 NEO_FAILURES = (NEO_UNTAR, NEO_INPUT_SHAPE, NEO_CONSTANTS_PKL, NEO_UNFLATTEN)
 
 
+@dataclass(frozen=True)
+class DemoPlace:
+    """Where the seed writes: an account, a region (None: AWS_DEFAULT_REGION), its bucket and execution role.
+    The home account's by default; another use case's inside `at_place`."""
+
+    account_id: str = ACCOUNT_ID
+    region: str | None = None
+    bucket: str = BUCKET
+    role_arn: str = ROLE_ARN
+
+
+HOME_PLACE = DemoPlace()
+_place: ContextVar[DemoPlace] = ContextVar('demo_place', default=HOME_PLACE)
+
+
+@contextmanager
+def at_place(place: DemoPlace) -> Iterator[DemoPlace]:
+    """`client`, `region`, `backend` and the bucket names below speak of `place` within the block."""
+    token = _place.set(place)
+    try:
+        yield place
+    finally:
+        _place.reset(token)
+
+
 def region() -> str:
-    return os.environ.get('AWS_DEFAULT_REGION') or 'us-east-1'
+    return _place.get().region or os.environ.get('AWS_DEFAULT_REGION') or 'us-east-1'
 
 
 def client(service: str) -> Any:
-    """A plain boto3 client for whatever endpoint the environment names (moto's server or mock_aws)."""
+    """A plain boto3 client for whatever endpoint the environment names (moto's server or mock_aws), acting
+    in the current place's account and region."""
+    account = _place.get().account_id
+    if account != ACCOUNT_ID:
+        return client_in(service, account, region())
     return boto3.session.Session().client(service, region_name=region())
 
 
 def backend() -> SageMakerModelBackend:
-    return sagemaker_backends[ACCOUNT_ID][region()]
+    return sagemaker_backends[_place.get().account_id][region()]
+
+
+def bucket() -> str:
+    return _place.get().bucket
+
+
+def training_output() -> str:
+    return f's3://{bucket()}/training-output'
+
+
+def neo_output() -> str:
+    return f's3://{bucket()}/neo-output'
+
+
+def role_arn() -> str:
+    return _place.get().role_arn
 
 
 def naive_utc(value: datetime | None = None) -> datetime:

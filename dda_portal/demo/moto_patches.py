@@ -19,9 +19,12 @@ from moto.sagemaker.exceptions import AWSValidationException
 from moto.sagemaker.models import CompilationJob, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
+from . import sts_trust
+
 COMPILATION_SUMMARY = 'compilation_summary_without_accelerator'
 LIST_TRAINING_JOBS = 'list_training_jobs_filter_then_page'
 UNTAGGED_COMPILATION_JOB = 'untagged_compilation_job_tags'
+ASSUME_ROLE_TRUST = 'assume_role_checks_the_role_and_its_trust_policy'  # in sts_trust
 
 _lock = threading.Lock()
 _applied: list[str] = []
@@ -48,6 +51,9 @@ def apply() -> list[str]:
         if UNTAGGED_COMPILATION_JOB not in _applied and untagged_compilation_job_keeps_none():
             CompilationJob.__init__ = _compilation_job_init  # type: ignore[method-assign]
             _applied.append(UNTAGGED_COMPILATION_JOB)
+        if ASSUME_ROLE_TRUST not in _applied and sts_trust.assume_role_ignores_the_role():
+            sts_trust.install()
+            _applied.append(ASSUME_ROLE_TRUST)
         return list(_applied)
 
 

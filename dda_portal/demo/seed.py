@@ -14,21 +14,18 @@ from ..domain import linking
 from ..domain.naming import compilation_job_name
 from ..domain.targets import TargetCatalog
 from .common import (
-    BUCKET,
     COMPILATION_LOG_GROUP,
     DATA_INPUT_CONFIG,
     DATASET_BUCKET,
     DEMO_TARGETS,
     NEO_CONSTANTS_PKL,
     NEO_INPUT_SHAPE,
-    NEO_OUTPUT,
     NEO_UNFLATTEN,
     NEO_UNTAR,
-    ROLE_ARN,
     TRAINING_LOG_GROUP,
-    TRAINING_OUTPUT,
     LogWriter,
     backend,
+    bucket,
     client,
     compiled_artifact_uri,
     compiled_tarball,
@@ -39,11 +36,14 @@ from .common import (
     naive_utc,
     neo_begin,
     neo_end,
+    neo_output,
     neo_stop,
     region,
+    role_arn,
     split_s3,
     stream_name,
     training_epilogue,
+    training_output,
     training_preamble,
     write_neo_lines,
 )
@@ -154,7 +154,7 @@ _PLAN: tuple[_Train, ...] = (
                 duration=_m(6.6),
                 name='{training_job}-trt-export',
                 tagged=False,
-                input_uri=f's3://{BUCKET}/exports/{{training_job}}/model-traced.tar.gz',
+                input_uri='s3://{bucket}/exports/{training_job}/model-traced.tar.gz',
             ),
         ),
     ),
@@ -207,6 +207,35 @@ _PLAN: tuple[_Train, ...] = (
     _Train('bottle-cap-defects', _m(55), 'ml.p3.2xlarge', _h(1.5), 25, status='InProgress'),
 )
 
+# the second use case's jobs (another account and region): two of them named like the first's, all finished
+# (the simulator moves the first use case only)
+LINE_2_PLAN: tuple[_Train, ...] = (
+    _PLAN[0],  # the same training job name as the first use case's, in another account
+    _Train(
+        'pcb-solder-joints',  # named like line-1's too, with other compilations
+        _h(142),
+        'ml.g4dn.xlarge',
+        _m(64),
+        28,
+        compilations=(
+            _Compile('x86_64-cpu', 'COMPLETED', duration=_m(3.3)),
+            _Compile('arm64-cpu', 'COMPLETED', duration=_m(4.1)),
+        ),
+    ),
+    _Train(
+        'cable-insulation-nicks',
+        _h(70),
+        'ml.g4dn.xlarge',
+        _m(49),
+        20,
+        compilations=(
+            _Compile('x86_64-cpu', 'COMPLETED', duration=_m(3.5)),
+            _Compile('jetson-xavier', 'FAILED', NEO_INPUT_SHAPE, duration=_m(1.2)),
+        ),
+    ),
+    _Train('gasket-seal-gaps', _h(20), 'ml.m5.xlarge', _m(95), 14),
+)
+
 
 @dataclass
 class DemoInventory:
@@ -234,15 +263,16 @@ class DemoInventory:
     linked_by_s3_uri_only: str = ''
 
 
-def seed(now: datetime | None = None) -> DemoInventory:
-    """Create the demo's AWS objects; `now` (default: the current time) anchors every timestamp.
+def seed(now: datetime | None = None, plan: tuple[_Train, ...] = _PLAN) -> DemoInventory:
+    """Create the demo's AWS objects (the first use case's `plan` by default) in the current place
+    (common.at_place); `now` (default: the current time) anchors every timestamp.
 
     CloudWatch Logs (and moto) drop events older than 14 days or over 2 hours ahead of the real clock,
     so a `now` far from the current time gives jobs without logs.
     """
     seeding = _Seeding(naive_utc(now))
-    for plan in _PLAN:
-        seeding.training_job(plan)
+    for job in plan:
+        seeding.training_job(job)
     return seeding.inventory
 
 
@@ -254,8 +284,8 @@ class _Seeding:
         self.catalog = TargetCatalog.load()
         self.sagemaker, self.s3 = client('sagemaker'), client('s3')
         self.logs = LogWriter(client('logs'))
-        self.inventory = DemoInventory(seeded_at=now, bucket=BUCKET)
-        _create_bucket(self.s3, BUCKET)
+        self.inventory = DemoInventory(seeded_at=now, bucket=bucket())
+        _create_bucket(self.s3, bucket())
         self.logs.ensure_group(TRAINING_LOG_GROUP)
         self.logs.ensure_group(COMPILATION_LOG_GROUP)
 
@@ -302,10 +332,10 @@ class _Seeding:
         job_name = (spec.name or compilation_job_name(name, spec.target, spec.attempt)).format(
             training_job=name, day=f'{created:%m%d}'
         )
-        input_uri = (spec.input_uri or artifact).format(training_job=name)
+        input_uri = (spec.input_uri or artifact).format(training_job=name, bucket=bucket())
         if input_uri != artifact:
             self.put(input_uri, model_tarball(f'{name}-export'))
-        output_config = target.output_config(f'{NEO_OUTPUT}/{job_name}/')
+        output_config = target.output_config(f'{neo_output()}/{job_name}/')
         tags = (
             [
                 {'Key': linking.TAG_TRAINING_JOB, 'Value': name},
@@ -317,7 +347,7 @@ class _Seeding:
         )
         self.sagemaker.create_compilation_job(
             CompilationJobName=job_name,
-            RoleArn=ROLE_ARN,
+            RoleArn=role_arn(),
             InputConfig={
                 'S3Uri': input_uri,
                 'DataInputConfig': DATA_INPUT_CONFIG,
@@ -410,9 +440,9 @@ def _create_training_job(sagemaker: Any, name: str, plan: _Train) -> Any:
             'backbone': 'resnet50',
         },
         AlgorithmSpecification={'TrainingImage': image, 'TrainingInputMode': 'File'},
-        RoleArn=ROLE_ARN,
+        RoleArn=role_arn(),
         InputDataConfig=channels,
-        OutputDataConfig={'S3OutputPath': TRAINING_OUTPUT},
+        OutputDataConfig={'S3OutputPath': training_output()},
         ResourceConfig={'InstanceType': plan.instance_type, 'InstanceCount': 1, 'VolumeSizeInGB': 50},
         StoppingCondition={'MaxRuntimeInSeconds': 6 * 3600},
         Tags=[{'Key': 'project', 'Value': 'defect-detection'}, {'Key': 'use-case', 'Value': plan.use_case}],

@@ -9,8 +9,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto.sagemaker.models import CompilationJob, SageMakerModelBackend, sagemaker_backends
+from moto.sts.responses import TokenResponse
 
-from dda_portal.demo import moto_patches
+from dda_portal.demo import moto_patches, sts_trust
 from dda_portal.domain.targets import TargetCatalog
 
 pytestmark = pytest.mark.usefixtures('moto_aws')
@@ -65,6 +66,7 @@ def test_apply_patches_what_moto_5_2_5_breaks_and_is_idempotent() -> None:
     assert moto_patches.list_training_jobs_pages_before_filtering()
     assert moto_patches.list_training_jobs_ignores_sort()
     assert moto_patches.untagged_compilation_job_keeps_none()
+    assert sts_trust.assume_role_ignores_the_role()
 
     first = moto_patches.apply()
     patched = (CompilationJob.summary, SageMakerModelBackend.list_training_jobs, CompilationJob.__init__)
@@ -77,6 +79,7 @@ def test_apply_patches_what_moto_5_2_5_breaks_and_is_idempotent() -> None:
             moto_patches.COMPILATION_SUMMARY,
             moto_patches.LIST_TRAINING_JOBS,
             moto_patches.UNTAGGED_COMPILATION_JOB,
+            moto_patches.ASSUME_ROLE_TRUST,
         ]
     )
     assert (
@@ -90,6 +93,7 @@ def test_apply_patches_what_moto_5_2_5_breaks_and_is_idempotent() -> None:
         SageMakerModelBackend.list_training_jobs
     )
     assert not moto_patches.untagged_compilation_job_keeps_none(CompilationJob.__init__)
+    assert not sts_trust.assume_role_ignores_the_role(TokenResponse.assume_role)
 
 
 def test_list_compilation_jobs_with_cpu_target_platform() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import tomllib
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,20 +15,25 @@ from urllib.parse import urlparse
 import boto3
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 from moto.core.base_backend import BackendDict
 
 import dda_portal.demo
 from dda_portal import queries
 from dda_portal.aws.clients import AwsClients
 from dda_portal.aws.greengrass import GreengrassGateway
-from dda_portal.config import Settings
+from dda_portal.config import Account, Settings
 from dda_portal.demo import DEMO_DATABASE_URL, DemoEnvironment, _demo_database, start_demo
 from dda_portal.demo.common import COMPILATION_LOG_GROUP, TRAINING_LOG_GROUP, split_s3
 from dda_portal.demo.greengrass import FleetInventory, GreengrassBackend
 from dda_portal.demo.greengrass.fleet import TAG_COMPILATION_JOB
+from dda_portal.demo.second_use_case import DEMO_USERS_FILE
+from dda_portal.domain.access import Role
 from dda_portal.domain.alerts import AlertDraft
+from dda_portal.passwords import password_matches
 from dda_portal.services.alerts import AlertSender
 from dda_portal.store import Store
+from dda_portal.use_cases import load_use_cases, places_of, session_for
 
 ELSEWHERE_GREENGRASS = 'https://greengrass.example.invalid'
 
@@ -303,3 +309,67 @@ def test_the_demo_matrix_names_the_jetson_beyond_neo(demo: DemoEnvironment, tmp_
     assert {row['dda-line2-ipc-01']['w'] for row in cells} == {'Incompatible'}  # amd64
     no_thing = [row['dda-line3-jetson-03'] for row in cells if row['dda-line3-jetson-03']['w'] != 'Running']
     assert no_thing and all(c['w'] == 'Unknown' for c in no_thing)
+
+
+def test_the_demos_second_use_case_is_another_account_and_region_reached_through_assume_role(
+    demo: DemoEnvironment,
+) -> None:
+    assert demo.use_cases_file is not None and demo.second is not None
+    home_place, line_2_place = places_of(load_use_cases(demo.use_cases_file))
+    home = boto3.session.Session()
+    line_2 = session_for(line_2_place, home)
+
+    line_2_summaries = line_2.client('sagemaker').list_training_jobs()['TrainingJobSummaries']
+    line_2_jobs = {s['TrainingJobName'] for s in line_2_summaries}
+    home_jobs = {
+        s['TrainingJobName']
+        for s in session_for(home_place, home)
+        .client('sagemaker')
+        .list_training_jobs(MaxResults=100)['TrainingJobSummaries']
+    }
+    line_2_greengrass = line_2.client('greengrassv2')
+    devices = line_2_greengrass.list_core_devices()['coreDevices']
+    components = line_2_greengrass.list_components(scope='PRIVATE')['components']
+
+    assert (home_place.key, line_2_place.key, line_2_place.region) == ('line-1', 'line-2', 'eu-west-1')
+    assert line_2.client('sts').get_caller_identity()['Account'] == '222222222222'
+    assert line_2_jobs == set(demo.second.inventory.training_jobs)
+    assert len(line_2_jobs & home_jobs) == 2  # names repeat across the accounts without mixing
+    assert line_2_jobs - home_jobs and home_jobs - line_2_jobs
+    assert {d['coreDeviceThingName'] for d in devices} == set(demo.second.fleet.core_devices)
+    assert components and all(':222222222222:' in c['arn'] and 'eu-west-1' in c['arn'] for c in components)
+    assert line_2.client('sagemaker').list_compilation_jobs()['CompilationJobSummaries']
+
+
+def test_a_wrong_external_id_keeps_the_demos_second_use_case_closed(demo: DemoEnvironment) -> None:
+    assert demo.use_cases_file is not None
+    [_, line_2_place] = places_of(load_use_cases(demo.use_cases_file))
+    wrong = line_2_place.use_case.model_copy(update={'external_id': 'guessed-id'})
+    [place] = places_of([wrong])
+
+    with pytest.raises(ClientError) as refused:
+        session_for(place, boto3.session.Session()).client('sagemaker').list_training_jobs()
+
+    assert refused.value.response['Error']['Code'] == 'AccessDenied'
+
+
+def test_the_portal_gets_the_two_use_cases_once_it_refreshes_each(
+    demo: DemoEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    monkeypatch.setattr(dda_portal.demo, 'portal_reads_places', lambda: False)
+    assert 'use_cases_file' not in demo.settings_overrides(settings)  # the demo as it always was
+
+    monkeypatch.setattr(dda_portal.demo, 'portal_reads_places', lambda: True)
+    assert demo.settings_overrides(settings)['use_cases_file'] == demo.use_cases_file
+    mine = Path(demo.use_cases_file or '').with_name('mine.toml')
+    mine.write_text('[use_cases.mine]\nregion = "us-east-1"\n')
+    own = settings.model_copy(update={'use_cases_file': mine})
+    assert 'use_cases_file' not in demo.settings_overrides(own)
+
+
+def test_the_demo_users_file_makes_one_person_data_scientist_in_line_1_and_operator_in_line_2() -> None:
+    users = tomllib.loads(DEMO_USERS_FILE.read_text())['users']
+
+    assert users['dana']['roles'] == {'line-1': 'data-scientist', 'line-2': 'operator'}
+    assert password_matches(Account(role=Role.OPERATOR, password_hash=users['dana']['password_hash']), 'demo')

@@ -49,6 +49,11 @@ def signed(browser: Browser, signed_demo: str) -> Any:
     return signed_in_state(browser, signed_demo)
 
 
+def with_tab(href: str, tab: str) -> str:
+    """A job's link (with ?use-case=… when the demo has several use cases) opened on one tab."""
+    return f'{href}{"&" if "?" in href else "?"}tab={tab}'
+
+
 def pages_to_check(page: Page, url: str) -> list[str]:
     """The fixed pages, every tab of one job per compilation rollup the demo has, and every device."""
     page.goto(url)
@@ -64,7 +69,7 @@ def pages_to_check(page: Page, url: str) -> list[str]:
     devices = page.locator('tbody a[href^="/devices/"]').evaluate_all(HREFS)
     assert devices
     found = ['/', '/components', '/devices', '/fleet', '/alerts', '/login']
-    found += [f'{job}?tab={tab}' for job in jobs for tab in TABS]
+    found += [with_tab(job, tab) for job in jobs for tab in TABS]
     return found + list(dict.fromkeys(devices))
 
 
@@ -187,9 +192,10 @@ def test_dark_mode_follows_the_system_and_reads(browser: Browser, signed_demo: s
         page.locator('tbody tr').first.wait_for()
         assert page.evaluate("document.body.classList.contains('body--dark')")
         failed = page.locator('tbody tr', has=page.locator('[data-status="Compilation failed"]')).first
-        job = failed.locator('a').first.get_attribute('href')
+        job = failed.locator('a').first.get_attribute('href') or ''
         measured: list[list[object]] = []
-        for path in ('/', f'{job}?tab=overview', f'{job}?tab=compilation', '/devices', '/fleet', '/alerts'):
+        job_tabs = (with_tab(job, 'overview'), with_tab(job, 'compilation'))
+        for path in ('/', *job_tabs, '/devices', '/fleet', '/alerts'):
             page.goto(demo_url + path)
             page.wait_for_load_state('networkidle')
             measured += [[path, *row] for row in page.evaluate(CONTRAST, list(KEY_TEXT))]
@@ -249,15 +255,15 @@ def test_times_read_how_long_ago_with_the_exact_utc_time_on_hover(
     page.goto(demo_url)
     page.locator('tbody tr').first.wait_for()
     compiled = page.locator('tbody tr', has=page.locator('[data-status="Compiled"]')).first
-    failed = page.locator('tbody tr', has_text='dda-weld-seam-cracks')  # a failed target, packaged ones
+    failed = page.locator('tbody tr', has_text='dda-weld-seam-cracks').first  # a failed target, packaged ones
     jobs = [row.locator('a').first.get_attribute('href') for row in (compiled, failed)]
     check('/')
     for job, packaged in zip(jobs, (0, 1), strict=True):
         for tab, least in (('overview', 3), ('compilation', 1), ('components', packaged)):
-            page.goto(f'{demo_url}{job}?tab={tab}')
-            check(f'{job}?tab={tab}', least)
+            page.goto(f'{demo_url}{with_tab(job, tab)}')
+            check(with_tab(job, tab), least)
     table = page.get_by_test_id('compilation-table')
-    page.goto(f'{demo_url}{jobs[1]}?tab=compilation')
+    page.goto(f'{demo_url}{with_tab(jobs[1], "compilation")}')
     table.locator('tbody tr', has=page.locator('[data-status="Failed"]')).first.get_by_role(
         'button', name='Details'
     ).click()

@@ -20,5 +20,5 @@ def test_matrix_shows_words_icons_and_the_reason_on_hover(page: Page, demo_url: 
     expect(page.locator('.q-tooltip')).to_contain_text('JetPack 6.0 is newer than any JetPack SageMaker Neo')
     expect(page.get_by_text('Versions 1–')).to_be_visible()
     expect(grid.get_by_role('link').first).to_have_attribute(
-        'href', re.compile(r'^/training-jobs/dda-[a-z0-9-]+\?tab=components$')
+        'href', re.compile(r'^/training-jobs/dda-[a-z0-9-]+\?tab=components(&use-case=[a-z0-9-]+)?$')
     )

@@ -6,6 +6,7 @@ model), `urls` the routes, `server` the HTTP server, and `fleet` the demo's flee
 
 from __future__ import annotations
 
+from .accounts import GreengrassAccounts
 from .fleet import (
     FleetInventory,
     ModelPackage,
@@ -24,6 +25,7 @@ from .server import GreengrassServer
 __all__ = [
     'Execution',
     'FleetInventory',
+    'GreengrassAccounts',
     'GreengrassBackend',
     'GreengrassServer',
     'Installation',

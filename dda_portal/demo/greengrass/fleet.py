@@ -123,6 +123,29 @@ _FLEET: tuple[_Device, ...] = (
         },
     ),
 )
+# the second use case's own devices (another account and region): one IPC and one Jetson in cell 2
+LINE_2_FLEET: tuple[_Device, ...] = (
+    _Device(
+        'dda-cell2-ipc-01',
+        'amd64',
+        '2.12.0',
+        'HEALTHY',
+        timedelta(minutes=4),
+        {'aws.greengrass.TokenExchangeService': _TOKEN_EXCHANGE, 'aws.greengrass.LogManager': _LOG_MANAGER},
+    ),
+    _Device(
+        'dda-cell2-jetson-01',
+        'aarch64',
+        '2.12.0',
+        'HEALTHY',
+        timedelta(minutes=9),
+        {'aws.greengrass.TokenExchangeService': _TOKEN_EXCHANGE, 'aws.greengrass.LogManager': _LOG_MANAGER},
+    ),
+)
+LINE_2_THING_ATTRIBUTES: dict[str, dict[str, str] | None] = {
+    'dda-cell2-ipc-01': {'accelerator': 'none'},
+    'dda-cell2-jetson-01': {'accelerator': 'nvidia', 'jetpack': '5.1.2', 'cuda': '11.4'},
+}
 # joins line 1 after the others: every deployment to it fails (its camera driver does not load)
 FAILING_DEVICE = 'dda-line1-jetson-04'
 FAILING_REASON = (
@@ -303,7 +326,10 @@ def _use_case(training_job: str) -> str:
 
 
 def seed_fleet(
-    backend: GreengrassBackend, now: datetime, packages: Sequence[ModelPackage] | None = None
+    backend: GreengrassBackend,
+    now: datetime,
+    packages: Sequence[ModelPackage] | None = None,
+    fleet: Sequence[_Device] = _FLEET,
 ) -> FleetInventory:
     """Five core devices on three lines (Jetson aarch64 and x86 IPC amd64) and the model components they run.
 
@@ -315,18 +341,18 @@ def seed_fleet(
     """
     now = utc(now)
     inventory = FleetInventory()
-    _add_devices(backend, now, inventory)
+    _add_devices(backend, now, inventory, fleet)
     chosen = _package_models(
-        backend, now, packages if packages is not None else default_packages(now), inventory
+        backend, now, packages if packages is not None else default_packages(now), inventory, fleet
     )
-    for spec in _FLEET:
+    for spec in fleet:
         _install(backend, now, spec, chosen, inventory)
     return inventory
 
 
-def seed_things(iot: Any) -> None:
-    """The fleet's IoT things, with the attributes THING_ATTRIBUTES gives (through IoT's own API)."""
-    for name, attributes in THING_ATTRIBUTES.items():
+def seed_things(iot: Any, things: Mapping[str, dict[str, str] | None] = THING_ATTRIBUTES) -> None:
+    """The fleet's IoT things, with the attributes `things` gives (through IoT's own API)."""
+    for name, attributes in things.items():
         if attributes is None:
             continue
         try:
@@ -398,9 +424,11 @@ def _create_thing(iot: Any, name: str) -> None:
         iot.create_thing(thingName=name)
 
 
-def _add_devices(backend: GreengrassBackend, now: datetime, inventory: FleetInventory) -> None:
+def _add_devices(
+    backend: GreengrassBackend, now: datetime, inventory: FleetInventory, fleet: Sequence[_Device]
+) -> None:
     """The fleet's devices, each deployed its base components."""
-    for spec in _FLEET:
+    for spec in fleet:
         backend.add_core_device(
             spec.thing_name,
             architecture=spec.architecture,
@@ -419,7 +447,11 @@ def _add_devices(backend: GreengrassBackend, now: datetime, inventory: FleetInve
 
 
 def _package_models(
-    backend: GreengrassBackend, now: datetime, packages: Sequence[ModelPackage], inventory: FleetInventory
+    backend: GreengrassBackend,
+    now: datetime,
+    packages: Sequence[ModelPackage],
+    inventory: FleetInventory,
+    fleet: Sequence[_Device],
 ) -> dict[str, tuple[ModelPackage, str]]:
     """Each package as a component version; component name → (its greatest deployable package, the thing
     name it goes to)."""
@@ -438,7 +470,7 @@ def _package_models(
         installed_at = package.created_at + _INSTALL_AFTER
         devices = [
             s
-            for s in _FLEET
+            for s in fleet
             if s.architecture == package.architecture and now - s.reported_ago >= installed_at
         ]
         if not devices:

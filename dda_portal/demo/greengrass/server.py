@@ -14,6 +14,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from . import urls
+from .accounts import BackendMaker, GreengrassAccounts
 from .models import GreengrassBackend, GreengrassError, InternalServerException
 from .responses import GreengrassResponse
 
@@ -23,9 +24,8 @@ log = logging.getLogger(__name__)
 class GreengrassApp:
     """WSGI: route, dispatch to the responses, and answer errors the way botocore's rest-json parser reads."""
 
-    def __init__(self, backend: GreengrassBackend) -> None:
-        self.backend = backend
-        self.responses = GreengrassResponse(backend)
+    def __init__(self, accounts: GreengrassAccounts) -> None:
+        self.accounts = accounts
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -36,7 +36,8 @@ class GreengrassApp:
         raw_path = request.environ.get('RAW_URI') or request.environ.get('REQUEST_URI') or quote(request.path)
         try:
             operation, labels = urls.match(request.method, raw_path)
-            status, body = self.responses.dispatch(operation, request, labels)
+            backend = self.accounts.for_request(request.headers)
+            status, body = GreengrassResponse(backend).dispatch(operation, request, labels)
         except GreengrassError as error:
             return _json(error.status, error.body(), error.code)
         except Exception as error:  # a defect in the emulator: say so like AWS would, and log it loudly
@@ -59,14 +60,20 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class GreengrassServer:
-    """`start()` serves the backend on host:port (0: a free port) and returns the endpoint URL."""
+    """`start()` serves host:port (0: a free port) and returns the endpoint URL. `backend` is the home
+    account and region; other accounts and regions get their own state (`accounts`), made by `make`."""
 
     def __init__(
-        self, host: str = '127.0.0.1', port: int = 0, backend: GreengrassBackend | None = None
+        self,
+        host: str = '127.0.0.1',
+        port: int = 0,
+        backend: GreengrassBackend | None = None,
+        make: BackendMaker | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.backend = backend or GreengrassBackend()
+        self.accounts = GreengrassAccounts(self.backend, make)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -81,7 +88,7 @@ class GreengrassServer:
             self._server = make_server(
                 self.host,
                 self.port,
-                GreengrassApp(self.backend),
+                GreengrassApp(self.accounts),
                 threaded=True,
                 request_handler=_QuietHandler,
             )
