@@ -8,7 +8,6 @@ credentials, region) at the local servers. Never imported in production paths.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import shutil
@@ -107,7 +106,7 @@ class DemoEnvironment:
         overrides['auto_package'] = True  # … and automatic packaging as Greengrass components
         if not settings.alert_urls and self.alert_log is not None:  # … and alerts, to a channel that logs
             overrides['alert_urls'] = self.alert_log.url
-        if settings.use_cases_file is None and self.use_cases_file is not None and portal_reads_places():
+        if settings.use_cases_file is None and self.use_cases_file is not None:
             overrides['use_cases_file'] = self.use_cases_file  # … and two use cases
         return overrides
 
@@ -203,13 +202,12 @@ def start_demo(settings: Settings) -> DemoEnvironment:
     )
     log.info(
         'Demo use case line-2 (account %s in %s, through AssumeRole): %d training jobs, %d core devices; '
-        'use cases file %s%s',
+        'use cases file %s',
         SECOND_ACCOUNT,
         SECOND_REGION,
         len(second.inventory.training_jobs),
         len(second.fleet.core_devices),
         use_cases_file,
-        '' if portal_reads_places() else ' (read once the portal refreshes each use case)',
     )
     alert_log = AlertLog().start()
     log.info('Demo alert channel %s: each alert the portal sends is logged here', alert_log.url)
@@ -229,12 +227,6 @@ def start_demo(settings: Settings) -> DemoEnvironment:
         _greengrass_server=greengrass,
         _saved_env=saved,
     )
-
-
-def portal_reads_places() -> bool:
-    """Whether the portal refreshes each place of DDA_USE_CASES_FILE (its places service is there): only then
-    does the demo hand it the two use cases; before, the demo is the one use case it always was."""
-    return importlib.util.find_spec('dda_portal.services.places') is not None
 
 
 def _live_failure(inventory: DemoInventory) -> dict[str, tuple[str, str | None]]:

@@ -30,6 +30,8 @@ from .sync import Sync
 log = logging.getLogger(__name__)
 
 TIMED_OUT = 'RefreshTimedOut'
+# a place's refresh may take this long before it counts as failed (a first history load, a slow account)
+MIN_BOUND_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ class Refreshes:
         self.store = store
         self.places = places
         # one place alone waits for its own refresh, as the portal always did; several are each bounded
-        self.bound_seconds: float | None = bound_seconds if len(places) > 1 else None
+        self.bound_seconds: float | None = max(bound_seconds, MIN_BOUND_SECONDS) if len(places) > 1 else None
 
     @property
     def parts(self) -> tuple[str, ...]:

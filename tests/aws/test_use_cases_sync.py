@@ -16,6 +16,7 @@ from moto.sagemaker.models import sagemaker_backends
 from dda_portal import queries
 from dda_portal.aws.clients import AwsClients
 from dda_portal.config import Settings, SettingsError
+from dda_portal.demo.accounts import client_in, create_use_case_role
 from dda_portal.domain.clock import utcnow
 from dda_portal.domain.refresh import SAGEMAKER
 from dda_portal.domain.status import TrainingStatus
@@ -67,6 +68,9 @@ def portal(tmp_path: Path, database_url: str, use_cases: str = USE_CASES) -> Ser
         greengrass_enabled=False,
         sagemaker_role_arn='arn:aws:iam::123456789012:role/dda-compile',
     )
+    roles = [r['RoleName'] for r in client_in('iam', OTHER_ACCOUNT).list_roles()['Roles']]
+    if 'dda-portal' not in roles:  # line-2's role, trusting the home account with line-2's external id
+        create_use_case_role(OTHER_ACCOUNT, 'dda-portal', '123456789012', 'line-2-portal')
     home = AwsClients()
     home.session.events.register('before-call.sts.AssumeRole', deny_line_3)
     return build(settings, Store(database_url), home, TargetCatalog.load())

@@ -353,14 +353,8 @@ def test_a_wrong_external_id_keeps_the_demos_second_use_case_closed(demo: DemoEn
     assert refused.value.response['Error']['Code'] == 'AccessDenied'
 
 
-def test_the_portal_gets_the_two_use_cases_once_it_refreshes_each(
-    demo: DemoEnvironment, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_portal_gets_the_demos_two_use_cases_unless_it_names_its_own(demo: DemoEnvironment) -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    monkeypatch.setattr(dda_portal.demo, 'portal_reads_places', lambda: False)
-    assert 'use_cases_file' not in demo.settings_overrides(settings)  # the demo as it always was
-
-    monkeypatch.setattr(dda_portal.demo, 'portal_reads_places', lambda: True)
     assert demo.settings_overrides(settings)['use_cases_file'] == demo.use_cases_file
     mine = Path(demo.use_cases_file or '').with_name('mine.toml')
     mine.write_text('[use_cases.mine]\nregion = "us-east-1"\n')
