@@ -99,8 +99,13 @@ def render(versions: int, devices: int) -> tuple[float, float, int]:
     """Seconds for one page of the grid and for the whole grid page by page, and the cells judged."""
     from dda_portal.domain.compat import DeviceFacts
     from dda_portal.domain.filters import MatrixFilter
-    from dda_portal.pages.fleet.matrix import DEVICES_PER_PAGE, VERSIONS_PER_PAGE, build_page, runtime_needs
     from dda_portal.pages.fleet.matrix_feed import MatrixFacts
+    from dda_portal.pages.fleet.matrix_page import (
+        DEVICES_PER_PAGE,
+        VERSIONS_PER_PAGE,
+        build_page,
+        runtime_needs,
+    )
     from dda_portal.queries.matrix import DeviceColumn, VersionRow
 
     catalog = TargetCatalog.load()

@@ -119,7 +119,11 @@ class Refreshes:
         """The schedule's refresh of every place: only the leader's runs."""
         if not self.store.leadership.leading:
             return None
-        return await self.run_once()
+        try:
+            return await self.run_once()
+        except asyncio.CancelledError:  # the portal stops: each place's thread ends its own refresh
+            log.info('Refresh of every use case cancelled: the portal is stopping')
+            return None
 
     async def refresh_now(self) -> AwsProblem | None:
         """Every place refreshed now (this replica's when it leads, else the leader's); the first failure."""

@@ -12,10 +12,11 @@ from typing import Any
 import boto3
 import pytest
 from moto.sagemaker.models import sagemaker_backends
+from pydantic import ValidationError
 
 from dda_portal import queries
 from dda_portal.aws.clients import AwsClients
-from dda_portal.config import Settings, SettingsError
+from dda_portal.config import Settings
 from dda_portal.demo.accounts import client_in, create_use_case_role
 from dda_portal.domain.clock import utcnow
 from dda_portal.domain.refresh import SAGEMAKER
@@ -220,14 +221,10 @@ async def test_a_slow_account_never_delays_the_others(tmp_path: Path, database_u
 
 
 def test_a_bad_use_cases_file_stops_the_start_with_its_line_and_reason(tmp_path: Path) -> None:
-    from dda_portal.app import create_app
-
     path = tmp_path / 'use-cases.toml'
     path.write_text('[use_cases.line-1]\nregion = "us-east-1"\nrole_arn = "not-a-role"\n')
-    with pytest.raises(
-        SettingsError, match=r'^Invalid DDA_USE_CASES_FILE: .*use-cases.toml, line 3: .*role_arn'
-    ):
-        create_app(Settings(database_url='sqlite://', use_cases_file=path))
+    with pytest.raises(ValidationError, match=r'use_cases_file\n.*use-cases.toml, line 3: .*role_arn'):
+        Settings(database_url='sqlite://', use_cases_file=path)
 
 
 @pytest.mark.usefixtures('aws')

@@ -283,8 +283,8 @@ def test_the_demo_matrix_names_the_jetson_beyond_neo(demo: DemoEnvironment, tmp_
     from dda_portal.domain.clock import utcnow
     from dda_portal.domain.filters import MatrixFilter
     from dda_portal.domain.targets import TargetCatalog
-    from dda_portal.pages.fleet.matrix import build_page, runtime_needs
     from dda_portal.pages.fleet.matrix_feed import MatrixFacts
+    from dda_portal.pages.fleet.matrix_page import build_page, runtime_needs
     from dda_portal.services import build
     from dda_portal.store import Store
 

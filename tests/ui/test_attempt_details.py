@@ -78,7 +78,7 @@ async def test_failed_attempt_shows_reason_guidance_timings_and_logs(aws: None, 
         await user.should_see('31 log events', retries=50)
     times = {e.text: e.props['exact'] for e in user.find(kind=TimeLabel).elements}
     failed = next(text for text in times if text.startswith('Failed '))
-    assert re.fullmatch(r'Failed (a|an|\d+) [a-z]+ ago \(attempt 1\)', failed), (
+    assert re.fullmatch(r'Failed (now|(a|an|\d+) [a-z]+ ago) \(attempt 1\)', failed), (
         times
     )  # how long ago, in words
     assert re.fullmatch(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC', times[failed])  # exactly, on hover

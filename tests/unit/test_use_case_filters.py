@@ -8,8 +8,8 @@ from urllib.parse import parse_qsl
 from dda_portal.domain.compat import DeviceFacts
 from dda_portal.domain.filters import ListedJob, ListFilter, MatrixFilter, select
 from dda_portal.domain.places import DEFAULT_PLACE, object_key, split_key
-from dda_portal.pages.fleet.matrix import build_page
 from dda_portal.pages.fleet.matrix_feed import MatrixFacts
+from dda_portal.pages.fleet.matrix_page import build_page
 from dda_portal.queries.matrix import DeviceColumn, VersionRow
 from dda_portal.use_cases import DEFAULT_USE_CASE
 

@@ -38,7 +38,7 @@ from ..use_cases import (
     with_use_case_column,
 )
 from ..widgets import ago, time_label
-from .matrix import device_summary
+from .matrix_page import device_summary
 
 DEVICE_COLUMNS: list[dict[str, Any]] = [
     column('device', 'Core device', sortable=True),

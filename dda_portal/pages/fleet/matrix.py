@@ -10,192 +10,25 @@ page changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable
 
 from nicegui import ui
 from starlette.requests import Request
 
-from ...domain.compat import Cell, DeviceFacts, Fit, RuntimeNeeds, judge
 from ...domain.filters import MatrixFilter
 from ...domain.targets import TargetCatalog
-from ...queries.matrix import DeviceColumn
 from ...services.actions import Actions
 from ...store import Store
 from ..feeds import EVERY_KEY
 from ..layout import frame
-from ..links import job_link
-from ..tables import look_of
 from ..use_cases import PlaceView
 from .matrix_feed import MatrixFacts, MatrixFeed
-
-VERSIONS_PER_PAGE = 50
-DEVICES_PER_PAGE = 25
-FULL_WORDS_UP_TO = 6  # devices on a page whose cells fit a 1024 px window with their whole words
-# with more devices, each cell says a short word (its whole word and reason on hover and to screen readers)
-SHORT_WORDS = {
-    Fit.RUNNING: 'Run',
-    Fit.DEPLOYED: 'Dep',
-    Fit.COMPATIBLE: 'OK',
-    Fit.INCOMPATIBLE: 'No',
-    Fit.UNKNOWN: '?',
-}
-LEGEND = (
-    ' · '.join(f'{short} {fit.value}' for fit, short in SHORT_WORDS.items())
-    + ' — hover or focus a cell for its reason, a device heading for its platform'
+from .matrix_page import (
+    LEGEND,
+    MatrixPage,
+    build_page,
+    runtime_needs,
 )
-
-
-def fit_fields(cell: Cell) -> dict[str, str]:
-    """A cell as every page shows it: word, icon, colour and the reason as plain text."""
-    look = look_of(cell.fit)
-    return {'w': cell.fit.value, 's': SHORT_WORDS[cell.fit], 'i': look.icon, 'c': look.color, 'r': cell.text}
-
-
-def device_summary(facts: DeviceFacts) -> str:
-    """A device's platform facts in a few words (the matrix column's second line, the devices table)."""
-    parts = [facts.architecture or 'architecture?', facts.os or 'os?']
-    attributes = facts.attributes
-    if attributes is None:
-        parts.append('thing not read')
-    elif not attributes:
-        parts.append('no thing attributes')
-    else:
-        parts += [f'{key} {value}' for key, value in sorted(attributes.items())]
-    return ' · '.join(parts)
-
-
-def runtime_needs(catalog: TargetCatalog) -> dict[str, RuntimeNeeds]:
-    """What each catalogue target's compiled model needs of JetPack/CUDA, and the newest Neo compiles for."""
-    newest = {key: value for key in ('jetpack', 'cuda') if (value := catalog.newest(key))}
-    return {t.id: RuntimeNeeds(t.jetpack, t.cuda, newest) for t in catalog.values()}
-
-
-@dataclass(frozen=True)
-class MatrixPage:
-    """One page of the grid: QTable columns and rows, and the counts the page states."""
-
-    columns: list[dict[str, Any]]
-    rows: list[dict[str, Any]]
-    versions_total: int
-    versions_matching: int
-    versions_first: int
-    devices_total: int
-    devices_matching: int
-    devices_first: int
-    compact: bool = False  # more devices than fit with whole words: short words, device headings turned
-
-    @property
-    def shown_text(self) -> str:
-        def span(first: int, count: int, matching: int, total: int, noun: str) -> str:
-            if not matching:
-                return f'no {noun} of {total:,}' if total else f'no {noun}'
-            of = f'{matching:,}' if matching == total else f'{matching:,} matching (of {total:,})'
-            return f'{noun.capitalize()} {first + 1:,}–{first + count:,} of {of}'
-
-        versions = span(
-            self.versions_first, len(self.rows), self.versions_matching, self.versions_total, 'versions'
-        )
-        devices = span(
-            self.devices_first, len(self.columns) - 1, self.devices_matching, self.devices_total, 'devices'
-        )
-        return f'{versions} · {devices}'
-
-
-def build_page(
-    facts: MatrixFacts,
-    chosen: MatrixFilter,
-    needs: Mapping[str, RuntimeNeeds],
-    target_labels: Mapping[str, str],
-    seen: frozenset[str] | None = None,
-) -> MatrixPage:
-    """The grid for one tab: its filter's page of versions × its page of devices, each cell judged; only
-    versions and devices of the places in `seen` (None: all)."""
-    versions = sorted(
-        (
-            v
-            for v in facts.versions.values()
-            if (seen is None or v.use_case in seen)
-            and chosen.keeps_version(v.training_job, v.target_id, v.use_case)
-        ),
-        key=lambda v: (v.created_at is None, -(v.created_at.timestamp() if v.created_at else 0), v.arn),
-    )
-    devices = sorted(
-        name
-        for name, device in facts.devices.items()
-        if (seen is None or device.use_case in seen)
-        and chosen.keeps_device(name, facts.groups.get(name, frozenset()), device.use_case)
-    )
-    v_first = _first(chosen.version_page, VERSIONS_PER_PAGE, len(versions))
-    d_first = _first(chosen.device_page, DEVICES_PER_PAGE, len(devices))
-    shown_devices = [facts.devices[name] for name in devices[d_first : d_first + DEVICES_PER_PAGE]]
-    columns: list[dict[str, Any]] = [
-        {'name': 'release', 'label': 'Component version', 'field': 'component', 'align': 'left'}
-    ]
-    columns += [
-        {
-            'name': f'd{i}',
-            'label': d.thing_name,
-            'field': f'd{i}',
-            'facts': device_summary(d.facts),
-            'align': 'left',
-            'headerStyle': 'max-width: 14rem; white-space: normal; vertical-align: top',
-        }
-        for i, d in enumerate(shown_devices)
-    ]
-    # devices of one kind (same facts) get the same judgement: judged once per version and kind
-    kinds = [_kind(device) for device in shown_devices]
-    rows = []
-    for version in versions[v_first : v_first + VERSIONS_PER_PAGE]:
-        judged: dict[Any, dict[str, str]] = {}
-        row: dict[str, Any] = {
-            'arn': version.arn,
-            'component': version.component_name,
-            'version': version.component_version,
-            'job': version.training_job or '',
-            'job_link': job_link(version.training_job or '', version.use_case, 'components'),
-            'target': target_labels.get(version.target_id or '', version.target_id or 'target not known'),
-        }
-        version_needs = needs.get(version.target_id or '')
-        for i, device in enumerate(shown_devices):
-            running = version.release in facts.running.get(device.thing_name, ())
-            if running or version.release in facts.deployed.get(device.thing_name, ()):
-                row[f'd{i}'] = fit_fields(judge(None, device.facts, running=running, deployed=not running))
-                continue
-            fields = judged.get(kinds[i])
-            if fields is None:
-                fields = judged[kinds[i]] = fit_fields(
-                    judge(version.platforms, device.facts, needs=version_needs)
-                )
-            row[f'd{i}'] = fields
-        rows.append(row)
-    return MatrixPage(
-        columns,
-        rows,
-        len(facts.versions),
-        len(versions),
-        v_first,
-        len(facts.devices),
-        len(devices),
-        d_first,
-        compact=len(shown_devices) > FULL_WORDS_UP_TO,
-    )
-
-
-def _kind(device: DeviceColumn) -> Any:
-    attributes = device.facts.attributes
-    return (
-        device.facts.os,
-        device.facts.architecture,
-        None if attributes is None else tuple(sorted(attributes.items())),
-    )
-
-
-def _first(page: int, per_page: int, count: int) -> int:
-    last_page = max(1, -(-count // per_page))
-    return (min(page, last_page) - 1) * per_page
-
 
 HEADER_CELL = r"""
 <q-th :props="props" :title="props.col.facts ? props.col.label + ' · ' + props.col.facts : undefined">
