@@ -59,6 +59,11 @@ def shoot(page: Page, out: Path, name: str) -> None:
     print(f'wrote {out / name}')
 
 
+def on_tab(address: str, tab: str) -> str:
+    """A job's address (which may carry ?use-case=…) opened on one tab."""
+    return f'{address}{"&" if "?" in address else "?"}tab={tab}'
+
+
 def job_with_running_and_failed_target(page: Page, url: str) -> str:
     """The address of a compiling job whose Compilation tab shows a running and a failed target."""
     page.goto(f'{url}/?rollup=Compiling')
@@ -66,7 +71,7 @@ def job_with_running_and_failed_target(page: Page, url: str) -> str:
     page.locator('tbody tr').first.wait_for(timeout=20_000)
     jobs = page.locator('tbody tr a').evaluate_all('links => links.map(a => a.getAttribute("href"))')
     for job in jobs:
-        page.goto(f'{url}{job}?tab=compilation')
+        page.goto(f'{url}{on_tab(job, "compilation")}')
         table = page.locator('[data-testid=compilation-table]')
         table.locator('tbody [data-status]').first.wait_for(timeout=20_000)
         states = set(table.locator('tbody [data-status]').evaluate_all('e => e.map(x => x.dataset.status)'))
@@ -94,7 +99,7 @@ def take_pictures(url: str, out: Path) -> None:
         shoot(page, out, 'training-jobs.png')
 
         job_url = job_with_running_and_failed_target(page, url)
-        page.goto(f'{job_url}?tab=compilation')
+        page.goto(on_tab(job_url, 'compilation'))
         settle(page)
         shoot(page, out, 'compilation-tab.png')
         table = page.locator('[data-testid=compilation-table]')
@@ -116,7 +121,7 @@ def take_pictures(url: str, out: Path) -> None:
         context = browser.new_context(viewport={'width': 1280, 'height': 800})
         operator = context.new_page()
         sign_in(operator, url, 'bob')
-        operator.goto(f'{job_url}?tab=compilation')
+        operator.goto(on_tab(job_url, 'compilation'))
         settle(operator)
         shoot(operator, out, 'operator-compilation-tab.png')
         browser.close()

@@ -32,7 +32,7 @@ def choose(page: Page, dialog: Locator, label: str, option: str) -> None:
 
 def test_deploy_to_a_thing_group_watch_it_roll_out_and_roll_back(page: Page, fast_demo: str) -> None:
     # a training job whose Jetson model is a deployable Greengrass component
-    page.goto(f'{fast_demo}/components')
+    page.goto(f'{fast_demo}/components?use-case=line-1')  # the use case whose thing groups are seeded
     row = (
         page.locator('tbody tr', has_text='jetson-xavier')
         .filter(has_text='Deployable')

@@ -46,10 +46,16 @@ def test_filter_and_sort_survive_live_updates_without_a_reload(page: Page, demo_
     assert header.get_attribute('class') == sort_class  # still sorted by name, same direction
     names = visible_names(page)
     assert names == sorted(names)
-    rollups = page.locator('.q-table tbody tr td:nth-child(5) [data-status]').evaluate_all(
-        'cells => cells.map(cell => cell.dataset.status)'
-    )
+    rollups = page.evaluate(COMPILATION_COLUMN)
     assert rollups and set(rollups) == {'Compiled'}, rollups
+
+
+COMPILATION_COLUMN = """() => {
+  const column = [...document.querySelectorAll('.q-table thead th')].findIndex(
+    th => th.textContent.trim().startsWith('Compilation')) + 1;
+  return [...document.querySelectorAll(`.q-table tbody tr td:nth-child(${column}) [data-status]`)]
+    .map(cell => cell.dataset.status);
+}"""
 
 
 def test_rollup_tooltip_lists_each_target_with_state_and_duration(page: Page, demo_url: str) -> None:
