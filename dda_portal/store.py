@@ -133,7 +133,8 @@ class Store:
         return getattr(self._place, 'key', None) or DEFAULT_USE_CASE
 
     def publish(self, changed: Changed) -> None:
-        """Tell the pages (on NiceGUI's loop: call it there) and the other replicas what a commit changed."""
+        """Tell the pages (on NiceGUI's loop: call it there) and the other replicas what a commit changed (by
+        keys that say the place: Changed.placed)."""
         self.changed.emit(changed)
         if self.postgresql and changed:
             self._sender.submit(self._send_safely, Notice(self.replica_id, changed))
@@ -152,9 +153,11 @@ class Store:
             log.warning('Could not tell the other replicas of a change: %s', _reason(error))
 
     def _notify(self, session: Session, changed: Changed, *, cycle: bool = False) -> None:
-        """In a refresh write's transaction: the other replicas hear of it (and read the freshness again)."""
+        """In a refresh write's transaction: the other replicas hear of it (and read the freshness again), by
+        keys that say the place the write worked in."""
         if self.postgresql:
-            notices.send(session, Notice(self.replica_id, changed, fresh=True, cycle=cycle))
+            placed = changed.placed(places.place_of(session))
+            notices.send(session, Notice(self.replica_id, placed, fresh=True, cycle=cycle))
 
     def _receive(self, notice: Notice) -> None:
         """Another replica's notice (in the listener's thread): pages hear of it on NiceGUI's loop."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from .places import object_key
 
 # PostgreSQL takes a NOTIFY payload shorter than 8000 bytes; a change with more keys goes in several
 PAYLOAD_BYTES = 7000
@@ -12,7 +14,8 @@ PAYLOAD_BYTES = 7000
 
 @dataclass(frozen=True)
 class Changed:
-    """The keys a commit touched: training job names, component version ARNs, core device thing names; and
+    """The keys a commit touched: training jobs and core devices by object key (domain.places.object_key: the
+    bare name in the default place, `place|name` in another), component version ARNs; and
     whether the set of architectures the fleet's devices run on changed (every training job page names the
     fleet architectures its compiled models do not cover yet); whether the alerts outbox changed.
     `everything`: anything may have changed (a replica that missed other replicas' notices while its
@@ -47,6 +50,16 @@ class Changed:
             self.everything or other.everything,
             self.alerts or other.alerts,
             self.deployments | other.deployments,
+        )
+
+    def placed(self, place: str) -> Changed:
+        """This change as written in one place (its jobs and devices by bare name, as the queries of that
+        place see them) with keys that say the place: how it leaves the place for pages and other replicas.
+        ARNs and deployment ids name their account and region already."""
+        return replace(
+            self,
+            training_jobs=frozenset(object_key(place, name) for name in self.training_jobs),
+            devices=frozenset(object_key(place, name) for name in self.devices),
         )
 
     @staticmethod

@@ -30,6 +30,9 @@ class Fit(StrEnum):
     COMPATIBLE = 'Compatible'
     INCOMPATIBLE = 'Incompatible'
     UNKNOWN = 'Unknown'
+    # the version and the device are in different use cases (accounts or regions): a component deploys only
+    # in its own account and region, whatever the platforms say
+    ELSEWHERE = 'Other use case'
 
 
 # attributes the device reports through Greengrass; every other one is an IoT thing attribute

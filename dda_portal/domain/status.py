@@ -167,6 +167,7 @@ LOOKS: dict[str, Look] = {
     Fit.DEPLOYED: Look('downloading', 'blue-grey'),
     Fit.COMPATIBLE: Look('check_circle_outline', 'primary'),
     Fit.INCOMPATIBLE: Look('block', 'negative'),
+    Fit.ELSEWHERE: Look('remove', 'grey'),
     # deployments and each device's execution of one (domain/deploy.py's words)
     'Queued': Look('schedule', 'blue-grey'),
     'Succeeded': Look('check_circle', 'positive'),

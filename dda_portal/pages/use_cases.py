@@ -16,7 +16,7 @@ from nicegui import ui
 from ..domain.access import Person
 from ..domain.console import ConsoleLinks
 from ..domain.filters import ListFilter
-from ..domain.places import DEFAULT_PLACE, object_key, place_label, split_key, use_case_name
+from ..domain.places import DEFAULT_PLACE, place_label, split_key, use_case_name
 from ..services.actions import Actions
 from ..use_cases import Place
 
@@ -146,12 +146,6 @@ def use_case_filter(view: PlaceView, chosen: frozenset[str], path: str) -> None:
         label='Use case',
         on_change=lambda e: choose(e.value),
     ).props('use-chips clearable dense outlined options-dense').classes('min-w-48').mark('use-case-filter')
-
-
-def keys_in_places(names: Iterable[str], places: Iterable[str]) -> frozenset[str]:
-    """The object keys a change of these names (or object keys) may touch: the name in every place."""
-    bare = {split_key(name)[1] for name in names}
-    return frozenset(object_key(place, name) for place in {*places, DEFAULT_PLACE} for name in bare)
 
 
 def by_place(keys: Iterable[str]) -> dict[str, set[str] | None]:

@@ -58,12 +58,16 @@ def component_versions_named(session: Session, name: str) -> list[str]:
     return list(session.exec(query))
 
 
-def changed_with_components(session: Session, training_jobs: Iterable[str]) -> Changed:
-    """A change of these training jobs and of their component versions (after packaging)."""
+def changed_with_components(session: Session, training_jobs: Iterable[str], use_case: str) -> Changed:
+    """A change of these training jobs of one place and of their component versions (after packaging); by
+    bare names, as written in that place (Changed.placed)."""
     names = frozenset(training_jobs)
     arns: set[str] = set()
     for chunk in _chunks(sorted(names)):
-        query = select(ComponentVersion.arn).where(col(ComponentVersion.training_job_name).in_(chunk))
+        query = select(ComponentVersion.arn).where(
+            here(ComponentVersion.use_case, session, use_case),
+            col(ComponentVersion.training_job_name).in_(chunk),
+        )
         arns.update(session.exec(query))
     return Changed(training_jobs=names, components=frozenset(arns))
 

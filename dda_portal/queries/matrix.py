@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from ..domain.changes import Changed
 from ..domain.compat import DeviceFacts
 from ..domain.deploy import thing_of_target
+from ..domain.places import object_key, split_key
 from ..tables import ComponentVersion, CoreDevice, Deployment, InstalledComponent, ThingGroupMember
 from .jobs import CHUNK
 from .places import here, visible
@@ -97,8 +98,9 @@ class DeviceColumn:
 
 @dataclass
 class MatrixRead:
-    """Versions and devices read (None: gone), and the releases each read device runs. `complete`: every
-    version and device was read (a full read replaces what a page keeps)."""
+    """Versions (by ARN) and devices (by object key: thing names repeat across accounts) read, None: gone; and
+    the releases each read device runs. `complete`: every version and device was read (a full read replaces
+    what a page keeps)."""
 
     versions: dict[str, VersionRow | None] = field(default_factory=dict)
     devices: dict[str, DeviceColumn | None] = field(default_factory=dict)
@@ -114,48 +116,63 @@ def matrix(
     keys: Iterable[tuple[str, str]] | None = None,
     use_cases: Collection[str] | None = None,
 ) -> MatrixRead:
-    """The matrix's facts for these keys (('component', arn) and ('device', name)), all of them when None,
-    in the places given (None: all)."""
+    """The matrix's facts for these keys (('component', arn) and ('device', object key)), all of them when
+    None, in the places given (None: all)."""
     versions: Iterable[ComponentVersion]
-    devices: Iterable[CoreDevice]
-    installed: Iterable[Any]
-    device_query = select(CoreDevice).where(visible(CoreDevice.use_case, use_cases))
+    devices: list[CoreDevice] = []
+    installed: list[Any] = []
     if keys is None:
         read = MatrixRead(complete=True)
         versions = session.exec(_version_query(use_cases))
-        devices = session.exec(device_query)
-        installed = session.exec(_installed_query(use_cases))
+        devices.extend(session.exec(select(CoreDevice).where(visible(CoreDevice.use_case, use_cases))))
+        installed.extend(session.exec(_installed_query(use_cases)))
     else:
         keys = set(keys)
         arns = sorted(value for kind, value in keys if kind == 'component')
-        names = sorted(value for kind, value in keys if kind == 'device')
-        read = MatrixRead(versions=dict.fromkeys(arns), devices=dict.fromkeys(names))
+        things = sorted(value for kind, value in keys if kind == 'device')
+        read = MatrixRead(versions=dict.fromkeys(arns), devices=dict.fromkeys(things))
         versions = _chunked(
             session, arns, lambda chunk: _version_query(use_cases).where(col(ComponentVersion.arn).in_(chunk))
         )
-        devices = _chunked(
-            session, names, lambda chunk: device_query.where(col(CoreDevice.thing_name).in_(chunk))
-        )
-        installed = _chunked(
-            session,
-            names,
-            lambda chunk: _installed_query(use_cases).where(col(InstalledComponent.thing_name).in_(chunk)),
-        )
+        for place, names in _by_place(things).items():
+            if use_cases is not None and place not in use_cases:
+                continue
+            devices += _chunked(
+                session,
+                names,
+                lambda chunk, p=place: select(CoreDevice).where(
+                    CoreDevice.use_case == p, col(CoreDevice.thing_name).in_(chunk)
+                ),
+            )
+            installed += _chunked(
+                session,
+                names,
+                lambda chunk, p=place: _installed_query([p]).where(
+                    col(InstalledComponent.thing_name).in_(chunk)
+                ),
+            )
     for version in versions:
         if not version.component_name.startswith('aws.'):
             read.versions[version.arn] = _row(version)
     running: dict[str, set[Release]] = defaultdict(set)
-    for thing, name, version_text in installed:
-        running[thing].add((name, version_text))
-    devices = list(devices)
+    for place, thing, name, version_text in installed:
+        running[object_key(place, thing)].add((name, version_text))
     deployed, groups = _deployed(session, use_cases) if devices else ({}, {})
     for device in devices:
-        name = device.thing_name
-        read.devices[name] = _column(device)
-        read.running[name] = frozenset(running.get(name, ()))
-        read.deployed[name] = frozenset(deployed.get(name, ()))
-        read.groups[name] = frozenset(groups.get(name, ()))
+        key = object_key(device.use_case, device.thing_name)
+        read.devices[key] = _column(device)
+        read.running[key] = frozenset(running.get(key, ()))
+        read.deployed[key] = frozenset(deployed.get(key, ()))
+        read.groups[key] = frozenset(groups.get(key, ()))
     return read
+
+
+def _by_place(keys: Iterable[str]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for key in keys:
+        place, name = split_key(key)
+        grouped[place].append(name)
+    return grouped
 
 
 # a deployment that is the latest for its target and not given up: what its devices are meant to run
@@ -165,15 +182,16 @@ MEANT = ('ACTIVE', 'COMPLETED')
 def _deployed(
     session: Session, use_cases: Collection[str] | None
 ) -> tuple[dict[str, set[Release]], dict[str, set[str]]]:
-    """Each thing's releases in its targets' latest deployments (Greengrass merges a device's thing and
-    thing-group deployments), and each thing's groups. Reads every membership and latest deployment: one row
-    per device and per target, whatever the change."""
+    """Each thing's releases (by object key) in its targets' latest deployments (Greengrass merges a device's
+    thing and thing-group deployments), and each thing's groups. Reads every membership and latest deployment:
+    one row per device and per target, whatever the change."""
     groups: dict[str, set[str]] = defaultdict(set)
-    members: dict[str, set[str]] = defaultdict(set)
+    members: dict[tuple[str, str], set[str]] = defaultdict(set)  # (place, group ARN) → object keys
     for member in session.exec(select(ThingGroupMember).where(visible(ThingGroupMember.use_case, use_cases))):
         if member.thing_name:
-            groups[member.thing_name].add(member.group_name)
-            members[member.group_arn].add(member.thing_name)
+            key = object_key(member.use_case, member.thing_name)
+            groups[key].add(member.group_name)
+            members[member.use_case, member.group_arn].add(key)
     deployed: dict[str, set[Release]] = defaultdict(set)
     latest = select(Deployment).where(
         visible(Deployment.use_case, use_cases), col(Deployment.is_latest), col(Deployment.status).in_(MEANT)
@@ -181,8 +199,13 @@ def _deployed(
     for deployment in session.exec(latest):
         thing = thing_of_target(deployment.target_arn)
         releases = set(_components(deployment.components).items())
-        for name in {thing} if thing else members.get(deployment.target_arn, set()):
-            deployed[name] |= releases
+        reached = (
+            {object_key(deployment.use_case, thing)}
+            if thing
+            else members.get((deployment.use_case, deployment.target_arn), set())
+        )
+        for key in reached:
+            deployed[key] |= releases
     return deployed, groups
 
 
@@ -202,7 +225,10 @@ def _version_query(use_cases: Collection[str] | None) -> Any:
 
 def _installed_query(use_cases: Collection[str] | None) -> Any:
     return select(
-        InstalledComponent.thing_name, InstalledComponent.component_name, InstalledComponent.component_version
+        InstalledComponent.use_case,
+        InstalledComponent.thing_name,
+        InstalledComponent.component_name,
+        InstalledComponent.component_version,
     ).where(visible(InstalledComponent.use_case, use_cases))
 
 

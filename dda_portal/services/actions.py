@@ -205,7 +205,8 @@ class Actions:
         if owner is None:
             raise Unavailable('The portal is shutting down.')
         # the new version shows on /components and on the job's page at once
-        self.store.publish(await self.store.fetch(queries.fleet.changed_with_components, {owner}))
+        changed = await self.store.fetch(queries.fleet.changed_with_components, {owner}, place.key)
+        self.store.publish(changed.placed(place.key))
 
     async def retry_compilation(
         self, training_job: str, target_id: str, use_case: str | None = None
@@ -254,7 +255,7 @@ class Actions:
         )
         if outcome is None:
             raise Unavailable('The portal is shutting down.')
-        self.store.publish(Changed.jobs(training_job))
+        self.store.publish(Changed.jobs(training_job).placed(place.key))
         return outcome
 
     async def stop_compilation(self, job_name: str, training_job: str, use_case: str | None = None) -> None:
@@ -265,7 +266,7 @@ class Actions:
         place = self.place(use_case)
         owner = await run.io_bound(self._at, place.key, place.compiler.stop, job_name)
         if owner:
-            self.store.publish(Changed.jobs(owner))
+            self.store.publish(Changed.jobs(owner).placed(place.key))
 
     # ---- deployments ---------------------------------------------------------------------------------------
 

@@ -146,11 +146,13 @@ class Sync:
             # acts on what the parts committed, whichever failed (packaging waits for Greengrass)
             acted = await run.io_bound(self._as_leader, self.act, changed.training_jobs, COMPONENTS in failed)
             if acted:  # automatic compilation or packaging changed these jobs (and perhaps their components)
-                acted_changed = await self.store.fetch(queries.fleet.changed_with_components, acted)
+                acted_changed = await self.store.fetch(
+                    queries.fleet.changed_with_components, acted, self.place
+                )
                 changed |= acted_changed
         except LostLeadership as lost:  # another replica leads now: it refreshes, this one writes no more
             log.warning('The refresh stopped: %s', lost)
-            self.store.changed.emit(changed)
+            self.store.changed.emit(changed.placed(self.place))
             return None
         except Exception as error:  # a failed act is retried at the next refresh (its follow-ups stay)
             problem = problem or self._problem(error)
@@ -160,7 +162,7 @@ class Sync:
             log.warning('Refresh failed after %d AWS calls: %s', calls, problem)
         outcome = (problem.code, problem.where) if problem is not None else None
         await run.io_bound(self._record, started, calls, len(changed.training_jobs), outcome, acted_changed)
-        self.store.changed.emit(changed)  # what the parts committed, even when another failed
+        self.store.changed.emit(changed.placed(self.place))  # what the parts committed, even when one failed
         return problem
 
     def _record(

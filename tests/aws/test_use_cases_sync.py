@@ -4,6 +4,7 @@ is denied fails on its own while the others refresh."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from dda_portal import queries
 from dda_portal.aws.clients import AwsClients
 from dda_portal.config import Settings
 from dda_portal.demo.accounts import client_in, create_use_case_role
+from dda_portal.domain.changes import Changed
 from dda_portal.domain.clock import utcnow
 from dda_portal.domain.refresh import SAGEMAKER
 from dda_portal.domain.status import TrainingStatus
@@ -150,7 +152,13 @@ async def test_a_change_in_one_account_never_touches_the_same_name_in_another(
 
     other.training_job_status = 'Failed'  # line-2's job fails; line-1's trains on
     other.last_modified_time = naive_utc() + timedelta(milliseconds=1)
+    told: list[Changed] = []
+    store.changed.subscribe(told.append)
     await services.refreshes.run_once()
+    await asyncio.sleep(0.1)  # the event hands the change on in a task
+    # the pages hear of line-2's job by a key that says its place: line-1's job of the same name is not read
+    jobs = frozenset().union(*(change.training_jobs for change in told))
+    assert 'line-2|cracks' in jobs and not {'cracks', 'line-1|cracks'} & jobs
 
     after = {j.use_case: j for j in store.read(queries.jobs.training_jobs)}
     assert after['line-2'].status == TrainingStatus.FAILED

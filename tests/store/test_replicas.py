@@ -251,6 +251,13 @@ async def test_a_change_committed_by_one_replica_reaches_the_others_pages(postgr
         await asyncio.to_thread(follower.listener.listening.wait, 10)
         await asyncio.to_thread(leader.apply_part, SAGEMAKER, sagemaker_part('later'))
         await wait_for(lambda: any('later' in c.training_jobs for c in heard))
+
+        def in_line_2() -> Changed:  # a refresh of another use case: the others hear its keys with its place
+            with leader.at('line-2'):
+                return leader.apply_part(SAGEMAKER, sagemaker_part('cracks'))
+
+        assert (await asyncio.to_thread(in_line_2)).training_jobs == {'cracks'}  # as the place wrote it
+        await wait_for(lambda: any('line-2|cracks' in c.training_jobs for c in heard))
     finally:
         for store in (leader, follower):
             await asyncio.to_thread(store.stop_replica)

@@ -95,3 +95,39 @@ def test_one_use_case_failing_leaves_the_others_fresh_and_says_which_failed() ->
     assert list(fresh.failed_places()) == [PLACES[1]]
     assert fresh.failed_places()[PLACES[1]].error_code == 'AccessDenied'
     assert fresh.parts['sagemaker'].use_case == PLACES[1]  # the banner's sum shows the failure
+
+
+def test_the_matrix_keeps_a_thing_name_of_two_accounts_in_two_columns() -> None:
+    """`cam-1` in both places: line-1's runs cracks 1.0.0, line-2's is only meant to (its deployment)."""
+    store = Store('sqlite://')
+    for place, running in ((PLACES[0], True), (PLACES[1], False)):
+        with store.at(place):
+            installed = [
+                InstalledComponent(thing_name='cam-1', component_name='cracks', component_version='1.0.0')
+            ]
+            store.write(
+                queries.inventory.replace_inventory,
+                [CoreDevice(thing_name='cam-1', status='HEALTHY', architecture=place, refreshed_at=NOW)],
+                installed if running else [],
+            )
+            if not running:
+                deployment = Deployment(
+                    deployment_id=f'd-{place}',
+                    target_arn='arn:aws:iot:eu-west-1:2:thing/cam-1',
+                    status='ACTIVE',
+                    components='{"cracks": "1.0.0"}',
+                )
+                store.write(queries.deployments.write_rollouts, RolloutFacts(deployments=[deployment]), NOW)
+    line_1, line_2 = (f'{place}|cam-1' for place in PLACES)
+    every = store.read(queries.matrix.matrix)
+    assert sorted(every.devices) == [line_1, line_2]
+    assert {k: c.facts.architecture for k, c in every.devices.items() if c} == {
+        line_1: PLACES[0],
+        line_2: PLACES[1],
+    }
+    assert every.running == {line_1: {('cracks', '1.0.0')}, line_2: frozenset()}
+    assert every.deployed == {line_1: frozenset(), line_2: {('cracks', '1.0.0')}}
+    # a change of line-2's device reads that device only
+    one = store.read(queries.matrix.matrix, [('device', line_2)])
+    assert list(one.devices) == [line_2] and one.deployed[line_2] == {('cracks', '1.0.0')}
+    assert store.read(queries.matrix.matrix, [('device', line_2)], [PLACES[0]]).devices == {line_2: None}

@@ -81,6 +81,6 @@ async def write(*facts: TrainingJobFacts | CompilationJobFacts) -> Changed:
         compilation_jobs=[f for f in facts if isinstance(f, CompilationJobFacts)],
     )
     changed = store().apply(cycle)
-    store().changed.emit(changed)
+    store().changed.emit(changed.placed(store().place))  # as the refresh of this place tells the pages
     await settled()
     return changed

@@ -18,10 +18,13 @@ from nicegui.testing import User
 from dda_portal import api_tokens
 from dda_portal.auth import hash_password
 from dda_portal.domain.clock import utcnow
+from dda_portal.domain.greengrass import ComponentState
 from dda_portal.domain.problems import NotAllowed
 from dda_portal.domain.refresh import COMPONENTS, DEVICES, SAGEMAKER
 from dda_portal.domain.status import CompilationStatus as C
-from dda_portal.tables import CoreDevice, SyncPart
+from dda_portal.pages.feeds import settled
+from dda_portal.queries.refresh import CycleResult
+from dda_portal.tables import ComponentVersion, CoreDevice, InstalledComponent, SyncPart
 from tests.factories import ROLE
 from tests.ui.records import compilation, store, training, write
 from tests.ui.test_sign_in import sign_in
@@ -272,3 +275,66 @@ async def test_a_failing_use_case_is_named_in_the_banner_only_for_those_who_see_
     await sign_in(user, 'sam', PASSWORD)
     await user.should_see('sam · line-1: Operator', retries=50)
     await user.should_not_see('AccessDenied')
+
+
+def fleet_in(place: str, architecture: str, running: bool) -> Any:
+    """What a refresh of `place` writes: `cam-1` (a name both accounts use) and a component version of its
+    own account; the device runs that version when `running`."""
+    arn = f'arn:aws:greengrass:{place}:components:cracks:versions:1.0.0'
+    version = ComponentVersion(
+        arn=arn,
+        component_name='cracks',
+        component_version='1.0.0',
+        state=ComponentState.DEPLOYABLE,
+        platforms=json.dumps([{'os': 'linux', 'architecture': 'amd64'}]),
+    )
+    device = CoreDevice(
+        thing_name='cam-1',
+        status='HEALTHY',
+        architecture=architecture,
+        platform='linux',
+        refreshed_at=utcnow(),
+    )
+    installed = InstalledComponent(thing_name='cam-1', component_name='cracks', component_version='1.0.0')
+    return CycleResult(
+        started_at=utcnow(),
+        aws_calls=0,
+        component_versions=[version],
+        devices=[device],
+        installed=[installed] if running else [],
+    )
+
+
+async def test_the_matrix_keeps_a_thing_name_of_two_accounts_apart_live(user: User) -> None:
+    for place, running in (('line-1', True), ('line-2', False)):
+        with store().at(place):
+            store().apply(fleet_in(place, 'amd64', running))
+    await sign_in(user, 'mia', PASSWORD)
+    await user.open('/fleet')
+    await user.should_see(marker='matrix-table')
+
+    def cells() -> dict[tuple[str, str], str]:
+        table = next(e for e in user.find(marker='matrix-table').elements if isinstance(e, ui.table))
+        heads = {c['name']: f'{c["label"]} in {c["facts"].split(" · ")[0]}' for c in table.columns[1:]}
+        return {(row['place'], heads[k]): v['w'] for row in table.rows for k, v in row.items() if k in heads}
+
+    assert cells() == {
+        ('line-1', 'cam-1 in line-1'): 'Running',
+        ('line-1', 'cam-1 in line-2'): 'Other use case',
+        ('line-2', 'cam-1 in line-1'): 'Other use case',
+        ('line-2', 'cam-1 in line-2'): 'Compatible',
+    }
+    with store().at('line-2'):  # line-2's cam-1 is reflashed for ARM: line-1's cam-1 stays as it was
+        changed = store().apply(fleet_in('line-2', 'aarch64', False))
+    store().changed.emit(changed.placed('line-2'))
+    await settled()
+    for _ in range(50):
+        if cells()[('line-2', 'cam-1 in line-2')] == 'Incompatible':
+            break
+        await asyncio.sleep(0.05)
+    assert cells() == {
+        ('line-1', 'cam-1 in line-1'): 'Running',
+        ('line-1', 'cam-1 in line-2'): 'Other use case',
+        ('line-2', 'cam-1 in line-1'): 'Other use case',
+        ('line-2', 'cam-1 in line-2'): 'Incompatible',
+    }

@@ -49,3 +49,19 @@ def test_a_deployment_change_alone_is_a_change_and_merges() -> None:
     assert rollout and (rollout | Changed.jobs('cracks')).deployments == {'dep-1'}
     (payload,) = payloads(Notice('host-b:1', rollout))
     assert read_payload(payload) == Notice('host-b:1', rollout)
+
+
+def test_a_change_leaves_its_place_with_keys_that_say_the_place() -> None:
+    written = Changed(
+        frozenset({'cracks'}),
+        frozenset({'arn:aws:greengrass:eu-west-1:2:components:c:versions:1'}),
+        frozenset({'cam-1'}),
+    )
+    placed = written.placed('line-2/eu-west-1')
+    assert placed.training_jobs == {'line-2/eu-west-1|cracks'} and placed.devices == {
+        'line-2/eu-west-1|cam-1'
+    }
+    assert placed.components == written.components  # ARNs name their account and region already
+    assert written.placed('default') == written  # one use case: bare names, as always
+    (payload,) = payloads(Notice('host-a:12', placed))
+    assert read_payload(payload) == Notice('host-a:12', placed)

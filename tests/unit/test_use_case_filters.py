@@ -88,3 +88,36 @@ def test_the_matrix_shows_only_versions_and_devices_of_the_places_seen_and_chose
         '/training-jobs/caps?tab=components&use-case=line-1',
         '/training-jobs/caps?tab=components&use-case=line-2',
     ]
+
+
+def test_a_thing_name_of_two_accounts_has_two_columns_and_versions_meet_only_their_own_devices() -> None:
+    facts = MatrixFacts(
+        versions={
+            f'arn:{place}': VersionRow(
+                place, f'arn:{place}', 'model', '1.0.0', 'caps', 'x86_64-cpu', None, ()
+            )
+            for place in SEEN
+        },
+        devices={
+            object_key(place, 'cam-1'): DeviceColumn(
+                place, 'cam-1', DeviceFacts('linux', 'amd64', {}), 'HEALTHY'
+            )
+            for place in SEEN
+        },
+        running={object_key('line-1', 'cam-1'): frozenset({('model', '1.0.0')})},
+    )
+    page = build_page(facts, MatrixFilter(), {}, {}, frozenset(SEEN), several=True)
+    assert [(c['label'], c['facts'].split(' · ')[0]) for c in page.columns[1:]] == [
+        ('cam-1', 'line-1'),
+        ('cam-1', 'line-2'),
+    ]
+    cells = {(r['place'], i): r[f'd{i}']['w'] for r in page.rows for i in (0, 1)}
+    assert cells == {
+        ('line-1', 0): 'Running',  # line-1's cam-1 runs line-1's version; line-2's runs nothing of it
+        ('line-1', 1): 'Other use case',
+        ('line-2', 0): 'Other use case',
+        ('line-2', 1): 'Compatible',
+    }
+    other = next(r['d1'] for r in page.rows if r['place'] == 'line-1')
+    assert other['r'].startswith('the version is in line-1, the device in line-2')
+    assert all(not r['place'] for r in build_page(facts, MatrixFilter(), {}, {}, frozenset(SEEN)).rows)

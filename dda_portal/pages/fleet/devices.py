@@ -30,7 +30,6 @@ from ..use_cases import (
     PlaceView,
     by_place,
     chosen_use_cases,
-    keys_in_places,
     place_badge,
     place_fields,
     row_keeper,
@@ -128,7 +127,7 @@ def register(store: Store, actions: Actions) -> None:
     feed: Feed[str, Rows] = Feed(
         store,
         'devices',
-        lambda changed: keys_in_places(changed.devices, places),
+        lambda changed: changed.devices,
         device_rows,
         all_rows(device_rows),
     )

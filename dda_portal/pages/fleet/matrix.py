@@ -23,12 +23,7 @@ from ..feeds import EVERY_KEY
 from ..layout import frame
 from ..use_cases import PlaceView
 from .matrix_feed import MatrixFacts, MatrixFeed
-from .matrix_page import (
-    LEGEND,
-    MatrixPage,
-    build_page,
-    runtime_needs,
-)
+from .matrix_page import MatrixPage, build_page, legend, runtime_needs
 
 HEADER_CELL = r"""
 <q-th :props="props" :title="props.col.facts ? props.col.label + ' · ' + props.col.facts : undefined">
@@ -43,6 +38,7 @@ BODY_CELL = r"""
     <a v-if="props.row.job" class="text-primary text-sm" :href="props.row.job_link">{{ props.row.job }}</a>
     <span v-else class="text-grey-7 text-sm">not linked</span>
     <span class="text-grey-8 text-sm"> · {{ props.row.target }}</span>
+    <span v-if="props.row.place" class="text-grey-8 text-sm"> · {{ props.row.place }}</span>
   </div>
   <span v-else class="matrix-fit text-xs" :data-fit="props.value.w">
     <q-icon :name="props.value.i" :color="props.value.c" size="xs" aria-hidden="true"></q-icon>
@@ -75,7 +71,9 @@ class MatrixView:
         self._build()
 
     def build(self) -> MatrixPage:
-        return build_page(self.facts, self.filter, self.needs, self.labels, self.places.seen)
+        return build_page(
+            self.facts, self.filter, self.needs, self.labels, self.places.seen, self.places.several
+        )
 
     def _build(self) -> None:
         with ui.row().classes('w-full items-center gap-2'):
@@ -142,7 +140,9 @@ class MatrixView:
                 'version_page': self._pager('Versions', 'version_page'),
                 'device_page': self._pager('Devices', 'device_page'),
             }
-        self.legend = ui.label(LEGEND).classes('text-sm text-grey-8').mark('matrix-legend')
+        self.legend = (
+            ui.label(legend(self.places.several)).classes('text-sm text-grey-8').mark('matrix-legend')
+        )
         self.table = (
             ui.table(columns=self.page.columns, rows=self.page.rows, row_key='arn', pagination=0)
             .classes('w-full')

@@ -17,7 +17,7 @@ from ..feeds import EVERY_KEY, Feed
 
 log = logging.getLogger(__name__)
 
-Key = tuple[str, str]  # ('component', arn) or ('device', thing name)
+Key = tuple[str, str]  # ('component', arn) or ('device', object key: domain.places.object_key)
 
 
 def keys_of(changed: Changed) -> frozenset[Key]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ...domain.compat import Cell, DeviceFacts, Fit, RuntimeNeeds, judge
 from ...domain.filters import MatrixFilter
+from ...domain.places import place_label
 from ...domain.targets import TargetCatalog
 from ...queries.matrix import DeviceColumn
 from ..links import job_link
@@ -24,11 +25,28 @@ SHORT_WORDS = {
     Fit.COMPATIBLE: 'OK',
     Fit.INCOMPATIBLE: 'No',
     Fit.UNKNOWN: '?',
+    Fit.ELSEWHERE: '–',
 }
-LEGEND = (
-    ' · '.join(f'{short} {fit.value}' for fit, short in SHORT_WORDS.items())
-    + ' — hover or focus a cell for its reason, a device heading for its platform'
-)
+
+
+def legend(several_places: bool) -> str:
+    """What the short words mean (Other use case only where there are several)."""
+    fits = [fit for fit in SHORT_WORDS if several_places or fit is not Fit.ELSEWHERE]
+    return (
+        ' · '.join(f'{SHORT_WORDS[fit]} {fit.value}' for fit in fits)
+        + ' — hover or focus a cell for its reason, a device heading for its platform'
+    )
+
+
+def elsewhere(version_place: str, device_place: str) -> Cell:
+    """The cell of a version and a device of different use cases."""
+    return Cell(
+        Fit.ELSEWHERE,
+        (
+            f'the version is in {place_label(version_place)}, the device in {place_label(device_place)}; '
+            'Greengrass deploys a component only in its own account and region',
+        ),
+    )
 
 
 def fit_fields(cell: Cell) -> dict[str, str]:
@@ -93,9 +111,11 @@ def build_page(
     needs: Mapping[str, RuntimeNeeds],
     target_labels: Mapping[str, str],
     seen: frozenset[str] | None = None,
+    several: bool = False,
 ) -> MatrixPage:
     """The grid for one tab: its filter's page of versions × its page of devices, each cell judged; only
-    versions and devices of the places in `seen` (None: all)."""
+    versions and devices of the places in `seen` (None: all). `several`: the reader sees several places (each
+    version and device says its own)."""
     versions = sorted(
         (
             v
@@ -103,17 +123,26 @@ def build_page(
             if (seen is None or v.use_case in seen)
             and chosen.keeps_version(v.training_job, v.target_id, v.use_case)
         ),
-        key=lambda v: (v.created_at is None, -(v.created_at.timestamp() if v.created_at else 0), v.arn),
+        # each use case's versions together, like its devices: its cells make one block of the grid
+        key=lambda v: (
+            v.use_case,
+            v.created_at is None,
+            -(v.created_at.timestamp() if v.created_at else 0),
+            v.arn,
+        ),
     )
-    devices = sorted(
-        name
-        for name, device in facts.devices.items()
-        if (seen is None or device.use_case in seen)
-        and chosen.keeps_device(name, facts.groups.get(name, frozenset()), device.use_case)
+    devices = sorted(  # by object key: thing names repeat across accounts
+        (
+            (device.use_case, device.thing_name, key)
+            for key, device in facts.devices.items()
+            if (seen is None or device.use_case in seen)
+            and chosen.keeps_device(device.thing_name, facts.groups.get(key, frozenset()), device.use_case)
+        ),
     )
     v_first = _first(chosen.version_page, VERSIONS_PER_PAGE, len(versions))
     d_first = _first(chosen.device_page, DEVICES_PER_PAGE, len(devices))
-    shown_devices = [facts.devices[name] for name in devices[d_first : d_first + DEVICES_PER_PAGE]]
+    shown_keys = [key for _, _, key in devices[d_first : d_first + DEVICES_PER_PAGE]]
+    shown_devices = [facts.devices[key] for key in shown_keys]
     columns: list[dict[str, Any]] = [
         {'name': 'release', 'label': 'Component version', 'field': 'component', 'align': 'left'}
     ]
@@ -122,7 +151,9 @@ def build_page(
             'name': f'd{i}',
             'label': d.thing_name,
             'field': f'd{i}',
-            'facts': device_summary(d.facts),
+            'facts': f'{place_label(d.use_case)} · {device_summary(d.facts)}'
+            if several
+            else device_summary(d.facts),
             'align': 'left',
             'headerStyle': 'max-width: 14rem; white-space: normal; vertical-align: top',
         }
@@ -140,11 +171,15 @@ def build_page(
             'job': version.training_job or '',
             'job_link': job_link(version.training_job or '', version.use_case, 'components'),
             'target': target_labels.get(version.target_id or '', version.target_id or 'target not known'),
+            'place': place_label(version.use_case) if several else '',
         }
         version_needs = needs.get(version.target_id or '')
         for i, device in enumerate(shown_devices):
-            running = version.release in facts.running.get(device.thing_name, ())
-            if running or version.release in facts.deployed.get(device.thing_name, ()):
+            if device.use_case != version.use_case:  # Greengrass deploys a component in its own account
+                row[f'd{i}'] = fit_fields(elsewhere(version.use_case, device.use_case))
+                continue
+            running = version.release in facts.running.get(shown_keys[i], ())
+            if running or version.release in facts.deployed.get(shown_keys[i], ()):
                 row[f'd{i}'] = fit_fields(judge(None, device.facts, running=running, deployed=not running))
                 continue
             fields = judged.get(kinds[i])

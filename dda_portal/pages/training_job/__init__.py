@@ -54,8 +54,7 @@ def register(store: Store, actions: Actions, catalog: TargetCatalog, guidance: G
     def keys_of(changed: Any) -> Any:
         if changed.fleet_architectures:
             return EVERY_KEY
-        names = {split_key(key)[1] for key in changed.training_jobs}  # names, or keys of their places
-        return frozenset(key for key in feed.followed() if split_key(key)[1] in names)
+        return frozenset(changed.training_jobs) & frozenset(feed.followed())
 
     feed: Feed[str, Pages] = Feed(store, 'training job pages', keys_of, read_pages)
     durations = Durations.of(store)

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from ... import queries
 from ...domain.changes import Changed
 from ...domain.filters import ROLLUPS, ListedJob, ListFilter
-from ...domain.places import DEFAULT_PLACE, object_key, split_key
+from ...domain.places import object_key, split_key
 from ...queries.jobs import AttemptSummary, JobSummary
 from ...store import Store
 from ..feeds import Durations, register_feed
@@ -90,10 +90,17 @@ class Change:
     before: dict[str, Entry] = field(default_factory=dict)  # the same jobs as the pages held them
 
 
-def read_change(session: Session, names: frozenset[str]) -> Entries:
-    """The training jobs of these names in every use case, by object_key."""
-    jobs = queries.jobs.job_summaries(session, names)
-    return _entries(jobs, queries.jobs.latest_attempt_summaries(session, names))
+def read_change(session: Session, keys: frozenset[str]) -> Entries:
+    """The training jobs of these object keys, each read in its own place, by object_key."""
+    by_place: dict[str, set[str]] = {}
+    for key in keys:
+        place, name = split_key(key)
+        by_place.setdefault(place, set()).add(name)
+    found: Entries = {}
+    for place, names in by_place.items():
+        jobs = queries.jobs.job_summaries(session, names, [place])
+        found.update(_entries(jobs, queries.jobs.latest_attempt_summaries(session, names, [place])))
+    return found
 
 
 def read_all(session: Session) -> Entries:
@@ -199,20 +206,17 @@ class ListFeed:
                     self.changed.emit(self._keep(Change(frozenset(self.entries) | frozenset(every), every)))
                     continue
                 changed, self._pending = frozenset(self._pending), set()
-                names = frozenset(split_key(name)[1] for name in changed)  # a name or a place's key
                 try:
-                    now = await self.store.fetch(read_change, names)
+                    now = await self.store.fetch(read_change, changed)
                 except Exception as error:  # the database is busy: try again, then wait for the next change
                     failures += 1
-                    log.warning('Reading %d changed training jobs failed: %s', len(names), error)
+                    log.warning('Reading %d changed training jobs failed: %s', len(changed), error)
                     self._pending |= changed
                     if failures >= READ_TRIES:
                         return
                     await asyncio.sleep(failures)
                     continue
-                places = {entry.job.use_case for entry in self.entries.values()} | {DEFAULT_PLACE}
-                keys = {object_key(place, name) for place in places for name in names}
-                self.changed.emit(self._keep(Change(frozenset(keys) | frozenset(now), now)))
+                self.changed.emit(self._keep(Change(changed | frozenset(now), now)))
         finally:
             self._reading = None
 
