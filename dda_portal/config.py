@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from .accounts import Account, read_users_file
 from .domain import alerts, attempts
 from .domain.access import Role
-from .use_cases import Place, UseCase, UseCasesFile, places_of, use_cases_from
+from .use_cases import Place, RoleArn, S3Uri, UseCase, UseCasesFile, places_of, use_cases_from
 
 LOOPBACK_NAMES = {'localhost'}
 MIN_SECRET_CHARS = 16
@@ -54,8 +54,8 @@ class Settings(BaseSettings):
     )
     targets_file: Path | None = None
     use_cases_file: UseCasesFile | None = Field(None, description='TOML: [use_cases.NAME] account, role…')
-    sagemaker_role_arn: str | None = Field(None, description='IAM role SageMaker assumes to compile')
-    compile_output_s3: str | None = Field(
+    sagemaker_role_arn: RoleArn | None = Field(None, description='IAM role SageMaker assumes to compile')
+    compile_output_s3: S3Uri | None = Field(
         None, description='where compiled models go (default: beside the training output)'
     )
     auto_compile_targets: str = Field('', description='comma-separated target ids compiled automatically')
@@ -112,20 +112,6 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(entry, strict=False)
             except ValueError:
                 raise ValueError(f'{entry!r} is not an IP address or CIDR range') from None
-        return value
-
-    @field_validator('sagemaker_role_arn')
-    @classmethod
-    def _role_arn(cls, value: str | None) -> str | None:
-        if value is not None and not attempts.is_role_arn(value):
-            raise ValueError('must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME')
-        return value
-
-    @field_validator('compile_output_s3')
-    @classmethod
-    def _s3_uri(cls, value: str | None) -> str | None:
-        if value is not None and not attempts.is_s3_uri(value):
-            raise ValueError('must be an S3 URI like s3://bucket/prefix/')
         return value
 
     @field_validator('alert_urls')

@@ -29,6 +29,23 @@ SESSION_NAME_PATTERN = re.compile(r'[\w+=,.@-]{2,64}')
 EXTERNAL_ID_PATTERN = re.compile(r'[\w+=,.@:/-]{2,1224}')
 
 
+def _role_arn(value: str) -> str:
+    if not attempts.is_role_arn(value):
+        raise ValueError('must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME')
+    return value
+
+
+def _s3_uri(value: str) -> str:
+    if not attempts.is_s3_uri(value):
+        raise ValueError('must be an S3 URI like s3://bucket/prefix/')
+    return value
+
+
+# the checks a setting and a use case share (DDA_SAGEMAKER_ROLE_ARN and a use case's role_arn, …)
+RoleArn = Annotated[str, AfterValidator(_role_arn)]
+S3Uri = Annotated[str, AfterValidator(_s3_uri)]
+
+
 class UseCaseFileError(ValueError):
     """DDA_USE_CASES_FILE cannot be used: says the file, the line when known, and why."""
 
@@ -41,13 +58,13 @@ class UseCase(BaseModel):
     name: str
     account_id: str | None = None  # None: whatever account the home credentials belong to
     regions: tuple[str, ...] = ()  # empty: the default region (only without role_arn)
-    role_arn: str | None = None  # None: the default credential chain (the home account)
+    role_arn: RoleArn | None = None  # None: the default credential chain (the home account)
     external_id: str | None = None
     session_name: str = 'dda-portal'
     duration_seconds: int = Field(3600, ge=900, le=43200)
     # optional per-use-case settings; None: the portal's own (DDA_…) setting
-    sagemaker_role_arn: str | None = None
-    compile_output_s3: str | None = None
+    sagemaker_role_arn: RoleArn | None = None
+    compile_output_s3: S3Uri | None = None
     auto_compile_targets: tuple[str, ...] | None = None
     greengrass_enabled: bool | None = None
 
@@ -77,13 +94,6 @@ class UseCase(BaseModel):
             raise ValueError('a region is listed twice')
         return value
 
-    @field_validator('role_arn', 'sagemaker_role_arn')
-    @classmethod
-    def _role_arn(cls, value: str | None) -> str | None:
-        if value is not None and not attempts.is_role_arn(value):
-            raise ValueError('must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME')
-        return value
-
     @field_validator('external_id')
     @classmethod
     def _external_id(cls, value: str | None) -> str | None:
@@ -96,13 +106,6 @@ class UseCase(BaseModel):
     def _session_name(cls, value: str) -> str:
         if not SESSION_NAME_PATTERN.fullmatch(value):
             raise ValueError('session_name is 2-64 characters of letters, digits and +=,.@-')
-        return value
-
-    @field_validator('compile_output_s3')
-    @classmethod
-    def _s3_uri(cls, value: str | None) -> str | None:
-        if value is not None and not attempts.is_s3_uri(value):
-            raise ValueError('must be an S3 URI like s3://bucket/prefix/')
         return value
 
     @property
