@@ -3,34 +3,27 @@ bench process, the portal's CPU time and memory from /proc, and how a list page'
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from dda_portal import launch  # noqa: E402
+from dda_portal.launch import CHROMIUM_FLAGS as CHROMIUM_FLAGS  # noqa: E402  (the benches' Chromium)
+from dda_portal.launch import free_port as free_port  # noqa: E402
 
 if TYPE_CHECKING:
     from dda_portal.queries.refresh import TrainingJobFacts
 
-# headless Chromium as root on this kind of machine: no sandbox, no GPU, nothing fetched in the background
-CHROMIUM_FLAGS = [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-]
-
-ROOT = Path(__file__).resolve().parents[1]
 AWS_TEST_ENV = {
     'AWS_ACCESS_KEY_ID': 'testing',
     'AWS_SECRET_ACCESS_KEY': 'testing',
@@ -38,10 +31,7 @@ AWS_TEST_ENV = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return int(s.getsockname()[1])
+_PORTALS = itertools.count(1)
 
 
 @contextmanager
@@ -57,49 +47,22 @@ def portal(
     The refresh is off unless `env` turns it on (`DDA_SYNC_ENABLED`); its output goes to `log_path`
     (default: a file in `work`).
     """
-    port = free_port()
-    environment = {
-        **os.environ,
-        'DDA_DATABASE_URL': database_url,
-        'DDA_SYNC_ENABLED': 'false',
-        'DDA_GREENGRASS_ENABLED': 'false',  # moto has no Greengrass; the live benches refresh from moto
-        'AWS_ENDPOINT_URL': aws_endpoint,
-        **AWS_TEST_ENV,
-        'PYTHONUNBUFFERED': '1',
-        **(env or {}),
-    }
-    for name in ('AWS_PROFILE', 'NICEGUI_USER_SIMULATION', 'PYTEST_CURRENT_TEST', 'DDA_HOST'):
-        environment.pop(name, None)
-    log_path = log_path or work / f'portal-{port}.log'
-    with log_path.open('w') as log:
-        process = subprocess.Popen(
-            [sys.executable, 'main.py', '--host', '127.0.0.1', '--port', str(port)],
-            cwd=ROOT,
-            env=environment,
-            stdout=log,
-            stderr=log,
-        )
-        url = f'http://127.0.0.1:{port}'
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f'portal exited:\n{log_path.read_text()}')
-                try:
-                    if httpx.get(f'{url}/healthz', timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f'portal not up within 60 s:\n{log_path.read_text()}')
-                time.sleep(0.2)
-            yield url, process.pid
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    environment = launch.environment(
+        {
+            'DDA_DATABASE_URL': database_url,
+            'DDA_SYNC_ENABLED': 'false',
+            'DDA_GREENGRASS_ENABLED': 'false',  # moto has no Greengrass; the live benches refresh from moto
+            'AWS_ENDPOINT_URL': aws_endpoint,
+            **AWS_TEST_ENV,
+            **(env or {}),
+        }
+    )
+    log_path = log_path or work / f'portal-{next(_PORTALS)}.log'
+    with launch.launched(['--host', '127.0.0.1'], environment, log_path, ready='/healthz', within=60) as (
+        url,
+        process,
+    ):
+        yield url, process.pid
 
 
 @contextmanager

@@ -6,38 +6,20 @@ Usage: python scripts/screenshots.py [OUTPUT_DIRECTORY]  (default docs/)
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from dda_portal.auth import hash_password  # noqa: E402
+from dda_portal.launch import CHROMIUM_FLAGS, DidNotStart, environment, launched  # noqa: E402
 
-FLAGS = [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-]
 SECRETS = {'alice': 'alice-secret-1', 'bob': 'bob-secret-1'}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return int(sock.getsockname()[1])
 
 
 def settle(page: Page) -> None:
@@ -82,7 +64,7 @@ def job_with_running_and_failed_target(page: Page, url: str) -> str:
 
 def take_pictures(url: str, out: Path) -> None:
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which('chromium'), args=FLAGS)
+        browser = p.chromium.launch(executable_path=shutil.which('chromium'), args=CHROMIUM_FLAGS)
         page = browser.new_context(viewport={'width': 1280, 'height': 800}).new_page()
         page.goto(f'{url}/login')
         settle(page)
@@ -131,47 +113,24 @@ def main() -> int:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / 'docs').resolve()
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix='dda-shots-'))
-    port = free_port()
-    url = f'http://127.0.0.1:{port}'
     users = {
         'alice': {'role': 'data-scientist', 'password_hash': hash_password(SECRETS['alice'])},
         'bob': {'role': 'operator', 'password_hash': hash_password(SECRETS['bob'])},
     }
-    env = {**os.environ, 'DDA_DATABASE_URL': f'sqlite:///{work / "portal.db"}', 'PYTHONUNBUFFERED': '1'}
-    # the simulator moves the demo along once a minute: running compilations stay running for the pictures
-    env['DDA_DEMO_STEP_SECONDS'] = '60'
-    env.update({'DDA_USERS': json.dumps(users), 'DDA_STORAGE_SECRET': 'a-screenshot-secret-of-32-chars!'})
-    for name in ('AWS_ENDPOINT_URL', 'AWS_PROFILE', 'NICEGUI_USER_SIMULATION', 'PYTEST_CURRENT_TEST'):
-        env.pop(name, None)
-    log = (work / 'portal.log').open('w')
-    portal = subprocess.Popen(
-        [sys.executable, 'main.py', '--demo', '--port', str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    env = environment(
+        {
+            'DDA_DATABASE_URL': f'sqlite:///{work / "portal.db"}',
+            # the simulator steps once a minute: running compilations stay running for the pictures
+            'DDA_DEMO_STEP_SECONDS': '60',
+            'DDA_USERS': json.dumps(users),
+            'DDA_STORAGE_SECRET': 'a-screenshot-secret-of-32-chars!',
+        }
     )
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if portal.poll() is not None:
-                raise SystemExit(f'The demo portal exited early; see {work / "portal.log"}')
-            try:
-                if httpx.get(f'{url}/readyz', timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit('The demo portal was not ready within 90 s')
-            time.sleep(0.3)
-        take_pictures(url, out)
-    finally:
-        portal.terminate()
-        try:
-            portal.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            portal.kill()
-        log.close()
+        with launched(['--demo'], env, work / 'portal.log') as (url, _):
+            take_pictures(url, out)
+    except DidNotStart as error:
+        raise SystemExit(f'The demo portal did not start; see {work / "portal.log"}') from error
     return 0
 
 

@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from dda_portal.auth import hash_password
-from tests.conftest import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_FLAGS = [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-]
+from dda_portal.launch import CHROMIUM_FLAGS, DidNotStart, environment, launched
 
 
 @contextmanager
@@ -38,48 +22,13 @@ def running_portal(
 ) -> Iterator[str]:
     """`python main.py ARGS` on a free 127.0.0.1 port, once `ready` (/readyz: the first refresh landed) is
     200; its output has no traceback."""
-    port = free_port()
-    env = {
-        **os.environ,
-        'DDA_DATABASE_URL': f'sqlite:///{work / "portal.db"}',
-        'PYTHONUNBUFFERED': '1',
-        **(extra_env or {}),
-    }
-    # PYTEST_CURRENT_TEST would make NiceGUI's ui.run believe it runs inside a screen test
-    for name in ('AWS_ENDPOINT_URL', 'AWS_PROFILE', 'NICEGUI_USER_SIMULATION', 'PYTEST_CURRENT_TEST'):
-        if name not in (extra_env or {}):
-            env.pop(name, None)
+    env = environment({'DDA_DATABASE_URL': f'sqlite:///{work / "portal.db"}', **(extra_env or {})})
     log_path = work / 'portal.log'
-    log = log_path.open('w')
-    process = subprocess.Popen(
-        [sys.executable, 'main.py', *args, '--port', str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f'http://127.0.0.1:{port}'
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f'portal exited with {process.returncode}:\n{log_path.read_text()}')
-            try:
-                if httpx.get(f'{url}{ready}', timeout=2).status_code == 200:
-                    break  # served (and, with /readyz, the first refresh from AWS has landed)
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f'portal not ready within 90 s:\n{log_path.read_text()}')
-            time.sleep(0.3)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        with launched(args, env, log_path, ready=ready) as (url, _):
+            yield url
+    except DidNotStart as error:
+        pytest.fail(str(error))
     output = log_path.read_text()
     assert 'Traceback' not in output, output
 

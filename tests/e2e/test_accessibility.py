@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import ROOT
+from dda_portal.launch import ROOT
 
 AXE = ROOT / 'node_modules' / 'axe-core' / 'axe.min.js'
 BLOCKING = ('serious', 'critical')

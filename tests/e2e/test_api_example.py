@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import ROOT, running_portal
+from dda_portal.launch import ROOT
+from tests.e2e.conftest import running_portal
 
 EXAMPLE = ROOT / 'examples' / 'wait_for_compilation.py'
 

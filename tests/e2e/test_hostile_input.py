@@ -19,7 +19,8 @@ import boto3
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import free_port, running_portal
+from dda_portal.launch import free_port
+from tests.e2e.conftest import running_portal
 from tests.factories import CATALOG
 
 ROLE = 'arn:aws:iam::123456789012:role/dda-compile'
