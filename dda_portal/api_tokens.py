@@ -18,7 +18,6 @@ import hmac
 import logging
 import secrets
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from . import queries
 from .domain.access import Person, Role
 from .domain.clock import as_utc, utcnow
+from .domain.short_cache import ShortCache
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -108,8 +108,7 @@ class ApiTokens:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.clock = time.monotonic  # the cache's ages (tests move it instead of waiting)
-        self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, Person | None]] = {}
+        self._cache: ShortCache[Person] = ShortCache(CACHE_SECONDS, MAX_CACHED)
         self._used: dict[str, float] = {}  # token hash → when its use was last written
 
     async def person(self, token: str) -> Person | None:
@@ -117,9 +116,9 @@ class ApiTokens:
         if not token.startswith(PREFIX) or len(token) > MAX_TOKEN_CHARS:
             return None
         key = token_hash(token)
-        cached = self._cache.get(key)
-        if cached is not None and 0 <= self.clock() - cached[0] < CACHE_SECONDS:
-            person = cached[1]
+        cached = self._cache.fresh(key, self.clock())
+        if cached is not None:
+            (person,) = cached
         else:
             row = await self.store.fetch(queries.api_tokens.by_hash, key)
             person = None
@@ -128,23 +127,13 @@ class ApiTokens:
                     person = token_person(row.name, Role(row.role))
                 except ValueError:  # a role this code does not know opens nothing
                     person = None
-            self._remember(key, person)
+            self._cache.remember(key, person, self.clock())
         if person is not None:
             self._note_use(key)
         return person
 
     def forget_cached(self) -> None:
-        with self._lock:
-            self._cache.clear()
-
-    def _remember(self, key: str, person: Person | None) -> None:
-        now = self.clock()
-        with self._lock:
-            if len(self._cache) >= MAX_CACHED:
-                self._cache = {k: v for k, v in self._cache.items() if 0 <= now - v[0] < CACHE_SECONDS}
-                if len(self._cache) >= MAX_CACHED:
-                    self._cache.clear()
-            self._cache[key] = (now, person)
+        self._cache.clear()
 
     def _note_use(self, key: str) -> None:
         now = self.clock()

@@ -14,13 +14,13 @@ in with what they find there.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from . import queries
 from .domain.clock import as_utc
+from .domain.short_cache import ShortCache
 from .store import Store
 from .tables import SignIn
 
@@ -50,15 +50,16 @@ class SignIns:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.clock = time.monotonic  # the cache's ages (tests move it instead of waiting)
-        self._lock = threading.Lock()  # sign-ins are written from worker threads, read on the loop
-        self._cache: dict[str, tuple[float, Entry | None]] = {}
+        self._cache: ShortCache[Entry] = ShortCache(
+            CACHE_SECONDS, MAX_CACHED
+        )  # thread-safe: written in workers
 
     def get(self, session_id: str) -> Entry | None:
         """The session's sign-in, expired or not: from the cache while fresh, else read now (blocking)."""
         key = session_hash(session_id)
-        cached = self._fresh(key)
+        cached = self._cache.fresh(key, self.clock())
         if cached is not None:
-            return cached[1]
+            return cached[0]
         entry = _entry(self.store.read(queries.sign_ins.signed_in, key))
         self._remember(key, entry)
         return entry
@@ -66,7 +67,7 @@ class SignIns:
     async def load(self, session_id: str) -> None:
         """Make the cache fresh for this session, reading in the store's read threads when it is not."""
         key = session_hash(session_id)
-        if self._fresh(key) is None:
+        if self._cache.fresh(key, self.clock()) is None:
             self._remember(key, _entry(await self.store.fetch(queries.sign_ins.signed_in, key)))
 
     def start(self, session_id: str, name: str, now: float, lifetime: float, ended: str | None) -> None:
@@ -86,20 +87,7 @@ class SignIns:
 
     def forget_cached(self) -> None:
         """Read every session from the store next time (as a replica that just started would)."""
-        with self._lock:
-            self._cache.clear()
-
-    def _fresh(self, key: str) -> tuple[float, Entry | None] | None:
-        cached = self._cache.get(key)
-        if cached is None or not 0 <= self.clock() - cached[0] < CACHE_SECONDS:
-            return None
-        return cached
+        self._cache.clear()
 
     def _remember(self, key: str, entry: Entry | None) -> None:
-        now = self.clock()
-        with self._lock:
-            if len(self._cache) >= MAX_CACHED:
-                self._cache = {k: v for k, v in self._cache.items() if 0 <= now - v[0] < CACHE_SECONDS}
-                if len(self._cache) >= MAX_CACHED:
-                    self._cache.clear()
-            self._cache[key] = (now, entry)
+        self._cache.remember(key, entry, self.clock())
