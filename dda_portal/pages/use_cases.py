@@ -19,6 +19,7 @@ from ..domain.filters import ListFilter
 from ..domain.places import DEFAULT_PLACE, place_label, split_key, use_case_name
 from ..services.actions import Actions
 from ..use_cases import Place
+from .widgets import filter_select
 
 
 def seen_by(actions: Actions, person: Person | None) -> frozenset[str]:
@@ -139,13 +140,7 @@ def use_case_filter(view: PlaceView, chosen: frozenset[str], path: str) -> None:
         query = ListFilter(use_cases=frozenset(names or ())).to_query()
         ui.navigate.to(f'{path}?{query}' if query else path)
 
-    ui.select(
-        view.names,
-        multiple=True,
-        value=sorted(chosen),
-        label='Use case',
-        on_change=lambda e: choose(e.value),
-    ).props('use-chips clearable dense outlined options-dense').classes('min-w-48').mark('use-case-filter')
+    filter_select(view.names, sorted(chosen), 'Use case', lambda e: choose(e.value), 'use-case-filter')
 
 
 def by_place(keys: Iterable[str]) -> dict[str, set[str] | None]:

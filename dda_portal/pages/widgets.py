@@ -152,3 +152,21 @@ class LogView:
             ]
         )
         self.table.set_visibility(True)
+
+
+def filter_select(
+    options: Any, value: list[str], label: str, on_change: Any, marker: str, *, typing: bool = False
+) -> ui.select:
+    """One of a page's filters: several values as chips, cleared at once; `typing`: the options narrow as one
+    types (long lists)."""
+    props = 'use-chips clearable dense outlined options-dense' + (' use-input' if typing else '')
+    chosen = ui.select(options, multiple=True, value=value, label=label, on_change=on_change)
+    return chosen.props(props).classes('min-w-48').mark(marker)
+
+
+def filter_text(
+    placeholder: str, value: str, on_change: Any, marker: str, width: str = 'min-w-48'
+) -> ui.input:
+    """A page's text filter: applied 300 ms after the last key, at most 100 characters."""
+    typed = ui.input(placeholder=placeholder, value=value, on_change=on_change)
+    return typed.props('clearable dense outlined debounce=300 maxlength=100').classes(width).mark(marker)

@@ -22,6 +22,7 @@ from ...store import Store
 from ..feeds import EVERY_KEY
 from ..layout import frame
 from ..use_cases import PlaceView
+from ..widgets import filter_select, filter_text
 from .matrix_feed import MatrixFacts, MatrixFeed
 from .matrix_page import MatrixPage, build_page, legend, runtime_needs
 
@@ -78,60 +79,40 @@ class MatrixView:
     def _build(self) -> None:
         with ui.row().classes('w-full items-center gap-2'):
             if self.places.several:
-                ui.select(
+                filter_select(
                     self.places.names,
-                    multiple=True,
-                    value=sorted(self.filter.use_cases),
-                    label='Use case',
-                    on_change=lambda e: self.set_filter(self.filter.replace(use_cases=e.value or [])),
-                ).props('use-chips clearable dense outlined options-dense').classes('min-w-48').mark(
-                    'use-case-filter'
+                    sorted(self.filter.use_cases),
+                    'Use case',
+                    lambda e: self.set_filter(self.filter.replace(use_cases=e.value or [])),
+                    'use-case-filter',
                 )
-            self.job_select = (
-                ui.select(
-                    self.job_options(),
-                    multiple=True,
-                    value=sorted(self.filter.jobs),
-                    label='Training job',
-                    on_change=lambda e: self.set_filter(self.filter.replace(jobs=e.value or [])),
-                )
-                .props('use-chips clearable dense outlined options-dense use-input')
-                .classes('min-w-48')
-                .mark('matrix-job-filter')
+            self.job_select = filter_select(
+                self.job_options(),
+                sorted(self.filter.jobs),
+                'Training job',
+                lambda e: self.set_filter(self.filter.replace(jobs=e.value or [])),
+                'matrix-job-filter',
+                typing=True,
             )
-            self.target_select = (
-                ui.select(
-                    dict(sorted(self.labels.items(), key=lambda item: item[1])),
-                    multiple=True,
-                    value=sorted(self.filter.targets),
-                    label='Target',
-                    on_change=lambda e: self.set_filter(self.filter.replace(targets=e.value or [])),
-                )
-                .props('use-chips clearable dense outlined options-dense')
-                .classes('min-w-48')
-                .mark('matrix-target-filter')
+            self.target_select = filter_select(
+                dict(sorted(self.labels.items(), key=lambda item: item[1])),
+                sorted(self.filter.targets),
+                'Target',
+                lambda e: self.set_filter(self.filter.replace(targets=e.value or [])),
+                'matrix-target-filter',
             )
-            self.group_select = (
-                ui.select(
-                    self.group_options(),
-                    multiple=True,
-                    value=sorted(self.filter.groups),
-                    label='Thing group',
-                    on_change=lambda e: self.set_filter(self.filter.replace(groups=e.value or [])),
-                )
-                .props('use-chips clearable dense outlined options-dense')
-                .classes('min-w-48')
-                .mark('matrix-group-filter')
+            self.group_select = filter_select(
+                self.group_options(),
+                sorted(self.filter.groups),
+                'Thing group',
+                lambda e: self.set_filter(self.filter.replace(groups=e.value or [])),
+                'matrix-group-filter',
             )
-            self.device_search = (
-                ui.input(
-                    placeholder='Device name',
-                    value=self.filter.device_text,
-                    on_change=lambda e: self.set_filter(self.filter.replace(device_text=e.value or '')),
-                )
-                .props('clearable dense outlined debounce=300 maxlength=100')
-                .classes('min-w-48')
-                .mark('matrix-device-filter')
+            self.device_search = filter_text(
+                'Device name',
+                self.filter.device_text,
+                lambda e: self.set_filter(self.filter.replace(device_text=e.value or '')),
+                'matrix-device-filter',
             )
         with ui.row().classes('w-full items-center gap-2'):
             self.shown = ui.label().classes('text-sm text-grey-8').mark('matrix-shown')

@@ -14,6 +14,7 @@ from ..live_table import LiveTable
 from ..problems import reported
 from ..tables import look_of, status_cell, time_cell
 from ..use_cases import PlaceView
+from ..widgets import filter_select, filter_text
 from .columns import NAME_CELL, columns, rollup_cell
 from .export import csv_text
 from .feed import SORT_KEYS, Change, Entry, ListFeed
@@ -80,53 +81,35 @@ class TrainingJobsList:
                     on_selection_change=lambda e, r=rollup: self.choose_rollup(r, bool(e.value)),
                 ).mark('rollup-filter', f'rollup-filter-{_slug(rollup)}')
         with ui.row().classes('w-full items-center gap-2'):
-            self.status_select = (
-                ui.select(
-                    list(TRAINING_STATUSES),
-                    multiple=True,
-                    value=[s for s in TRAINING_STATUSES if s in self.filter.statuses],
-                    label='Training status',
-                    on_change=lambda e: self.set_filter(self.filter.replace(statuses=e.value or [])),
-                )
-                .props('use-chips clearable dense outlined options-dense')
-                .classes('min-w-48')
-                .mark('status-filter')
+            self.status_select = filter_select(
+                list(TRAINING_STATUSES),
+                [s for s in TRAINING_STATUSES if s in self.filter.statuses],
+                'Training status',
+                lambda e: self.set_filter(self.filter.replace(statuses=e.value or [])),
+                'status-filter',
             )
-            self.target_select = (
-                ui.select(
-                    self.target_options(),
-                    multiple=True,
-                    value=sorted(self.filter.targets),
-                    label='Target',
-                    on_change=lambda e: self.set_filter(self.filter.replace(targets=e.value or [])),
-                )
-                .props('use-chips clearable dense outlined options-dense')
-                .classes('min-w-48')
-                .mark('target-filter')
+            self.target_select = filter_select(
+                self.target_options(),
+                sorted(self.filter.targets),
+                'Target',
+                lambda e: self.set_filter(self.filter.replace(targets=e.value or [])),
+                'target-filter',
             )
             self.use_case_select: ui.select | None = None
             if self.places is not None and self.several:
-                self.use_case_select = (
-                    ui.select(
-                        self.places.names,
-                        multiple=True,
-                        value=sorted(self.filter.use_cases),
-                        label='Use case',
-                        on_change=lambda e: self.set_filter(self.filter.replace(use_cases=e.value or [])),
-                    )
-                    .props('use-chips clearable dense outlined options-dense')
-                    .classes('min-w-48')
-                    .mark('use-case-filter')
+                self.use_case_select = filter_select(
+                    self.places.names,
+                    sorted(self.filter.use_cases),
+                    'Use case',
+                    lambda e: self.set_filter(self.filter.replace(use_cases=e.value or [])),
+                    'use-case-filter',
                 )
-            self.search = (
-                ui.input(
-                    placeholder='Search by name',
-                    value=self.filter.text,
-                    on_change=lambda e: self.set_filter(self.filter.replace(text=e.value or '')),
-                )
-                .props('clearable dense outlined debounce=300 maxlength=100')
-                .classes('min-w-64')
-                .mark('name-filter')
+            self.search = filter_text(
+                'Search by name',
+                self.filter.text,
+                lambda e: self.set_filter(self.filter.replace(text=e.value or '')),
+                'name-filter',
+                width='min-w-64',
             )
             self.clear_button = ui.button(
                 'Clear filters', icon='filter_alt_off', on_click=self.clear_filters
