@@ -116,7 +116,7 @@ def last_refresh_end(database_url: str) -> datetime | None:
     """When the newest refresh recorded in the store ended (aware UTC), None before any."""
     from dda_portal import queries
 
-    cycles = _store(database_url).read(queries.refresh.last_cycles, 1)
+    cycles = _store(database_url).read(queries.freshness.last_cycles, 1)
     if not cycles:
         return None
     end = cycles[0].finished_at

@@ -28,7 +28,7 @@ from .domain.targets import CatalogueError, TargetCatalog
 from .forwarded import ForwardedByTrustedProxy
 from .pages import alerts, fleet, look, training_job, training_jobs
 from .pages.training_jobs.feed import ListFeed
-from .queries.refresh import Freshness
+from .queries.freshness import Freshness
 from .services import Actions, AlertSender, Refreshes, Sync, build
 from .store import Store
 from .use_cases import UseCaseFileError

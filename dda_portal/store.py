@@ -30,7 +30,9 @@ from .domain.changes import NOTHING, Changed, Notice
 from .domain.clock import utcnow
 from .leadership import Leadership
 from .queries import alerts, places, refresh
-from .queries.refresh import CycleResult, Freshness
+from .queries.freshness import Freshness
+from .queries.freshness import freshness as freshness_of
+from .queries.refresh import CycleResult
 from .use_cases import DEFAULT_USE_CASE
 from .workers import WorkerPool
 
@@ -213,7 +215,7 @@ class Store:
     def _read_freshness(self) -> None:
         """Read the freshness again. Reads run in several threads (the refresh's, the listener's): one that
         began before a newer refresh was recorded must not replace what a later read kept."""
-        fresh = self.read(refresh.freshness)
+        fresh = self.read(freshness_of)
         with self._freshness_lock:
             current = self._freshness
             if current is None or fresh.cycle_id >= current.cycle_id:

@@ -202,6 +202,7 @@ class SyncCycle(SQLModel, table=True):
     __tablename__ = 'sync_cycle'
 
     id: int | None = Field(default=None, primary_key=True)
+    use_case: str = place_key(primary_key=False)  # the place this refresh read
     started_at: datetime
     finished_at: datetime
     ok: bool

@@ -11,7 +11,7 @@ from nicegui import ui
 
 from ..domain.refresh import SAGEMAKER
 from ..domain.setup_help import DEMO, SetupHelp, first_run
-from ..queries.refresh import Freshness
+from ..queries.freshness import Freshness
 
 
 def help_for(freshness: Freshness) -> SetupHelp | None:

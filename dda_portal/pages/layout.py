@@ -12,7 +12,7 @@ from nicegui import ui
 from ..auth import person_badge
 from ..domain.problems import Problem
 from ..domain.refresh import LABELS
-from ..queries.refresh import Freshness
+from ..queries.freshness import Freshness
 from ..services.actions import Actions
 from ..store import Store
 from ..tables import SyncPart

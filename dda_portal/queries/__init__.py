@@ -9,7 +9,8 @@ Run them with `Store.read`, `Store.write` (blocking) or `await Store.fetch` (pag
 - `inventory`: the fleet's inventory as the refresh writes it;
 - `matrix`: the compatibility matrix's facts; recipe platforms and thing attributes the refresh writes;
 - `deployments`: Greengrass deployments, rollouts per device, and thing groups;
-- `refresh`: what a refresh writes, its bookkeeping (cycles, parts, watermarks, follow-ups) and freshness;
+- `refresh`: what a refresh writes and its bookkeeping (cycles, parts, watermarks, follow-ups);
+- `freshness`: how old the data on screen is (each place's parts and refreshes);
 - `sign_ins`: the browsers signed in with a password (every replica reads them);
 - `api_tokens`: the JSON API's tokens (hashed);
 - `alerts`: the alerts outbox (transitions recorded with the change, the sender's claims and outcomes).
@@ -21,6 +22,7 @@ from . import (
     attempts,
     deployments,
     fleet,
+    freshness,
     inventory,
     jobs,
     matrix,
@@ -35,6 +37,7 @@ __all__ = [
     'attempts',
     'deployments',
     'fleet',
+    'freshness',
     'inventory',
     'jobs',
     'matrix',

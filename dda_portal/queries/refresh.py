@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from ..domain import linking
 from ..domain.changes import Changed
-from ..domain.clock import as_utc, utcnow
+from ..domain.clock import utcnow
 from ..domain.refresh import COMPONENTS, DEVICES, SAGEMAKER
 from ..domain.status import CompilationStatus, TrainingStatus
 from ..tables import (
@@ -99,31 +99,6 @@ class CycleResult:
     partial_inventory: bool = False  # `devices` are only those a followed rollout targets
     installed: list[InstalledComponent] = field(default_factory=list)
     rollouts: RolloutFacts | None = None  # deployments, devices' executions, thing groups (devices part)
-
-
-@dataclass(frozen=True)
-class Freshness:
-    """How old the data on screen is, and whether the last refresh (or a part of it) failed."""
-
-    last_success: datetime | None  # SageMaker's part: the training and compilation jobs shown
-    last_failure: SyncCycle | None
-    parts: dict[str, SyncPart] = field(default_factory=dict)
-    last_full_refresh: datetime | None = None  # the last refresh in which every part succeeded
-    cycle_id: int = 0  # the newest recorded refresh when read (an older read never replaces a newer)
-    # each place's parts (place key → part → row); `parts` sums them up: per part, a place's failure when
-    # one failed, else the place whose last success is the oldest (the data shown is as old as that)
-    places: dict[str, dict[str, SyncPart]] = field(default_factory=dict)
-
-    def failed_places(self) -> dict[str, SyncPart]:
-        """Each place with a failing part, and its first failing part in refresh order."""
-        found: dict[str, SyncPart] = {}
-        for place, parts in self.places.items():
-            failing = [
-                parts[p] for p in (SAGEMAKER, COMPONENTS, DEVICES) if p in parts and parts[p].failed_at
-            ]
-            if failing:
-                found[place] = failing[0]
-        return found
 
 
 class _SessionLookup(linking.TrainingJobLookup):
@@ -238,6 +213,7 @@ def add_cycle(
     """One row per refresh: ok when every part (and the acting on it) succeeded, else the first error."""
     session.add(
         SyncCycle(
+            use_case=place_of(session),
             started_at=started_at,
             finished_at=utcnow(),
             ok=error is None,
@@ -251,52 +227,6 @@ def add_cycle(
     if newest > KEEP_SYNC_CYCLES and newest % 100 == 0:
         for old in session.exec(select(SyncCycle).where(col(SyncCycle.id) <= newest - KEEP_SYNC_CYCLES)):
             session.delete(old)
-
-
-def freshness(session: Session) -> Freshness:
-    last_ok = session.exec(select(func.max(SyncCycle.finished_at)).where(col(SyncCycle.ok).is_(True))).first()
-    last = session.exec(select(SyncCycle).order_by(col(SyncCycle.id).desc()).limit(1)).first()
-    places: dict[str, dict[str, SyncPart]] = {}
-    for row in session.exec(select(SyncPart).order_by(col(SyncPart.use_case))):
-        places.setdefault(row.use_case, {})[row.part] = row
-    parts = {part: _summed(rows) for part, rows in _by_part(places).items()}
-    full = last_ok
-    # the data on screen is as old as SageMaker's part: of the places refreshing well (one place failing
-    # leaves the others fresh, and the portal ready), or of every place when none does
-    sagemaker = [p[SAGEMAKER] for p in places.values() if SAGEMAKER in p]
-    healthy = [row for row in sagemaker if row.failed_at is None] or sagemaker
-    times = [moment for row in healthy if (moment := as_utc(row.last_success)) is not None]
-    if times:
-        last_ok = min(times)
-    failure = last if last and not last.ok else None
-    return Freshness(
-        last_success=last_ok,
-        last_failure=failure,
-        parts=parts,
-        last_full_refresh=full,
-        cycle_id=(last.id or 0) if last else 0,
-        places=places,
-    )
-
-
-def _by_part(places: dict[str, dict[str, SyncPart]]) -> dict[str, list[SyncPart]]:
-    found: dict[str, list[SyncPart]] = {}
-    for parts in places.values():
-        for part, row in parts.items():
-            found.setdefault(part, []).append(row)
-    return found
-
-
-def _summed(rows: list[SyncPart]) -> SyncPart:
-    """One part over every place: a failing place's row, else the one whose last success is oldest."""
-    failing = [row for row in rows if row.failed_at is not None]
-    if failing:
-        return max(failing, key=lambda row: as_utc(row.failed_at) or datetime.min.replace(tzinfo=UTC))
-    return min(rows, key=lambda row: as_utc(row.last_success) or datetime.min.replace(tzinfo=UTC))
-
-
-def last_cycles(session: Session, limit: int = 10) -> list[SyncCycle]:
-    return list(session.exec(select(SyncCycle).order_by(col(SyncCycle.id).desc()).limit(limit)))
 
 
 def watermark(session: Session, key: str) -> datetime | None:

@@ -226,7 +226,7 @@ async def test_the_schedule_keeps_refreshing_while_aws_throttles_and_recovers_on
             # a generous limit: a loaded machine (2 cores, PostgreSQL, moto) makes each cycle slow
             for _ in range(2400):
                 outcomes = [
-                    cycle.ok for cycle in reversed(sync.store.read(queries.refresh.last_cycles, 1000))
+                    cycle.ok for cycle in reversed(sync.store.read(queries.freshness.last_cycles, 1000))
                 ]
                 if done(outcomes):
                     return outcomes

@@ -105,7 +105,7 @@ async def test_greengrass_denied_keeps_training_and_compilation_jobs_updating_an
     text = banner(sync)
     assert text.startswith(f'Greengrass components: AccessDeniedException: {GG_DENIED} (in ListComponents)')
     assert 'data from ' in text and 'SageMaker' not in text
-    assert sync.store.read(queries.refresh.last_cycles, 1)[0].ok is False  # one row per cycle, as before
+    assert sync.store.read(queries.freshness.last_cycles, 1)[0].ok is False  # one row per cycle, as before
 
     grant()
     assert await sync.run_once() is None

@@ -9,7 +9,7 @@ import pytest
 
 import dda_portal.store
 from dda_portal.domain.clock import utcnow
-from dda_portal.queries import refresh as refresh_queries
+from dda_portal.queries import freshness as freshness_queries
 from dda_portal.store import Store
 from tests.backends import write_locked
 
@@ -39,7 +39,7 @@ def test_an_older_read_of_the_freshness_never_replaces_a_newer_one(
     before a newer refresh was recorded, and ends after it, must not bring the old failure back."""
     store = Store(f'sqlite:///{tmp_path / "portal.db"}')
     store.record_cycle(utcnow(), 3, 0, ('ThrottlingException', 'Rate exceeded'))
-    older = store.read(refresh_queries.freshness)  # read while the failure was the newest refresh
+    older = store.read(freshness_queries.freshness)  # read while the failure was the newest refresh
     store.record_cycle(utcnow(), 3, 0)
     assert store.freshness().last_failure is None
     monkeypatch.setattr(store, 'read', lambda *_: older)  # that read ends only now

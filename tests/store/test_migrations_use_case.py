@@ -1,5 +1,6 @@
-"""The upgrade that keys every AWS object by its use case (0009) keeps every row, as the default use case's,
-on SQLite and PostgreSQL; afterwards the same names may be stored for another use case beside them."""
+"""The upgrades that key every AWS object and every recorded refresh by its use case (0009, 0010) keep every
+row, as the default use case's, on SQLite and PostgreSQL; afterwards the same names may be stored for another
+use case beside them."""
 
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ ROWS = [
     "INSERT INTO sync_part (part) VALUES ('sagemaker')",
     "INSERT INTO sync_state (key, value) VALUES ('training_jobs_modified', '2026-11-30')",
     "INSERT INTO sync_follow_up (training_job_name, queued_at) VALUES ('cracks', '2026-11-30')",
+    # 0010: each place records its own refreshes
+    'INSERT INTO sync_cycle (started_at, finished_at, ok, aws_calls, changed_training_jobs, error_code) '
+    "VALUES ('2026-11-30', '2026-11-30', false, 1, 0, 'AccessDenied')",
 ]
 KEYED = [statement.split()[2] for statement in ROWS]
 

@@ -37,7 +37,7 @@ def test_an_earlier_release_opens_with_its_history_and_statuses_as_enums(
         for attempt in store.read(queries.jobs.attempts_for, job.name):
             assert attempt.status.value == stored[attempt.job_name]  # the same words, now typed
     assert all(isinstance(c.state, ComponentState) for c in store.read(queries.fleet.components))
-    assert len(store.read(queries.refresh.last_cycles, 10_000)) == len(before['sync_cycle'])
+    assert len(store.read(queries.freshness.last_cycles, 10_000)) == len(before['sync_cycle'])
     store.engine.dispose()
 
 

@@ -90,7 +90,7 @@ def test_one_use_case_failing_leaves_the_others_fresh_and_says_which_failed() ->
         store.write(lambda s: setattr(s.get(SyncPart, (PLACES[1], 'sagemaker')), 'last_success', long_ago))
     with store.at(PLACES[0]):
         store.write(queries.refresh.mark_part_succeeded, 'sagemaker')
-    fresh = store.read(queries.refresh.freshness)
+    fresh = store.read(queries.freshness.freshness)
     assert fresh.last_success is not None and fresh.last_success > long_ago  # line-1's data is fresh
     assert list(fresh.failed_places()) == [PLACES[1]]
     assert fresh.failed_places()[PLACES[1]].error_code == 'AccessDenied'
@@ -131,3 +131,21 @@ def test_the_matrix_keeps_a_thing_name_of_two_accounts_in_two_columns() -> None:
     one = store.read(queries.matrix.matrix, [('device', line_2)])
     assert list(one.devices) == [line_2] and one.deployed[line_2] == {('cracks', '1.0.0')}
     assert store.read(queries.matrix.matrix, [('device', line_2)], [PLACES[0]]).devices == {line_2: None}
+
+
+def test_each_place_records_its_refreshes_and_a_good_one_elsewhere_hides_no_failure() -> None:
+    store = Store('sqlite://')
+    with store.at(PLACES[0]):
+        store.record_cycle(NOW, 3, 0)
+    with store.at(PLACES[1]):  # line-2's refresh fails…
+        store.record_cycle(NOW, 1, 0, ('AccessDenied', 'Not authorized to perform sts:AssumeRole'))
+    with store.at(PLACES[0]):  # …and line-1's next one, recorded after it, succeeds
+        store.record_cycle(NOW, 3, 0)
+    fresh = store.read(queries.freshness.freshness)
+    assert fresh.last_failure is not None and fresh.last_failure.use_case == PLACES[1]
+    assert fresh.last_failure.error_code == 'AccessDenied'
+    assert fresh.last_full_refresh is not None and fresh.cycle_id == 3
+    with store.at(PLACES[1]):  # line-2 refreshes well again: no failure is left
+        store.record_cycle(NOW, 3, 0)
+    assert store.read(queries.freshness.freshness).last_failure is None
+    assert [c.use_case for c in store.read(queries.freshness.last_cycles, 4)] == [PLACES[1], PLACES[0]] * 2
