@@ -50,7 +50,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -65,9 +64,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'bench'))
 
-from common import CHROMIUM_FLAGS, cpu_seconds, free_port, memory_kb, moto_server, portal  # noqa: E402
+from common import CHROMIUM_FLAGS, cpu_seconds, memory_kb, moto_server, portal  # noqa: E402
 from seeding import PROBE, flip, last_refresh_end, seed_probe, seed_training_jobs  # noqa: E402
 from socket_tabs import HealthPoller, Tabs, p95, patched_rows, refresh  # noqa: E402
+
+from dda_portal import launch  # noqa: E402
 
 ROWS_SHOWN = 50
 ROWS_IN_DOM = f"document.querySelectorAll('.q-table tbody tr').length >= {ROWS_SHOWN}"
@@ -115,38 +116,18 @@ def first_rows_ms(browser: Any, url: str) -> float:
         context.close()
 
 
+def _serving(url: str) -> bool:
+    return httpx.get(f'{url}/_nicegui/version', timeout=2).status_code < 500  # any answer but an error
+
+
 @contextmanager
 def bare_app(work: Path) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    log = (work / 'bare.log').open('w')
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / 'bench' / 'bare_table_app.py'), '--port', str(port)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=log,
-    )
-    url = f'http://127.0.0.1:{port}'
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f'the bare app exited:\n{(work / "bare.log").read_text()}')
-            try:
-                if httpx.get(f'{url}/_nicegui/version', timeout=2).status_code < 500:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError('the bare app did not start within 60 s')
-            time.sleep(0.2)
+    env, log_path = launch.environment(), work / 'bare.log'
+    with launch.launched([], env, log_path, ready=_serving, within=60, script='bench/bare_table_app.py') as (
+        url,
+        process,
+    ):
         yield url, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def bench_load(database: str, jobs: int, runs: int, work: Path) -> None:

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,23 +54,35 @@ def environment(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
     return {**env, 'PYTHONUNBUFFERED': '1', **(overrides or {})}
 
 
+def answers(path: str) -> Callable[[str], bool]:
+    """Whether `path` answers 200 at a URL."""
+
+    def ok(url: str) -> bool:
+        return httpx.get(f'{url}{path}', timeout=2).status_code == 200
+
+    return ok
+
+
 @contextmanager
 def launched(
     args: list[str],
     env: Mapping[str, str],
     log_path: Path,
     *,
-    ready: str = '/readyz',
+    ready: str | Callable[[str], bool] = '/readyz',
     within: float = 90,
+    script: str = 'main.py',
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`python main.py ARGS --port N` on 127.0.0.1 with its output in `log_path`; yields its URL and process
-    once `ready` answers 200 (/readyz: the first refresh landed; /healthz: it serves). Raises DidNotStart
-    (with the log) when it exits or is not ready `within` seconds; stopped (terminated, then killed) after."""
+    """`python SCRIPT ARGS --port N` (the portal) on 127.0.0.1 with its output in `log_path`; yields its URL
+    and process once `ready` answers 200 (/readyz: the first refresh landed; /healthz: it serves), or holds
+    for its URL. Raises DidNotStart (with the log) when it exits or is not ready `within` seconds; stopped
+    (terminated, then killed) after."""
+    is_ready = answers(ready) if isinstance(ready, str) else ready
     port = free_port()
     url = f'http://127.0.0.1:{port}'
     with log_path.open('w') as log:
         process = subprocess.Popen(
-            [sys.executable, 'main.py', *args, '--port', str(port)],
+            [sys.executable, script, *args, '--port', str(port)],
             cwd=ROOT,
             env=dict(env),
             stdout=log,
@@ -82,7 +94,7 @@ def launched(
                 if process.poll() is not None:
                     raise DidNotStart(f'portal exited with {process.returncode}:\n{log_path.read_text()}')
                 try:
-                    if httpx.get(f'{url}{ready}', timeout=2).status_code == 200:
+                    if is_ready(url):
                         break
                 except httpx.HTTPError:
                     pass

@@ -6,15 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from dda_portal.launch import ROOT, DidNotStart, free_port, launched
 
 
 def test_a_portal_without_credentials_or_region_starts_and_explains(tmp_path: Path) -> None:
@@ -29,39 +26,20 @@ def test_a_portal_without_credentials_or_region_starts_and_explains(tmp_path: Pa
         DDA_DATABASE_URL=f'sqlite:///{tmp_path / "portal.db"}',
         PYTHONUNBUFFERED='1',
     )
-    port = free_port()
     log_path = tmp_path / 'portal.log'
-    with log_path.open('w') as log:
-        process = subprocess.Popen(
-            [sys.executable, 'main.py', '--port', str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        html = ''
-        try:
-            deadline = time.monotonic() + 90
-            while 'No AWS region set' not in html:
-                if process.poll() is not None:
-                    pytest.fail(f'portal exited with {process.returncode}:\n{log_path.read_text()}')
-                if time.monotonic() > deadline:
-                    pytest.fail(f'no explanation within 90 s:\n{html[-2000:]}\n{log_path.read_text()}')
-                time.sleep(0.5)
-                try:
-                    html = httpx.get(f'http://127.0.0.1:{port}/', timeout=5).text
-                except httpx.HTTPError:
-                    continue
+
+    def explains(url: str) -> bool:  # `/` says what is missing
+        return 'No AWS region set' in httpx.get(f'{url}/', timeout=5).text
+
+    try:
+        with launched([], env, log_path, ready=explains) as (url, process):
+            html = httpx.get(f'{url}/', timeout=5).text
             assert 'AWS_DEFAULT_REGION' in html and 'NoRegionError' in html and 'Try again' in html
-            ready = httpx.get(f'http://127.0.0.1:{port}/readyz', timeout=5)
+            ready = httpx.get(f'{url}/readyz', timeout=5)
             assert ready.status_code == 503 and ready.json()['last_aws_error'] == 'NoRegionError'
             assert process.poll() is None  # still serving
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    except DidNotStart as error:
+        pytest.fail(f'no explanation: {error}')
     output = log_path.read_text()
     assert 'Traceback' not in output, output
 
