@@ -6,6 +6,8 @@ A place key is a use case's name, or `name/region` for each region of a use case
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 DEFAULT_PLACE = 'default'  # dda_portal.use_cases.DEFAULT_USE_CASE
 
 
@@ -29,3 +31,12 @@ def split_key(key: str) -> tuple[str, str]:
 def place_label(key: str) -> str:
     """What people read for a place key (use_cases.Place.label): `line-1 · eu-west-1`."""
     return key.replace('/', ' · ')
+
+
+def by_place(keys: Iterable[str]) -> dict[str, set[str]]:
+    """Object keys grouped: place → the names in it (each place read on its own)."""
+    grouped: dict[str, set[str]] = {}
+    for key in keys:
+        place, name = split_key(key)
+        grouped.setdefault(place, set()).add(name)
+    return grouped

@@ -16,7 +16,7 @@ from nicegui import ui
 from ..domain.access import Person
 from ..domain.console import ConsoleLinks
 from ..domain.filters import ListFilter
-from ..domain.places import DEFAULT_PLACE, place_label, split_key, use_case_name
+from ..domain.places import DEFAULT_PLACE, place_label, use_case_name
 from ..services.actions import Actions
 from ..use_cases import Place
 from .widgets import filter_select
@@ -141,14 +141,3 @@ def use_case_filter(view: PlaceView, chosen: frozenset[str], path: str) -> None:
         ui.navigate.to(f'{path}?{query}' if query else path)
 
     filter_select(view.names, sorted(chosen), 'Use case', lambda e: choose(e.value), 'use-case-filter')
-
-
-def by_place(keys: Iterable[str]) -> dict[str, set[str] | None]:
-    """Object keys grouped: place → names."""
-    grouped: dict[str, set[str] | None] = {}
-    for key in keys:
-        place, name = split_key(key)
-        names = grouped.setdefault(place, set())
-        assert names is not None
-        names.add(name)
-    return grouped

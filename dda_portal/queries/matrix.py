@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from ..domain.changes import Changed
 from ..domain.compat import DeviceFacts
 from ..domain.deploy import thing_of_target
-from ..domain.places import object_key, split_key
+from ..domain.places import by_place, object_key
 from ..tables import ComponentVersion, CoreDevice, Deployment, InstalledComponent, ThingGroupMember
 from .jobs import CHUNK
 from .places import here, visible
@@ -134,7 +134,8 @@ def matrix(
         versions = _chunked(
             session, arns, lambda chunk: _version_query(use_cases).where(col(ComponentVersion.arn).in_(chunk))
         )
-        for place, names in _by_place(things).items():
+        for place, named in by_place(things).items():
+            names = sorted(named)
             if use_cases is not None and place not in use_cases:
                 continue
             devices += _chunked(
@@ -165,14 +166,6 @@ def matrix(
         read.deployed[key] = frozenset(deployed.get(key, ()))
         read.groups[key] = frozenset(groups.get(key, ()))
     return read
-
-
-def _by_place(keys: Iterable[str]) -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = defaultdict(list)
-    for key in keys:
-        place, name = split_key(key)
-        grouped[place].append(name)
-    return grouped
 
 
 # a deployment that is the latest for its target and not given up: what its devices are meant to run

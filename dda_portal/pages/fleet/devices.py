@@ -15,7 +15,7 @@ from ...domain.clock import as_utc, utcnow
 from ...domain.compat import DeviceFacts
 from ...domain.filters import USE_CASE
 from ...domain.greengrass import STALE_AFTER, device_health
-from ...domain.places import DEFAULT_PLACE, object_key
+from ...domain.places import DEFAULT_PLACE, by_place, object_key
 from ...queries.fleet import Installed
 from ...queries.matrix import parse_attributes
 from ...services.actions import Actions
@@ -28,7 +28,6 @@ from ..links import device_link
 from ..tables import FeedTable, Rows, all_rows, column, format_time, status_cell, status_fields
 from ..use_cases import (
     PlaceView,
-    by_place,
     chosen_use_cases,
     place_badge,
     place_fields,
@@ -109,7 +108,7 @@ def device_reader(places: Collection[str]) -> Callable[[Session, Iterable[str] |
         """The rows of these devices (object keys; all of them when None), by object key."""
         now = utcnow()
         rows: Rows = {}
-        asked = {p: None for p in places} if keys is None else by_place(keys)
+        asked: dict[str, Iterable[str] | None] = dict.fromkeys(places) if keys is None else {**by_place(keys)}
         for place, names in asked.items():
             found, installed = queries.fleet.fleet_devices(session, names, [place])
             for device in found:

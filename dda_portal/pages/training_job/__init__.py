@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from ...domain.filters import USE_CASE
 from ...domain.guidance import GuidanceBook
-from ...domain.places import DEFAULT_PLACE, object_key, split_key
+from ...domain.places import DEFAULT_PLACE, by_place, object_key
 from ...domain.targets import TargetCatalog
 from ...queries import job_page, jobs
 from ...queries.job_page import JobSnapshot
@@ -32,12 +32,8 @@ Pages = dict[str, JobSnapshot]  # by object_key(place, name)
 
 def read_pages(session: Session, keys: frozenset[str]) -> Pages:
     """The pages of these jobs (object keys), each read in its own place."""
-    by_place: dict[str, set[str]] = {}
-    for key in keys:
-        place, name = split_key(key)
-        by_place.setdefault(place, set()).add(name)
     found: Pages = {}
-    for place, names in by_place.items():
+    for place, names in by_place(keys).items():
         pages = job_page.job_pages(session, frozenset(names), [place])
         found.update((object_key(place, name), page) for name, page in pages.items())
     return found

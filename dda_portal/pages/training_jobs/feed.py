@@ -15,7 +15,7 @@ from sqlmodel import Session
 from ... import queries
 from ...domain.changes import Changed
 from ...domain.filters import ROLLUPS, ListedJob, ListFilter
-from ...domain.places import object_key, split_key
+from ...domain.places import by_place, object_key
 from ...queries.jobs import AttemptSummary, JobSummary
 from ...store import Store
 from ..feeds import Durations, register_feed
@@ -92,12 +92,8 @@ class Change:
 
 def read_change(session: Session, keys: frozenset[str]) -> Entries:
     """The training jobs of these object keys, each read in its own place, by object_key."""
-    by_place: dict[str, set[str]] = {}
-    for key in keys:
-        place, name = split_key(key)
-        by_place.setdefault(place, set()).add(name)
     found: Entries = {}
-    for place, names in by_place.items():
+    for place, names in by_place(keys).items():
         jobs = queries.jobs.job_summaries(session, names, [place])
         found.update(_entries(jobs, queries.jobs.latest_attempt_summaries(session, names, [place])))
     return found
