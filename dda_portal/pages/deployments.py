@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from nicegui import ui
+from nicegui import Client, ui
 from sqlmodel import Session
 
 from .. import queries
@@ -172,6 +172,7 @@ class DeployDialog:
         devices: list[str],
         use_case: str,
         chosen: str | None = None,
+        client: Client | None = None,
     ) -> None:
         self.actions = actions
         self.use_case = use_case  # versions and targets are of this place
@@ -185,7 +186,10 @@ class DeployDialog:
         self.prepared: Prepared | None = None
         self.asked = 0  # pre-flights asked for (each choice asks again)
         refusal = actions.refusal(DEPLOY, use_case)
+        # in the page's content, not beside the button: a live redraw of the card or panel that opened it
+        # must not take the dialog (and the notice of its deployment) away
         with (
+            (client or ui.context.client).content,
             named_dialog('Deploy a component version') as self.dialog,
             ui.card().classes('w-full max-w-4xl').mark('deploy-dialog'),
         ):
@@ -218,6 +222,7 @@ class DeployDialog:
             if refusal:
                 ui.label(refusal).classes('text-grey-8').mark('deploy-refusal')
         self.refusal = refusal
+        self.dialog.on('hide', self.dialog.delete)
         self.dialog.open()
 
     async def check(self) -> None:
@@ -297,6 +302,7 @@ async def open_deploy_dialog(
 ) -> None:
     """The dialog over the deployable versions (of these component names, or all), the stored thing groups
     and core devices (read off the event loop)."""
+    client = ui.context.client  # before the reads: the button may be redrawn meanwhile
     versions = await store.fetch(queries.fleet.components, None, [use_case])
     choices = [
         Choice(v.component_name, v.component_version, v.arn)
@@ -305,7 +311,7 @@ async def open_deploy_dialog(
     ]
     groups = await store.fetch(queries.deployments.thing_groups, use_case)
     devices = [d.thing_name for d in await store.fetch(queries.fleet.devices, None, [use_case])]
-    DeployDialog(actions, choices, groups, devices, use_case, chosen)
+    DeployDialog(actions, choices, groups, devices, use_case, chosen, client)
 
 
 def deploy_button(

@@ -92,6 +92,29 @@ async def test_deploy_from_the_components_page_and_follow_the_rollout(
     await user.should_see('Queued')  # the device that does not report never starts
 
 
+async def test_a_redraw_of_what_opened_the_dialog_keeps_the_dialog_and_its_notice(
+    aws: GreengrassBackend, line: str, user: User
+) -> None:
+    """A live change redraws the card or panel whose Deploy… button opened the dialog: the dialog, the
+    deployment and its notice stay."""
+    refresh()
+    await user.open('/components')
+    opener = next(iter(user.find('Deploy…').elements))
+    user.find('Deploy…').click()
+    await user.should_see(marker='deploy-dialog')
+    assert opener.parent_slot is not None
+    opener.parent_slot.parent.delete()  # as a redraw of the button's card does
+    version = next(e for e in user.find(marker='deploy-version').elements if isinstance(e, ui.select))
+    target = next(e for e in user.find(marker='deploy-target').elements if isinstance(e, ui.select))
+    version.set_value(f'{COMPONENT} 1.0.0')
+    target.set_value(line)
+    await user.should_see('line1-old has not reported for a day', retries=100)
+    user.find(marker='deploy-confirm').click()
+    await user.should_see('Deploying model-weld-jetson-xavier 1.0.0 to thing group line-1', retries=100)
+    assert [d.components for d in aws.deployments.values() if d.target_arn == line] == [{COMPONENT: '1.0.0'}]
+    assert not any(d.value for d in user.find(kind=ui.dialog).elements)  # closed (deleted once hidden)
+
+
 async def test_an_operator_sees_why_and_the_server_refuses(
     aws: GreengrassBackend, line: str, accounts: None, user: User
 ) -> None:
