@@ -78,3 +78,17 @@ def test_every_class_a_page_uses_is_defined() -> None:
     defined = defined_classes() | MARKERS
     missing = {path: sorted(names - defined) for path, names in used_classes().items() if names - defined}
     assert not missing, f'classes no stylesheet defines (add them to pages/utilities.css): {missing}'
+
+
+LIGHT_BACKGROUND = re.compile(r'^bg-[a-z]+(?:-[a-z]+)*-[1-4]$')
+
+
+def test_every_light_background_a_page_uses_has_a_dark_mode_colour() -> None:
+    """Quasar's `bg-<colour>-1` … `-4` are pale: in dark mode the page's light text on them is unreadable (a
+    live-changed row of the list, `bg-yellow-2`, once read 1.07:1). Each one the pages use is darkened in
+    `pages/utilities.css`'s dark-mode layer."""
+    sheet = (PACKAGE / 'pages' / 'utilities.css').read_text(encoding='utf-8')
+    darkened = set(re.findall(r'body\.body--dark [^{]*?\.(bg-[\w-]+)', sheet))
+    used = {name for names in used_classes().values() for name in names if LIGHT_BACKGROUND.match(name)}
+    assert 'bg-yellow-2' in used, sorted(used)
+    assert used <= darkened, f'light backgrounds without a dark-mode colour: {sorted(used - darkened)}'
