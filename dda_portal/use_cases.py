@@ -289,8 +289,14 @@ def session_for(place: Place, home: boto3.session.Session) -> boto3.session.Sess
     }
     if use_case.external_id:
         extra['ExternalId'] = use_case.external_id
+
+    def sts_client(service: str, **kwargs: Any) -> Any:
+        # STS through the home credential chain and endpoints; in the home region, or the place's when the
+        # home session has none (a central portal may name every region in the file only)
+        return home._session.create_client(service, region_name=home.region_name or region, **kwargs)
+
     fetcher = AssumeRoleCredentialFetcher(
-        client_creator=home._session.create_client,  # STS through the home credential chain and endpoints
+        client_creator=sts_client,
         source_credentials=home.get_credentials(),
         role_arn=use_case.role_arn or '',
         extra_args=extra,

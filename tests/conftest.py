@@ -29,6 +29,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[GreengrassBackend]:
     for name in (
         'AWS_ENDPOINT_URL',
         'AWS_PROFILE',
+        'AWS_REGION',  # read before AWS_DEFAULT_REGION (aws/clients.env_region)
         'AWS_ENDPOINT_URL_SAGEMAKER',
         'AWS_ENDPOINT_URL_GREENGRASSV2',
     ):

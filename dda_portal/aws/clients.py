@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -60,7 +61,7 @@ class AwsClients:
         """`beside`: another set whose session, region and call counter these clients share. `session`: the
         boto3 session to use (a use case's, use_cases.session_for; its region), `counter`: one to share."""
         self.session: boto3.session.Session = (
-            beside.session if beside else session or boto3.session.Session(region_name=region)
+            beside.session if beside else session or boto3.session.Session(region_name=region or env_region())
         )
         # without a region the clients are still made (the portal starts and explains), but no call goes out:
         # a guessed region would show an empty table instead of saying what to set
@@ -89,6 +90,13 @@ class AwsClients:
         client = self.session.client(service, region_name=self.region, config=config or self.config)
         self.counter.watch(client)
         return client
+
+
+def env_region() -> str | None:
+    """AWS_REGION, which the AWS CLI v2 and the other SDKs read before AWS_DEFAULT_REGION and the profile's
+    region, but boto3 does not read at all (botocore's `region` is AWS_DEFAULT_REGION or the profile's):
+    without this, `AWS_REGION=eu-west-1` alone would leave the portal without a region."""
+    return os.environ.get('AWS_REGION') or None
 
 
 def problem_from(error: BaseException) -> AwsProblem:

@@ -69,7 +69,7 @@ _CLEARED = (
     'AWS_ENDPOINT_URL_S3',
     'AWS_ENDPOINT_URL_CLOUDWATCH_LOGS',
 )
-_SET = ('AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_DEFAULT_REGION')
+_SET = ('AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_DEFAULT_REGION', 'AWS_REGION')
 GREENGRASS_ENDPOINT_VARIABLE = 'AWS_ENDPOINT_URL_GREENGRASSV2'  # boto3's own, for the service id GreengrassV2
 
 
@@ -143,7 +143,7 @@ def start_demo(settings: Settings) -> DemoEnvironment:
     host, port = server.get_host_and_port()
     endpoint = f'http://{host}:{port}'
     saved = {key: os.environ.get(key) for key in (*_CLEARED, *_SET, GREENGRASS_ENDPOINT_VARIABLE)}
-    region = os.environ.get('AWS_DEFAULT_REGION') or 'us-east-1'
+    region = os.environ.get('AWS_REGION') or os.environ.get('AWS_DEFAULT_REGION') or 'us-east-1'
     for key in (*_CLEARED, GREENGRASS_ENDPOINT_VARIABLE):
         os.environ.pop(key, None)
     os.environ.update(
@@ -152,6 +152,7 @@ def start_demo(settings: Settings) -> DemoEnvironment:
             'AWS_ACCESS_KEY_ID': 'testing',
             'AWS_SECRET_ACCESS_KEY': 'testing',
             'AWS_DEFAULT_REGION': region,
+            'AWS_REGION': region,  # read before AWS_DEFAULT_REGION by the portal (aws/clients.env_region)
         }
     )
     # one INFO line per request from moto's web server would drown the portal's own log

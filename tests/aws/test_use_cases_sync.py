@@ -247,3 +247,29 @@ def test_a_place_refreshed_on_its_own_writes_its_rows_only(tmp_path: Path, datab
     assert changed == {'cracks'}
     [job] = line_2.sync.store.read(queries.jobs.training_jobs)
     assert job.use_case == 'line-2' and f':{OTHER_ACCOUNT}:' in job.arn
+
+
+@pytest.mark.usefixtures('aws')
+@pytest.mark.parametrize('home_region', ['AWS_REGION', None], ids=['aws-region-only', 'no-home-region'])
+async def test_the_role_is_assumed_with_aws_region_alone_or_no_home_region(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, home_region: str | None
+) -> None:
+    """AWS_REGION is how the AWS CLI and the other SDKs name the region, but botocore reads only
+    AWS_DEFAULT_REGION: the portal's home session takes it, and STS AssumeRole runs in the home region, or
+    in the place's own when the home has none (every use case names its region in the file)."""
+    create_training_job('cracks')
+    monkeypatch.delenv('AWS_DEFAULT_REGION')
+    if home_region:
+        monkeypatch.setenv(home_region, 'us-east-1')
+        assert AwsClients().region_set and AwsClients().region == 'us-east-1'
+    services = portal(tmp_path, database_url, USE_CASES.split('[use_cases.line-3]')[0])
+    seed_other_account(services)
+
+    problem = await services.refreshes.run_once()
+
+    assert problem is None, problem
+    jobs = services.sync.store.read(queries.jobs.training_jobs)
+    assert sorted((j.use_case, j.arn.split(':')[3]) for j in jobs) == [
+        ('line-1', 'us-east-1'),
+        ('line-2', 'eu-west-1'),
+    ]
