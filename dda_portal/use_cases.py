@@ -7,6 +7,7 @@ file there is one use case, `default`, in the default account and region; the po
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from dataclasses import dataclass
@@ -271,6 +272,20 @@ def _line_of(text: str, key: str, after: int) -> int:
         if pattern.match(line):
             return number
     return after
+
+
+class _RaisedToTheCaller(logging.Filter):
+    """botocore logs a failed mandatory refresh of assumed-role credentials with its whole traceback, then
+    raises the same error to the AWS call, which the portal reports as that place's failure in one line: a
+    denied use case would otherwise add some 25 lines to the log at every refresh."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return (
+            record.getMessage() != 'Refreshing temporary credentials failed during mandatory refresh period.'
+        )
+
+
+logging.getLogger('botocore.credentials').addFilter(_RaisedToTheCaller())
 
 
 def session_for(place: Place, home: boto3.session.Session) -> boto3.session.Session:

@@ -6,7 +6,9 @@ A place key is a use case's name, or `name/region` for each region of a use case
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, MutableMapping
+from typing import Any
 
 DEFAULT_PLACE = 'default'  # dda_portal.use_cases.DEFAULT_USE_CASE
 
@@ -40,3 +42,18 @@ def by_place(keys: Iterable[str]) -> dict[str, set[str]]:
         place, name = split_key(key)
         grouped.setdefault(place, set()).add(name)
     return grouped
+
+
+class PlaceLog(logging.LoggerAdapter[logging.Logger]):
+    """Log lines of one place of several, each starting with the place ("line-2: …")."""
+
+    def process(
+        self, msg: object, kwargs: MutableMapping[str, Any]
+    ) -> tuple[object, MutableMapping[str, Any]]:
+        return f'{(self.extra or {}).get("place")}: {msg}', kwargs
+
+
+def place_log(logger: logging.Logger, place: str) -> logging.Logger | PlaceLog:
+    """`logger` itself for the default place (one use case: the log reads as it always did), else lines
+    that name the place."""
+    return logger if place == DEFAULT_PLACE else PlaceLog(logger, {'place': place})

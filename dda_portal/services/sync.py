@@ -22,6 +22,7 @@ from ..aws.sagemaker import Listing, SageMakerGateway
 from ..config import Settings
 from ..domain.changes import NOTHING, Changed
 from ..domain.clock import as_utc, utcnow
+from ..domain.places import place_log
 from ..domain.problems import AwsProblem, Problem
 from ..domain.refresh import COMPONENTS, DEVICES, LABELS, SAGEMAKER, Refreshed, enabled_parts
 from ..domain.status import CompilationStatus
@@ -37,6 +38,7 @@ from .greengrass_pull import GreengrassPull
 from .packager import Packager
 
 log = logging.getLogger(__name__)
+
 
 Ts = TypeVarTuple('Ts')
 T = TypeVar('T')
@@ -60,6 +62,7 @@ class Sync:
         place: str = DEFAULT_USE_CASE,  # the use-case place it refreshes (use_cases.Place.key)
     ) -> None:
         self.settings, self.place = settings, place
+        self._log = place_log(log, place)
         self.store = store
         self.clients = clients
         self.sagemaker = SageMakerGateway(clients)
@@ -97,7 +100,7 @@ class Sync:
         try:
             await ended
         except TimeoutError:
-            log.warning('The leader did not refresh when asked')
+            self._log.warning('The leader did not refresh when asked')
             return None
         failure = self.store.freshness().last_failure
         if failure is not None and failure.finished_at is not None and as_utc(failure.finished_at) >= asked:
@@ -151,15 +154,15 @@ class Sync:
                 )
                 changed |= acted_changed
         except LostLeadership as lost:  # another replica leads now: it refreshes, this one writes no more
-            log.warning('The refresh stopped: %s', lost)
+            self._log.warning('The refresh stopped: %s', lost)
             self.store.changed.emit(changed.placed(self.place))
             return None
         except Exception as error:  # a failed act is retried at the next refresh (its follow-ups stay)
             problem = problem or self._problem(error)
-            log.warning('Acting on the refresh failed: %s', self._problem(error))
+            self._log.warning('Acting on the refresh failed: %s', self._problem(error))
         calls = self.clients.counter.total - calls_before
         if problem is not None:
-            log.warning('Refresh failed after %d AWS calls: %s', calls, problem)
+            self._log.warning('Refresh failed after %d AWS calls: %s', calls, problem)
         outcome = (problem.code, problem.where) if problem is not None else None
         await run.io_bound(self._record, started, calls, len(changed.training_jobs), outcome, acted_changed)
         self.store.changed.emit(changed.placed(self.place))  # what the parts committed, even when one failed
@@ -204,7 +207,7 @@ class Sync:
                 outcome = self.compiler.start(name, targets, None, 'auto')
                 for target, reason in outcome.refused.items():
                     again = ' (tried again at the next refresh)' if target in outcome.retry_later else ''
-                    log.warning(
+                    self._log.warning(
                         'Automatic compilation of %s for %s refused: %s%s', name, target, reason, again
                     )
                 if outcome.retry_later:
@@ -248,7 +251,7 @@ class Sync:
             except Problem as problem:  # throttled, failing or unreachable Greengrass is asked again later
                 if problem.transient:
                     unanswered.add(name)
-                log.warning(
+                self._log.warning(
                     'Automatic packaging of %s refused: %s%s',
                     attempt.job_name,
                     problem,
@@ -301,7 +304,7 @@ class Sync:
                 problem = self._problem(error)
                 failures.append((part, problem))
                 calls = self.clients.counter.total - calls_before
-                log.warning('Refresh of %s failed after %d AWS calls: %s', LABELS[part], calls, problem)
+                self._log.warning('Refresh of %s failed after %d AWS calls: %s', LABELS[part], calls, problem)
                 self._safely(
                     f'the failed refresh of {LABELS[part]}',
                     self.store.record_part_failure,
@@ -321,13 +324,12 @@ class Sync:
         call = call or getattr(self._calls, 'last', '')
         return AwsProblem(problem.code, problem.message, call) if call and not problem.operation else problem
 
-    @staticmethod
-    def _safely(what: str, write: Callable[[*Ts], None], *args: *Ts) -> None:
+    def _safely(self, what: str, write: Callable[[*Ts], None], *args: *Ts) -> None:
         """A record the store cannot take now (locked, full, read-only) is logged, never fatal to a cycle."""
         try:
             write(*args)
         except Exception as error:
-            log.warning('Could not record %s: %s', what, problem_from(error))
+            self._log.warning('Could not record %s: %s', what, problem_from(error))
 
     def _pull_sagemaker(self, result: CycleResult) -> bool:
         self._pull_training_jobs(result)

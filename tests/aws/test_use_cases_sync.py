@@ -5,6 +5,7 @@ is denied fails on its own while the others refresh."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -272,4 +273,22 @@ async def test_the_role_is_assumed_with_aws_region_alone_or_no_home_region(
     assert sorted((j.use_case, j.arn.split(':')[3]) for j in jobs) == [
         ('line-1', 'us-east-1'),
         ('line-2', 'eu-west-1'),
+    ]
+
+
+@pytest.mark.usefixtures('aws')
+async def test_a_denied_role_is_one_log_line_per_refresh_not_a_traceback(
+    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    services = portal(tmp_path, database_url)
+    caplog.set_level(logging.WARNING)
+
+    problem = await services.refreshes.run_once()
+
+    assert problem is not None and problem.code == 'AccessDenied'
+    assert not [r for r in caplog.records if r.exc_info], [
+        r.getMessage() for r in caplog.records if r.exc_info
+    ]
+    assert any('line-3' in r.getMessage() and 'AccessDenied' in r.getMessage() for r in caplog.records), [
+        r.getMessage() for r in caplog.records
     ]
