@@ -164,8 +164,8 @@ def stale_text(freshness: Freshness, parts: tuple[str, ...], places: PlaceView |
     for prefix, row in failing(freshness, parts, places):
         part = row.part
         call = f' (in {row.error_call})' if row.error_call else ''
-        # a part that never succeeded on its own shows what the last refresh of every part brought
-        since = row.last_success or freshness.last_full_refresh
+        # a part that never succeeded on its own shows what its place's last refresh of every part brought
+        since = row.last_success or freshness.full_refreshes.get(row.use_case)
         shown = f'data from {ago(since)}' if since else 'no data from AWS yet'
         lines.append(
             f'{prefix}{LABELS.get(part, part)}: {row.error_code}: {row.error_message}{call} — failed '
@@ -185,7 +185,7 @@ def stale_times(freshness: Freshness, parts: tuple[str, ...], places: PlaceView 
     """The exact UTC times behind the banner's "… ago" (its tooltip), in the banner's order."""
     times = []
     for prefix, row in failing(freshness, parts, places):
-        since = row.last_success or freshness.last_full_refresh
+        since = row.last_success or freshness.full_refreshes.get(row.use_case)
         data = f', data from {format_time(since)}' if since else ''
         times.append(f'{prefix}{LABELS.get(row.part, row.part)} failed at {format_time(row.failed_at)}{data}')
     failure = freshness.last_failure

@@ -26,6 +26,7 @@ class Freshness:
     # each place's parts (place key → part → row); `parts` sums them up: per part, a place's failure when
     # one failed, else the place whose last success is the oldest (the data shown is as old as that)
     places: dict[str, dict[str, SyncPart]] = field(default_factory=dict)
+    full_refreshes: dict[str, datetime] = field(default_factory=dict)  # each place's last_full_refresh
 
     def failed_places(self) -> dict[str, SyncPart]:
         """Each place with a failing part, and its first failing part in refresh order."""
@@ -52,9 +53,9 @@ def freshness(session: Session) -> Freshness:
         .where(col(SyncCycle.ok).is_(True))
         .group_by(col(SyncCycle.use_case))
     )
+    full_refreshes = {place: when for place, finished in good if (when := as_utc(finished)) is not None}
     # the last refresh in which every part succeeded, for every place: as old as the oldest place's
-    good_times = [when for _, finished in good if (when := as_utc(finished)) is not None]
-    last_ok: datetime | None = min(good_times) if good_times else None
+    last_ok: datetime | None = min(full_refreshes.values(), default=None)
     failures = [cycle for cycle in lasts if not cycle.ok]
     failure = max(failures, key=lambda cycle: cycle.id or 0) if failures else None
     places: dict[str, dict[str, SyncPart]] = {}
@@ -76,6 +77,7 @@ def freshness(session: Session) -> Freshness:
         last_full_refresh=full,
         cycle_id=max((cycle.id or 0 for cycle in lasts), default=0),
         places=places,
+        full_refreshes=full_refreshes,
     )
 
 

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from dda_portal import queries
 from dda_portal.domain.alerts import AlertDraft
 from dda_portal.domain.greengrass import ComponentState
+from dda_portal.domain.refresh import SAGEMAKER
+from dda_portal.pages.layout import stale_text, stale_times
 from dda_portal.queries.deployments import RolloutFacts
 from dda_portal.store import Store
 from dda_portal.tables import ComponentVersion, CoreDevice, Deployment, InstalledComponent, SyncPart
@@ -149,3 +151,17 @@ def test_each_place_records_its_refreshes_and_a_good_one_elsewhere_hides_no_fail
         store.record_cycle(NOW, 3, 0)
     assert store.read(queries.freshness.freshness).last_failure is None
     assert [c.use_case for c in store.read(queries.freshness.last_cycles, 4)] == [PLACES[1], PLACES[0]] * 2
+
+
+def test_a_place_that_never_refreshed_well_says_it_has_no_data_whatever_the_others_have() -> None:
+    store = Store('sqlite://')
+    with store.at(PLACES[0]):
+        store.record_cycle(NOW, 3, 0)
+    with store.at(PLACES[1]):  # line-2's role is denied from its first refresh on
+        store.record_part_failure(SAGEMAKER, NOW, 'AccessDenied', 'not authorized', 'AssumeRole')
+        store.record_cycle(NOW, 1, 0, ('AccessDenied', 'not authorized'))
+    fresh = store.read(queries.freshness.freshness)
+    assert set(fresh.full_refreshes) == {PLACES[0]} and fresh.last_full_refresh is not None
+    # line-1's good refresh is no data of line-2's
+    assert stale_text(fresh, (SAGEMAKER,)).endswith('no data from AWS yet.'), stale_text(fresh, (SAGEMAKER,))
+    assert 'data from' not in stale_times(fresh, (SAGEMAKER,))
