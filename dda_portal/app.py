@@ -31,7 +31,7 @@ from .pages.training_jobs.feed import ListFeed
 from .queries.freshness import Freshness
 from .services import Actions, AlertSender, Refreshes, Sync, build
 from .store import Store
-from .use_cases import UseCaseFileError
+from .use_cases import UseCaseFileError, check_targets
 from .workers import SIGN_IN
 
 log = logging.getLogger(__name__)
@@ -91,9 +91,9 @@ def create_app(settings: Settings) -> Portal:
             f'known: {", ".join(catalog)}'
         )
     try:
-        settings.use_cases  # noqa: B018 - read now: a bad file stops the start with its line and reason
+        check_targets(settings.use_cases_file, settings.use_cases, catalog)  # a bad file stops the start
     except UseCaseFileError as error:
-        raise SettingsError(f'Invalid DDA_USE_CASES_FILE: {error}') from None
+        raise SettingsError(f'Invalid setting DDA_USE_CASES_FILE: {error}') from None
     try:
         clients = AwsClients()
     except ProfileNotFound as error:  # boto3 cannot even make a session: nothing a page could fix

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -195,6 +196,22 @@ def load_use_cases(path: Path) -> list[UseCase]:
     use_cases = [_use_case(path, text, name, table) for name, table in tables.items()]
     _check_accounts(path, text, use_cases)
     return use_cases
+
+
+def check_targets(path: Path | None, use_cases: list[UseCase], known: Collection[str]) -> None:
+    """Each use case's auto_compile_targets are targets of the catalogue (DDA_TARGETS_FILE, read after this
+    file); raises UseCaseFileError with the line otherwise, as DDA_AUTO_COMPILE_TARGETS stops the start."""
+    for use_case in use_cases if path else []:
+        unknown = [t for t in use_case.auto_compile_targets or () if t not in known]
+        if unknown and path:
+            text = path.read_text(encoding='utf-8')
+            line = _line_of(
+                text, 'auto_compile_targets', after=_table_line(text, f'use_cases.{use_case.name}')
+            )
+            raise UseCaseFileError(
+                f'{path}, line {line}: use case {use_case.name!r}, auto_compile_targets: unknown target(s) '
+                f'{", ".join(unknown)}; known: {", ".join(known)}'
+            )
 
 
 def _toml_error(message: str) -> str:

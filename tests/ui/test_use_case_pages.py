@@ -154,6 +154,30 @@ async def test_buttons_and_the_server_follow_the_role_in_the_jobs_use_case(user:
         await actions.start_compilation_with_defaults('caps', ['x86_64-cpu'], use_case='line-2')
 
 
+@pytest.fixture
+def only_line_2_compiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No DDA_SAGEMAKER_ROLE_ARN; line-2 names its own compile role. Dan: Data Scientist in both."""
+    path = tmp_path / 'use-cases.toml'
+    path.write_text(USE_CASES + 'sagemaker_role_arn = "arn:aws:iam::222222222222:role/neo-compile"\n')
+    monkeypatch.delenv('DDA_SAGEMAKER_ROLE_ARN')
+    users = {'dan': {'role': 'data-scientist', 'password_hash': hash_password(PASSWORD)}}
+    monkeypatch.setenv('DDA_USERS', json.dumps(users))
+
+
+async def test_compiling_follows_the_settings_of_the_jobs_use_case(
+    only_line_2_compiles: None, user: User
+) -> None:
+    await seed()
+    await sign_in(user, 'dan', PASSWORD)
+    await user.open('/training-jobs/caps?use-case=line-2&tab=compilation')
+    await user.should_see(marker='compile-button')
+    await user.should_not_see('Set DDA_SAGEMAKER_ROLE_ARN')
+    assert user.find(marker='compile-button').elements.pop().enabled
+    await user.open('/training-jobs/caps?use-case=line-1&tab=compilation')
+    await user.should_see('Set DDA_SAGEMAKER_ROLE_ARN')
+    assert not user.find(marker='compile-button').elements.pop().enabled
+
+
 async def test_the_csv_has_a_use_case_column_with_several_use_cases(user: User) -> None:
     await seed()
     await sign_in(user, 'mia', PASSWORD)

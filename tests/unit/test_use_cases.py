@@ -274,6 +274,30 @@ def test_the_portal_does_not_start_with_a_bad_file_and_says_why_in_one_line(tmp_
     ]
 
 
+def test_an_unknown_automatic_target_of_a_use_case_stops_the_start_with_its_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[use_cases.line-1]\nregion = "eu-west-1"\nauto_compile_targets = ["jetson-xavier", "jetson-xaviar"]\n',
+    )
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(('DDA_', 'NICEGUI'))}
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / 'main.py')],
+        env={**environment, 'DDA_USE_CASES_FILE': str(path), 'PYTHONPATH': str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"Invalid setting DDA_USE_CASES_FILE: {path}, line 3: use case 'line-1', auto_compile_targets: "
+        'unknown target(s) jetson-xaviar; known: jetson-xavier, '
+    ), result.stderr
+
+
 # ---- sessions ----------------------------------------------------------------------------------------
 
 

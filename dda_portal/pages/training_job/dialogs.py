@@ -52,7 +52,7 @@ class CompileDialog:
                 f"Could not read the training job's tags ({problem_text(defaults)}); "
                 'showing the configured defaults.'
             )
-            defaults = actions.compiler.configured_defaults()
+            defaults = actions.place(use_case).compiler.configured_defaults()
         latest = {a.target_id: a for a in latest_attempts}
         with (
             container,

@@ -260,7 +260,7 @@ class TrainingJobView:
             history.on('details', lambda e: self.show_details(str(e.args.get('job_name', ''))))
 
     def compile_bar_values(self) -> sections.CompileBar:
-        blocked = self.actions.compiler.setup_problem()
+        blocked = self.actions.place(self.use_case).compiler.setup_problem()  # the use case's own settings
         if self.job.status != TrainingStatus.COMPLETED:
             blocked = f'Only a Completed training job can be compiled; this one is {self.job.status}.'
         return sections.compile_bar(self.snapshot, self.catalog, self.locked or blocked)
