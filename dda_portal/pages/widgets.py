@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import humanize
@@ -15,6 +15,8 @@ from ..domain.logs import LogRead
 from ..domain.problems import Problem
 from .problems import problem_text
 from .tables import column, epoch_ms, format_time, look_of
+
+CLOCK_SKEW = timedelta(seconds=5)  # a time this little ahead is "now" (clock/index.js SKEW_MS)
 
 
 class StatusBadge(ui.row):
@@ -73,7 +75,10 @@ def elapsed(start: datetime | None, end: datetime | None) -> float | None:
 def ago(value: datetime | None) -> str:
     if value is None:
         return 'never'
-    return humanize.naturaltime(utcnow() - value)
+    ahead = value - utcnow()
+    if timedelta(0) < ahead < CLOCK_SKEW:  # AWS's clock a little ahead of this one: not "… from now"
+        return 'now'
+    return humanize.naturaltime(-ahead)
 
 
 class TimeLabel(TextElement, component='time_ago.js', esm={'dda-clock': 'clock'}):

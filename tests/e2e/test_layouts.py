@@ -278,3 +278,27 @@ def test_times_read_how_long_ago_with_the_exact_utc_time_on_hover(
         check(str(path), 0)
     page.close()
     assert not found, '\n'.join(found)
+
+
+def test_a_time_just_ahead_of_the_browsers_clock_reads_now_never_from_now(
+    browser: Browser, signed_demo: str, signed: Any
+) -> None:
+    """The pages' clock ticks every 30 s: a compilation that started since its last tick (or an AWS clock a
+    few seconds ahead) once read "a second from now"."""
+    page = browser.new_page(storage_state=signed)
+    page.goto(signed_demo)
+    page.locator('tbody tr').first.wait_for()
+    texts = page.evaluate(
+        """async () => {
+            const {agoText} = await import('dda-clock');
+            const now = Date.now();
+            return [
+                agoText(now + 2000, now - 20000),   // AWS 2 s ahead, the clock's last tick 20 s ago
+                agoText(now - 20000, now - 25000),  // 20 s ago, after the last tick
+                agoText(now + 150000, now),         // a time truly ahead
+                agoText(now - 90000, now),
+            ];
+        }"""
+    )
+    page.close()
+    assert texts == ['now', '20 seconds ago', '2 minutes from now', 'a minute ago']

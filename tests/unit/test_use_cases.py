@@ -277,7 +277,8 @@ def test_the_portal_does_not_start_with_a_bad_file_and_says_why_in_one_line(tmp_
 def test_an_unknown_automatic_target_of_a_use_case_stops_the_start_with_its_line(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        '[use_cases.line-1]\nregion = "eu-west-1"\nauto_compile_targets = ["jetson-xavier", "jetson-xaviar"]\n',
+        '[use_cases.line-1]\nregion = "eu-west-1"\n'
+        'auto_compile_targets = ["jetson-xavier", "jetson-xaviar"]\n',
     )
     environment = {key: value for key, value in os.environ.items() if not key.startswith(('DDA_', 'NICEGUI'))}
 

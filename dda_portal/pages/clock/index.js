@@ -5,9 +5,15 @@ import { ref } from "vue";
 export const clock = ref(Date.now());
 setInterval(() => (clock.value = Date.now()), 30_000);
 
+// a time this little ahead of the browser's clock is "now": AWS's and the browser's clocks differ by a few seconds
+export const SKEW_MS = 5_000;
+
 // how long ago `ms` (epoch milliseconds) was, or how long until it comes, in the words of the server's `ago`
-// (humanize's naturaltime)
+// (humanize's naturaltime). `now` is the reactive clock (it ticks every 30 s, so that the text changes); a time
+// that arrived since its last tick is measured against the time of the rendering, never "… from now"
 export function agoText(ms, now) {
+  now = Math.max(now, Date.now());
+  if (ms > now && ms - now < SKEW_MS) return "now";
   const future = ms > now + 999;
   const seconds = Math.floor(Math.abs(now - ms) / 1000);
   const when = future ? "from now" : "ago";
