@@ -35,9 +35,20 @@ class Packager:
         self.catalog = catalog
         self.greengrass = GreengrassGateway(clients)
 
+    def setup_problem(self) -> str | None:
+        """Why nothing can be packaged here: Greengrass is off for this use case."""
+        if not self.settings.greengrass_enabled:
+            return (
+                'Greengrass is off for this use case (DDA_GREENGRASS_ENABLED=false, or greengrass_enabled = '
+                'false in the use cases file): the portal neither reads nor makes components here.'
+            )
+        return None
+
     def package(self, job_name: str, origin: str) -> str:
         """Blocking; the training job whose compiled model now has a component version. Raises Invalid when
         the attempt cannot be packaged (or is already), AwsProblem when Greengrass refuses."""
+        if blocked := self.setup_problem():
+            raise Invalid(blocked)
         attempt = self.store.read(queries.jobs.attempt, job_name)
         if attempt is None or attempt.status != CompilationStatus.COMPLETED or not attempt.artifact:
             raise Invalid('Only a completed compilation with a compiled model can be packaged.')

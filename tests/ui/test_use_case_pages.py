@@ -19,7 +19,7 @@ from dda_portal import api_tokens
 from dda_portal.auth import hash_password
 from dda_portal.domain.clock import utcnow
 from dda_portal.domain.greengrass import ComponentState
-from dda_portal.domain.problems import NotAllowed
+from dda_portal.domain.problems import Invalid, NotAllowed
 from dda_portal.domain.refresh import COMPONENTS, DEVICES, SAGEMAKER
 from dda_portal.domain.status import CompilationStatus as C
 from dda_portal.pages.feeds import settled
@@ -156,26 +156,45 @@ async def test_buttons_and_the_server_follow_the_role_in_the_jobs_use_case(user:
 
 @pytest.fixture
 def only_line_2_compiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No DDA_SAGEMAKER_ROLE_ARN; line-2 names its own compile role. Dan: Data Scientist in both."""
+    """No DDA_SAGEMAKER_ROLE_ARN; line-2 names its own compile role; line-1 has no Greengrass. Dan: Data
+    Scientist in both."""
     path = tmp_path / 'use-cases.toml'
-    path.write_text(USE_CASES + 'sagemaker_role_arn = "arn:aws:iam::222222222222:role/neo-compile"\n')
+    line_1_without_greengrass = USE_CASES.replace(
+        '"us-east-1"\n', '"us-east-1"\ngreengrass_enabled = false\n'
+    )
+    path.write_text(
+        line_1_without_greengrass + 'sagemaker_role_arn = "arn:aws:iam::222222222222:role/neo-compile"\n'
+    )
     monkeypatch.delenv('DDA_SAGEMAKER_ROLE_ARN')
     users = {'dan': {'role': 'data-scientist', 'password_hash': hash_password(PASSWORD)}}
     monkeypatch.setenv('DDA_USERS', json.dumps(users))
 
 
-async def test_compiling_follows_the_settings_of_the_jobs_use_case(
+def compilation_rows(user: User) -> list[dict[str, Any]]:
+    return next(e for e in user.find(marker='compilation-table').elements if isinstance(e, ui.table)).rows
+
+
+async def test_compiling_and_packaging_follow_the_settings_of_the_jobs_use_case(
     only_line_2_compiles: None, user: User
 ) -> None:
     await seed()
+    with store().at('line-2'):
+        await write(compilation('caps', 'x86_64-cpu', C.COMPLETED))
     await sign_in(user, 'dan', PASSWORD)
     await user.open('/training-jobs/caps?use-case=line-2&tab=compilation')
     await user.should_see(marker='compile-button')
     await user.should_not_see('Set DDA_SAGEMAKER_ROLE_ARN')
     assert user.find(marker='compile-button').elements.pop().enabled
+    assert [row['can_package'] for row in compilation_rows(user)] == [True]
     await user.open('/training-jobs/caps?use-case=line-1&tab=compilation')
     await user.should_see('Set DDA_SAGEMAKER_ROLE_ARN')
     assert not user.find(marker='compile-button').elements.pop().enabled
+    [row] = compilation_rows(user)  # compiled, but line-1 has no Greengrass to package it in
+    assert row['artifact'] and row['can_package'] is False
+    actions = app.state.portal.actions
+    dan = actions.gate.accounts['dan'].person('dan')
+    with actions.gate.acting(dan), pytest.raises(Invalid, match='Greengrass is off for this use case'):
+        await actions.package(row['job_name'], 'caps', use_case='line-1')
 
 
 async def test_the_csv_has_a_use_case_column_with_several_use_cases(user: User) -> None:

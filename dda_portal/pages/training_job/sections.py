@@ -124,10 +124,13 @@ def _component_cards(snapshot: JobSnapshot, catalog: TargetCatalog) -> tuple[Com
 class CompilationRows:
     """The compilation table's rows (one per target: its latest attempt) and how they are made."""
 
-    def __init__(self, guidance: GuidanceBook, durations: Durations, locked: bool) -> None:
+    def __init__(
+        self, guidance: GuidanceBook, durations: Durations, locked: bool, packaging: bool = True
+    ) -> None:
         self.guidance = guidance
         self.durations = durations  # shared by every page and kept current off the event loop
         self.locked = locked
+        self.packaging = packaging  # Greengrass is on in the job's use case
         self.attempts: dict[str, CompilationAttempt] = {}  # by target id, in the table's order
         self.packages: dict[str, ComponentVersion] = {}  # by compilation job name
 
@@ -136,7 +139,7 @@ class CompilationRows:
         snapshot for all tabs alike; rows are never changed in place)."""
         self.attempts = {a.target_id: a for a in snapshot.latest}
         self.packages = {c.compilation_job_name: c for c in snapshot.components if c.compilation_job_name}
-        key = f'compilation rows, locked={self.locked}'
+        key = f'compilation rows, locked={self.locked}, packaging={self.packaging}'
         rows = snapshot.derived.get(key)
         if rows is None:
             rows = snapshot.derived[key] = [self.row_for(a) for a in self.attempts.values()]
@@ -155,7 +158,7 @@ class CompilationRows:
         package = self.packages.get(attempt.job_name)
         row['component'] = f'{package.component_name} {package.component_version}' if package else ''
         row.update(status_fields('component_state', package.state) if package else {'component_state': ''})
-        row['can_package'] = package is None and bool(row['artifact'])
+        row['can_package'] = package is None and bool(row['artifact']) and self.packaging
         if self.locked:
             row.update(can_package=False, can_retry=False, can_stop=False)
         return row
