@@ -326,7 +326,7 @@ def deploy_button(
 ) -> ui.button:
     """`Deploy…` (versions and targets of the place `use_case`; `label`: its name on the button, when there
     are several): disabled, with the reason (said beside it when `explain`), for a person who may not
-    deploy there."""
+    deploy there, or in a use case without Greengrass."""
     button = (
         ui.button(
             f'Deploy in {label}…' if label else 'Deploy…',
@@ -336,7 +336,7 @@ def deploy_button(
         .props('no-caps outline')
         .mark('deploy-open')
     )
-    if refusal := actions.refusal(DEPLOY, use_case):
+    if refusal := actions.refusal(DEPLOY, use_case) or actions.without_greengrass(use_case):
         button.disable()
         button.tooltip(refusal)
         if explain:

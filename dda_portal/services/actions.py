@@ -136,6 +136,10 @@ class Actions:
         None when they may (pages show it)."""
         return refusal(self.gate.current(), doing, use_case)
 
+    def without_greengrass(self, use_case: str | None) -> str | None:
+        """Why nothing is packaged or deployed in `use_case` (its Greengrass is off), or None."""
+        return self.place(use_case).packager.setup_problem()
+
     async def _attempt_on_page(
         self, job_name: str, training_job: str, use_case: str | None = None
     ) -> CompilationAttempt:
@@ -276,6 +280,8 @@ class Actions:
         """The before/after set and every pre-flight finding of deploying the version to the target."""
         await self.check(None, use_case)
         place = self.place(use_case)
+        if blocked := self.without_greengrass(use_case):
+            raise Invalid(blocked)
 
         def prepare() -> Prepared:
             return place.deployer.prepare(target_arn, component, version)
@@ -286,6 +292,8 @@ class Actions:
         """Deploy (the pre-flight runs again here; a blocking finding refuses). The deployment's id."""
         await self.check('deploy components', use_case)
         who, place = self._who(), self.place(use_case)
+        if blocked := self.without_greengrass(use_case):
+            raise Invalid(blocked)
         deployment_id = await run.io_bound(
             self._at, place.key, _aws_problems, place.deployer.deploy, target_arn, component, version, who
         )
@@ -298,6 +306,8 @@ class Actions:
         """Redeploy the target's previous revision. The new deployment's id."""
         await self.check('roll back deployments', use_case)
         place = self.place(use_case)
+        if blocked := self.without_greengrass(use_case):
+            raise Invalid(blocked)
         deployment_id = await run.io_bound(
             self._at, place.key, _aws_problems, place.deployer.roll_back, target_arn, self._who()
         )

@@ -174,7 +174,7 @@ def compilation_rows(user: User) -> list[dict[str, Any]]:
     return next(e for e in user.find(marker='compilation-table').elements if isinstance(e, ui.table)).rows
 
 
-async def test_compiling_and_packaging_follow_the_settings_of_the_jobs_use_case(
+async def test_compiling_packaging_and_deploying_follow_the_settings_of_the_use_case(
     only_line_2_compiles: None, user: User
 ) -> None:
     await seed()
@@ -195,6 +195,13 @@ async def test_compiling_and_packaging_follow_the_settings_of_the_jobs_use_case(
     dan = actions.gate.accounts['dan'].person('dan')
     with actions.gate.acting(dan), pytest.raises(Invalid, match='Greengrass is off for this use case'):
         await actions.package(row['job_name'], 'caps', use_case='line-1')
+    # nor is anything deployed there: /components offers line-2's Deploy… only, and the server refuses
+    await user.open('/components')
+    await user.should_see('Deploy in line-2…')
+    await user.should_not_see('Deploy in line-1…')
+    target = 'arn:aws:iot:us-east-1:123456789012:thinggroup/line-1-cameras'
+    with actions.gate.acting(dan), pytest.raises(Invalid, match='Greengrass is off for this use case'):
+        await actions.deploy(target, 'model-caps-x86-64-cpu', '1.0.0', use_case='line-1')
 
 
 async def test_the_csv_has_a_use_case_column_with_several_use_cases(user: User) -> None:

@@ -118,7 +118,8 @@ def register(store: Store, actions: Actions, target_labels: dict[str, str]) -> N
             ).classes('text-grey-8')
             with ui.row().classes('items-center gap-3'):
                 use_case_filter(view, chosen, '/components')
-                for place in sorted(view.seen):  # one Deploy… per place: versions and targets of one account
+                # one Deploy… per place with Greengrass: versions and targets of one account
+                for place in sorted(p for p in view.seen if not actions.without_greengrass(p)):
                     label = view.label(place) if view.several else None
                     deploy_button(store, actions, place, None, label=label)
             table.show(
