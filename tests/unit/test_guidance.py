@@ -97,6 +97,10 @@ MESSAGES: list[tuple[str, str]] = [
         'Make sure that inputs are lexically ordered and of the correct dimensionality.',
         'pytorch-input-mismatch',
     ),
+    (  # a state_dict saved instead of a traced model
+        'ClientError: InputConfiguration: Unable to load PyTorch model: unexpected key "fc.weight"',
+        'pytorch-input-mismatch',
+    ),
     (
         'ClientError: InputConfiguration: Exactly one .pb file is allowed for TensorFlow models.',
         'too-many-model-files',
