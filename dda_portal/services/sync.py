@@ -22,7 +22,7 @@ from ..aws.sagemaker import Listing, SageMakerGateway
 from ..config import Settings
 from ..domain.changes import NOTHING, Changed
 from ..domain.clock import as_utc, utcnow
-from ..domain.places import place_log
+from ..domain.places import DEFAULT_PLACE, place_log
 from ..domain.problems import AwsProblem, Problem
 from ..domain.refresh import COMPONENTS, DEVICES, LABELS, SAGEMAKER, Refreshed, enabled_parts
 from ..domain.status import CompilationStatus
@@ -31,7 +31,6 @@ from ..leadership import LostLeadership
 from ..queries.refresh import CycleResult
 from ..store import Store
 from ..tables import CompilationAttempt, TrainingJob
-from ..use_cases import DEFAULT_USE_CASE
 from .compiler import Compiler
 from .facts import compilation_facts, training_facts
 from .greengrass_pull import GreengrassPull
@@ -59,13 +58,14 @@ class Sync:
         catalog: TargetCatalog,
         compiler: Compiler,
         packager: Packager,
-        place: str = DEFAULT_USE_CASE,  # the use-case place it refreshes (use_cases.Place.key)
+        place: str = DEFAULT_PLACE,  # the use-case place it refreshes (use_cases.Place.key)
     ) -> None:
         self.settings, self.place = settings, place
         self._log = place_log(log, place)
         self.store = store
         self.clients = clients
         self.sagemaker = SageMakerGateway(clients)
+        self._tag_reader = SageMakerGateway(clients.interactive())  # one retry: tags are not worth a wait
         self.greengrass_pull = GreengrassPull(settings, store, clients)
         self.catalog = catalog
         self.compiler = compiler
@@ -274,8 +274,7 @@ class Sync:
         return failed
 
     def pull_and_apply(self, started: datetime) -> frozenset[str]:
-        """Every part pulled and committed on its own in this Sync's place (blocking); the training jobs that
-        changed."""
+        """Every part pulled and committed on its own in this Sync's place (blocking); jobs that changed."""
         with self.store.at(self.place):
             return self.refresh_parts(started).changed.training_jobs
 
@@ -378,6 +377,16 @@ class Sync:
             result.training_jobs.append(training_facts(self.sagemaker.describe_training_job(name)))
         self._watermark(listing, result, TRAINING_WATERMARK)
 
+    def _tags_of(self, described: dict[str, Any]) -> dict[str, str]:
+        """A new compilation job's tags; an error AWS answers (refused, or moto 5.2 failing on a job without
+        tags) leaves it without them, linked by its model's S3 location: never the refresh's failure."""
+        try:
+            return self._tag_reader.tags(described['CompilationJobArn'])
+        except ClientError as error:
+            name = described.get('CompilationJobName')
+            self._log.warning('Tags of %s not read, kept without them: %s', name, problem_from(error))
+            return {}
+
     def _pull_compilation_jobs(self, result: CycleResult) -> None:
         listing = self.sagemaker.compilation_jobs_listing(self._since(COMPILATION_WATERMARK))
         changed, new = self._changed_names(listing.summaries, 'CompilationJobName', CompilationAttempt)
@@ -386,6 +395,6 @@ class Sync:
             if described is None:
                 result.gone_compilation_jobs.append(name)
                 continue
-            tags = self.sagemaker.tags(described['CompilationJobArn']) if name in new else {}
+            tags = self._tags_of(described) if name in new else {}
             result.compilation_jobs.append(compilation_facts(described, tags, self.catalog))
         self._watermark(listing, result, COMPILATION_WATERMARK)

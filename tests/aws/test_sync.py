@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -225,3 +226,43 @@ def test_history_is_kept_when_aws_forgets_a_job(database_url: str) -> None:
     cycle(sync)
     attempts = sync.store.read(queries.jobs.attempts_for, 'forgetful')
     assert [(a.job_name, a.status) for a in attempts] == [('forgetful-x86-64-cpu-1', 'Failed')]
+
+
+class Answered:
+    def __init__(self, status: int) -> None:
+        self.status_code = status
+
+
+@pytest.mark.usefixtures('aws')
+@pytest.mark.parametrize(
+    ('code', 'status'), [('AccessDeniedException', 400), ('InternalFailure', 500)], ids=['denied', 'failing']
+)
+def test_a_compilation_job_whose_tags_cannot_be_read_is_kept_without_them(
+    database_url: str, code: str, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ListTags refused (a policy without sagemaker:ListTags), or failing for a job created without tags
+    (moto 5.2's server answers 500 there): the job is linked by its model's S3 location and the refresh
+    goes on; before, the whole SageMaker part failed and the list stayed empty."""
+    create_training_job('scratch-detector')
+    create_compilation_job('nightly-build-77', 'scratch-detector', 'x86_64-cpu')
+    session = boto3.session.Session()
+
+    def answer(**_: object) -> tuple[Answered, dict[str, object]]:
+        error = {'Code': code, 'Message': 'ListTags is not for you'}
+        return Answered(status), {'Error': error, 'ResponseMetadata': {'HTTPStatusCode': status}}
+
+    session.events.register('before-call.sagemaker.ListTags', answer)  # for every client of the portal
+    clients = AwsClients(session=session)
+    settings = Settings(database_url=database_url, sync_enabled=False)
+    sync = build(settings, Store(database_url), clients, TargetCatalog.load()).sync
+
+    cycle(sync)
+
+    [attempt] = sync.store.read(queries.jobs.attempts_for, 'scratch-detector')
+    assert (attempt.job_name, attempt.target_id, attempt.origin) == (
+        'nightly-build-77',
+        'x86_64-cpu',
+        'external',
+    )
+    assert sync.store.freshness().failed_places() == {}
+    assert f'Tags of nightly-build-77 not read, kept without them: {code}' in caplog.text
