@@ -252,11 +252,10 @@ def test_a_missing_file_stops_the_settings() -> None:
         load_settings({'use_cases_file': '/nowhere.toml'})
 
 
-def test_the_portal_does_not_start_with_a_bad_file_and_says_why_in_one_line(tmp_path: Path) -> None:
-    path = write(tmp_path, '[use_cases.line-1]\nregion = "eu-west-1"\nrole = "operator"\n')
+def start_with(path: Path) -> subprocess.CompletedProcess[str]:
+    """`python main.py` with DDA_USE_CASES_FILE=path and none of the test run's own DDA_ settings."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith(('DDA_', 'NICEGUI'))}
-
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(ROOT / 'main.py')],
         env={**environment, 'DDA_USE_CASES_FILE': str(path), 'PYTHONPATH': str(ROOT)},
         capture_output=True,
@@ -264,6 +263,12 @@ def test_the_portal_does_not_start_with_a_bad_file_and_says_why_in_one_line(tmp_
         timeout=120,
         check=False,
     )
+
+
+def test_the_portal_does_not_start_with_a_bad_file_and_says_why_in_one_line(tmp_path: Path) -> None:
+    path = write(tmp_path, '[use_cases.line-1]\nregion = "eu-west-1"\nrole = "operator"\n')
+
+    result = start_with(path)
 
     assert result.returncode == 1
     assert result.stdout == ''
@@ -280,16 +285,8 @@ def test_an_unknown_automatic_target_of_a_use_case_stops_the_start_with_its_line
         '[use_cases.line-1]\nregion = "eu-west-1"\n'
         'auto_compile_targets = ["jetson-xavier", "jetson-xaviar"]\n',
     )
-    environment = {key: value for key, value in os.environ.items() if not key.startswith(('DDA_', 'NICEGUI'))}
 
-    result = subprocess.run(
-        [sys.executable, str(ROOT / 'main.py')],
-        env={**environment, 'DDA_USE_CASES_FILE': str(path), 'PYTHONPATH': str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = start_with(path)
 
     assert result.returncode == 1, result.stderr
     lines = result.stderr.splitlines()
