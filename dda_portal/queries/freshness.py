@@ -21,12 +21,16 @@ class Freshness:
     last_success: datetime | None  # SageMaker's part: the training and compilation jobs shown
     last_failure: SyncCycle | None
     parts: dict[str, SyncPart] = field(default_factory=dict)
-    last_full_refresh: datetime | None = None  # the last refresh in which every part succeeded
     cycle_id: int = 0  # the newest recorded refresh when read (an older read never replaces a newer)
     # each place's parts (place key → part → row); `parts` sums them up: per part, a place's failure when
     # one failed, else the place whose last success is the oldest (the data shown is as old as that)
     places: dict[str, dict[str, SyncPart]] = field(default_factory=dict)
-    full_refreshes: dict[str, datetime] = field(default_factory=dict)  # each place's last_full_refresh
+    full_refreshes: dict[str, datetime] = field(default_factory=dict)  # each place's last good refresh
+
+    @property
+    def last_full_refresh(self) -> datetime | None:
+        """The last refresh in which every part succeeded, for every place: as old as the oldest place's."""
+        return min(self.full_refreshes.values(), default=None)
 
     def failed_places(self) -> dict[str, SyncPart]:
         """Each place with a failing part, and its first failing part in refresh order."""
@@ -54,15 +58,13 @@ def freshness(session: Session) -> Freshness:
         .group_by(col(SyncCycle.use_case))
     )
     full_refreshes = {place: when for place, finished in good if (when := as_utc(finished)) is not None}
-    # the last refresh in which every part succeeded, for every place: as old as the oldest place's
-    last_ok: datetime | None = min(full_refreshes.values(), default=None)
     failures = [cycle for cycle in lasts if not cycle.ok]
     failure = max(failures, key=lambda cycle: cycle.id or 0) if failures else None
     places: dict[str, dict[str, SyncPart]] = {}
     for row in session.exec(select(SyncPart).order_by(col(SyncPart.use_case))):
         places.setdefault(row.use_case, {})[row.part] = row
     parts = {part: _summed(rows) for part, rows in _by_part(places).items()}
-    full = last_ok
+    last_ok: datetime | None = min(full_refreshes.values(), default=None)
     # the data on screen is as old as SageMaker's part: of the places refreshing well (one place failing
     # leaves the others fresh, and the portal ready), or of every place when none does
     sagemaker = [p[SAGEMAKER] for p in places.values() if SAGEMAKER in p]
@@ -74,7 +76,6 @@ def freshness(session: Session) -> Freshness:
         last_success=last_ok,
         last_failure=failure,
         parts=parts,
-        last_full_refresh=full,
         cycle_id=max((cycle.id or 0 for cycle in lasts), default=0),
         places=places,
         full_refreshes=full_refreshes,

@@ -140,6 +140,12 @@ class Actions:
         """Why nothing is packaged or deployed in `use_case` (its Greengrass is off), or None."""
         return self.place(use_case).packager.setup_problem()
 
+    def _greengrass_place(self, use_case: str | None) -> PlaceActions:
+        """The place of a deployment action; Invalid when its Greengrass is off."""
+        if blocked := self.without_greengrass(use_case):
+            raise Invalid(blocked)
+        return self.place(use_case)
+
     async def _attempt_on_page(
         self, job_name: str, training_job: str, use_case: str | None = None
     ) -> CompilationAttempt:
@@ -279,9 +285,7 @@ class Actions:
     ) -> Prepared:
         """The before/after set and every pre-flight finding of deploying the version to the target."""
         await self.check(None, use_case)
-        place = self.place(use_case)
-        if blocked := self.without_greengrass(use_case):
-            raise Invalid(blocked)
+        place = self._greengrass_place(use_case)
 
         def prepare() -> Prepared:
             return place.deployer.prepare(target_arn, component, version)
@@ -291,9 +295,7 @@ class Actions:
     async def deploy(self, target_arn: str, component: str, version: str, use_case: str | None = None) -> str:
         """Deploy (the pre-flight runs again here; a blocking finding refuses). The deployment's id."""
         await self.check('deploy components', use_case)
-        who, place = self._who(), self.place(use_case)
-        if blocked := self.without_greengrass(use_case):
-            raise Invalid(blocked)
+        who, place = self._who(), self._greengrass_place(use_case)
         deployment_id = await run.io_bound(
             self._at, place.key, _aws_problems, place.deployer.deploy, target_arn, component, version, who
         )
@@ -305,9 +307,7 @@ class Actions:
     async def roll_back(self, target_arn: str, use_case: str | None = None) -> str:
         """Redeploy the target's previous revision. The new deployment's id."""
         await self.check('roll back deployments', use_case)
-        place = self.place(use_case)
-        if blocked := self.without_greengrass(use_case):
-            raise Invalid(blocked)
+        place = self._greengrass_place(use_case)
         deployment_id = await run.io_bound(
             self._at, place.key, _aws_problems, place.deployer.roll_back, target_arn, self._who()
         )

@@ -73,7 +73,7 @@ class TrainingJobView:
         self.logs_loaded = False
         # buttons that change AWS are hidden from Operators of the use case (Actions refuses them anyway)
         self.locked = actions.refusal('compile, retry, stop or package', use_case)
-        packaging = actions.place(use_case).packager.setup_problem() is None
+        packaging = actions.without_greengrass(use_case) is None
         self.compilation = sections.CompilationRows(guidance, durations, bool(self.locked), packaging)
         self.shown_header = sections.header(job)
         self.shown_overview = sections.overview(job)
